@@ -1,0 +1,106 @@
+"""Where the database is, and which school (role prefix) in it. Nothing runs at import.
+
+Resolution order, first match wins:
+1. `--dsn` on the command line;
+2. `SCHOOL_TUI_DSN` in the environment;
+3. libpq's own settings: any of PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGSERVICE in the
+   environment (libpq reads them, and the service file, itself: we pass an empty conninfo);
+4. `dsn = "..."` in `config.toml` in the user's config directory;
+5. otherwise the embedded server in the user's data directory.
+
+The DSN's user and password, if any, are used only by the administrative commands
+(`db init`, `db upgrade`, `demo`, `user add`). People always log in as their own login role.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE")
+EMBEDDED_DBNAME = "school"
+DEFAULT_ROLE_PREFIX = "school"
+ROLE_PREFIX_RULE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+
+
+class ConfigError(ValueError):
+    """The configuration names something impossible; the message says which setting."""
+
+
+@dataclass(frozen=True)
+class Config:
+    # None means "use the embedded server" (see embedded.py).
+    dsn: str | None
+    role_prefix: str = DEFAULT_ROLE_PREFIX
+    embedded_data_dir: Path | None = None
+    idle_lock_minutes: int = 10
+    source: str = "embedded"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.dsn is None
+
+
+def config_file() -> Path:
+    import platformdirs
+
+    return platformdirs.user_config_path("school-tui") / "config.toml"
+
+
+def _read_toml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def load(
+    cli_dsn: str | None = None,
+    cli_role_prefix: str | None = None,
+    environ: dict[str, str] | None = None,
+    toml_path: Path | None = None,
+) -> Config:
+    env = os.environ if environ is None else environ
+    file_settings = _read_toml(toml_path or config_file())
+
+    dsn: str | None
+    if cli_dsn:
+        dsn, source = cli_dsn, "--dsn"
+    elif env.get("SCHOOL_TUI_DSN"):
+        dsn, source = env["SCHOOL_TUI_DSN"], "SCHOOL_TUI_DSN"
+    elif any(env.get(name) for name in LIBPQ_TARGET_VARS):
+        dsn, source = "", "libpq environment"
+    elif file_settings.get("dsn"):
+        dsn, source = str(file_settings["dsn"]), str(toml_path or config_file())
+    else:
+        dsn, source = None, "embedded"
+
+    prefix = (
+        cli_role_prefix
+        or env.get("SCHOOL_TUI_ROLE_PREFIX")
+        or file_settings.get("role_prefix")
+        or DEFAULT_ROLE_PREFIX
+    )
+    if not ROLE_PREFIX_RULE.match(prefix):
+        raise ConfigError(
+            f"role_prefix {prefix!r}: must be 1-30 lowercase letters, digits or _, "
+            "starting with a letter"
+        )
+
+    data_dir = env.get("SCHOOL_TUI_DATA_DIR") or file_settings.get("data_dir")
+    idle = file_settings.get("idle_lock_minutes", 10)
+    if not isinstance(idle, int) or idle < 1:
+        raise ConfigError("idle_lock_minutes: must be a whole number of minutes, at least 1")
+    return Config(
+        dsn=dsn,
+        role_prefix=prefix,
+        embedded_data_dir=Path(data_dir) if data_dir else None,
+        idle_lock_minutes=idle,
+        source=source,
+    )

