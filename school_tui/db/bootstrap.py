@@ -157,7 +157,6 @@ def init(conn: psycopg.Connection, roles: RoleNames, lock_down_server: bool = Fa
 
     Idempotent: on an initialised database it only applies pending migrations.
     """
-    conn.autocommit = False
     dbname = conn.info.dbname
     with conn.transaction():
         _check_prefix_free(conn, dbname, roles)
@@ -172,17 +171,13 @@ def init(conn: psycopg.Connection, roles: RoleNames, lock_down_server: bool = Fa
             )
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
             conn.execute(render((sql_dir() / "schema.sql").read_text(), roles, conn))
-            conn.execute(
-                "INSERT INTO school.instance (role_prefix) VALUES (%s)", (roles.prefix,)
-            )
+            conn.execute("INSERT INTO school.instance (role_prefix) VALUES (%s)", (roles.prefix,))
             conn.execute("RESET ROLE")
             conn.execute("RESET search_path")
     return upgrade(conn, roles)
 
 
-def upgrade(
-    conn: psycopg.Connection, roles: RoleNames, directory: Path | None = None
-) -> int:
+def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None = None) -> int:
     """Apply every migration newer than the database's version, in order. Returns the version."""
     current = schema_version(conn)
     if current is None:

@@ -26,7 +26,9 @@ class Person:
 
 def prelogin_lookup(conn: psycopg.Connection, email: str) -> tuple[str, bytes]:
     """The login role name and argon2 salt for an email (a decoy pair for unknown emails)."""
-    row = conn.execute("SELECT login_role, salt FROM school.prelogin_lookup(%s)", (email,)).fetchone()
+    row = conn.execute(
+        "SELECT login_role, salt FROM school.prelogin_lookup(%s)", (email,)
+    ).fetchone()
     return row[0], bytes(row[1])
 
 
@@ -63,7 +65,11 @@ def create_person(
 
 
 def set_password(
-    conn: psycopg.Connection, user_id: int, password: str, *, salt: bytes | None = None,
+    conn: psycopg.Connection,
+    user_id: int,
+    password: str,
+    *,
+    salt: bytes | None = None,
     temporary: bool = True,
 ) -> None:
     salt = salt or new_salt()
@@ -72,9 +78,7 @@ def set_password(
     ).fetchone()[0]
     verifier = scram_verifier(conn, login_role, derive_db_password(password, salt))
     with conn.transaction():
-        conn.execute(
-            "SELECT school.set_temporary_password(%s, %s, %s)", (user_id, salt, verifier)
-        )
+        conn.execute("SELECT school.set_temporary_password(%s, %s, %s)", (user_id, salt, verifier))
         if not temporary:
             conn.execute(
                 "UPDATE school.users SET must_change_password = false WHERE id = %s", (user_id,)
@@ -96,3 +100,26 @@ def who_am_i(conn: psycopg.Connection) -> Person:
         raise LookupError("this login is not an active person of this school")
     conn.execute("SELECT school.record_login()")
     return person
+
+
+def people_per_role(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(
+        """
+        SELECT r.name, count(u.id) FILTER (WHERE u.is_active), count(u.id) FILTER (WHERE NOT u.is_active)
+        FROM school.roles r LEFT JOIN school.users u ON u.role_id = r.id
+        GROUP BY r.id, r.name ORDER BY r.id
+        """
+    ).fetchall()
+
+
+def directory(conn: psycopg.Connection, limit: int = 500) -> list[tuple]:
+    """People the caller may see (row-level security decides), staff first."""
+    return conn.execute(
+        """
+        SELECT u.last_name || ', ' || u.first_name, u.email, r.name,
+               CASE WHEN u.is_active THEN 'active' ELSE 'deactivated' END, u.last_login
+        FROM school.users u JOIN school.roles r ON r.id = u.role_id
+        ORDER BY r.name = 'Student', r.id, u.last_name, u.first_name, u.id LIMIT %s
+        """,
+        (limit,),
+    ).fetchall()

@@ -1,0 +1,3 @@
+from school_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The Textual application: screens, the session's lifetime, and the one error handler.
+
+Nothing here touches the database on the UI thread: the server is prepared by a worker
+while the login form is already usable, and every query runs in a db_work thread worker.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from textual.app import App
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState
+
+from school_tui.commands import RoleCommands
+from school_tui.messages import ConnectionRestored, ServerFailed, ServerReady
+from school_tui.workers import db_work
+
+
+class SchoolApp(App):
+    TITLE = "school-tui"
+    COMMANDS = App.COMMANDS | {RoleCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, target, *, demo_if_empty: bool = False, prepare_server: bool = True):
+        super().__init__()
+        self.target = target
+        self.session = None
+        self.demo_if_empty = demo_if_empty
+        self._prepare = prepare_server
+        self._server_ready = threading.Event()
+        self._server_error: str | None = None
+        self.connected = True
+        self.connection_signal: Signal[bool] = Signal(self, "connection")
+
+    # -- start-up ----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from school_tui.screens.login import LoginScreen
+
+        self.push_screen(LoginScreen())
+        if self._prepare:
+            self.prepare_server()
+        else:
+            self._server_ready.set()
+
+    @property
+    def server_ready(self) -> bool:
+        return self._server_ready.is_set()
+
+    def wait_for_server(self, timeout: float = 120) -> None:
+        """Block a worker thread until the database can take logins."""
+        from school_tui.auth import ServerUnavailable
+
+        if not self._server_ready.wait(timeout):
+            raise ServerUnavailable("The database is still starting; try again in a moment.")
+        if self._server_error:
+            raise ServerUnavailable(self._server_error)
+
+    @db_work(name="prepare database", group="server")
+    def prepare_server(self) -> None:
+        from school_tui.provision import prepare
+
+        try:
+            prepare(self.target, demo_if_empty=self.demo_if_empty, progress=self._progress)
+        except Exception as exc:  # shown on the login form, never as a traceback
+            self._server_error = f"The database could not be prepared: {exc}"
+            self.post_message(ServerFailed(self._server_error))
+        else:
+            self.post_message(ServerReady())
+        finally:
+            self._server_ready.set()
+
+    def _progress(self, text: str) -> None:
+        self.call_from_thread(self._show_login_status, text)
+
+    def _show_login_status(self, text: str, error: bool = False) -> None:
+        from school_tui.screens.login import LoginScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, LoginScreen):
+                screen.set_status(text, error=error)
+
+    def on_server_ready(self, message: ServerReady) -> None:
+        from school_tui.screens.login import LoginScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, LoginScreen):
+                screen.server_became_ready()
+
+    def on_server_failed(self, message: ServerFailed) -> None:
+        self._show_login_status(message.error, error=True)
+
+    # -- the session -------------------------------------------------------------------------
+
+    def start_session(self, session) -> None:
+        from school_tui.screens.roles import home_screen_class
+
+        self.session = session
+        self.switch_screen(home_screen_class(session.person.role)(session))
+
+    def action_logout(self) -> None:
+        from school_tui.screens.login import LoginScreen
+
+        session, self.session = self.session, None
+        if session is not None:
+            self._close_session(session)
+        self.switch_screen(LoginScreen())
+
+    @db_work(name="close session", group="session")
+    def _close_session(self, session) -> None:
+        session.close()
+
+    # -- errors and the connection banner: the one place they are handled --------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        self.handle_error(event.worker.error)
+
+    def handle_error(self, exc: BaseException) -> None:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        if self.session is not None and isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
+            self._connection_lost()
+            return
+        from school_tui.screens.error import ErrorModal, describe
+
+        title, detail = describe(exc)
+        self.push_screen(ErrorModal(title, detail))
+
+    def _connection_lost(self) -> None:
+        if not self.connected:
+            return
+        self.connected = False
+        self.connection_signal.publish(False)
+        self._reconnect(self.session)
+
+    @db_work(name="reconnect", group="reconnect", exclusive=True)
+    def _reconnect(self, session) -> None:
+        import time
+
+        delay = 0.2
+        while session is self.session:
+            try:
+                session.run(lambda conn: conn.execute("SELECT 1"))
+            except Exception:
+                time.sleep(delay)  # backoff between reconnect attempts, not a test wait
+                delay = min(delay * 2, 5.0)
+                continue
+            self.call_from_thread(self._connection_back)
+            return
+
+    def _connection_back(self) -> None:
+        self.connected = True
+        self.connection_signal.publish(True)
+        self.screen.post_message(ConnectionRestored())
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close()

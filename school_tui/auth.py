@@ -1,0 +1,72 @@
+"""Logging in: look up the salt, derive the password on the client, connect as the person.
+
+Unknown email, wrong password and a deactivated account all end in the same LoginFailed
+message, after the same work (the pre-login step answers unknown emails with a decoy login
+name and salt, so the KDF and the failed SCRAM exchange happen either way).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from school_tui.db import people
+from school_tui.db.connect import Target
+from school_tui.passwords import derive_db_password
+
+LOGIN_FAILED = "Wrong email or password."
+# What PostgreSQL says when the login itself is refused (as opposed to the server being down).
+_AUTH_FAILURES = (
+    "password authentication failed",
+    "is not permitted to log in",
+    'role "',  # 'role "x" does not exist' on servers that do not mock SCRAM for unknown roles
+    "no password supplied",
+)
+
+
+class LoginFailed(Exception):
+    """The email/password pair was not accepted. The message is safe to show."""
+
+
+class ServerUnavailable(Exception):
+    """The database could not be reached; the message says so in words for a person."""
+
+
+def _is_auth_failure(exc: psycopg.OperationalError) -> bool:
+    text = str(exc)
+    return getattr(exc, "sqlstate", None) in ("28P01", "28000") or any(
+        marker in text for marker in _AUTH_FAILURES
+    )
+
+
+def login(target: Target, email: str, password: str):
+    """Return an open Session for the person, or raise LoginFailed / ServerUnavailable."""
+    from school_tui.session import Session
+
+    email = email.strip()
+    if not email or not password:
+        raise LoginFailed("Email and password: both are required.")
+    try:
+        with psycopg.connect(target.prelogin(), autocommit=True) as pre:
+            login_role, salt = people.prelogin_lookup(pre, email)
+    except psycopg.OperationalError as exc:
+        raise ServerUnavailable(f"Cannot reach the school database: {_first_line(exc)}") from exc
+    conninfo = target.person(login_role, derive_db_password(password, salt))
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if _is_auth_failure(exc):
+            raise LoginFailed(LOGIN_FAILED) from None
+        raise ServerUnavailable(f"Cannot reach the school database: {_first_line(exc)}") from exc
+    try:
+        with conn:
+            person = people.who_am_i(conn)
+    except LookupError:
+        raise LoginFailed(LOGIN_FAILED) from None
+    session = Session(target, person, conninfo)
+    session.open()
+    return session
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else type(exc).__name__

@@ -1,0 +1,32 @@
+"""Accounting's home: collections at a glance, recent payments, who still owes."""
+
+from school_tui.db import accounting, notices
+from school_tui.screens.home import Pane, RoleHome
+
+
+class AccountingHome(RoleHome):
+    ROLE = "Accounting"
+    PANES = (
+        Pane("summary", "Summary", ("Measure", "Value"), accounting.summary),
+        Pane(
+            "payments",
+            "Payments",
+            ("Date", "Student", "Fee", "Amount", "Method", "Clerk"),
+            accounting.recent_payments,
+            "No payments yet.",
+        ),
+        Pane(
+            "balances",
+            "Balances",
+            ("Student", "Email", "Billed", "Paid", "Balance", "Oldest due"),
+            accounting.balances,
+            "Nobody owes anything.",
+        ),
+        Pane(
+            "announcements",
+            "Announcements",
+            ("Posted", "Title", "By", "Text"),
+            notices.recent_announcements,
+            "No announcements yet.",
+        ),
+    )

@@ -1,0 +1,148 @@
+"""What every role's home screen shares: a title bar naming the role, tabs of real data loaded
+by one worker, the footer of keys, the role's commands for the palette, the connection banner.
+
+A role module (screens/<role>.py) subclasses RoleHome and declares its PANES: each is a
+table whose rows come from a function in school_tui/db/. The screen never runs SQL itself:
+`load_all` runs in a thread worker and posts HomeLoaded back to the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import psycopg
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from school_tui.messages import ConnectionRestored, HomeLoaded
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.safe import safe_join, safe_text
+from school_tui.workers import db_work
+
+Rows = list[tuple]
+
+
+@dataclass(frozen=True)
+class Pane:
+    """One tab: a title, its columns, and the db/ function that returns its rows."""
+
+    id: str
+    title: str
+    columns: Sequence[str]
+    query: Callable[[psycopg.Connection], Rows]
+    empty: str = "Nothing here yet."
+
+
+class RoleHome(Screen):
+    ROLE: str = ""
+    PANES: Sequence[Pane] = ()
+
+    DEFAULT_CSS = """
+    RoleHome #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
+    RoleHome TabbedContent { height: 1fr; }
+    RoleHome DataTable { height: 1fr; }
+    RoleHome .empty-note { color: $text-muted; padding: 0 1; height: auto; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+l", "app.logout", "Log out", id="logout"),
+        Binding("ctrl+q", "app.quit", "Quit", id="quit"),
+        Binding("1", "show_pane(0)", "Tab 1", show=False, id="tab.1"),
+        Binding("2", "show_pane(1)", "Tab 2", show=False, id="tab.2"),
+        Binding("3", "show_pane(2)", "Tab 3", show=False, id="tab.3"),
+        Binding("4", "show_pane(3)", "Tab 4", show=False, id="tab.4"),
+        Binding("5", "show_pane(4)", "Tab 5", show=False, id="tab.5"),
+    ]
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        person = self.session.person
+        yield Static(
+            safe_join(f"{self.ROLE} home", "·", person.full_name, "·", person.email),
+            id="title-bar",
+        )
+        yield ConnectionBanner()
+        with TabbedContent(id="panes"):
+            for index, pane in enumerate(self.PANES, start=1):
+                with TabPane(f"{index} {pane.title}", id=f"pane-{pane.id}"):
+                    table = DataTable(id=f"table-{pane.id}", cursor_type="row", zebra_stripes=True)
+                    table.loading = True
+                    yield table
+                    yield Static("", classes="empty-note", id=f"empty-{pane.id}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"{self.ROLE} home"
+        for pane in self.PANES:
+            table = self.query_one(f"#table-{pane.id}", DataTable)
+            table.add_columns(*pane.columns)
+        self.load_all()
+
+    # -- data --------------------------------------------------------------------------------
+
+    @db_work(name="load home", group="home-load", exclusive=True)
+    def load_all(self) -> None:
+        def fetch(conn: psycopg.Connection) -> dict:
+            return {pane.id: pane.query(conn) for pane in self.PANES}
+
+        self.post_message(HomeLoaded(self.session.run(fetch)))
+
+    def on_home_loaded(self, message: HomeLoaded) -> None:
+        for pane in self.PANES:
+            rows = message.data.get(pane.id, [])
+            table = self.query_one(f"#table-{pane.id}", DataTable)
+            with self.app.batch_update():
+                table.clear()
+                for row in rows:
+                    table.add_row(*(safe_text(_format(cell)) for cell in row))
+                table.loading = False
+            note = self.query_one(f"#empty-{pane.id}", Static)
+            note.update(safe_text(pane.empty if not rows else ""))
+            note.display = not rows
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.load_all()
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_show_pane(self, index: int) -> None:
+        if 0 <= index < len(self.PANES):
+            self.query_one(TabbedContent).active = f"pane-{self.PANES[index].id}"
+            self.query_one(f"#table-{self.PANES[index].id}", DataTable).focus()
+
+    def palette_commands(self) -> list[tuple[str, Callable[[], None], str]]:
+        """(name, callback, help) for the command palette: the role's own commands."""
+        commands = [
+            (
+                f"Go to {pane.title}",
+                lambda i=i: self.action_show_pane(i),
+                f"Show the {pane.title} tab",
+            )
+            for i, pane in enumerate(self.PANES)
+        ]
+        commands.append(("Log out", self.app.action_logout, "Close your session"))
+        return commands
+
+
+def _format(cell: object) -> object:
+    """Dates as dates, money with two decimals; everything else as it is."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    if isinstance(cell, datetime):
+        return cell.astimezone().strftime("%Y-%m-%d %H:%M")
+    if isinstance(cell, date):
+        return cell.isoformat()
+    if isinstance(cell, Decimal):
+        return f"{cell:,.2f}"
+    if cell is None:
+        return "—"
+    return cell

@@ -1,0 +1,24 @@
+"""The banner every screen shows while the database connection is lost."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+
+class ConnectionBanner(Static):
+    DEFAULT_CSS = """
+    ConnectionBanner {
+        display: none; height: 1; background: $error; color: $text; text-style: bold; padding: 0 1;
+    }
+    ConnectionBanner.-lost { display: block; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__("! Connection to the database lost - reconnecting...")
+
+    def on_mount(self) -> None:
+        self.app.connection_signal.subscribe(self, self._on_connection, immediate=True)
+        self.set_class(not self.app.connected, "-lost")
+
+    def _on_connection(self, connected: bool) -> None:
+        self.set_class(not connected, "-lost")
