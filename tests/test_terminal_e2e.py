@@ -1,0 +1,60 @@
+"""The newcomer's path in a real terminal: `school-tui --demo-if-empty` (what `make run`
+runs) from an empty data directory, in tmux at 80x24, then a login by keyboard."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import Tmux
+
+APP = Path(sys.executable).parent / "school-tui"
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+@pytest.fixture
+def fresh_home(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "SCHOOL_TUI"))}
+    env.update(HOME=str(home), TZ="UTC", SCHOOL_TUI_DATA_DIR=str(tmp_path / "data"))
+    yield env
+    from school_tui.embedded import EmbeddedServer
+
+    EmbeddedServer(tmp_path / "data").stop()
+
+
+def test_make_run_path_reaches_each_login(fresh_home):
+    with Tmux(f"{APP} --demo-if-empty", env=fresh_home) as term:
+        term.wait_for("Log in with your school email", timeout=30)
+        # The demo school loads in the background; the form says so until it is ready.
+        term.wait_for_absent("Loading the demo school", timeout=120)
+        term.wait_for_absent("Starting the database", timeout=60)
+
+        term.type("student@demo.school")
+        term.keys("Enter")
+        term.wait_for_cursor_move()
+        term.type("not-the-password")
+        term.keys("Enter")
+        term.wait_for("Wrong email or password.", timeout=30)
+        assert "Student home" not in term.screen()
+
+        term.keys("BTab")  # back to the email field, which still holds the email
+        term.wait_for_cursor_move()
+        term.keys("Tab")
+        term.wait_for_cursor_move()
+        term.type("school-tui-demo")
+        term.keys("Enter")
+        term.wait_for("Student home", also="Enrolled", timeout=30)
+        screen = term.screen()
+        assert "Sofia Cruz" in screen
+        assert "2026-2027" in screen
+        assert "\x1b" not in screen
+
+        term.keys("C-l")
+        term.wait_for("Log in with your school email", timeout=10)
