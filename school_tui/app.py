@@ -94,9 +94,16 @@ class SchoolApp(App):
     # -- the session -------------------------------------------------------------------------
 
     def start_session(self, session) -> None:
+        from school_tui.live import ConnectionWatch
         from school_tui.screens.roles import home_screen_class
 
         self.session = session
+        session.watch = ConnectionWatch(
+            session.conninfo,
+            on_lost=lambda: self.call_from_thread(self._connection_lost),
+            on_restored=lambda: self.call_from_thread(self._connection_back),
+        )
+        session.watch.start()
         self.switch_screen(home_screen_class(session.person.role)(session))
 
     def action_logout(self) -> None:
@@ -153,6 +160,8 @@ class SchoolApp(App):
             return
 
     def _connection_back(self) -> None:
+        if self.connected:
+            return
         self.connected = True
         self.connection_signal.publish(True)
         self.screen.post_message(ConnectionRestored())

@@ -22,7 +22,8 @@ class Session:
     def __init__(self, target: Target, person: Person, conninfo: str):
         self.target = target
         self.person = person
-        self._conninfo = conninfo
+        self.conninfo = conninfo
+        self.watch = None  # the ConnectionWatch the app starts (school_tui.live)
         # Small on purpose: one person, a handful of concurrent screen loads. check= makes a
         # connection killed under us (server restart, cut network) get replaced on checkout.
         self.pool = ConnectionPool(
@@ -35,7 +36,7 @@ class Session:
             name=f"school-tui-{person.id}",
         )
 
-    def open(self, first: psycopg.Connection | None = None) -> None:
+    def open(self) -> None:
         self.pool.open(wait=True, timeout=10)
 
     def run(self, fn: Callable[[psycopg.Connection], T]) -> T:
@@ -44,4 +45,6 @@ class Session:
             return fn(conn)
 
     def close(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
         self.pool.close(timeout=2)

@@ -1,0 +1,52 @@
+"""A lost connection shows a banner and comes back by itself, reloading the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from school_tui.app import SchoolApp
+from school_tui.auth import login
+from school_tui.widgets.banner import ConnectionBanner
+from tests.harness import DEMO_PASSWORD
+
+
+async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def _kill_backends(school, login_role: str) -> int:
+    return school.admin.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s",
+        (login_role,),
+    ).fetchone()[0]
+
+
+async def test_banner_while_the_database_is_unreachable(school):
+    from psycopg import sql
+
+    student = school.add_person("Student", email="kim@test.school")
+    login_role = school.login_role(student)
+    session = await asyncio.to_thread(login, school.target, "kim@test.school", DEMO_PASSWORD)
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.start_session(session)
+        await wait_until(pilot, lambda: app.screen.query(ConnectionBanner))
+        banner = app.screen.query_one(ConnectionBanner)
+        assert not banner.has_class("-lost")
+
+        # The person can't get back in for now (as if the server were gone), and every
+        # connection they had is cut.
+        school.admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(login_role)))
+        assert _kill_backends(school, login_role) >= 1
+        await wait_until(pilot, lambda: banner.has_class("-lost"))
+        assert banner.display
+        assert "Connection to the database lost" in str(banner.render())
+
+        school.admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(login_role)))
+        await wait_until(pilot, lambda: not banner.has_class("-lost"))
+        assert app.connected
