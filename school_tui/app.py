@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from textual.app import App
+from textual.binding import Binding
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
@@ -21,6 +22,7 @@ class SchoolApp(App):
     TITLE = "school-tui"
     COMMANDS = App.COMMANDS | {RoleCommands}
     ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="quit")]
 
     def __init__(self, target, *, demo_if_empty: bool = False, prepare_server: bool = True):
         super().__init__()

@@ -49,7 +49,6 @@ class RoleHome(Screen):
 
     BINDINGS = [
         Binding("ctrl+l", "app.logout", "Log out", id="logout"),
-        Binding("ctrl+q", "app.quit", "Quit", id="quit"),
         Binding("1", "show_pane(0)", "Tab 1", show=False, id="tab.1"),
         Binding("2", "show_pane(1)", "Tab 2", show=False, id="tab.2"),
         Binding("3", "show_pane(2)", "Tab 3", show=False, id="tab.3"),

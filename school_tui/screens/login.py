@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
@@ -26,7 +25,6 @@ class LoginScreen(Screen):
     LoginScreen #login-status.error { color: $error; text-style: bold; }
     LoginScreen #login-button { width: 100%; }
     """
-    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit", id="quit")]
 
     def __init__(self) -> None:
         super().__init__()
