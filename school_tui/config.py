@@ -23,7 +23,7 @@ from pathlib import Path
 LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE")
 EMBEDDED_DBNAME = "school"
 DEFAULT_ROLE_PREFIX = "school"
-ROLE_PREFIX_RULE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+ROLE_PREFIX_RULE = re.compile(r"^[a-z][a-z0-9_]{0,29}\Z")  # \Z: "$" would allow a final newline
 
 
 class ConfigError(ValueError):
@@ -87,15 +87,18 @@ def load(
         or file_settings.get("role_prefix")
         or DEFAULT_ROLE_PREFIX
     )
-    if not ROLE_PREFIX_RULE.match(prefix):
+    if not isinstance(prefix, str) or not ROLE_PREFIX_RULE.match(prefix):
         raise ConfigError(
             f"role_prefix {prefix!r}: must be 1-30 lowercase letters, digits or _, "
             "starting with a letter"
         )
 
     data_dir = env.get("SCHOOL_TUI_DATA_DIR") or file_settings.get("data_dir")
+    if data_dir is not None and not isinstance(data_dir, str):
+        raise ConfigError(f"data_dir {data_dir!r}: must be a path (a string)")
     idle = file_settings.get("idle_lock_minutes", 10)
-    if not isinstance(idle, int) or idle < 1:
+    # bool is a subclass of int: `idle_lock_minutes = true` is not a number of minutes
+    if not isinstance(idle, int) or isinstance(idle, bool) or idle < 1:
         raise ConfigError("idle_lock_minutes: must be a whole number of minutes, at least 1")
     return Config(
         dsn=dsn,
