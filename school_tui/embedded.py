@@ -116,22 +116,33 @@ class EmbeddedServer:
         with self._lock():
             (self.sessions_dir / str(os.getpid())).unlink(missing_ok=True)
             if not self._live_sessions():
-                self.stop()
+                self._stop()
 
     def is_running(self) -> bool:
         pid_file = self.pgdata / "postmaster.pid"
         if not pid_file.exists():
             return False
         result = self._run(["pg_ctl", "-D", str(self.pgdata), "status"], check=False)
+        if result.returncode == 4:
+            # 4 is "cannot access the data directory", not "not running" (3): saying False
+            # would make stop() a silent no-op, and ensure_running() try to start it again
+            raise EmbeddedServerError(f"pg_ctl status failed: {result.stderr.strip()}")
         return result.returncode == 0
 
     def stop(self) -> None:
+        """Stop the server now (under the start-up lock, so an exiting app cannot race it)."""
+        if not self.data_dir.exists():
+            return
+        with self._lock():
+            self._stop()
+
+    def _stop(self) -> None:
         if self.is_running():
             self._run(["pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
 
     def restart(self) -> None:
         with self._lock():
-            self.stop()
+            self._stop()
             self._start()
 
     def server_pid(self) -> int | None:
@@ -196,14 +207,15 @@ class EmbeddedServer:
     def _prepare_permissions(self, run_as: str | None) -> None:
         if run_as is None:
             return
-        # The server account must traverse to the binaries and own its directories.
+        # The server account must traverse (not list) the parents, read the binaries and own
+        # its directories.
         entry = pwd.getpwnam(run_as)
         for path in (self.data_dir, self.socket_dir):
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, entry.pw_uid, entry.pw_gid)
         for path in (*self.data_dir.parents, *_bin_dir().parents):
             try:
-                path.chmod(path.stat().st_mode | 0o055)
+                path.chmod(path.stat().st_mode | 0o011)
             except PermissionError:
                 pass
         for root, dirs, files in os.walk(_bin_dir().parent):

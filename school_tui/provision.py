@@ -18,6 +18,11 @@ from school_tui.db.connect import Target
 
 Progress = Callable[[str], None]
 
+# Two apps starting at once on a new data directory must not both create the database, the
+# schema or the demo: provisioning holds this session-level advisory lock (released when its
+# connection closes). Advisory locks are per database, so each step locks where it works.
+PROVISION_LOCK = 0x5C4001_7E
+
 
 def _quiet(_: str) -> None:
     pass
@@ -29,28 +34,36 @@ def ensure_embedded_database(target: Target, progress: Progress = _quiet) -> Non
     progress("Starting the database…")
     server.ensure_running()
     dbname = target.dbname
-    with psycopg.connect(make_conninfo(target.admin(), dbname="postgres"), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+    maintenance = make_conninfo(target.admin(), dbname="postgres")
+    with psycopg.connect(maintenance, autocommit=True) as lock_conn:
+        lock_conn.execute("SELECT pg_advisory_lock(%s)", (PROVISION_LOCK,))
+        exists = lock_conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
+        ).fetchone()
         if not exists:
             progress("Creating the school database…")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    with psycopg.connect(target.admin()) as conn:
-        version = bootstrap.schema_version(conn)
-        pending = [m for m in bootstrap.migrations() if version is None or m.version > version]
-        if version is None or pending:
-            progress("Creating the schema…" if version is None else "Upgrading the schema…")
-            bootstrap.init(conn, target.roles, lock_down_server=True)
-            conn.commit()
+            lock_conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        # autocommit: init and each migration then commit on their own (in a transaction
+        # opened here they would be savepoints, and one failing migration would undo all)
+        with psycopg.connect(target.admin(), autocommit=True) as conn:
+            version = bootstrap.schema_version(conn)
+            pending = [m for m in bootstrap.migrations() if version is None or m.version > version]
+            if version is None or pending:
+                progress("Creating the schema…" if version is None else "Upgrading the schema…")
+                bootstrap.init(conn, target.roles, lock_down_server=True)
 
 
 def prepare(target: Target, *, demo_if_empty: bool = False, progress: Progress = _quiet) -> None:
     if target.embedded_server is not None:
-        ensure_embedded_database(target, progress)
+        # Registered before the server is started, so that another app exiting meanwhile
+        # sees this one as a user and does not stop the server under it.
         target.embedded_server.register_session()
+        ensure_embedded_database(target, progress)
     if demo_if_empty:
         from school_tui import demo
 
         with psycopg.connect(target.admin(), autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (PROVISION_LOCK,))
             if demo.is_empty(conn):
                 demo.load(conn, progress=progress)
     progress("")
