@@ -44,8 +44,8 @@ CREATE TABLE roles (
 CREATE TABLE users (
     id            serial PRIMARY KEY,
     role_id       int NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
-    first_name    text NOT NULL CHECK (btrim(first_name) <> '' AND length(first_name) <= 100),
-    last_name     text NOT NULL CHECK (btrim(last_name) <> '' AND length(last_name) <= 100),
+    first_name    text NOT NULL CHECK (first_name ~ '[^[:space:]]' AND length(first_name) <= 100),
+    last_name     text NOT NULL CHECK (last_name ~ '[^[:space:]]' AND length(last_name) <= 100),
     email         text NOT NULL CHECK (length(email) <= 254
                       AND email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
     -- The person's own PostgreSQL login (opaque name; see create_person).
@@ -86,7 +86,7 @@ CREATE UNIQUE INDEX school_years_one_current ON school_years (is_current) WHERE 
 -- =====================================================================================
 CREATE TABLE sections (
     id             serial PRIMARY KEY,
-    name           text NOT NULL CHECK (btrim(name) <> '' AND length(name) <= 100),
+    name           text NOT NULL CHECK (name ~ '[^[:space:]]' AND length(name) <= 100),
     grade_level    text NOT NULL CHECK (grade_level IN ('Kindergarten', 'Grade 1', 'Grade 2',
         'Grade 3', 'Grade 4', 'Grade 5', 'Grade 6', 'Grade 7', 'Grade 8', 'Grade 9', 'Grade 10',
         'Grade 11', 'Grade 12')),
@@ -101,7 +101,7 @@ CREATE INDEX sections_adviser_idx ON sections (adviser_id);
 CREATE TABLE subjects (
     id          serial PRIMARY KEY,
     section_id  int NOT NULL REFERENCES sections(id) ON DELETE CASCADE,
-    name        text NOT NULL CHECK (btrim(name) <> '' AND length(name) <= 100),
+    name        text NOT NULL CHECK (name ~ '[^[:space:]]' AND length(name) <= 100),
     description text CHECK (length(description) <= 2000),
     UNIQUE (section_id, name)
 );
@@ -133,9 +133,9 @@ CREATE TABLE modules (
     id          serial PRIMARY KEY,
     teacher_id  int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     section_id  int NOT NULL REFERENCES sections(id) ON DELETE CASCADE,
-    title       text NOT NULL CHECK (btrim(title) <> '' AND length(title) <= 200),
+    title       text NOT NULL CHECK (title ~ '[^[:space:]]' AND length(title) <= 200),
     description text CHECK (length(description) <= 4000),
-    file_url    text NOT NULL CHECK (btrim(file_url) <> '' AND length(file_url) <= 2048),
+    file_url    text NOT NULL CHECK (file_url ~ '[^[:space:]]' AND length(file_url) <= 2048),
     uploaded_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX modules_teacher_idx ON modules (teacher_id, uploaded_at DESC);
@@ -145,7 +145,7 @@ CREATE TABLE tasks (
     id            serial PRIMARY KEY,
     teacher_id    int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     section_id    int NOT NULL REFERENCES sections(id) ON DELETE CASCADE,
-    title         text NOT NULL CHECK (btrim(title) <> '' AND length(title) <= 200),
+    title         text NOT NULL CHECK (title ~ '[^[:space:]]' AND length(title) <= 200),
     description   text CHECK (length(description) <= 4000),
     task_type     text NOT NULL CHECK (task_type IN ('Assignment', 'Quiz', 'Test')),
     timer_minutes int CHECK (timer_minutes BETWEEN 1 AND 1440),
@@ -160,7 +160,7 @@ CREATE TABLE meetings (
     id           serial PRIMARY KEY,
     host_id      int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     section_id   int REFERENCES sections(id) ON DELETE CASCADE,
-    title        text NOT NULL CHECK (btrim(title) <> '' AND length(title) <= 200),
+    title        text NOT NULL CHECK (title ~ '[^[:space:]]' AND length(title) <= 200),
     meeting_link text NOT NULL CHECK (meeting_link ~ '^https?://[^[:space:]]+$'
                                       AND length(meeting_link) <= 2048),
     scheduled_at timestamptz NOT NULL,
@@ -176,7 +176,7 @@ CREATE TABLE messages (
     id          bigserial PRIMARY KEY,
     sender_id   int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     receiver_id int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    message     text NOT NULL CHECK (btrim(message) <> '' AND length(message) <= 4000),
+    message     text NOT NULL CHECK (message ~ '[^[:space:]]' AND length(message) <= 4000),
     sent_at     timestamptz NOT NULL DEFAULT now(),
     is_read     boolean NOT NULL DEFAULT false,
     CHECK (sender_id <> receiver_id)
@@ -196,8 +196,8 @@ CREATE TABLE online_status (
 -- =====================================================================================
 CREATE TABLE announcements (
     id         serial PRIMARY KEY,
-    title      text NOT NULL CHECK (btrim(title) <> '' AND length(title) <= 200),
-    content    text NOT NULL CHECK (btrim(content) <> '' AND length(content) <= 10000),
+    title      text NOT NULL CHECK (title ~ '[^[:space:]]' AND length(title) <= 200),
+    content    text NOT NULL CHECK (content ~ '[^[:space:]]' AND length(content) <= 10000),
     posted_by  int REFERENCES users(id) ON DELETE SET NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -206,7 +206,7 @@ CREATE INDEX announcements_posted_by_idx ON announcements (posted_by);
 
 CREATE TABLE events (
     id          serial PRIMARY KEY,
-    title       text NOT NULL CHECK (btrim(title) <> '' AND length(title) <= 200),
+    title       text NOT NULL CHECK (title ~ '[^[:space:]]' AND length(title) <= 200),
     description text CHECK (length(description) <= 4000),
     start_date  timestamptz NOT NULL,
     end_date    timestamptz,
@@ -251,7 +251,7 @@ CREATE TABLE guidance_reports (
     id           serial PRIMARY KEY,
     student_id   int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     counselor_id int REFERENCES users(id) ON DELETE SET NULL,
-    report       text NOT NULL CHECK (btrim(report) <> '' AND length(report) <= 20000),
+    report       text NOT NULL CHECK (report ~ '[^[:space:]]' AND length(report) <= 20000),
     report_date  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX guidance_reports_student_idx ON guidance_reports (student_id, report_date DESC);
@@ -399,7 +399,11 @@ BEGIN
     END IF;
     EXECUTE format('ALTER ROLE %I %s', v_login, CASE WHEN p_active THEN 'LOGIN' ELSE 'NOLOGIN' END);
     IF NOT p_active THEN
+        -- Ending another role's sessions takes that role's privileges: the owner holds them
+        -- just for this (without, a person who is logged in could not be deactivated at all).
+        EXECUTE format('GRANT %I TO %I', v_login, current_user);
         PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = v_login;
+        EXECUTE format('REVOKE %I FROM %I', v_login, current_user);
     END IF;
 END
 $$;
