@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
 from tests.harness import SchoolFactory, Server, server_from_env, start_embedded
+
+# Times are shown in the local timezone: pin it, so snapshots are the same on every machine.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 
 def _worker_label() -> str:
@@ -12,15 +20,21 @@ def _worker_label() -> str:
 
 
 @pytest.fixture(scope="session")
-def embedded_server(tmp_path_factory) -> Server:
-    """An embedded server of our own: password checks always run here (scram everywhere)."""
-    server = start_embedded(tmp_path_factory.mktemp("pg"))
+def embedded_server() -> Server:
+    """An embedded server of our own: password checks always run here (scram everywhere).
+
+    Its directory is not under pytest's basetemp: pytest deletes all but the newest three
+    basetemps, so another pytest started meanwhile would remove a running server's socket.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="school-tui-test-pg-"))
+    server = start_embedded(directory)
     yield server
     server.embedded.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def pg_server(request, tmp_path_factory) -> Server:
+def pg_server(request) -> Server:
     """The server under test: SCHOOL_TUI_TEST_DSN's, or the embedded one."""
     configured = server_from_env()
     if configured is not None:
@@ -37,9 +51,15 @@ def school_factory(pg_server) -> SchoolFactory:
 
 @pytest.fixture(scope="session")
 def password_school_factory(request, pg_server) -> SchoolFactory:
-    """Schools on a server that really checks passwords (embedded if the other trusts all)."""
-    server = request.getfixturevalue("embedded_server") if pg_server.trusts_everyone else pg_server
-    factory = SchoolFactory(server, _worker_label() + "p")
+    """Schools on a server that really checks passwords (embedded if the other trusts all).
+
+    When the server under test checks passwords itself, this is the session's own factory,
+    so its templates (the demo one especially) are made only once.
+    """
+    if not pg_server.trusts_everyone:
+        yield request.getfixturevalue("school_factory")
+        return
+    factory = SchoolFactory(request.getfixturevalue("embedded_server"), _worker_label() + "p")
     yield factory
     factory.close()
 
@@ -54,5 +74,21 @@ def school(school_factory):
 @pytest.fixture
 def password_school(password_school_factory):
     made = password_school_factory.create()
+    yield made
+    password_school_factory.drop(made)
+
+
+@pytest.fixture
+def demo_school(school_factory):
+    """A clone of the demo school (loaded once per session): 8 demo logins, 240 students."""
+    made = school_factory.create(demo=True)
+    yield made
+    school_factory.drop(made)
+
+
+@pytest.fixture
+def password_demo_school(password_school_factory):
+    """The demo school on a server that really checks passwords."""
+    made = password_school_factory.create(demo=True)
     yield made
     password_school_factory.drop(made)

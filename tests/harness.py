@@ -4,9 +4,14 @@
   on it), or else an embedded server of our own in a temporary directory.
 - The schema is applied once per session into a template database; each test gets a fresh
   database cloned from it (CREATE DATABASE ... TEMPLATE, milliseconds).
+- The deterministic demo school (school_tui.demo) is loaded at most once per session, into a
+  second template cloned from the first; `create(demo=True)` clones that one.
 - Each session has its own role prefix, so sessions running at once (xdist workers, CI's two
   servers) never share roles; the people a test creates get their own login roles, which are
   dropped with the test's database.
+- Login roles are cluster-wide, so every clone of the demo template shares the template's demo
+  logins: a test's drop leaves those alone (and puts back their password and LOGIN flag if the
+  test changed them); SchoolFactory.close drops everything with the session's prefix.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,8 +83,15 @@ class School:
     server: Server
     dbname: str
     roles: RoleNames
+    demo: bool = False  # cloned from the demo template (school_tui.demo)
     _admin: psycopg.Connection | None = None
     passwords: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.demo:
+            from school_tui import demo
+
+            self.passwords.update(dict.fromkeys(demo.DEMO_LOGINS, demo.DEMO_PASSWORD))
 
     @property
     def target(self) -> Target:
@@ -117,6 +130,14 @@ class School:
             self.passwords[email] = password
         return user_id
 
+    def user_id(self, email: str) -> int:
+        row = self.admin.execute(
+            "SELECT id FROM school.users WHERE lower(email) = lower(%s)", (email,)
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"nobody has the email {email!r} in {self.dbname}")
+        return row[0]
+
     def login_role(self, user_id: int) -> str:
         return self.admin.execute(
             "SELECT login_role FROM school.users WHERE id = %s", (user_id,)
@@ -142,15 +163,19 @@ class School:
 
 
 class SchoolFactory:
-    """Makes the session's template once, then a clone per test."""
+    """Makes the session's templates once (the demo one only if asked for), then a clone per
+    test."""
 
     def __init__(self, server: Server, label: str):
         self.server = server
         token = secrets.token_hex(3)
         self.roles = RoleNames(f"t{label}{token}")
         self.template = f"{self.roles.prefix}_template"
+        self.demo_template = f"{self.roles.prefix}_demo"
         self._counter = itertools.count(1)
         self._made_template = False
+        # The demo template's login roles as loaded: name -> (rolcanlogin, rolpassword).
+        self._demo_logins: dict[str, tuple[bool, str | None]] | None = None
 
     def _ensure_template(self) -> None:
         if self._made_template:
@@ -162,24 +187,58 @@ class SchoolFactory:
             conn.commit()
         self._made_template = True
 
-    def create(self) -> School:
+    def _ensure_demo_template(self) -> None:
+        """The demo school, loaded once: a clone of the schema template plus demo.load()."""
+        if self._demo_logins is not None:
+            return
+        from school_tui import demo
+
         self._ensure_template()
+        with self.server.admin() as conn:
+            # Made by cloning, not bootstrap.init: init refuses a prefix whose member role can
+            # already connect to another database (the schema template and its clones).
+            # A load that failed half-way left its database behind: start again.
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(self.demo_template)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(self.demo_template), sql.Identifier(self.template)
+                )
+            )
+        with self.server.admin(self.demo_template) as conn:
+            bootstrap.grant_database_access(conn, self.demo_template, self.roles)
+            demo.load(conn)
+            conn.execute("VACUUM ANALYZE")
+            logins = [row[0] for row in conn.execute("SELECT login_role FROM school.users")]
+            self._demo_logins = _role_states(conn, logins)
+
+    def create(self, demo: bool = False) -> School:
+        if demo:
+            self._ensure_demo_template()
+        else:
+            self._ensure_template()
+        template = self.demo_template if demo else self.template
         dbname = f"{self.roles.prefix}_{next(self._counter)}"
         with self.server.admin() as conn:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(dbname), sql.Identifier(self.template)
+                    sql.Identifier(dbname), sql.Identifier(template)
                 )
             )
-        school = School(self.server, dbname, self.roles)
+        school = School(self.server, dbname, self.roles, demo=demo)
         bootstrap.grant_database_access(school.admin, dbname, self.roles)
         return school
 
     def drop(self, school: School) -> None:
+        """Drop the test's database and the login roles made in it, never the template's."""
         logins = [
             row[0] for row in school.admin.execute("SELECT login_role FROM school.users").fetchall()
         ]
         school.close()
+        shared = self._demo_logins or {}
         with self.server.admin() as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -187,7 +246,28 @@ class SchoolFactory:
                 )
             )
             for login in logins:
-                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login)))
+                if login not in shared:
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login)))
+            if school.demo:
+                self._restore_demo_logins(conn)
+
+    def _restore_demo_logins(self, conn: psycopg.Connection) -> None:
+        """Undo what a test did to the shared demo logins (a password reset, deactivation),
+        so the next clone finds them as loaded."""
+        assert self._demo_logins is not None
+        now = _role_states(conn, list(self._demo_logins))
+        for login, (can_login, verifier) in self._demo_logins.items():
+            if now.get(login) == (can_login, verifier):
+                continue
+            if login not in now:
+                raise RuntimeError(f"a test dropped the demo template's login role {login}")
+            conn.execute(
+                sql.SQL("ALTER ROLE {} {} PASSWORD {}").format(
+                    sql.Identifier(login),
+                    sql.SQL("LOGIN" if can_login else "NOLOGIN"),
+                    sql.Literal(verifier),
+                )
+            )
 
     def close(self) -> None:
         """Drop everything this session made: databases first, then its roles."""
@@ -215,3 +295,82 @@ class SchoolFactory:
             ]
             for role in leftover:
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def _role_states(conn: psycopg.Connection, roles: list[str]) -> dict[str, tuple[bool, str | None]]:
+    """What a test could change about a login role: whether it may log in, its verifier."""
+    rows = conn.execute(
+        "SELECT rolname, rolcanlogin, rolpassword FROM pg_authid WHERE rolname = ANY(%s)",
+        (roles,),
+    ).fetchall()
+    return {name: (can_login, verifier) for name, can_login, verifier in rows}
+
+
+# -- driving the app with Textual's Pilot -------------------------------------------------------
+
+WAIT_TIMEOUT = 30.0  # seconds; generous for a loaded CI machine, never a fixed sleep
+
+
+async def wait_until(pilot, predicate, what: str, timeout: float = WAIT_TIMEOUT) -> None:
+    """Let the app run until `predicate()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await pilot.pause()
+
+
+def login_status(app) -> str:
+    """The text of the login form's status line ('' when not on the login screen)."""
+    from school_tui.screens.login import LoginScreen
+
+    if not isinstance(app.screen, LoginScreen):
+        return ""
+    return str(app.screen.query_one("#login-status").render()).strip()
+
+
+def home_loaded(app) -> bool:
+    """The app shows a role's home and every one of its tables has its rows."""
+    from textual.widgets import DataTable
+
+    from school_tui.screens.home import RoleHome
+
+    screen = app.screen
+    return isinstance(screen, RoleHome) and not any(t.loading for t in screen.query(DataTable))
+
+
+async def submit_login(pilot, email: str, password: str, typed: bool = False) -> None:
+    """Fill in the login form and press Enter in each field, as a person would.
+
+    `typed=True` presses one key per character (about 60 ms a key under Pilot); otherwise
+    each field gets its whole text at once, like a paste.
+    """
+    from textual.widgets import Input
+
+    from school_tui.screens.login import LoginScreen
+
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+    for field_id, text in (("email", email), ("password", password)):
+        field = app.screen.query_one(f"#{field_id}", Input)
+        await wait_until(pilot, lambda field=field: app.focused is field, f"focus on {field_id}")
+        if typed:
+            await pilot.press(*text)
+        else:
+            field.value = text
+            field.cursor_position = len(text)
+        await pilot.press("enter")
+
+
+async def log_in(pilot, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Log in through the form and wait until the role's home shows its data."""
+    await submit_login(pilot, email, password)
+    await wait_until(pilot, lambda: home_loaded(pilot.app), f"the home of {email}")
+
+
+def table_rows(app, table_id: str) -> list[list[str]]:
+    """The rows of a DataTable on the current screen, as the strings shown."""
+    from textual.widgets import DataTable
+
+    table = app.screen.query_one(f"#{table_id}", DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
