@@ -1,0 +1,164 @@
+"""bootstrap.upgrade: ordered migrations, each in its own transaction with its version row."""
+
+from __future__ import annotations
+
+import secrets
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from school_tui.db import bootstrap
+
+
+def versions(conn: psycopg.Connection) -> list[tuple[int, str]]:
+    return conn.execute(
+        "SELECT version, description FROM school.schema_version ORDER BY version"
+    ).fetchall()
+
+
+def table_exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"school.{name}",)).fetchone()[0]
+
+
+@pytest.fixture
+def migrations_dir(tmp_path):
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    # 0003 needs what 0002 makes: applied out of order, it fails
+    (directory / "0002_x.sql").write_text(
+        "CREATE TABLE x_notes (id int PRIMARY KEY);\nGRANT SELECT ON x_notes TO {{student}};\n"
+    )
+    (directory / "0003_y.sql").write_text(
+        "ALTER TABLE x_notes ADD COLUMN body text NOT NULL DEFAULT '';\n"
+        "INSERT INTO x_notes (id, body) VALUES (1, 'from 0003');\n"
+    )
+    (directory / "README.txt").write_text("not a migration: ignored\n")
+    return directory
+
+
+def test_upgrade_applies_migrations_in_order_and_records_them(school, migrations_dir):
+    conn = school.admin
+    assert versions(conn) == [(1, versions(conn)[0][1])]
+    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == 3
+    assert [v for v, _ in versions(conn)] == [1, 2, 3]
+    assert versions(conn)[1:] == [(2, "x"), (3, "y")]
+    assert bootstrap.schema_version(conn) == 3
+    assert conn.execute("SELECT id, body FROM school.x_notes").fetchall() == [(1, "from 0003")]
+    # run as the school's owner, with the placeholders rendered to this school's roles
+    owner = conn.execute(
+        "SELECT tableowner FROM pg_tables WHERE schemaname = 'school' AND tablename = 'x_notes'"
+    ).fetchone()[0]
+    assert owner == school.roles.owner
+    assert conn.execute(
+        "SELECT has_table_privilege(%s, 'school.x_notes', 'SELECT')",
+        (school.roles.group("student"),),
+    ).fetchone()[0]
+
+
+def test_upgrade_is_idempotent(school, migrations_dir):
+    conn = school.admin
+    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == 3
+    before = versions(conn)
+    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == 3
+    assert versions(conn) == before
+    assert conn.execute("SELECT count(*) FROM school.x_notes").fetchone()[0] == 1
+
+
+def test_upgrade_with_nothing_to_apply_keeps_version_one(school, tmp_path):
+    assert bootstrap.upgrade(school.admin, school.roles, tmp_path) == 1
+    assert [v for v, _ in versions(school.admin)] == [1]
+
+
+def test_a_failing_migration_is_rolled_back_and_the_version_stays(school, migrations_dir):
+    conn = school.admin
+    bootstrap.upgrade(conn, school.roles, migrations_dir)
+    (migrations_dir / "0004_broken.sql").write_text(
+        "CREATE TABLE half_made (id int);\n"
+        "INSERT INTO x_notes (id, body) VALUES (2, 'never');\n"
+        "SELECT 1 / 0;\n"
+    )
+    (migrations_dir / "0005_after.sql").write_text("CREATE TABLE after_broken (id int);\n")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        bootstrap.upgrade(conn, school.roles, migrations_dir)
+    assert bootstrap.schema_version(conn) == 3
+    assert [v for v, _ in versions(conn)] == [1, 2, 3]
+    assert not table_exists(conn, "half_made")
+    assert not table_exists(conn, "after_broken")  # nothing after the broken one runs
+    assert conn.execute("SELECT count(*) FROM school.x_notes").fetchone()[0] == 1
+    # the connection is usable and back to itself (SET LOCAL ROLE went with the rollback)
+    assert conn.execute("SELECT current_user = session_user").fetchone()[0]
+
+    (migrations_dir / "0004_broken.sql").write_text("CREATE TABLE half_made (id int);\n")
+    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == 5
+    assert [v for v, _ in versions(conn)] == [1, 2, 3, 4, 5]
+    assert table_exists(conn, "half_made") and table_exists(conn, "after_broken")
+
+
+def test_a_failing_first_migration_leaves_version_one(school, tmp_path):
+    (tmp_path / "0002_bad.sql").write_text("CREATE TABLE nope (id int); SELECT no_such_column;\n")
+    with pytest.raises(psycopg.errors.UndefinedColumn):
+        bootstrap.upgrade(school.admin, school.roles, tmp_path)
+    assert bootstrap.schema_version(school.admin) == 1
+    assert not table_exists(school.admin, "nope")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "2_x.sql",
+        "0002-x.sql",
+        "0002_X.sql",
+        "0002.sql",
+        "00002_x.sql",
+        "0002_x y.sql",
+        "x_0002.sql",
+    ],
+)
+def test_misnamed_migrations_are_rejected_before_anything_runs(school, migrations_dir, name):
+    (migrations_dir / name).write_text("CREATE TABLE misnamed (id int);\n")
+    with pytest.raises(bootstrap.BootstrapError, match="NNNN_name.sql"):
+        bootstrap.upgrade(school.admin, school.roles, migrations_dir)
+    assert bootstrap.schema_version(school.admin) == 1  # not even the well-named 0002 ran
+    assert not table_exists(school.admin, "x_notes")
+    assert not table_exists(school.admin, "misnamed")
+
+
+def test_duplicate_versions_are_rejected(school, migrations_dir):
+    (migrations_dir / "0002_again.sql").write_text("SELECT 1;\n")
+    with pytest.raises(bootstrap.BootstrapError, match="share a version"):
+        bootstrap.upgrade(school.admin, school.roles, migrations_dir)
+    assert bootstrap.schema_version(school.admin) == 1
+
+
+def test_a_migration_numbered_one_is_rejected(school, tmp_path):
+    (tmp_path / "0001_first.sql").write_text("SELECT 1;\n")
+    with pytest.raises(bootstrap.BootstrapError, match="0002"):
+        bootstrap.upgrade(school.admin, school.roles, tmp_path)
+
+
+def test_unknown_placeholder_is_rejected_and_rolled_back(school, tmp_path):
+    (tmp_path / "0002_typo.sql").write_text(
+        "CREATE TABLE typo (id int);\nGRANT SELECT ON typo TO {{studnet}};\n"
+    )
+    with pytest.raises(bootstrap.BootstrapError, match="studnet"):
+        bootstrap.upgrade(school.admin, school.roles, tmp_path)
+    assert bootstrap.schema_version(school.admin) == 1
+    assert not table_exists(school.admin, "typo")
+
+
+def test_upgrade_needs_an_initialised_database(pg_server, tmp_path):
+    dbname = f"m{secrets.token_hex(4)}_empty"
+    with pg_server.admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    try:
+        with pg_server.admin(dbname) as conn:
+            from school_tui.db.connect import RoleNames
+
+            with pytest.raises(bootstrap.BootstrapError, match="db init"):
+                bootstrap.upgrade(conn, RoleNames("nobody"), tmp_path)
+    finally:
+        with pg_server.admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+            )
