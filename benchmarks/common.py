@@ -97,13 +97,20 @@ class Tmux:
                 return
         raise TimeoutError(f"{text!r} did not go away")
 
-    def wait_for_cursor_move(self, timeout: float = 10) -> None:
-        before = self.cursor()
+    def press_and_wait_for_row_change(self, key: str, timeout: float = 10) -> None:
+        """Press `key` and wait until the cursor is on another row (focus moved)."""
+        before = self.cursor().split(",")[1]
+        self.keys(key)
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
-            if self.cursor() != before:
+            if self.cursor().split(",")[1] != before:
                 return
-        raise TimeoutError("the cursor did not move")
+        raise TimeoutError(f"the cursor stayed on row {before} after {key}")
+
+    def type_and_wait(self, text: str, timeout: float = 10) -> None:
+        """Type `text` and wait until the terminal shows it (the app has taken the keys)."""
+        self.type(text)
+        self.wait_for(text, timeout=timeout)
 
     def type(self, text: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)

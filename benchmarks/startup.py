@@ -97,9 +97,8 @@ def run(target, env: dict, runs: int) -> dict:
         with Tmux(app_cmd, env=env) as term:
             term.wait_for(LOGIN_MARK)
             term.wait_for_absent("Starting the database")
-            term.type("student@demo.school")
-            term.keys("Enter")
-            term.wait_for_cursor_move()
+            term.type_and_wait("student@demo.school")
+            term.press_and_wait_for_row_change("Enter")
             term.type("school-tui-demo")
             pressed = time.perf_counter()
             term.keys("Enter")

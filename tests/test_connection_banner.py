@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from school_tui.app import SchoolApp
 from school_tui.auth import login
 from school_tui.widgets.banner import ConnectionBanner
-from tests.harness import DEMO_PASSWORD
-
-
-async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
+from tests.harness import DEMO_PASSWORD, wait_until
 
 
 def _kill_backends(school, login_role: str) -> int:
@@ -35,7 +26,7 @@ async def test_banner_while_the_database_is_unreachable(school):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=(80, 24)) as pilot:
         app.start_session(session)
-        await wait_until(pilot, lambda: app.screen.query(ConnectionBanner))
+        await wait_until(pilot, lambda: app.screen.query(ConnectionBanner), "the home screen")
         banner = app.screen.query_one(ConnectionBanner)
         assert not banner.has_class("-lost")
 
@@ -43,10 +34,10 @@ async def test_banner_while_the_database_is_unreachable(school):
         # connection they had is cut.
         school.admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(login_role)))
         assert _kill_backends(school, login_role) >= 1
-        await wait_until(pilot, lambda: banner.has_class("-lost"))
+        await wait_until(pilot, lambda: banner.has_class("-lost"), "the banner")
         assert banner.display
         assert "Connection to the database lost" in str(banner.render())
 
         school.admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(login_role)))
-        await wait_until(pilot, lambda: not banner.has_class("-lost"))
+        await wait_until(pilot, lambda: not banner.has_class("-lost"), "the banner to go")
         assert app.connected

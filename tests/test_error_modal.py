@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from psycopg import sql
 
@@ -11,17 +10,7 @@ from school_tui.app import SchoolApp
 from school_tui.auth import login
 from school_tui.screens.error import ErrorModal
 from school_tui.screens.student import StudentHome
-from tests.harness import DEMO_PASSWORD
-
-
-async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"condition not met in time; screen={pilot.app.screen!r} stack={pilot.app.screen_stack!r}"
-            )
-        await pilot.pause(0.05)
+from tests.harness import DEMO_PASSWORD, wait_until
 
 
 async def test_refused_query_shows_modal(school):
@@ -36,7 +25,7 @@ async def test_refused_query_shows_modal(school):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=(80, 24)) as pilot:
         app.start_session(session)
-        await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal))
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the error modal")
         modal = app.screen
         title = str(modal.query_one("#error-title").render())
         detail = str(modal.query_one("#error-detail").render())
@@ -44,4 +33,6 @@ async def test_refused_query_shows_modal(school):
         assert "permission denied for table announcements" in detail
         assert "Traceback" not in detail
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, StudentHome))
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, StudentHome), "the home screen again"
+        )

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from textual.widgets import TabbedContent
 
 from school_tui.app import SchoolApp
 from school_tui.auth import login
 from school_tui.screens.login import LoginScreen
-from tests.harness import DEMO_PASSWORD
-
-
-async def wait_until(pilot, predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
+from tests.harness import DEMO_PASSWORD, wait_until
 
 
 async def test_palette_switches_tabs_and_logs_out(school):
@@ -27,17 +18,17 @@ async def test_palette_switches_tabs_and_logs_out(school):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=(80, 24)) as pilot:
         app.start_session(session)
-        await wait_until(pilot, lambda: app.screen.query(TabbedContent))
+        await wait_until(pilot, lambda: app.screen.query(TabbedContent), "the home screen")
         tabs = app.screen.query_one(TabbedContent)
         assert tabs.active == "pane-enrollment"
 
         await pilot.press("ctrl+p")
         await pilot.press(*"go to fees")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: tabs.active == "pane-fees")
+        await wait_until(pilot, lambda: tabs.active == "pane-fees", "the Fees tab")
 
         await pilot.press("ctrl+p")
         await pilot.press(*"log out")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
         assert app.session is None

@@ -36,18 +36,14 @@ def test_make_run_path_reaches_each_login(fresh_home):
         term.wait_for_absent("Loading the demo school", timeout=120)
         term.wait_for_absent("Starting the database", timeout=60)
 
-        term.type("student@demo.school")
-        term.keys("Enter")
-        term.wait_for_cursor_move()
+        term.type_and_wait("student@demo.school")
+        term.press_and_wait_for_row_change("Enter")
         term.type("not-the-password")
         term.keys("Enter")
         term.wait_for("Wrong email or password.", timeout=30)
         assert "Student home" not in term.screen()
 
-        term.keys("BTab")  # back to the email field, which still holds the email
-        term.wait_for_cursor_move()
-        term.keys("Tab")
-        term.wait_for_cursor_move()
+        # Focus is back on the (emptied) password field; the email is still filled in.
         term.type("school-tui-demo")
         term.keys("Enter")
         term.wait_for("Student home", also="Enrolled", timeout=30)
