@@ -47,7 +47,7 @@ CREATE TABLE users (
     first_name    text NOT NULL CHECK (first_name ~ '[^[:space:]]' AND length(first_name) <= 100),
     last_name     text NOT NULL CHECK (last_name ~ '[^[:space:]]' AND length(last_name) <= 100),
     email         text NOT NULL CHECK (length(email) <= 254
-                      AND email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
+                      AND email ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$'),
     -- The person's own PostgreSQL login (opaque name; see create_person).
     login_role    text NOT NULL UNIQUE,
     is_active     boolean NOT NULL DEFAULT true,

@@ -397,6 +397,7 @@ BAD_PEOPLE = {
     "email_with_two_ats": {"email": "ada@@example.com"},
     "email_empty": {"email": ""},
     "email_too_long": {"email": "a" * 250 + "@x.io"},
+    "email_with_escape_sequence": {"email": "ada\x1b]0;pwned\x07@example.com"},
 }
 
 

@@ -23,6 +23,8 @@ from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.workers import db_work
 
 Rows = list[tuple]
+# Longest text a table cell shows; the rest is behind an ellipsis.
+CELL_MAX = 60
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class RoleHome(Screen):
             with self.app.batch_update():
                 table.clear()
                 for row in rows:
-                    table.add_row(*(safe_text(_format(cell)) for cell in row))
+                    table.add_row(*(safe_text(_format(cell), max_length=CELL_MAX) for cell in row))
                 table.loading = False
             note = self.query_one(f"#empty-{pane.id}", Static)
             note.update(safe_text(pane.empty if not rows else ""))

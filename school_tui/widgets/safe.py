@@ -42,9 +42,17 @@ def clean(value: object, *, multiline: bool = False) -> str:
     return str(value).translate(_MULTI_LINE if multiline else _ONE_LINE)
 
 
-def safe_text(value: object, *, multiline: bool = False, style: str = "") -> Text:
-    """A Text that shows `value` literally: never markup, never a terminal control."""
-    return Text(clean(value, multiline=multiline), style=style, no_wrap=not multiline)
+def safe_text(
+    value: object, *, multiline: bool = False, style: str = "", max_length: int | None = None
+) -> Text:
+    """A Text that shows `value` literally: never markup, never a terminal control.
+
+    `max_length` cuts long values with an ellipsis (table cells: a 10,000-character value
+    must not make a column 10,000 cells wide; detail views show the whole text)."""
+    text = clean(value, multiline=multiline)
+    if max_length is not None and len(text) > max_length:
+        text = text[: max_length - 1] + "\N{HORIZONTAL ELLIPSIS}"
+    return Text(text, style=style, no_wrap=not multiline)
 
 
 def safe_join(*parts: object, sep: str = " ") -> Text:
