@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,19 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 @pytest.fixture
-def fresh_home(tmp_path):
-    home = tmp_path / "home"
+def fresh_home():
+    # Not pytest's tmp_path: a concurrent pytest run may prune or lock that directory under
+    # a running server (which runs as its own OS account when we are root).
+    root = Path(tempfile.mkdtemp(prefix="school-tui-e2e-"))
+    home = root / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "SCHOOL_TUI"))}
-    env.update(HOME=str(home), TZ="UTC", SCHOOL_TUI_DATA_DIR=str(tmp_path / "data"))
+    env.update(HOME=str(home), TZ="UTC", SCHOOL_TUI_DATA_DIR=str(root / "data"))
     yield env
     from school_tui.embedded import EmbeddedServer
 
-    EmbeddedServer(tmp_path / "data").stop()
+    EmbeddedServer(root / "data").stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_make_run_path_reaches_each_login(fresh_home):
