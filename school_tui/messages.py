@@ -36,3 +36,47 @@ class HomeLoaded(Message):
 @dataclass
 class ConnectionRestored(Message):
     """The lost database connection works again; screens reload what they show."""
+
+
+@dataclass
+class UnlockChecked(Message):
+    """The idle lock's password check finished: `ok`, or `error` when the server could not say."""
+
+    ok: bool
+    error: str | None = None
+
+
+@dataclass
+class GuidanceReportRead(Message):
+    """A guidance report's text, read through the logging functions (db.guidance.read_report).
+    `cells` is the list row it was opened from (date, student, counselor)."""
+
+    report_id: int
+    text: str
+    cells: list
+
+
+@dataclass
+class AuditTablesLoaded(Message):
+    tables: list
+
+
+@dataclass
+class AuditPageLoaded(Message):
+    """A page of the audit log for the filter of search `generation`; `append`: a next page."""
+
+    generation: int
+    entries: list
+    has_more: bool
+    append: bool
+
+
+@dataclass
+class AuditEntryLoaded(Message):
+    entry: Any  # school_tui.db.audit.Entry, or None when it is not there
+
+
+@dataclass
+class AuditExported(Message):
+    path: str
+    count: int

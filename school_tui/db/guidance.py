@@ -1,4 +1,6 @@
-"""Guidance reports: confidential. Only Guidance and the Principal can read them (RLS)."""
+"""Guidance reports: confidential. Only Guidance and the Principal see them (RLS), and the
+text itself is no column they may SELECT: `read_report` goes through the database functions
+that first record the read in the audit trail (sql/migrations/0002_audit_trail.sql)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ import psycopg
 
 
 def recent_reports(conn: psycopg.Connection, limit: int = 200) -> list[tuple]:
+    """(report id, date, student, counselor), newest first. Never the text: listing is not
+    reading."""
     return conn.execute(
         """
-        SELECT g.report_date, s.last_name || ', ' || s.first_name,
-               coalesce(c.last_name || ', ' || c.first_name, '—'), split_part(g.report, E'\\n', 1)
+        SELECT g.id, g.report_date, s.last_name || ', ' || s.first_name,
+               coalesce(c.last_name || ', ' || c.first_name, '—')
         FROM school.guidance_reports g
         JOIN school.users s ON s.id = g.student_id
         LEFT JOIN school.users c ON c.id = g.counselor_id
@@ -17,6 +21,19 @@ def recent_reports(conn: psycopg.Connection, limit: int = 200) -> list[tuple]:
         """,
         (limit,),
     ).fetchall()
+
+
+def read_report(conn: psycopg.Connection, report_id: int) -> str:
+    """The report's text, after its READ entry in the audit trail has committed.
+
+    Two statements on purpose: open_guidance_report writes the entry and commits (its own
+    transaction); only then does read_guidance_report hand out the text, so no rollback can
+    take the record of a read back. On a connection inside a transaction of the caller's the
+    open cannot commit and the read is refused: use an autocommit connection (the pool's are).
+    """
+    with conn.transaction():
+        conn.execute("SELECT school.open_guidance_report(%s)", (report_id,))
+    return conn.execute("SELECT school.read_guidance_report(%s)", (report_id,)).fetchone()[0]
 
 
 def students(conn: psycopg.Connection, limit: int = 500) -> list[tuple]:

@@ -1,18 +1,20 @@
 """Guidance's home: the reports they record, and the students they counsel."""
 
 from school_tui.db import guidance, notices
+from school_tui.screens.guidance_report import REPORT_COLUMNS, OpensGuidanceReports
 from school_tui.screens.home import Pane, RoleHome
 
 
-class GuidanceHome(RoleHome):
+class GuidanceHome(OpensGuidanceReports, RoleHome):
     ROLE = "Guidance"
     PANES = (
         Pane(
             "reports",
             "Reports",
-            ("Date", "Student", "Counselor", "Report"),
+            REPORT_COLUMNS,
             guidance.recent_reports,
             "No guidance reports yet.",
+            on_select="open_guidance_report",
         ),
         Pane(
             "students",

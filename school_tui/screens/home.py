@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import psycopg
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
@@ -36,6 +37,10 @@ class Pane:
     columns: Sequence[str]
     query: Callable[[psycopg.Connection], Rows]
     empty: str = "Nothing here yet."
+    # The name of a screen method that opens a row: Enter (or `o`) on a row calls it with the
+    # row's key and its cells as shown. With it set, each row `query` returns starts with
+    # that key (an id, say), which becomes the DataTable row key and is not shown.
+    on_select: str | None = None
 
 
 class RoleHome(Screen):
@@ -56,6 +61,7 @@ class RoleHome(Screen):
         Binding("3", "show_pane(2)", "Tab 3", show=False, id="tab.3"),
         Binding("4", "show_pane(3)", "Tab 4", show=False, id="tab.4"),
         Binding("5", "show_pane(4)", "Tab 5", show=False, id="tab.5"),
+        Binding("o", "open_row", "Open", id="open"),  # shown on panes with on_select only
     ]
 
     def __init__(self, session) -> None:
@@ -103,14 +109,56 @@ class RoleHome(Screen):
             with self.app.batch_update():
                 table.clear()
                 for row in rows:
-                    table.add_row(*(safe_text(_format(cell), max_length=CELL_MAX) for cell in row))
+                    key, cells = (str(row[0]), row[1:]) if pane.on_select else (None, row)
+                    table.add_row(
+                        *(safe_text(_format(cell), max_length=CELL_MAX) for cell in cells), key=key
+                    )
                 table.loading = False
             note = self.query_one(f"#empty-{pane.id}", Static)
-            note.update(safe_text(pane.empty if not rows else ""))
+            # a query may say why it has no rows (db.security.RowsWithNote: "not available")
+            empty = getattr(rows, "empty_note", None) or pane.empty
+            note.update(safe_text(empty if not rows else ""))
             note.display = not rows
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
         self.load_all()
+
+    # -- opening a row (panes with on_select) ------------------------------------------------
+
+    def _active_pane(self) -> Pane | None:
+        try:
+            active = self.query_one(TabbedContent).active
+        except NoMatches:  # not composed yet
+            return None
+        return next((p for p in self.PANES if f"pane-{p.id}" == active), None)
+
+    def _open(self, pane: Pane, table: DataTable, row_key) -> None:
+        if pane.on_select and row_key is not None and row_key.value is not None:
+            cells = [str(cell) for cell in table.get_row(row_key)]
+            getattr(self, pane.on_select)(row_key.value, cells)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        pane = next((p for p in self.PANES if event.data_table.id == f"table-{p.id}"), None)
+        if pane is not None:
+            self._open(pane, event.data_table, event.row_key)
+
+    def action_open_row(self) -> None:
+        pane = self._active_pane()
+        if pane is None or not pane.on_select:
+            return
+        table = self.query_one(f"#table-{pane.id}", DataTable)
+        if table.row_count:
+            row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+            self._open(pane, table, row_key)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_row":
+            pane = self._active_pane()
+            return bool(pane and pane.on_select)
+        return True
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()  # `o` Open shows on the tabs whose rows open
 
     # -- actions -----------------------------------------------------------------------------
 
