@@ -67,6 +67,54 @@ def login(target: Target, email: str, password: str):
     return session
 
 
+def verify_password(session, password: str) -> bool:
+    """Whether `password` is the logged-in person's, checked for real: the salt from the
+    pre-login lookup, the KDF, and a fresh connection as their own login (so auth_delay and
+    the server's log see a wrong one like any other). Worker threads only.
+
+    Raises ServerUnavailable when the server cannot say.
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not password:
+        return False
+    login_role = conninfo_to_dict(session.conninfo)["user"]
+    try:
+        with psycopg.connect(session.target.prelogin(), autocommit=True) as pre:
+            _, salt = people.prelogin_lookup(pre, session.person.email)
+    except psycopg.OperationalError as exc:
+        raise ServerUnavailable(f"Cannot reach the school database: {_first_line(exc)}") from exc
+    conninfo = session.target.person(login_role, derive_db_password(password, salt))
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if _is_auth_failure(exc):
+            return False
+        raise ServerUnavailable(f"Cannot reach the school database: {_first_line(exc)}") from exc
+    conn.close()
+    return True
+
+
+def is_current_password(session, password: str) -> bool:
+    """Whether `password` is the one the session logged in with: it derives, with the
+    person's salt, to the session's own PostgreSQL password. No new login is tried, so a
+    mismatch is no failed login in the server's log. Worker threads only.
+
+    Raises ServerUnavailable when the salt cannot be looked up.
+    """
+    import hmac
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    current = conninfo_to_dict(session.conninfo).get("password") or ""
+    try:
+        with psycopg.connect(session.target.prelogin(), autocommit=True) as pre:
+            _, salt = people.prelogin_lookup(pre, session.person.email)
+    except psycopg.OperationalError as exc:
+        raise ServerUnavailable(f"Cannot reach the school database: {_first_line(exc)}") from exc
+    return hmac.compare_digest(derive_db_password(password, salt), current)
+
+
 def _first_line(exc: BaseException) -> str:
     lines = [line for line in str(exc).splitlines() if line.strip()]
     return lines[-1].strip() if lines else type(exc).__name__

@@ -1,13 +1,20 @@
-"""SQL for people and their logins: pre-login lookup, creating people, who am I."""
+"""SQL for people and their logins: pre-login lookup, who am I, and the Admin's account
+administration (create, search, edit, change role, deactivate, reset password)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 
-from school_tui.passwords import derive_db_password, new_salt, unusable_db_password
+from school_tui.passwords import (
+    derive_db_password,
+    new_salt,
+    temporary_password,
+    unusable_db_password,
+)
 
 
 @dataclass(frozen=True)
@@ -72,11 +79,14 @@ def set_password(
     salt: bytes | None = None,
     temporary: bool = True,
 ) -> None:
+    """Give a person a new password (the Admin's reset, or a DBA's). Ends their sessions.
+
+    The SCRAM verifier does not depend on the login name, so the caller needs no access to
+    users.login_role (superusers only). `temporary=False` (a superuser's shortcut for tests
+    and scripts) also clears must_change_password with a plain UPDATE.
+    """
     salt = salt or new_salt()
-    login_role = conn.execute(
-        "SELECT login_role FROM school.users WHERE id = %s", (user_id,)
-    ).fetchone()[0]
-    verifier = scram_verifier(conn, login_role, derive_db_password(password, salt))
+    verifier = scram_verifier(conn, "", derive_db_password(password, salt))
     with conn.transaction():
         conn.execute("SELECT school.set_temporary_password(%s, %s, %s)", (user_id, salt, verifier))
         if not temporary:
@@ -85,15 +95,67 @@ def set_password(
             )
 
 
+def reset_password(conn: psycopg.Connection, user_id: int) -> str:
+    """A new temporary password for the person, returned to be shown once. Their open
+    sessions end, and they must choose their own password at their next login."""
+    password = temporary_password()
+    set_password(conn, user_id, password)
+    return password
+
+
+def create_with_temporary_password(
+    conn: psycopg.Connection, *, role: str, first_name: str, last_name: str, email: str
+) -> tuple[int, str]:
+    """Create a person with a generated temporary password: (id, the password to show once)."""
+    password = temporary_password()
+    user_id = create_person(
+        conn,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        password=password,
+        must_change=True,
+    )
+    return user_id, password
+
+
+def change_own_password(conn: psycopg.Connection, new_password: str) -> None:
+    """The caller's own password (any person, temporary or not); clears must_change_password.
+
+    Salt and verifier are computed here, as for create_person. The connection that runs this
+    stays open, but new connections need the new password (Session.conninfo is stale).
+    """
+    salt = new_salt()
+    verifier = scram_verifier(conn, "", derive_db_password(new_password, salt))
+    conn.execute("SELECT school.change_own_password(%s, %s)", (salt, verifier))
+
+
+def change_role(conn: psycopg.Connection, user_id: int, role: str) -> None:
+    """Move the person to another role: users.role_id and their login's group together."""
+    conn.execute("SELECT school.change_person_role(%s, %s)", (user_id, role))
+
+
+def update_person(
+    conn: psycopg.Connection, user_id: int, *, first_name: str, last_name: str, email: str
+) -> None:
+    conn.execute(
+        "SELECT school.update_person(%s, %s, %s, %s)", (user_id, first_name, last_name, email)
+    )
+
+
+def set_active(conn: psycopg.Connection, user_id: int, active: bool) -> None:
+    """Deactivate (ends their sessions, no more logins) or reactivate a person."""
+    conn.execute("SELECT school.set_person_active(%s, %s)", (user_id, active))
+
+
 def who_am_i(conn: psycopg.Connection) -> Person:
+    """The person this connection logged in as, temporary password or not (school.me() is
+    NULL while the password is temporary, so this asks school.whoami())."""
     with conn.cursor(row_factory=class_row(Person)) as cur:
         cur.execute(
-            """
-            SELECT u.id, u.first_name, u.last_name, u.email, r.name AS role,
-                   u.must_change_password
-            FROM school.users u JOIN school.roles r ON r.id = u.role_id
-            WHERE u.id = school.me()
-            """
+            "SELECT id, first_name, last_name, email, role, must_change_password "
+            "FROM school.whoami()"
         )
         person = cur.fetchone()
     if person is None:
@@ -123,3 +185,80 @@ def directory(conn: psycopg.Connection, limit: int = 500) -> list[tuple]:
         """,
         (limit,),
     ).fetchall()
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One person as the Admin's People screen lists them."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    role: str
+    is_active: bool
+    must_change_password: bool
+    last_login: object  # datetime | None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def account(self) -> str:
+        if not self.is_active:
+            return "deactivated"
+        return "must change password" if self.must_change_password else "active"
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """Where the next page starts after this row (the order of search_people)."""
+        return (self.last_name, self.first_name, self.id)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_people(
+    conn: psycopg.Connection,
+    text: str = "",
+    role: str | None = None,
+    *,
+    after: tuple[str, str, int] | None = None,
+    limit: int = 100,
+) -> list[PersonRow]:
+    """People whose name or email contains `text` (any case), of `role` if given, in
+    (last name, first name, id) order; `after` is the last row's key of the previous page
+    (keyset paging: no OFFSET, so a page costs the same wherever it starts)."""
+    words = text.split()
+    conditions = []
+    params: list[object] = []
+    for word in words:  # every word somewhere in the name or the email
+        conditions.append(
+            "(u.first_name ILIKE %s ESCAPE '\\' OR u.last_name ILIKE %s ESCAPE '\\' "
+            "OR u.email ILIKE %s ESCAPE '\\')"
+        )
+        params += [_like_pattern(word)] * 3
+    if role:
+        conditions.append("r.name = %s")
+        params.append(role)
+    if after is not None:
+        conditions.append("(u.last_name, u.first_name, u.id) > (%s, %s, %s)")
+        params += list(after)
+    where = sql.SQL(" AND ").join(map(sql.SQL, conditions)) if conditions else sql.SQL("true")
+    params.append(limit)
+    query = sql.SQL(
+        "SELECT u.id, u.first_name, u.last_name, u.email, r.name AS role, u.is_active, "
+        "u.must_change_password, u.last_login "
+        "FROM school.users u JOIN school.roles r ON r.id = u.role_id WHERE {} "
+        "ORDER BY u.last_name, u.first_name, u.id LIMIT %s"
+    ).format(where)
+    with conn.cursor(row_factory=class_row(PersonRow)) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+def role_names(conn: psycopg.Connection) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT name FROM school.roles ORDER BY id")]
