@@ -35,6 +35,31 @@ from pathlib import Path
 SERVER_OS_USER_WHEN_ROOT = "school_tui_pg"
 SUPERUSER = "postgres"
 
+# Settings school-tui enforces on every start, also on clusters an older version made: written
+# to MANAGED_CONF in the data directory and included at the end of postgresql.conf (so they
+# override what initdb wrote there; ALTER SYSTEM still overrides them).
+# - auth_delay: each failed authentication waits this long before the server answers, on the
+#   server, where a client that skips the app cannot avoid it. With SCRAM's own cost one
+#   connection slot gets fewer than one wrong guess per second (benchmarks/auth.py).
+# - the log: failed logins ("password authentication failed", SQLSTATE 28P01) are written as
+#   JSON lines to data/log/, one file per weekday, overwritten a week later, so that the
+#   Admin's "Failed logins" pane can count them (school_tui/db/security.py).
+AUTH_DELAY_MS = 1000
+MANAGED_CONF = "school_tui.conf"
+MANAGED_SETTINGS = {
+    "shared_preload_libraries": "auth_delay",
+    "auth_delay.milliseconds": str(AUTH_DELAY_MS),
+    "logging_collector": "on",
+    "log_destination": "jsonlog",
+    "log_directory": "log",
+    "log_filename": "postgresql-%a.log",
+    "log_rotation_age": "1d",
+    "log_rotation_size": "0",
+    "log_truncate_on_rotation": "on",
+    "log_timezone": "UTC",
+    "log_min_messages": "warning",
+}
+
 
 class EmbeddedServerError(RuntimeError):
     """The embedded server could not be initialised or started; the message says why."""
@@ -99,8 +124,14 @@ class EmbeddedServer:
         with self._lock():
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb()
+            changed = self._write_managed_settings()
             if not self.is_running():
                 self._start()
+            elif changed:
+                # A server an older version started: settings that need only a reload
+                # (auth_delay.milliseconds) apply now; the rest (logging_collector,
+                # shared_preload_libraries) when the last app exits and the server restarts.
+                self._run(["pg_ctl", "-D", str(self.pgdata), "reload"])
 
     def register_session(self) -> Path:
         """Record this process as a user of the server (see `release_session`)."""
@@ -263,16 +294,35 @@ class EmbeddedServer:
                 "\n# school-tui\n"
                 "listen_addresses = ''\n"
                 "password_encryption = 'scram-sha-256'\n"
-                "shared_preload_libraries = 'auth_delay'\n"
-                "auth_delay.milliseconds = 500\n"
                 "max_connections = 300\n"
                 "fsync = on\n"
-                "log_min_messages = warning\n"
             )
         if run_as:
             entry = pwd.getpwnam(run_as)
             for path in (self.pgdata / "pg_ident.conf", self.pgdata / "pg_hba.conf"):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _write_managed_settings(self) -> bool:
+        """Write MANAGED_SETTINGS and include them from postgresql.conf. True if anything changed."""
+        text = "# Written by school-tui at every start; edits here are overwritten.\n" + "".join(
+            f"{name} = '{value}'\n" for name, value in MANAGED_SETTINGS.items()
+        )
+        managed = self.pgdata / MANAGED_CONF
+        conf = self.pgdata / "postgresql.conf"
+        include = f"include_if_exists = '{MANAGED_CONF}'\n"
+        changed = False
+        if not managed.exists() or managed.read_text() != text:
+            managed.write_text(text)
+            changed = True
+        if include not in conf.read_text():
+            with open(conf, "a") as handle:
+                handle.write("\n# school-tui: settings enforced at every start\n" + include)
+            changed = True
+        run_as = self._server_os_user()
+        if changed and run_as:
+            entry = pwd.getpwnam(run_as)
+            os.chown(managed, entry.pw_uid, entry.pw_gid)
+        return changed
 
     def _start(self) -> None:
         run_as = self._server_os_user()

@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from school_tui.db import bootstrap
+from school_tui.db import bootstrap, security
 from school_tui.db.connect import Target
 
 Progress = Callable[[str], None]
@@ -51,6 +51,8 @@ def ensure_embedded_database(target: Target, progress: Progress = _quiet) -> Non
             if version is None or pending:
                 progress("Creating the schema…" if version is None else "Upgrading the schema…")
                 bootstrap.init(conn, target.roles, lock_down_server=True)
+            # our own server: the owner may read its log, for the Admin's failed logins
+            security.allow_reading_the_log(conn, target.roles)
 
 
 def prepare(target: Target, *, demo_if_empty: bool = False, progress: Progress = _quiet) -> None:

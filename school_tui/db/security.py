@@ -1,0 +1,67 @@
+"""SQL for seeing online guessing: failed logins per person, read from the server's log.
+
+A wrong password is refused by PostgreSQL before any SQL runs, so no table records it; the
+server's log does (SQLSTATE 28P01). `school.failed_logins()` (sql/migrations/0004) reads the
+log as the schema owner, which may do so only where a superuser allowed it:
+`allow_reading_the_log` does that on the embedded server (ours); on a configured server the
+function returns nothing and `failed_logins` says the log is not available, rather than
+showing an empty list that would look like "nobody failed".
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from school_tui.db.connect import RoleNames
+
+FAILED_LOGIN_HOURS = 24
+# One line at 80 columns; README's "Online guessing" says what a DBA can do about it.
+NOT_AVAILABLE = "Not available on this server: the school cannot read its log."
+NONE_RECENTLY = f"No failed logins in the last {FAILED_LOGIN_HOURS} hours."
+
+# What the owner needs to list and read the server's log (see the migration's header).
+LOG_READING_FUNCTIONS = (
+    "pg_catalog.pg_current_logfile(text)",
+    "pg_catalog.pg_ls_logdir()",
+    "pg_catalog.pg_read_file(text, bigint, bigint, boolean)",
+)
+
+
+class RowsWithNote(list):
+    """Rows, plus what to say instead when there are none (read by RoleHome)."""
+
+    def __init__(self, rows, empty_note: str | None = None):
+        super().__init__(rows)
+        self.empty_note = empty_note
+
+
+def allow_reading_the_log(conn: psycopg.Connection, roles: RoleNames) -> None:
+    """Embedded server only (we own it): let the school's owner read the server's log.
+
+    Run as a superuser in the school's database (function privileges are per database).
+    Reading files in the data directory is a lot to grant, which is why only the owner gets
+    it, and the owner is NOLOGIN: only its SECURITY DEFINER functions use it.
+    """
+    owner = sql.Identifier(roles.owner)
+    for function in LOG_READING_FUNCTIONS:
+        if conn.execute(
+            "SELECT has_function_privilege(%s, %s, 'EXECUTE')", (roles.owner, function)
+        ).fetchone()[0]:
+            continue
+        conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(function), owner))
+
+
+def failed_login_log_available(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT school.failed_login_log_available()").fetchone()[0]
+
+
+def failed_logins(conn: psycopg.Connection, hours: int = FAILED_LOGIN_HOURS) -> RowsWithNote:
+    """(name, email, role, failures, last failure) per person, newest failure first."""
+    if not failed_login_log_available(conn):
+        return RowsWithNote([], NOT_AVAILABLE)
+    rows = conn.execute(
+        "SELECT full_name, email, role, failures, last_failure FROM school.failed_logins(%s)",
+        (hours,),
+    ).fetchall()
+    return RowsWithNote(rows, NONE_RECENTLY)
