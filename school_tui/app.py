@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from school_tui.commands import RoleCommands
+from school_tui.idle import DEFAULT_IDLE_LOCK_SECONDS, IdleLock
 from school_tui.messages import ConnectionRestored, ServerFailed, ServerReady
 from school_tui.workers import db_work
 
@@ -24,8 +26,17 @@ class SchoolApp(App):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="quit")]
 
-    def __init__(self, target, *, demo_if_empty: bool = False, prepare_server: bool = True):
+    def __init__(
+        self,
+        target,
+        *,
+        demo_if_empty: bool = False,
+        prepare_server: bool = True,
+        idle_lock_seconds: float = DEFAULT_IDLE_LOCK_SECONDS,
+    ):
         super().__init__()
+        # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
+        self.idle_lock = IdleLock(self, idle_lock_seconds)
         self.target = target
         self.session = None
         self.demo_if_empty = demo_if_empty
@@ -41,6 +52,7 @@ class SchoolApp(App):
         from school_tui.screens.login import LoginScreen
 
         self.push_screen(LoginScreen())
+        self.idle_lock.start()
         if self._prepare:
             self.prepare_server()
         else:
@@ -100,6 +112,13 @@ class SchoolApp(App):
         from school_tui.screens.roles import home_screen_class
 
         self.session = session
+        if session.person.must_change_password:
+            # A temporary password: choosing their own comes before anything else (the
+            # database agrees: until then me() is NULL). The screen starts a new session.
+            from school_tui.screens.change_password import ChangePasswordScreen
+
+            self.switch_screen(ChangePasswordScreen(session))
+            return
         session.watch = ConnectionWatch(
             session.conninfo,
             on_lost=lambda: self.call_from_thread(self._connection_lost),
@@ -109,12 +128,21 @@ class SchoolApp(App):
         self.switch_screen(home_screen_class(session.person.role)(session))
 
     def action_logout(self) -> None:
+        from textual.screen import ModalScreen
+
         from school_tui.screens.login import LoginScreen
 
         session, self.session = self.session, None
         if session is not None:
             self._close_session(session)
+        while isinstance(self.screen, ModalScreen):  # the idle lock, an error: they go too
+            self.pop_screen()
         self.switch_screen(LoginScreen())
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseEvent, events.Paste)):
+            self.idle_lock.touch()  # input: the idle lock's time starts again (see idle.py)
+        await super().on_event(event)
 
     @db_work(name="close session", group="session")
     def _close_session(self, session) -> None:
@@ -152,6 +180,10 @@ class SchoolApp(App):
 
         delay = 0.2
         while session is self.session:
+            if _login_refused(session):
+                # Deactivated, or a new password since: this session is over.
+                self.call_from_thread(self._session_ended, session)
+                return
             try:
                 session.run(lambda conn: conn.execute("SELECT 1"))
             except Exception:
@@ -160,6 +192,16 @@ class SchoolApp(App):
                 continue
             self.call_from_thread(self._connection_back)
             return
+
+    def _session_ended(self, session) -> None:
+        if session is not self.session:
+            return
+        self.connected = True
+        self.connection_signal.publish(True)
+        self.action_logout()
+        self.call_after_refresh(
+            self._show_login_status, "Your session was ended by the school. Log in again.", True
+        )
 
     def _connection_back(self) -> None:
         if self.connected:
@@ -171,3 +213,16 @@ class SchoolApp(App):
     def on_unmount(self) -> None:
         if self.session is not None:
             self.session.close()
+
+
+def _login_refused(session) -> bool:
+    """Whether the server now refuses the session's own login (not merely unreachable)."""
+    import psycopg
+
+    from school_tui.auth import _is_auth_failure
+
+    try:
+        psycopg.connect(session.conninfo, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        return _is_auth_failure(exc)
+    return False

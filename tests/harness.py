@@ -174,8 +174,9 @@ class SchoolFactory:
         self.demo_template = f"{self.roles.prefix}_demo"
         self._counter = itertools.count(1)
         self._made_template = False
-        # The demo template's login roles as loaded: name -> (rolcanlogin, rolpassword).
-        self._demo_logins: dict[str, tuple[bool, str | None]] | None = None
+        # The demo template's login roles as loaded: name -> (rolcanlogin, rolpassword,
+        # the roles it is a member of).
+        self._demo_logins: dict[str, RoleState] | None = None
 
     def _ensure_template(self) -> None:
         if self._made_template:
@@ -252,12 +253,12 @@ class SchoolFactory:
                 self._restore_demo_logins(conn)
 
     def _restore_demo_logins(self, conn: psycopg.Connection) -> None:
-        """Undo what a test did to the shared demo logins (a password reset, deactivation),
-        so the next clone finds them as loaded."""
+        """Undo what a test did to the shared demo logins (a password reset, deactivation, a
+        role change: its group memberships), so the next clone finds them as loaded."""
         assert self._demo_logins is not None
         now = _role_states(conn, list(self._demo_logins))
-        for login, (can_login, verifier) in self._demo_logins.items():
-            if now.get(login) == (can_login, verifier):
+        for login, (can_login, verifier, groups) in self._demo_logins.items():
+            if now.get(login) == (can_login, verifier, groups):
                 continue
             if login not in now:
                 raise RuntimeError(f"a test dropped the demo template's login role {login}")
@@ -268,6 +269,24 @@ class SchoolFactory:
                     sql.Literal(verifier),
                 )
             )
+            held = now[login][2]
+            # As the owner, who made them: the school's functions revoke only its own grants.
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.roles.owner)))
+            try:
+                for group in held - groups:
+                    conn.execute(
+                        sql.SQL("REVOKE {} FROM {}").format(
+                            sql.Identifier(group), sql.Identifier(login)
+                        )
+                    )
+                for group in groups - held:
+                    conn.execute(
+                        sql.SQL("GRANT {} TO {}").format(
+                            sql.Identifier(group), sql.Identifier(login)
+                        )
+                    )
+            finally:
+                conn.execute("RESET ROLE")
 
     def close(self) -> None:
         """Drop everything this session made: databases first, then its roles."""
@@ -297,13 +316,21 @@ class SchoolFactory:
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def _role_states(conn: psycopg.Connection, roles: list[str]) -> dict[str, tuple[bool, str | None]]:
-    """What a test could change about a login role: whether it may log in, its verifier."""
+RoleState = tuple[bool, str | None, frozenset[str]]
+
+
+def _role_states(conn: psycopg.Connection, roles: list[str]) -> dict[str, RoleState]:
+    """What a test could change about a login role: whether it may log in, its verifier, the
+    roles it is a member of."""
     rows = conn.execute(
-        "SELECT rolname, rolcanlogin, rolpassword FROM pg_authid WHERE rolname = ANY(%s)",
+        "SELECT a.rolname, a.rolcanlogin, a.rolpassword, "
+        "array(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "WHERE m.member = a.oid) FROM pg_authid a WHERE a.rolname = ANY(%s)",
         (roles,),
     ).fetchall()
-    return {name: (can_login, verifier) for name, can_login, verifier in rows}
+    return {
+        name: (can_login, verifier, frozenset(groups)) for name, can_login, verifier, groups in rows
+    }
 
 
 # -- driving the app with Textual's Pilot -------------------------------------------------------

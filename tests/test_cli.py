@@ -22,9 +22,12 @@ from psycopg.conninfo import make_conninfo
 
 from school_tui.cli import main
 from school_tui.config import LIBPQ_TARGET_VARS
+from school_tui.db.bootstrap import migrations
 from school_tui.db.connect import RoleNames, Target
 
 REPO = Path(__file__).resolve().parents[1]
+VERSIONS = [1, *(m.version for m in migrations())]  # schema.sql, then every migration
+LATEST = VERSIONS[-1]
 SCRIPT = Path(sys.executable).with_name("school-tui")
 
 
@@ -122,12 +125,12 @@ def test_db_init_then_status(cli, scratch, pg_server):
 
     code, out, err = run("db", "init")
     assert code == 0, err
-    assert "schema version 1" in out
+    assert f"schema version {LATEST}" in out
 
     code, out, err = run("db", "status")
     assert code == 0, err
     status = json.loads(out)
-    assert status["schema_version"] == 1
+    assert status["schema_version"] == LATEST
     assert status["pending_migrations"] == []
     assert status["role_prefix"] == place.prefix
     assert status["database"] == f"{place.prefix}_a"
@@ -165,13 +168,13 @@ def test_db_init_twice_is_idempotent(cli, scratch, pg_server):
             )
 
     first = snapshot()
-    assert first[:3] == ([1], 1, 8)
+    assert first[:3] == (VERSIONS, 1, 8)
     code, out, err = run("db", "init")
     assert code == 0, err
-    assert "schema version 1" in out
+    assert f"schema version {LATEST}" in out
     assert snapshot() == first
     code, out, err = run("db", "upgrade")
-    assert (code, out.strip()) == (0, "schema version 1"), err
+    assert (code, out.strip()) == (0, f"schema version {LATEST}"), err
 
 
 def test_db_status_through_the_installed_script(scratch, pg_server, tmp_path):
@@ -203,7 +206,7 @@ def test_db_status_through_the_installed_script(scratch, pg_server, tmp_path):
     status = run("db", "status")
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
-    assert (report["schema_version"], report["role_prefix"]) == (1, place.prefix)
+    assert (report["schema_version"], report["role_prefix"]) == (LATEST, place.prefix)
 
 
 def test_user_add_prints_a_one_time_password_that_logs_in(cli, scratch, password_server):
@@ -244,9 +247,10 @@ def test_user_add_prints_a_one_time_password_that_logs_in(cli, scratch, password
             "Aguilar",
         )
         assert person.must_change_password
-        assert session.run(lambda conn: conn.execute("SELECT school.my_role()").fetchone()[0]) == (
-            "Teacher"
-        )
+        # Until they choose their own password, the database knows them as nobody.
+        assert session.run(
+            lambda conn: conn.execute("SELECT school.me(), school.my_role()").fetchone()
+        ) == (None, None)
     finally:
         session.close()
     # the server really checks: anything else is refused

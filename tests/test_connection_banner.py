@@ -31,13 +31,17 @@ async def test_banner_while_the_database_is_unreachable(school):
         assert not banner.has_class("-lost")
 
         # The person can't get back in for now (as if the server were gone), and every
-        # connection they had is cut.
-        school.admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(login_role)))
+        # connection they had is cut. (Not by NOLOGIN: a login refused is a session ended,
+        # see test_accounts.py, and the app goes back to the login form.)
+        database = sql.Identifier(school.dbname)
+        with school.server.admin() as conn:  # from another database: not this one's own
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(database))
         assert _kill_backends(school, login_role) >= 1
         await wait_until(pilot, lambda: banner.has_class("-lost"), "the banner")
         assert banner.display
         assert "Connection to the database lost" in str(banner.render())
 
-        school.admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(login_role)))
+        with school.server.admin() as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(database))
         await wait_until(pilot, lambda: not banner.has_class("-lost"), "the banner to go")
         assert app.connected

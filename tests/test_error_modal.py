@@ -17,8 +17,8 @@ async def test_refused_query_shows_modal(school):
     school.add_person("Student", email="ray@test.school")
     # Take away a grant the student's home needs: its load now fails in the database.
     school.admin.execute(
-        sql.SQL("REVOKE SELECT ON school.announcements FROM {}").format(
-            sql.Identifier(school.roles.member)
+        sql.SQL("REVOKE SELECT ON school.announcements FROM {}, {}").format(
+            sql.Identifier(school.roles.member), sql.Identifier(school.roles.group("student"))
         )
     )
     session = await asyncio.to_thread(login, school.target, "ray@test.school", DEMO_PASSWORD)

@@ -22,14 +22,24 @@ def table_exists(conn: psycopg.Connection, name: str) -> bool:
 
 
 @pytest.fixture
-def migrations_dir(tmp_path):
+def base(school) -> int:
+    """The version a fresh school is at (sql/migrations/ applied): test migrations follow it."""
+    return bootstrap.schema_version(school.admin)
+
+
+def mig(version: int, what: str) -> str:
+    return f"{version:04d}_{what}.sql"
+
+
+@pytest.fixture
+def migrations_dir(tmp_path, base):
     directory = tmp_path / "migrations"
     directory.mkdir()
-    # 0003 needs what 0002 makes: applied out of order, it fails
-    (directory / "0002_x.sql").write_text(
+    # base+2 needs what base+1 makes: applied out of order, it fails
+    (directory / mig(base + 1, "x")).write_text(
         "CREATE TABLE x_notes (id int PRIMARY KEY);\nGRANT SELECT ON x_notes TO {{student}};\n"
     )
-    (directory / "0003_y.sql").write_text(
+    (directory / mig(base + 2, "y")).write_text(
         "ALTER TABLE x_notes ADD COLUMN body text NOT NULL DEFAULT '';\n"
         "INSERT INTO x_notes (id, body) VALUES (1, 'from 0003');\n"
     )
@@ -37,13 +47,13 @@ def migrations_dir(tmp_path):
     return directory
 
 
-def test_upgrade_applies_migrations_in_order_and_records_them(school, migrations_dir):
+def test_upgrade_applies_migrations_in_order_and_records_them(school, migrations_dir, base):
     conn = school.admin
-    assert versions(conn) == [(1, versions(conn)[0][1])]
-    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == 3
-    assert [v for v, _ in versions(conn)] == [1, 2, 3]
-    assert versions(conn)[1:] == [(2, "x"), (3, "y")]
-    assert bootstrap.schema_version(conn) == 3
+    assert [v for v, _ in versions(conn)] == list(range(1, base + 1))
+    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == base + 2
+    assert [v for v, _ in versions(conn)] == list(range(1, base + 3))
+    assert versions(conn)[base:] == [(base + 1, "x"), (base + 2, "y")]
+    assert bootstrap.schema_version(conn) == base + 2
     assert conn.execute("SELECT id, body FROM school.x_notes").fetchall() == [(1, "from 0003")]
     # run as the school's owner, with the placeholders rendered to this school's roles
     owner = conn.execute(
@@ -56,50 +66,52 @@ def test_upgrade_applies_migrations_in_order_and_records_them(school, migrations
     ).fetchone()[0]
 
 
-def test_upgrade_is_idempotent(school, migrations_dir):
+def test_upgrade_is_idempotent(school, migrations_dir, base):
     conn = school.admin
-    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == 3
+    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == base + 2
     before = versions(conn)
-    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == 3
+    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == base + 2
     assert versions(conn) == before
     assert conn.execute("SELECT count(*) FROM school.x_notes").fetchone()[0] == 1
 
 
-def test_upgrade_with_nothing_to_apply_keeps_version_one(school, tmp_path):
-    assert bootstrap.upgrade(school.admin, school.roles, tmp_path) == 1
-    assert [v for v, _ in versions(school.admin)] == [1]
+def test_upgrade_with_nothing_to_apply_keeps_the_version(school, tmp_path, base):
+    assert bootstrap.upgrade(school.admin, school.roles, tmp_path) == base
+    assert [v for v, _ in versions(school.admin)] == list(range(1, base + 1))
 
 
-def test_a_failing_migration_is_rolled_back_and_the_version_stays(school, migrations_dir):
+def test_a_failing_migration_is_rolled_back_and_the_version_stays(school, migrations_dir, base):
     conn = school.admin
     bootstrap.upgrade(conn, school.roles, migrations_dir)
-    (migrations_dir / "0004_broken.sql").write_text(
+    (migrations_dir / mig(base + 3, "broken")).write_text(
         "CREATE TABLE half_made (id int);\n"
         "INSERT INTO x_notes (id, body) VALUES (2, 'never');\n"
         "SELECT 1 / 0;\n"
     )
-    (migrations_dir / "0005_after.sql").write_text("CREATE TABLE after_broken (id int);\n")
+    (migrations_dir / mig(base + 4, "after")).write_text("CREATE TABLE after_broken (id int);\n")
     with pytest.raises(psycopg.errors.DivisionByZero):
         bootstrap.upgrade(conn, school.roles, migrations_dir)
-    assert bootstrap.schema_version(conn) == 3
-    assert [v for v, _ in versions(conn)] == [1, 2, 3]
+    assert bootstrap.schema_version(conn) == base + 2
+    assert [v for v, _ in versions(conn)] == list(range(1, base + 3))
     assert not table_exists(conn, "half_made")
     assert not table_exists(conn, "after_broken")  # nothing after the broken one runs
     assert conn.execute("SELECT count(*) FROM school.x_notes").fetchone()[0] == 1
     # the connection is usable and back to itself (SET LOCAL ROLE went with the rollback)
     assert conn.execute("SELECT current_user = session_user").fetchone()[0]
 
-    (migrations_dir / "0004_broken.sql").write_text("CREATE TABLE half_made (id int);\n")
-    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == 5
-    assert [v for v, _ in versions(conn)] == [1, 2, 3, 4, 5]
+    (migrations_dir / mig(base + 3, "broken")).write_text("CREATE TABLE half_made (id int);\n")
+    assert bootstrap.upgrade(conn, school.roles, migrations_dir) == base + 4
+    assert [v for v, _ in versions(conn)] == list(range(1, base + 5))
     assert table_exists(conn, "half_made") and table_exists(conn, "after_broken")
 
 
-def test_a_failing_first_migration_leaves_version_one(school, tmp_path):
-    (tmp_path / "0002_bad.sql").write_text("CREATE TABLE nope (id int); SELECT no_such_column;\n")
+def test_a_failing_first_migration_leaves_the_version(school, tmp_path, base):
+    (tmp_path / mig(base + 1, "bad")).write_text(
+        "CREATE TABLE nope (id int); SELECT no_such_column;\n"
+    )
     with pytest.raises(psycopg.errors.UndefinedColumn):
         bootstrap.upgrade(school.admin, school.roles, tmp_path)
-    assert bootstrap.schema_version(school.admin) == 1
+    assert bootstrap.schema_version(school.admin) == base
     assert not table_exists(school.admin, "nope")
 
 
@@ -115,20 +127,20 @@ def test_a_failing_first_migration_leaves_version_one(school, tmp_path):
         "x_0002.sql",
     ],
 )
-def test_misnamed_migrations_are_rejected_before_anything_runs(school, migrations_dir, name):
+def test_misnamed_migrations_are_rejected_before_anything_runs(school, migrations_dir, name, base):
     (migrations_dir / name).write_text("CREATE TABLE misnamed (id int);\n")
     with pytest.raises(bootstrap.BootstrapError, match="NNNN_name.sql"):
         bootstrap.upgrade(school.admin, school.roles, migrations_dir)
-    assert bootstrap.schema_version(school.admin) == 1  # not even the well-named 0002 ran
+    assert bootstrap.schema_version(school.admin) == base  # not even the well-named ones ran
     assert not table_exists(school.admin, "x_notes")
     assert not table_exists(school.admin, "misnamed")
 
 
-def test_duplicate_versions_are_rejected(school, migrations_dir):
-    (migrations_dir / "0002_again.sql").write_text("SELECT 1;\n")
+def test_duplicate_versions_are_rejected(school, migrations_dir, base):
+    (migrations_dir / mig(base + 1, "again")).write_text("SELECT 1;\n")
     with pytest.raises(bootstrap.BootstrapError, match="share a version"):
         bootstrap.upgrade(school.admin, school.roles, migrations_dir)
-    assert bootstrap.schema_version(school.admin) == 1
+    assert bootstrap.schema_version(school.admin) == base
 
 
 def test_a_migration_numbered_one_is_rejected(school, tmp_path):
@@ -137,13 +149,13 @@ def test_a_migration_numbered_one_is_rejected(school, tmp_path):
         bootstrap.upgrade(school.admin, school.roles, tmp_path)
 
 
-def test_unknown_placeholder_is_rejected_and_rolled_back(school, tmp_path):
-    (tmp_path / "0002_typo.sql").write_text(
+def test_unknown_placeholder_is_rejected_and_rolled_back(school, tmp_path, base):
+    (tmp_path / mig(base + 1, "typo")).write_text(
         "CREATE TABLE typo (id int);\nGRANT SELECT ON typo TO {{studnet}};\n"
     )
     with pytest.raises(bootstrap.BootstrapError, match="studnet"):
         bootstrap.upgrade(school.admin, school.roles, tmp_path)
-    assert bootstrap.schema_version(school.admin) == 1
+    assert bootstrap.schema_version(school.admin) == base
     assert not table_exists(school.admin, "typo")
 
 
