@@ -211,8 +211,10 @@ class SchoolApp(App):
         self.screen.post_message(ConnectionRestored())
 
     def on_unmount(self) -> None:
-        if self.session is not None:
-            self.session.close()
+        # Clearing self.session first ends the reconnect loop, which runs while it is set.
+        session, self.session = self.session, None
+        if session is not None:
+            session.close()
 
 
 def _login_refused(session) -> bool:
