@@ -28,6 +28,7 @@ class SchoolApp(App):
         super().__init__()
         self.target = target
         self.session = None
+        self.live = None  # LiveChat while someone is logged in (school_tui.live_chat)
         self.demo_if_empty = demo_if_empty
         self._prepare = prepare_server
         self._server_ready = threading.Event()
@@ -96,22 +97,26 @@ class SchoolApp(App):
     # -- the session -------------------------------------------------------------------------
 
     def start_session(self, session) -> None:
-        from school_tui.live import ConnectionWatch
+        from school_tui.live import Listener
+        from school_tui.live_chat import LiveChat
         from school_tui.screens.roles import home_screen_class
 
         self.session = session
-        session.watch = ConnectionWatch(
+        self.live = LiveChat(self, session)
+        session.listener = Listener(
             session.conninfo,
+            on_connected=self._listener_connected,
             on_lost=lambda: self.call_from_thread(self._connection_lost),
-            on_restored=lambda: self.call_from_thread(self._connection_back),
+            on_events=self.live.events,
         )
-        session.watch.start()
+        session.listener.start()
         self.switch_screen(home_screen_class(session.person.role)(session))
 
     def action_logout(self) -> None:
         from school_tui.screens.login import LoginScreen
 
         session, self.session = self.session, None
+        self.live = None
         if session is not None:
             self._close_session(session)
         self.switch_screen(LoginScreen())
@@ -160,6 +165,12 @@ class SchoolApp(App):
                 continue
             self.call_from_thread(self._connection_back)
             return
+
+    def _listener_connected(self, reconnected: bool) -> None:
+        """Listener thread: LISTEN is in place; backfill, and lift the banner if it was up."""
+        self.live.connected(reconnected)
+        if reconnected:
+            self.call_from_thread(self._connection_back)
 
     def _connection_back(self) -> None:
         if self.connected:
