@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["startup.py"]
+BENCHMARKS = ["startup.py", "chat_latency.py"]
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.signal import Signal
@@ -22,13 +23,27 @@ class SchoolApp(App):
     TITLE = "school-tui"
     COMMANDS = App.COMMANDS | {RoleCommands}
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="quit")]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        # Shown once a message has arrived while its conversation was not on screen.
+        Binding("ctrl+j", "goto_last_message", "Last message", id="chat.last"),
+    ]
 
-    def __init__(self, target, *, demo_if_empty: bool = False, prepare_server: bool = True):
+    def __init__(
+        self,
+        target,
+        *,
+        demo_if_empty: bool = False,
+        prepare_server: bool = True,
+        away_after: float = 300.0,
+    ):
         super().__init__()
         self.target = target
         self.session = None
         self.live = None  # LiveChat while someone is logged in (school_tui.live_chat)
+        self.alerts = None  # ChatAlerts while someone is logged in (school_tui.chat_alerts)
+        self.idle = None  # IdleAway: no input for `away_after` seconds shows the person away
+        self.away_after = away_after
         self.demo_if_empty = demo_if_empty
         self._prepare = prepare_server
         self._server_ready = threading.Event()
@@ -97,6 +112,7 @@ class SchoolApp(App):
     # -- the session -------------------------------------------------------------------------
 
     def start_session(self, session) -> None:
+        from school_tui.chat_alerts import ChatAlerts, IdleAway
         from school_tui.live import Listener
         from school_tui.live_chat import LiveChat
         from school_tui.screens.roles import home_screen_class
@@ -110,6 +126,9 @@ class SchoolApp(App):
             on_events=self.live.events,
         )
         session.listener.start()
+        self.live.refresh_unread()  # the badge shows the total from the start
+        self.alerts = ChatAlerts(self, self.live, session)
+        self.idle = IdleAway(self, session.listener, self.away_after)
         self.switch_screen(home_screen_class(session.person.role)(session))
 
     def action_logout(self) -> None:
@@ -117,9 +136,41 @@ class SchoolApp(App):
 
         session, self.session = self.session, None
         self.live = None
+        self.alerts = None
+        if self.idle is not None:
+            self.idle.stop()
+            self.idle = None
         if session is not None:
             self._close_session(session)
+        while len(self.screen_stack) > 2:  # the home, under chat or a modal
+            self.pop_screen()
         self.switch_screen(LoginScreen())
+
+    # -- chat, app-wide ----------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.idle is not None and isinstance(event, (events.Key, events.MouseEvent)):
+            self.idle.input_seen()
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "goto_last_message":
+            return self.alerts is not None and self.alerts.last_partner is not None
+        return super().check_action(action, parameters)
+
+    def action_goto_last_message(self) -> None:
+        from school_tui.screens.chat import ChatScreen
+
+        if self.alerts is None or self.alerts.last_partner is None or self.session is None:
+            return
+        partner = self.alerts.last_partner
+        chat_screen = next((s for s in self.screen_stack if isinstance(s, ChatScreen)), None)
+        if chat_screen is None:
+            self.push_screen(ChatScreen(self.session, partner))
+            return
+        while self.screen is not chat_screen:  # a modal over the chat: close it
+            self.pop_screen()
+        chat_screen.open_conversation(partner)
 
     @db_work(name="close session", group="session")
     def _close_session(self, session) -> None:

@@ -3,14 +3,17 @@
 Order, on every (re)connect: LISTEN on the person's private channel and the presence channel
 first, then tell the app (which backfills from the tables what it may have missed), then
 follow notifications. Payloads are ids only ('m:<message id>', 'r:<message id>' for a read
-receipt, 'p:<user id>' for presence); the app reads the rows through row-level security.
+receipt, 'p:<user id>' for presence); the app reads the rows through row-level security, in
+the callbacks, on this thread and this connection (`connection`): school_tui.live_chat.
 
 A killed backend or a restarted server ends the wait at once (the app shows the banner);
-TCP keepalives notice a cut network. Reconnects back off up to MAX_BACKOFF_S.
+TCP keepalives notice a cut network. Reconnects back off up to MAX_BACKOFF_S. Whatever goes
+wrong in a round (a statement, a callback), the thread reconnects rather than dies.
 
 Coalescing: the first notification is handed over at once (latency), together with whatever
-else is already buffered; under a burst the app's own fetch loop batches what piles up while
-it works, so 500 messages a second arrive as a few dozen batches, not 500 redraws.
+else is already buffered. If more arrived while that batch was handled, it is a burst: the
+thread gathers for COALESCE_S and hands the lot over as one batch, so 500 messages a second
+arrive as a few dozen batches, not 500 redraws.
 
 Presence: this connection *is* the person's presence. It marks the person online (or away,
 see `set_status`) and every SWEEP_EVERY_S runs the school-wide sweep, which marks offline
@@ -40,6 +43,10 @@ KEEPALIVES = {
 MAX_BACKOFF_S = 5.0
 SWEEP_EVERY_S = 10.0
 WAIT_S = 1.0  # longest a wait lasts before the thread looks at stop/status/sweep
+# Under a burst (new messages already waiting when a batch is done), gather this long before
+# the next batch: about 20 redraws a second at most, while a lone message goes at once.
+COALESCE_S = 0.05
+BURST_MESSAGES = 2  # new messages already waiting that make a burst
 
 
 class Listener:
@@ -76,6 +83,11 @@ class Listener:
         self._thread.join(timeout=WAIT_S + 3)
 
     @property
+    def connection(self) -> psycopg.Connection | None:
+        """The live connection. Only for the listener thread itself, i.e. its callbacks."""
+        return self._conn
+
+    @property
     def backend_pid(self) -> int | None:
         conn = self._conn
         return conn.info.backend_pid if conn is not None and not conn.closed else None
@@ -92,19 +104,32 @@ class Listener:
                 self._stop.wait(delay)  # backoff between reconnect attempts
                 delay = min(delay * 2, MAX_BACKOFF_S)
                 continue
-            delay = 0.1
             self._conn = conn
+            following = False
             try:
                 with conn:
                     self._listen(conn)
                     self._on_connected(connected_before)
                     connected_before = True
+                    following = True
+                    delay = 0.1
                     self._follow(conn)
                     if self._stop.is_set():
                         chat.set_presence(conn, "offline")
-            except psycopg.OperationalError:
-                if not self._stop.is_set():
+            except Exception:
+                # The connection died (killed backend, restart, cut network), a statement
+                # failed, or a callback did: whichever, the thread must not die with it. It
+                # reconnects, and the reconnect's backfill reads what this one was reading.
+                if self._stop.is_set():
+                    break
+                try:
                     self._on_lost()
+                except RuntimeError:
+                    break  # the app is gone
+                if not following:
+                    # It failed before following: again at once would fail the same way.
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, MAX_BACKOFF_S)
             finally:
                 self._conn = None
 
@@ -117,16 +142,44 @@ class Listener:
 
     def _follow(self, conn: psycopg.Connection) -> None:
         next_sweep = time.monotonic() + SWEEP_EVERY_S
+        carried: list[str] = []  # came in while the last batch was being handled
+        bursting = False
         while not self._stop.is_set():
-            # Blocks on the socket until a notification, a dead connection (raises) or WAIT_S.
-            payloads = [n.payload for n in conn.notifies(timeout=WAIT_S, stop_after=1)]
+            if not bursting and _messages(carried) >= BURST_MESSAGES:
+                # Several new messages arrived while one batch was handled: a burst. Until a
+                # COALESCE_S window passes without a new message, each batch is what one
+                # window gathers: one read and one redraw for the lot.
+                bursting = True
+            if bursting:
+                payloads = carried + _payloads(conn, timeout=COALESCE_S)
+                bursting = _messages(payloads) > 0
+            elif carried:
+                # One message (a conversation going back and forth can have the next one
+                # here already), receipts (an open chat marks each message read as it
+                # comes), presence: at once.
+                payloads = carried + _payloads(conn, timeout=0)
+            else:
+                # Blocks on the socket until a notification, a dead connection (raises) or
+                # WAIT_S. The first one is handed over at once, with whatever else is
+                # already here (timeout=0 polls without waiting).
+                payloads = _payloads(conn, timeout=WAIT_S, stop_after=1)
+                if payloads:
+                    payloads += _payloads(conn, timeout=0)
+            carried = []
             if payloads:
-                # Whatever else is already here comes along, without waiting for more.
-                payloads += [n.payload for n in conn.notifies(timeout=0.001)]
                 self._on_events(payloads)
+                carried = _payloads(conn, timeout=0)
             if self._status != self._sent_status:
                 self._sent_status = self._status
                 chat.set_presence(conn, self._sent_status)
             if time.monotonic() >= next_sweep:
                 chat.sweep_presence(conn)
                 next_sweep = time.monotonic() + SWEEP_EVERY_S
+
+
+def _messages(payloads: list[str]) -> int:
+    return sum(p.startswith("m:") for p in payloads)
+
+
+def _payloads(conn: psycopg.Connection, **kwargs) -> list[str]:
+    return [n.payload for n in conn.notifies(**kwargs)]

@@ -112,6 +112,26 @@ def history(
         return cur.fetchall()
 
 
+def history_after(
+    conn: psycopg.Connection, partner_id: int, after_id: int, limit: int = PAGE
+) -> list[ChatMessage]:
+    """One conversation, oldest first, `limit` messages newer than `after_id` (keyset): the
+    way back down after older pages pushed the newest out of a bounded view."""
+    with conn.cursor(row_factory=class_row(ChatMessage)) as cur:
+        cur.execute(
+            f"""
+            SELECT {_MESSAGE_COLUMNS} FROM school.messages
+            WHERE least(sender_id, receiver_id) = least(school.me(), %(p)s)
+              AND greatest(sender_id, receiver_id) = greatest(school.me(), %(p)s)
+              AND id > %(after)s
+            ORDER BY least(sender_id, receiver_id), greatest(sender_id, receiver_id), id
+            LIMIT %(limit)s
+            """,  # noqa: S608 - the column list is a constant
+            {"p": partner_id, "after": after_id, "limit": limit},
+        )
+        return cur.fetchall()
+
+
 def conversations(conn: psycopg.Connection, limit: int = 200) -> list[Conversation]:
     """People the caller has talked with, newest conversation first, with unread counts."""
     with conn.cursor(row_factory=class_row(Conversation)) as cur:
