@@ -24,7 +24,11 @@ class SchoolApp(App):
     TITLE = "school-tui"
     COMMANDS = App.COMMANDS | {RoleCommands}
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, id="quit")]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        # Shown once a message has arrived while its conversation was not on screen.
+        Binding("ctrl+j", "goto_last_message", "Last message", id="chat.last"),
+    ]
 
     def __init__(
         self,
@@ -33,12 +37,17 @@ class SchoolApp(App):
         demo_if_empty: bool = False,
         prepare_server: bool = True,
         idle_lock_seconds: float = DEFAULT_IDLE_LOCK_SECONDS,
+        away_after: float = 300.0,
     ):
         super().__init__()
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
         self.idle_lock = IdleLock(self, idle_lock_seconds)
         self.target = target
         self.session = None
+        self.live = None  # LiveChat while someone is logged in (school_tui.live_chat)
+        self.alerts = None  # ChatAlerts while someone is logged in (school_tui.chat_alerts)
+        self.idle = None  # IdleAway: no input for `away_after` seconds shows the person away
+        self.away_after = away_after
         self.demo_if_empty = demo_if_empty
         self._prepare = prepare_server
         self._server_ready = threading.Event()
@@ -108,7 +117,9 @@ class SchoolApp(App):
     # -- the session -------------------------------------------------------------------------
 
     def start_session(self, session) -> None:
-        from school_tui.live import ConnectionWatch
+        from school_tui.chat_alerts import ChatAlerts, IdleAway
+        from school_tui.live import Listener
+        from school_tui.live_chat import LiveChat
         from school_tui.screens.roles import home_screen_class
 
         self.session = session
@@ -119,30 +130,62 @@ class SchoolApp(App):
 
             self.switch_screen(ChangePasswordScreen(session))
             return
-        session.watch = ConnectionWatch(
+        self.live = LiveChat(self, session)
+        session.listener = Listener(
             session.conninfo,
+            on_connected=self._listener_connected,
             on_lost=lambda: self.call_from_thread(self._connection_lost),
-            on_restored=lambda: self.call_from_thread(self._connection_back),
+            on_events=self.live.events,
         )
-        session.watch.start()
+        session.listener.start()
+        self.live.refresh_unread()  # the badge shows the total from the start
+        self.alerts = ChatAlerts(self, self.live, session)
+        self.idle = IdleAway(self, session.listener, self.away_after)
         self.switch_screen(home_screen_class(session.person.role)(session))
 
     def action_logout(self) -> None:
-        from textual.screen import ModalScreen
 
         from school_tui.screens.login import LoginScreen
 
         session, self.session = self.session, None
+        self.live = None
+        self.alerts = None
+        if self.idle is not None:
+            self.idle.stop()
+            self.idle = None
         if session is not None:
             self._close_session(session)
-        while isinstance(self.screen, ModalScreen):  # the idle lock, an error: they go too
+        while len(self.screen_stack) > 2:  # the home, under chat or a modal
             self.pop_screen()
         self.switch_screen(LoginScreen())
+
+    # -- chat, app-wide ----------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseEvent, events.Paste)):
             self.idle_lock.touch()  # input: the idle lock's time starts again (see idle.py)
+            if self.idle is not None:
+                self.idle.input_seen()  # and the person is not away (chat_alerts.IdleAway)
         await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "goto_last_message":
+            return self.alerts is not None and self.alerts.last_partner is not None
+        return super().check_action(action, parameters)
+
+    def action_goto_last_message(self) -> None:
+        from school_tui.screens.chat import ChatScreen
+
+        if self.alerts is None or self.alerts.last_partner is None or self.session is None:
+            return
+        partner = self.alerts.last_partner
+        chat_screen = next((s for s in self.screen_stack if isinstance(s, ChatScreen)), None)
+        if chat_screen is None:
+            self.push_screen(ChatScreen(self.session, partner))
+            return
+        while self.screen is not chat_screen:  # a modal over the chat: close it
+            self.pop_screen()
+        chat_screen.open_conversation(partner)
 
     @db_work(name="close session", group="session")
     def _close_session(self, session) -> None:
@@ -202,6 +245,12 @@ class SchoolApp(App):
         self.call_after_refresh(
             self._show_login_status, "Your session was ended by the school. Log in again.", True
         )
+
+    def _listener_connected(self, reconnected: bool) -> None:
+        """Listener thread: LISTEN is in place; backfill, and lift the banner if it was up."""
+        self.live.connected(reconnected)
+        if reconnected:
+            self.call_from_thread(self._connection_back)
 
     def _connection_back(self) -> None:
         if self.connected:

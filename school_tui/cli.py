@@ -60,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     target = Target.from_config(config)
     try:
         if args.command is None:
-            return _run_app(target, args.demo_if_empty, config.idle_lock_minutes * 60)
+            return _run_app(
+                target,
+                args.demo_if_empty,
+                config.idle_lock_minutes * 60,
+                config.away_after_minutes * 60.0,
+            )
         return _admin_command(args, target)
     except KeyboardInterrupt:
         return 130
@@ -69,11 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run_app(target, demo_if_empty: bool, idle_lock_seconds: float) -> int:
+def _run_app(target, demo_if_empty: bool, idle_lock_seconds: float, away_after: float) -> int:
     from school_tui.app import SchoolApp
     from school_tui.provision import release
 
-    app = SchoolApp(target, demo_if_empty=demo_if_empty, idle_lock_seconds=idle_lock_seconds)
+    app = SchoolApp(
+        target,
+        demo_if_empty=demo_if_empty,
+        idle_lock_seconds=idle_lock_seconds,
+        away_after=away_after,
+    )
     try:
         app.run()
     finally:

@@ -37,6 +37,7 @@ class Config:
     role_prefix: str = DEFAULT_ROLE_PREFIX
     embedded_data_dir: Path | None = None
     idle_lock_minutes: int = 10
+    away_after_minutes: int = 5  # no input this long: the person shows as away
     source: str = "embedded"
     extra: dict = field(default_factory=dict)
 
@@ -100,10 +101,14 @@ def load(
     # bool is a subclass of int: `idle_lock_minutes = true` is not a number of minutes
     if not isinstance(idle, int) or isinstance(idle, bool) or idle < 1:
         raise ConfigError("idle_lock_minutes: must be a whole number of minutes, at least 1")
+    away = file_settings.get("away_after_minutes", 5)
+    if not isinstance(away, int) or isinstance(away, bool) or away < 1:
+        raise ConfigError("away_after_minutes: must be a whole number of minutes, at least 1")
     return Config(
         dsn=dsn,
         role_prefix=prefix,
         embedded_data_dir=Path(data_dir) if data_dir else None,
         idle_lock_minutes=idle,
+        away_after_minutes=away,
         source=source,
     )

@@ -34,6 +34,10 @@ from pathlib import Path
 # When the app runs as root, PostgreSQL refuses to; the server then runs as this account.
 SERVER_OS_USER_WHEN_ROOT = "school_tui_pg"
 SUPERUSER = "postgres"
+# Every session holds a pool (up to 4) and a listener; a school-wide benchmark holds 500+
+# listening connections. Set at initdb and, on the command line, at every start, so a cluster
+# made by an older version (300) gets it at its next start too.
+MAX_CONNECTIONS = 800
 
 # Settings school-tui enforces on every start, also on clusters an older version made: written
 # to MANAGED_CONF in the data directory and included at the end of postgresql.conf (so they
@@ -294,7 +298,7 @@ class EmbeddedServer:
                 "\n# school-tui\n"
                 "listen_addresses = ''\n"
                 "password_encryption = 'scram-sha-256'\n"
-                "max_connections = 300\n"
+                f"max_connections = {MAX_CONNECTIONS}\n"
                 "fsync = on\n"
             )
         if run_as:
@@ -339,7 +343,7 @@ class EmbeddedServer:
                 "-l",
                 str(self.log_file),
                 "-o",
-                f"-k {self.socket_dir}",
+                f"-k {self.socket_dir} -c max_connections={MAX_CONNECTIONS}",
                 "start",
             ]
         )

@@ -1,19 +1,38 @@
-"""The session's own autocommit connection that waits on the server (never a pooled one).
+"""The session's listener: its own autocommit connection (never a pooled one) that LISTENs.
 
-Today it watches the connection: a backend killed, a server restarted or a network cut
-(TCP keepalives) ends the wait at once, the app shows the banner, and this thread reconnects
-with backoff, then tells the app to reload. Issue #4 adds LISTEN channels and backfill here:
-LISTEN first, then read what was missed, then follow notifications, after every reconnect.
+Order, on every (re)connect: LISTEN on the person's private channel and the presence channel
+first, then tell the app (which backfills from the tables what it may have missed), then
+follow notifications. Payloads are ids only ('m:<message id>', 'r:<message id>' for a read
+receipt, 'p:<user id>' for presence); the app reads the rows through row-level security, in
+the callbacks, on this thread and this connection (`connection`): school_tui.live_chat.
+
+A killed backend or a restarted server ends the wait at once (the app shows the banner);
+TCP keepalives notice a cut network. Reconnects back off up to MAX_BACKOFF_S. Whatever goes
+wrong in a round (a statement, a callback), the thread reconnects rather than dies.
+
+Coalescing: the first notification is handed over at once (latency), together with whatever
+else is already buffered. If more arrived while that batch was handled, it is a burst: the
+thread gathers for COALESCE_S and hands the lot over as one batch, so 500 messages a second
+arrive as a few dozen batches, not 500 redraws.
+
+Presence: this connection *is* the person's presence. It marks the person online (or away,
+see `set_status`) and every SWEEP_EVERY_S runs the school-wide sweep, which marks offline
+anyone without a live listener connection (a killed app, a dropped connection).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from school_tui.db import chat
+
+LISTENER_APPLICATION_NAME = "school-tui listener"  # sweep_presence() looks for it
 # A cut network gives no FIN: keepalives notice within idle + interval * count seconds.
 KEEPALIVES = {
     "keepalives": 1,
@@ -22,67 +41,145 @@ KEEPALIVES = {
     "keepalives_count": 3,
 }
 MAX_BACKOFF_S = 5.0
+SWEEP_EVERY_S = 10.0
+WAIT_S = 1.0  # longest a wait lasts before the thread looks at stop/status/sweep
+# Under a burst (new messages already waiting when a batch is done), gather this long before
+# the next batch: about 20 redraws a second at most, while a lone message goes at once.
+COALESCE_S = 0.05
+BURST_MESSAGES = 2  # new messages already waiting that make a burst
 
 
-class ConnectionWatch:
+class Listener:
     def __init__(
         self,
         conninfo: str,
+        *,
+        on_connected: Callable[[bool], None],
         on_lost: Callable[[], None],
-        on_restored: Callable[[], None],
+        on_events: Callable[[list[str]], None],
     ) -> None:
         self._conninfo = make_conninfo(
-            conninfo, application_name="school-tui listener", **KEEPALIVES
+            conninfo, application_name=LISTENER_APPLICATION_NAME, **KEEPALIVES
         )
+        self._on_connected = on_connected
         self._on_lost = on_lost
-        self._on_restored = on_restored
+        self._on_events = on_events
         self._stop = threading.Event()
+        self._status = "online"
         self._conn: psycopg.Connection | None = None
-        self._thread = threading.Thread(target=self._run, name="connection watch", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+
+    # -- called from the UI thread -----------------------------------------------------------
 
     def start(self) -> None:
         self._thread.start()
 
+    def set_status(self, status: str) -> None:
+        """'online' or 'away'; sent within WAIT_S by the listener thread."""
+        self._status = status
+
     def stop(self) -> None:
         self._stop.set()
-        conn = self._conn
-        if conn is not None:
-            try:
-                conn.cancel_safe(timeout=1)
-            except Exception:
-                pass
-        self._thread.join(timeout=3)
+        self._thread.join(timeout=WAIT_S + 3)
 
-    def _connect(self) -> psycopg.Connection:
-        return psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
+    @property
+    def connection(self) -> psycopg.Connection | None:
+        """The live connection. Only for the listener thread itself, i.e. its callbacks."""
+        return self._conn
+
+    @property
+    def backend_pid(self) -> int | None:
+        conn = self._conn
+        return conn.info.backend_pid if conn is not None and not conn.closed else None
+
+    # -- the thread --------------------------------------------------------------------------
 
     def _run(self) -> None:
-        lost = False
+        connected_before = False
         delay = 0.1
         while not self._stop.is_set():
             try:
-                self._conn = self._connect()
+                conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
             except psycopg.OperationalError:
-                if not lost:
-                    lost = True
-                    self._on_lost()
                 self._stop.wait(delay)  # backoff between reconnect attempts
                 delay = min(delay * 2, MAX_BACKOFF_S)
                 continue
-            delay = 0.1
-            if lost:
-                lost = False
-                self._on_restored()
+            self._conn = conn
+            following = False
             try:
-                with self._conn:
-                    # Blocks on the socket; wakes for notifications (issue #4), a dead
-                    # connection (raises), or the timeout so that stop() is seen.
-                    while not self._stop.is_set():
-                        for _ in self._conn.notifies(timeout=1.0):
-                            pass
-            except psycopg.OperationalError:
-                if not self._stop.is_set():
-                    lost = True
+                with conn:
+                    self._listen(conn)
+                    self._on_connected(connected_before)
+                    connected_before = True
+                    following = True
+                    delay = 0.1
+                    self._follow(conn)
+                    if self._stop.is_set():
+                        chat.set_presence(conn, "offline")
+            except Exception:
+                # The connection died (killed backend, restart, cut network), a statement
+                # failed, or a callback did: whichever, the thread must not die with it. It
+                # reconnects, and the reconnect's backfill reads what this one was reading.
+                if self._stop.is_set():
+                    break
+                try:
                     self._on_lost()
+                except RuntimeError:
+                    break  # the app is gone
+                if not following:
+                    # It failed before following: again at once would fail the same way.
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, MAX_BACKOFF_S)
             finally:
                 self._conn = None
+
+    def _listen(self, conn: psycopg.Connection) -> None:
+        for channel in chat.channels(conn):
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        self._sent_status = self._status
+        chat.set_presence(conn, self._sent_status)
+        chat.sweep_presence(conn)
+
+    def _follow(self, conn: psycopg.Connection) -> None:
+        next_sweep = time.monotonic() + SWEEP_EVERY_S
+        carried: list[str] = []  # came in while the last batch was being handled
+        bursting = False
+        while not self._stop.is_set():
+            if not bursting and _messages(carried) >= BURST_MESSAGES:
+                # Several new messages arrived while one batch was handled: a burst. Until a
+                # COALESCE_S window passes without a new message, each batch is what one
+                # window gathers: one read and one redraw for the lot.
+                bursting = True
+            if bursting:
+                payloads = carried + _payloads(conn, timeout=COALESCE_S)
+                bursting = _messages(payloads) > 0
+            elif carried:
+                # One message (a conversation going back and forth can have the next one
+                # here already), receipts (an open chat marks each message read as it
+                # comes), presence: at once.
+                payloads = carried + _payloads(conn, timeout=0)
+            else:
+                # Blocks on the socket until a notification, a dead connection (raises) or
+                # WAIT_S. The first one is handed over at once, with whatever else is
+                # already here (timeout=0 polls without waiting).
+                payloads = _payloads(conn, timeout=WAIT_S, stop_after=1)
+                if payloads:
+                    payloads += _payloads(conn, timeout=0)
+            carried = []
+            if payloads:
+                self._on_events(payloads)
+                carried = _payloads(conn, timeout=0)
+            if self._status != self._sent_status:
+                self._sent_status = self._status
+                chat.set_presence(conn, self._sent_status)
+            if time.monotonic() >= next_sweep:
+                chat.sweep_presence(conn)
+                next_sweep = time.monotonic() + SWEEP_EVERY_S
+
+
+def _messages(payloads: list[str]) -> int:
+    return sum(p.startswith("m:") for p in payloads)
+
+
+def _payloads(conn: psycopg.Connection, **kwargs) -> list[str]:
+    return [n.payload for n in conn.notifies(**kwargs)]

@@ -80,3 +80,41 @@ class AuditEntryLoaded(Message):
 class AuditExported(Message):
     path: str
     count: int
+
+
+# -- chat (screens/chat.py) ----------------------------------------------------------------------
+
+
+@dataclass
+class ConversationsLoaded(Message):
+    rows: list  # list[db.chat.Conversation], newest first
+
+
+@dataclass
+class HistoryLoaded(Message):
+    partner_id: int
+    mode: str  # 'latest', 'older' (newest first), 'newer' (oldest first), 'failed' (none)
+    rows: list  # list[db.chat.ChatMessage]
+
+
+@dataclass
+class ContactsFound(Message):
+    query: str
+    role: str | None
+    rows: list  # list[db.chat.Contact]
+
+
+@dataclass
+class MessageSent(Message):
+    partner_id: int
+    rows: list  # the sent message as read back (db.chat.ChatMessage), for the pane
+
+
+@dataclass
+class SendFailed(Message):
+    partner_id: int
+
+
+@dataclass
+class MarkedRead(Message):
+    ids: list  # message ids whose marking finished (or failed)

@@ -23,7 +23,7 @@ class Session:
         self.target = target
         self.person = person
         self.conninfo = conninfo
-        self.watch = None  # the ConnectionWatch the app starts (school_tui.live)
+        self.listener = None  # the Listener the app starts (school_tui.live)
         # Small on purpose: one person, a handful of concurrent screen loads. check= makes a
         # connection killed under us (server restart, cut network) get replaced on checkout.
         self.pool = ConnectionPool(
@@ -45,6 +45,6 @@ class Session:
             return fn(conn)
 
     def close(self) -> None:
-        if self.watch is not None:
-            self.watch.stop()
+        if self.listener is not None:
+            self.listener.stop()
         self.pool.close(timeout=2)

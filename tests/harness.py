@@ -357,13 +357,19 @@ def login_status(app) -> str:
 
 
 def home_loaded(app) -> bool:
-    """The app shows a role's home and every one of its tables has its rows."""
+    """The app shows a role's home, every one of its tables has its rows and the title bar
+    its unread total."""
     from textual.widgets import DataTable
 
     from school_tui.screens.home import RoleHome
+    from school_tui.widgets.chat import UnreadBadge
 
     screen = app.screen
-    return isinstance(screen, RoleHome) and not any(t.loading for t in screen.query(DataTable))
+    return (
+        isinstance(screen, RoleHome)
+        and not any(t.loading for t in screen.query(DataTable))
+        and all(badge.count is not None for badge in screen.query(UnreadBadge))
+    )
 
 
 async def submit_login(pilot, email: str, password: str, typed: bool = False) -> None:

@@ -73,6 +73,7 @@ def test_embedded_when_nothing_is_configured(toml):
     assert config.role_prefix == DEFAULT_ROLE_PREFIX
     assert config.embedded_data_dir is None
     assert config.idle_lock_minutes == 10
+    assert config.away_after_minutes == 5
 
 
 def test_empty_settings_fall_through(toml):
@@ -128,6 +129,16 @@ def test_longest_good_role_prefix(toml):
 def test_bad_idle_lock_minutes_names_the_setting(toml, value):
     with pytest.raises(ConfigError, match="idle_lock_minutes"):
         load(environ={}, toml_path=toml(f"idle_lock_minutes = {value}\n"))
+
+
+def test_away_after_minutes_from_the_file(toml):
+    assert load(environ={}, toml_path=toml("away_after_minutes = 2\n")).away_after_minutes == 2
+
+
+@pytest.mark.parametrize("value", ["0", "-5", '"10"', "1.5", "true", "[10]"])
+def test_bad_away_after_minutes_names_the_setting(toml, value):
+    with pytest.raises(ConfigError, match="away_after_minutes"):
+        load(environ={}, toml_path=toml(f"away_after_minutes = {value}\n"))
 
 
 @pytest.mark.parametrize("value", ["5", "true", '["a"]'])

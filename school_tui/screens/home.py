@@ -1,5 +1,6 @@
-"""What every role's home screen shares: a title bar naming the role, tabs of real data loaded
-by one worker, the footer of keys, the role's commands for the palette, the connection banner.
+"""What every role's home screen shares: a title bar naming the role (with the unread message
+total), tabs of real data loaded by one worker, the footer of keys, chat on `c`, the role's
+commands for the palette, the connection banner.
 
 A role module (screens/<role>.py) subclasses RoleHome and declares its PANES: each is a
 table whose rows come from a function in school_tui/db/. The screen never runs SQL itself:
@@ -21,6 +22,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from school_tui.messages import ConnectionRestored, HomeLoaded
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import safe_join, safe_text
+from school_tui.widgets.title import TitleBar
 from school_tui.workers import db_work
 
 Rows = list[tuple]
@@ -48,13 +50,13 @@ class RoleHome(Screen):
     PANES: Sequence[Pane] = ()
 
     DEFAULT_CSS = """
-    RoleHome #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     RoleHome TabbedContent { height: 1fr; }
     RoleHome DataTable { height: 1fr; }
     RoleHome .empty-note { color: $text-muted; padding: 0 1; height: auto; }
     """
 
     BINDINGS = [
+        Binding("c", "open_chat", "Chat", id="chat"),
         Binding("ctrl+l", "app.logout", "Log out", id="logout"),
         Binding("1", "show_pane(0)", "Tab 1", show=False, id="tab.1"),
         Binding("2", "show_pane(1)", "Tab 2", show=False, id="tab.2"),
@@ -72,10 +74,7 @@ class RoleHome(Screen):
 
     def compose(self) -> ComposeResult:
         person = self.session.person
-        yield Static(
-            safe_join(f"{self.ROLE} home", "·", person.full_name, "·", person.email),
-            id="title-bar",
-        )
+        yield TitleBar(safe_join(f"{self.ROLE} home", "·", person.full_name, "·", person.email))
         yield ConnectionBanner()
         with TabbedContent(id="panes"):
             for index, pane in enumerate(self.PANES, start=1):
@@ -167,6 +166,11 @@ class RoleHome(Screen):
             self.query_one(TabbedContent).active = f"pane-{self.PANES[index].id}"
             self.query_one(f"#table-{self.PANES[index].id}", DataTable).focus()
 
+    def action_open_chat(self) -> None:
+        from school_tui.screens.chat import ChatScreen
+
+        self.app.push_screen(ChatScreen(self.session))
+
     def palette_commands(self) -> list[tuple[str, Callable[[], None], str]]:
         """(name, callback, help) for the command palette: the role's own commands."""
         commands = [
@@ -177,6 +181,7 @@ class RoleHome(Screen):
             )
             for i, pane in enumerate(self.PANES)
         ]
+        commands.append(("Chat", self.action_open_chat, "Messages, and who is online"))
         commands.append(("Log out", self.app.action_logout, "Close your session"))
         return commands
 

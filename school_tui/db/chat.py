@@ -1,0 +1,229 @@
+"""Chat and presence SQL. Row-level security decides what a caller sees: only messages they
+sent or received; the NOTIFY payloads (ids) are turned into rows here, never trusted as content.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import class_row
+
+MAX_MESSAGE_LENGTH = 4000  # the database enforces the same (messages_message_check)
+PAGE = 50
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    id: int
+    sender_id: int
+    receiver_id: int
+    message: str
+    sent_at: datetime
+    is_read: bool
+
+
+@dataclass(frozen=True)
+class Conversation:
+    partner_id: int
+    name: str
+    role: str
+    status: str
+    last_id: int
+    last_at: datetime
+    unread: int
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    name: str
+    role: str
+    status: str
+
+
+_MESSAGE_COLUMNS = "id, sender_id, receiver_id, message, sent_at, is_read"
+
+
+def validate_message(text: str) -> str | None:
+    """A message a person may send, or the reason it may not (names the field and the rule)."""
+    if not text.strip():
+        return "Message: write something first (it is empty)."
+    if len(text) > MAX_MESSAGE_LENGTH:
+        return f"Message: at most {MAX_MESSAGE_LENGTH} characters (this one has {len(text)})."
+    return None
+
+
+def send(conn: psycopg.Connection, receiver_id: int, text: str, client_key: uuid.UUID) -> int:
+    """Send once per client_key: a retry after a lost reply returns the same message id."""
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO school.messages (sender_id, receiver_id, message, client_key) "
+            "VALUES (school.me(), %s, %s, %s) "
+            "ON CONFLICT (sender_id, client_key) DO NOTHING RETURNING id",
+            (receiver_id, text, client_key),
+        ).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT id FROM school.messages WHERE sender_id = school.me() AND client_key = %s",
+                (client_key,),
+            ).fetchone()
+    return row[0]
+
+
+def messages_by_id(conn: psycopg.Connection, ids: list[int]) -> list[ChatMessage]:
+    with conn.cursor(row_factory=class_row(ChatMessage)) as cur:
+        cur.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM school.messages WHERE id = ANY(%s) ORDER BY id",  # noqa: S608
+            (ids,),
+        )
+        return cur.fetchall()
+
+
+def messages_since(conn: psycopg.Connection, after_id: int, limit: int = 2000) -> list[ChatMessage]:
+    """Backfill: the caller's messages with id > after_id (RLS limits them to the caller's)."""
+    with conn.cursor(row_factory=class_row(ChatMessage)) as cur:
+        cur.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM school.messages "  # noqa: S608
+            "WHERE id > %s AND school.me() IN (sender_id, receiver_id) ORDER BY id LIMIT %s",
+            (after_id, limit),
+        )
+        return cur.fetchall()
+
+
+def history(
+    conn: psycopg.Connection, partner_id: int, before_id: int | None = None, limit: int = PAGE
+) -> list[ChatMessage]:
+    """One conversation, newest first, `limit` messages older than `before_id` (keyset)."""
+    with conn.cursor(row_factory=class_row(ChatMessage)) as cur:
+        cur.execute(
+            f"""
+            SELECT {_MESSAGE_COLUMNS} FROM school.messages
+            WHERE least(sender_id, receiver_id) = least(school.me(), %(p)s)
+              AND greatest(sender_id, receiver_id) = greatest(school.me(), %(p)s)
+              AND (%(before)s::bigint IS NULL OR id < %(before)s)
+            ORDER BY least(sender_id, receiver_id), greatest(sender_id, receiver_id), id DESC
+            LIMIT %(limit)s
+            """,  # noqa: S608 - the column list is a constant
+            {"p": partner_id, "before": before_id, "limit": limit},
+        )
+        return cur.fetchall()
+
+
+def history_after(
+    conn: psycopg.Connection, partner_id: int, after_id: int, limit: int = PAGE
+) -> list[ChatMessage]:
+    """One conversation, oldest first, `limit` messages newer than `after_id` (keyset): the
+    way back down after older pages pushed the newest out of a bounded view."""
+    with conn.cursor(row_factory=class_row(ChatMessage)) as cur:
+        cur.execute(
+            f"""
+            SELECT {_MESSAGE_COLUMNS} FROM school.messages
+            WHERE least(sender_id, receiver_id) = least(school.me(), %(p)s)
+              AND greatest(sender_id, receiver_id) = greatest(school.me(), %(p)s)
+              AND id > %(after)s
+            ORDER BY least(sender_id, receiver_id), greatest(sender_id, receiver_id), id
+            LIMIT %(limit)s
+            """,  # noqa: S608 - the column list is a constant
+            {"p": partner_id, "after": after_id, "limit": limit},
+        )
+        return cur.fetchall()
+
+
+def conversations(conn: psycopg.Connection, limit: int = 200) -> list[Conversation]:
+    """People the caller has talked with, newest conversation first, with unread counts."""
+    with conn.cursor(row_factory=class_row(Conversation)) as cur:
+        cur.execute(
+            """
+            WITH mine AS (
+                SELECT CASE WHEN sender_id = school.me() THEN receiver_id ELSE sender_id END
+                           AS partner_id, id, sent_at,
+                       (receiver_id = school.me() AND NOT is_read) AS unread
+                FROM school.messages
+                WHERE school.me() IN (sender_id, receiver_id)
+            ), per AS (
+                SELECT partner_id, max(id) AS last_id, max(sent_at) AS last_at,
+                       count(*) FILTER (WHERE unread) AS unread
+                FROM mine GROUP BY partner_id
+            )
+            SELECT per.partner_id, u.first_name || ' ' || u.last_name AS name, r.name AS role,
+                   coalesce(o.status, 'offline') AS status, per.last_id, per.last_at,
+                   per.unread
+            FROM per JOIN school.users u ON u.id = per.partner_id
+            JOIN school.roles r ON r.id = u.role_id
+            LEFT JOIN school.online_status o ON o.user_id = u.id
+            ORDER BY per.last_id DESC LIMIT %s
+            """,
+            (limit,),
+        )
+        return cur.fetchall()
+
+
+def unread_total(conn: psycopg.Connection) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM school.messages WHERE receiver_id = school.me() AND NOT is_read"
+    ).fetchone()[0]
+
+
+def mark_read(conn: psycopg.Connection, partner_id: int, up_to_id: int) -> int:
+    """The caller has seen the conversation up to `up_to_id`: their received ones become read."""
+    return conn.execute(
+        "UPDATE school.messages SET is_read = true WHERE receiver_id = school.me() "
+        "AND sender_id = %s AND id <= %s AND NOT is_read",
+        (partner_id, up_to_id),
+    ).rowcount
+
+
+def search_contacts(
+    conn: psycopg.Connection, text: str, role: str | None = None, limit: int = 50
+) -> list[Contact]:
+    """People the caller may message, by name or email, optionally of one role."""
+    pattern = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with conn.cursor(row_factory=class_row(Contact)) as cur:
+        cur.execute(
+            """
+            SELECT u.id, u.first_name || ' ' || u.last_name AS name, r.name AS role,
+                   coalesce(o.status, 'offline') AS status
+            FROM school.users u JOIN school.roles r ON r.id = u.role_id
+            LEFT JOIN school.online_status o ON o.user_id = u.id
+            WHERE (u.first_name || ' ' || u.last_name ILIKE %(p)s OR u.email ILIKE %(p)s)
+              AND (%(role)s::text IS NULL OR r.name = %(role)s)
+              AND school.may_message(u.id)
+            ORDER BY u.last_name, u.first_name, u.id LIMIT %(limit)s
+            """,
+            {"p": pattern, "role": role, "limit": limit},
+        )
+        return cur.fetchall()
+
+
+def presence_of(conn: psycopg.Connection, user_ids: list[int]) -> dict[int, str]:
+    rows = conn.execute(
+        "SELECT user_id, status FROM school.online_status WHERE user_id = ANY(%s)", (user_ids,)
+    ).fetchall()
+    return dict(rows)
+
+
+def person_names(conn: psycopg.Connection, user_ids: list[int]) -> dict[int, str]:
+    rows = conn.execute(
+        "SELECT id, first_name || ' ' || last_name FROM school.users WHERE id = ANY(%s)",
+        (user_ids,),
+    ).fetchall()
+    return dict(rows)
+
+
+# -- the listener's own statements (its dedicated connection) ---------------------------------
+
+
+def channels(conn: psycopg.Connection) -> tuple[str, str]:
+    """The caller's private channel and the school's presence channel."""
+    return conn.execute("SELECT school.my_channel(), school.presence_channel()").fetchone()
+
+
+def set_presence(conn: psycopg.Connection, status: str) -> None:
+    conn.execute("SELECT school.set_my_presence(%s)", (status,))
+
+
+def sweep_presence(conn: psycopg.Connection) -> int:
+    return conn.execute("SELECT school.sweep_presence()").fetchone()[0]

@@ -1,0 +1,197 @@
+"""Live chat state for one session: turns the listener's id payloads into rows and signals.
+
+The table is the source of truth. A payload only says "message 42 changed"; the rows are read
+through row-level security, de-duplicated by id, and published on Signals that any screen may
+subscribe to:
+
+- `messages`: list[ChatMessage] new to this session (sent or received), in id order;
+- `receipts`: list[int] ids of messages now read;
+- `presence`: dict[user id, 'online' | 'away' | 'offline'];
+- `unread`: int, the person's unread total (`unread_total` holds the last one; None until
+  the first count, which the app reads at login with `refresh_unread`).
+
+Where the reading happens: on the listener's own thread and connection (school_tui.live), right
+where the payloads arrive, the session's own login. A notification costs one round trip and
+one hand-over to the UI thread: no worker to start, no pool checkout. Notifications that
+arrive meanwhile wait in the connection (psycopg keeps them) and come as the next batch; a
+burst is batched by the listener (see live.COALESCE_S). The hand-over never blocks the
+listener: rows go into an outbox, and one callback on the UI thread publishes whatever is in
+it, so a busy UI gets one batch, not many.
+
+A failed read fails the listener's connection: it reconnects and backfills, so nothing that
+was being read is lost.
+
+Backfill: after every reconnect, the messages with id above (highest seen - OVERLAP) are read
+and those not seen yet are published: ids are assigned at insert but become visible at
+commit, so a smaller id can appear after a larger one; the overlap window catches it and the
+seen set keeps anything from being shown twice. A notified id is new unless it is in the seen
+set, however far below the top it is (a long transaction's).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from textual.signal import Signal
+
+from school_tui.db import chat
+
+OVERLAP = 1000  # ids re-read below the highest seen, after a reconnect
+SEEN_KEEP = 4 * OVERLAP  # the seen set keeps ids this close to the top
+BACKFILL_PAGE = 2000  # rows per backfill query; it pages until it has everything
+UNREAD_DELAY_S = 0.2  # the unread total is counted again this long after it may have changed
+
+
+class LiveChat:
+    def __init__(self, app, session) -> None:
+        self.app = app
+        self.session = session
+        self.me = session.person.id
+        self.messages: Signal[list] = Signal(app, "chat.messages")
+        self.receipts: Signal[list[int]] = Signal(app, "chat.receipts")
+        self.presence: Signal[dict[int, str]] = Signal(app, "chat.presence")
+        self.unread: Signal[int] = Signal(app, "chat.unread")
+        # None until the first count is read (at login); then published on every change.
+        self.unread_total: int | None = None
+        # Listener thread only:
+        self._seen: set[int] = set()
+        self._max_seen: int | None = None
+        # The outbox, filled by the listener thread, emptied on the UI thread:
+        self._lock = threading.Lock()
+        self._out_messages: list = []
+        self._out_receipts: list[int] = []
+        self._out_presence: dict[int, str] = {}
+        self._out_unread: int | None = None
+        self._drain_posted = False
+        self._recount_timer = None  # UI thread
+
+    # -- on the listener thread, with its connection ----------------------------------------
+
+    def _conn(self):
+        return self.session.listener.connection
+
+    def connected(self, reconnected: bool) -> None:
+        """LISTEN is in place: read what may have been missed before it was."""
+        conn = self._conn()
+        rows = []
+        if self._max_seen is None:
+            # First connection: nothing is on screen yet; screens load their own history.
+            self._max_seen = conn.execute(
+                "SELECT coalesce(max(id), 0) FROM school.messages "
+                "WHERE school.me() IN (sender_id, receiver_id)"
+            ).fetchone()[0]
+        else:
+            after = max(0, self._max_seen - OVERLAP)
+            while True:
+                page = chat.messages_since(conn, after, limit=BACKFILL_PAGE)
+                rows += page
+                if len(page) < BACKFILL_PAGE:
+                    break
+                after = page[-1].id
+        self._hand_over(self._fresh(rows), [], {}, chat.unread_total(conn))
+
+    def events(self, payloads: list[str]) -> None:
+        message_ids: set[int] = set()
+        receipt_ids: set[int] = set()
+        presence_ids: set[int] = set()
+        for payload in payloads:
+            kind, _, value = payload.partition(":")
+            if not value.isdigit():
+                continue  # not ours; a notification is never trusted beyond an id
+            if kind == "m":
+                message_ids.add(int(value))
+            elif kind == "r":
+                receipt_ids.add(int(value))
+            elif kind == "p":
+                presence_ids.add(int(value))
+        conn = self._conn()
+        wanted = sorted(i for i in message_ids if i not in self._seen)
+        fresh = self._fresh(chat.messages_by_id(conn, wanted)) if wanted else []
+        if fresh:
+            self._hand_over(fresh, [], {}, None)  # first: this is what a person waits for
+        statuses = chat.presence_of(conn, sorted(presence_ids)) if presence_ids else {}
+        if receipt_ids or statuses:
+            self._hand_over([], sorted(receipt_ids), statuses, None)
+
+    def _fresh(self, rows: list) -> list:
+        """The rows not published yet, in id order; remembers them as seen."""
+        fresh = []
+        for row in sorted({r.id: r for r in rows}.values(), key=lambda r: r.id):
+            if row.id in self._seen:
+                continue
+            self._seen.add(row.id)
+            fresh.append(row)
+        if fresh:
+            self._max_seen = max(self._max_seen or 0, fresh[-1].id)
+            floor = self._max_seen - SEEN_KEEP
+            if len(self._seen) > 2 * SEEN_KEEP:
+                self._seen = {i for i in self._seen if i > floor}
+        return fresh
+
+    def _hand_over(self, fresh, receipt_ids, statuses, unread) -> None:
+        """Put results in the outbox; one callback on the UI thread publishes what is there."""
+        with self._lock:
+            self._out_messages += fresh
+            self._out_receipts += receipt_ids
+            self._out_presence.update(statuses)
+            if unread is not None:
+                self._out_unread = unread
+            if self._drain_posted:
+                return
+            self._drain_posted = True
+        try:
+            posted = self.app.call_later(self._drain)  # thread-safe, does not wait
+        except RuntimeError:  # the app's loop is closed: nobody to show it to
+            posted = False
+        if not posted:
+            with self._lock:
+                self._drain_posted = False
+
+    # -- on the UI thread --------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        with self._lock:
+            fresh, self._out_messages = self._out_messages, []
+            receipts, self._out_receipts = self._out_receipts, []
+            statuses, self._out_presence = self._out_presence, {}
+            unread, self._out_unread = self._out_unread, None
+            self._drain_posted = False
+        if self.app.live is not self:
+            return  # from a session that has ended
+        self._publish(fresh, receipts, statuses, unread)
+        if receipts or any(row.receiver_id == self.me for row in fresh):
+            self._recount_soon()
+
+    def _recount_soon(self) -> None:
+        """The unread total may have changed: count again in UNREAD_DELAY_S, once for all
+        that comes meanwhile. By then an open conversation has marked what it shows as read,
+        so the badge does not flash a count for a message that is on screen."""
+        if self._recount_timer is None:
+            self._recount_timer = self.app.set_timer(UNREAD_DELAY_S, self._recount)
+
+    def _recount(self) -> None:
+        self._recount_timer = None
+        if self.app.live is self:
+            self.refresh_unread()
+
+    def _publish(self, fresh, receipt_ids, statuses, unread) -> None:
+        if fresh:
+            self.messages.publish(fresh)
+        if receipt_ids:
+            self.receipts.publish(receipt_ids)
+        if statuses:
+            self.presence.publish(statuses)
+        if unread is not None and unread != self.unread_total:
+            self.unread_total = unread
+            self.unread.publish(unread)
+
+    def refresh_unread(self) -> None:
+        """Re-read the unread total (after this person marked messages read)."""
+        self.app.run_worker(
+            lambda: self.app.call_from_thread(
+                self._publish, [], [], {}, self.session.run(chat.unread_total)
+            ),
+            thread=True,
+            group="live-chat-unread",
+            exit_on_error=False,
+        )
