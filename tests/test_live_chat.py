@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import psycopg
+import pytest
+from psycopg import sql
+
 from school_tui.app import SchoolApp
 from school_tui.auth import login
 from school_tui.db import chat
@@ -44,3 +48,27 @@ async def test_message_from_psql_reaches_receiver_once(school):
         with school.connect_as(teacher, autocommit=True) as sender:
             more = [chat.send(sender, student, f"m{i}", uuid.uuid4()) for i in range(20)]
         await wait_until(pilot, lambda: received == [first, *more], "every message exactly once")
+
+
+def test_listening_on_someone_elses_channel_reveals_only_an_id(school):
+    """Channels are not secret-proof by design: even a person who learns another's channel
+    name hears only ids, and the id opens nothing that row-level security hides."""
+    teacher = school.add_person("Teacher", email="t2@live.test")
+    student = school.add_person("Student", email="s2@live.test")
+    snoop = school.add_person("Student", email="snoop@live.test")
+    teacher_login = school.login_role(teacher)
+    victim_channel = school.admin.execute(
+        "SELECT school.channel_for_login(%s)", (school.login_role(student),)
+    ).fetchone()[0]
+    with school.connect_as(snoop, autocommit=True) as eve:
+        # Nobody can compute another person's channel: the function is not theirs to call.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            eve.execute("SELECT school.channel_for_login(%s)", (teacher_login,))
+        assert eve.execute("SELECT school.my_channel()").fetchone()[0] != victim_channel
+        eve.execute(sql.SQL("LISTEN {}").format(sql.Identifier(victim_channel)))
+        with school.connect_as(teacher, autocommit=True) as sender:
+            sent = chat.send(sender, student, "private: your grade", uuid.uuid4())
+        payloads = [n.payload for n in eve.notifies(timeout=5, stop_after=1)]
+        assert payloads == [f"m:{sent}"]
+        assert "grade" not in payloads[0]
+        assert eve.execute("SELECT * FROM school.messages WHERE id = %s", (sent,)).fetchall() == []
