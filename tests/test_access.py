@@ -36,20 +36,10 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from school_tui.access import MATRIX_FILE
+from school_tui.access import MATRIX_FILE, ROLES
 from school_tui.db import people
 from school_tui.db.connect import APP_ROLE_GROUP
 
-ROLES = (
-    "Admin",
-    "Principal",
-    "Academic Coordinator",
-    "Teacher",
-    "Student",
-    "Guidance",
-    "Registrar",
-    "Accounting",
-)
 COLUMNS = ("Adm", "Pri", "Coo", "Tea", "Stu", "Gui", "Reg", "Acc")
 
 MATRIX = MATRIX_FILE.read_text()

@@ -32,21 +32,12 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from school_tui.access import ROLES
 from school_tui.messages import ConnectionRestored
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.safe import safe_join, safe_text
+from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.workers import db_work
 
-ROLES = (
-    "Admin",
-    "Principal",
-    "Academic Coordinator",
-    "Teacher",
-    "Student",
-    "Guidance",
-    "Registrar",
-    "Accounting",
-)
 PAGE = 100
 NAME_MAX = 100
 EMAIL_MAX = 254
@@ -623,7 +614,7 @@ class PeopleScreen(Screen):
 
     def _edited(self, result) -> None:
         if result:
-            self.notify(f"Saved {result}.")
+            self.notify(f"Saved {clean(result)}.", markup=False)
             self.reload()
 
     def action_change_role(self) -> None:
