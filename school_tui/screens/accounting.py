@@ -1,7 +1,7 @@
 """Accounting's home: collections at a glance, recent payments, who still owes."""
 
-from school_tui.db import accounting, notices
-from school_tui.screens.home import Pane, RoleHome
+from school_tui.db import accounting
+from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 
 class AccountingHome(RoleHome):
@@ -22,11 +22,5 @@ class AccountingHome(RoleHome):
             accounting.balances,
             "Nobody owes anything.",
         ),
-        Pane(
-            "announcements",
-            "Announcements",
-            ("Posted", "Title", "By", "Text"),
-            notices.recent_announcements,
-            "No announcements yet.",
-        ),
+        ANNOUNCEMENTS,
     )

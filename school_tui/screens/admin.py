@@ -3,7 +3,7 @@
 from textual.binding import Binding
 
 from school_tui.db import notices, people, security
-from school_tui.screens.home import Pane, RoleHome
+from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 
 class AdminHome(RoleHome):
@@ -18,13 +18,7 @@ class AdminHome(RoleHome):
             "people", "People", ("Name", "Email", "Role", "Account", "Last login"), people.directory
         ),
         Pane("roles", "Roles", ("Role", "Active", "Deactivated"), people.people_per_role),
-        Pane(
-            "announcements",
-            "Announcements",
-            ("Posted", "Title", "By", "Text"),
-            notices.recent_announcements,
-            "No announcements yet.",
-        ),
+        ANNOUNCEMENTS,
         Pane(
             "events",
             "Events",

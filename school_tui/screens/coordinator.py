@@ -1,7 +1,7 @@
 """The Academic Coordinator's home: subjects to manage, tasks and modules to monitor."""
 
-from school_tui.db import academics, notices
-from school_tui.screens.home import Pane, RoleHome
+from school_tui.db import academics
+from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 
 class CoordinatorHome(RoleHome):
@@ -34,11 +34,5 @@ class CoordinatorHome(RoleHome):
             ("Grade", "Section", "Tasks", "Modules", "Subjects"),
             academics.work_per_section,
         ),
-        Pane(
-            "announcements",
-            "Announcements",
-            ("Posted", "Title", "By", "Text"),
-            notices.recent_announcements,
-            "No announcements yet.",
-        ),
+        ANNOUNCEMENTS,
     )

@@ -1,8 +1,8 @@
 """Guidance's home: the reports they record, and the students they counsel."""
 
-from school_tui.db import guidance, notices
+from school_tui.db import guidance
 from school_tui.screens.guidance_report import REPORT_COLUMNS, OpensGuidanceReports
-from school_tui.screens.home import Pane, RoleHome
+from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 
 class GuidanceHome(OpensGuidanceReports, RoleHome):
@@ -22,11 +22,5 @@ class GuidanceHome(OpensGuidanceReports, RoleHome):
             ("Name", "Email", "Section", "Enrollment", "Reports"),
             guidance.students,
         ),
-        Pane(
-            "announcements",
-            "Announcements",
-            ("Posted", "Title", "By", "Text"),
-            notices.recent_announcements,
-            "No announcements yet.",
-        ),
+        ANNOUNCEMENTS,
     )

@@ -19,6 +19,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
+from school_tui.db import notices
 from school_tui.messages import ConnectionRestored, HomeLoaded
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import safe_join, safe_text
@@ -184,6 +185,16 @@ class RoleHome(Screen):
         commands.append(("Chat", self.action_open_chat, "Messages, and who is online"))
         commands.append(("Log out", self.app.action_logout, "Close your session"))
         return commands
+
+
+# Every role reads the announcements: the same tab on every home.
+ANNOUNCEMENTS = Pane(
+    "announcements",
+    "Announcements",
+    ("Posted", "Title", "By", "Text"),
+    notices.recent_announcements,
+    "No announcements yet.",
+)
 
 
 def _format(cell: object) -> object:

@@ -2,9 +2,9 @@
 
 from textual.binding import Binding
 
-from school_tui.db import academics, accounting, enrollment, guidance, notices
+from school_tui.db import academics, accounting, enrollment, guidance
 from school_tui.screens.guidance_report import REPORT_COLUMNS, OpensGuidanceReports
-from school_tui.screens.home import Pane, RoleHome
+from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 
 class PrincipalHome(OpensGuidanceReports, RoleHome):
@@ -27,13 +27,7 @@ class PrincipalHome(OpensGuidanceReports, RoleHome):
             ("Grade", "Section", "Tasks", "Modules", "Subjects"),
             academics.work_per_section,
         ),
-        Pane(
-            "announcements",
-            "Announcements",
-            ("Posted", "Title", "By", "Text"),
-            notices.recent_announcements,
-            "No announcements yet.",
-        ),
+        ANNOUNCEMENTS,
     )
 
     def action_audit_log(self) -> None:

@@ -1,7 +1,7 @@
 """The Registrar's home: the enrollment pipeline, recent changes, sections."""
 
-from school_tui.db import academics, enrollment, notices
-from school_tui.screens.home import Pane, RoleHome
+from school_tui.db import academics, enrollment
+from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 
 class RegistrarHome(RoleHome):
@@ -22,11 +22,5 @@ class RegistrarHome(RoleHome):
             academics.sections_overview,
             "No sections yet.",
         ),
-        Pane(
-            "announcements",
-            "Announcements",
-            ("Posted", "Title", "By", "Text"),
-            notices.recent_announcements,
-            "No announcements yet.",
-        ),
+        ANNOUNCEMENTS,
     )

@@ -1,7 +1,7 @@
 """The Student's home: their own enrollment, tasks, modules and fees, nobody else's."""
 
-from school_tui.db import academics, accounting, enrollment, notices
-from school_tui.screens.home import Pane, RoleHome
+from school_tui.db import academics, accounting, enrollment
+from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 
 class StudentHome(RoleHome):
@@ -35,11 +35,5 @@ class StudentHome(RoleHome):
             accounting.my_fees,
             "You have no fees.",
         ),
-        Pane(
-            "announcements",
-            "Announcements",
-            ("Posted", "Title", "By", "Text"),
-            notices.recent_announcements,
-            "No announcements yet.",
-        ),
+        ANNOUNCEMENTS,
     )

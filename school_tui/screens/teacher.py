@@ -1,7 +1,7 @@
 """The Teacher's home: their own tasks, modules and meetings (RLS shows only theirs)."""
 
-from school_tui.db import academics, notices
-from school_tui.screens.home import Pane, RoleHome
+from school_tui.db import academics
+from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 
 class TeacherHome(RoleHome):
@@ -34,11 +34,5 @@ class TeacherHome(RoleHome):
             ("Grade", "Section", "Adviser", "Students", "Capacity"),
             academics.sections_overview,
         ),
-        Pane(
-            "announcements",
-            "Announcements",
-            ("Posted", "Title", "By", "Text"),
-            notices.recent_announcements,
-            "No announcements yet.",
-        ),
+        ANNOUNCEMENTS,
     )
