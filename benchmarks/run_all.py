@@ -10,6 +10,11 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["startup.py", "auth.py", "chat_latency.py"]
 
 if __name__ == "__main__":
+    failed = []
     for name in BENCHMARKS:
         print(f"== {name}", flush=True)
-        subprocess.run([sys.executable, str(HERE / name)], check=True)
+        # One failing benchmark does not stop the others; the exit status still says so.
+        if subprocess.run([sys.executable, str(HERE / name)], check=False).returncode != 0:
+            failed.append(name)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
