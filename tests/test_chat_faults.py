@@ -385,6 +385,8 @@ async def test_burst_is_coalesced_and_the_ui_keeps_taking_keys(school):
         assert sorted(receiver.received) == sorted(sent)
         assert len(set(receiver.received)) == len(sent)
         assert took < 5, f"the burst took {took:.2f} s"  # about a second; generous for CI
-        assert receiver.batches <= len(sent) // 5, (
+        # Coalesced: on a quiet machine 8-30 batches; a loaded CI machine (both servers' suites
+        # back to back) has shown 108. Per-message delivery would be 500.
+        assert receiver.batches <= len(sent) // 2, (
             f"{receiver.batches} batches for {len(sent)} messages in {took:.2f} s"
         )
