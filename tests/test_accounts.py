@@ -17,7 +17,7 @@ import secrets
 import psycopg
 import pytest
 from psycopg import errors, sql
-from textual.widgets import Input, OptionList, Select
+from textual.widgets import DataTable, Input, OptionList, Select
 
 from school_tui import auth
 from school_tui.app import SchoolApp
@@ -439,6 +439,50 @@ async def test_edit_person_and_search_by_role(demo_school):
         scalar(school, "SELECT first_name FROM school.users WHERE email = 'guidance@demo.school'")
         == "Glory"
     )
+
+
+async def test_people_list_shows_presence_live_and_fits_80_columns(school):
+    """Someone coming online, going away and offline changes their Presence cell (a symbol and
+    a word) on the open People screen with no key pressed, in place: the list is not
+    reloaded and the cursor stays. All the columns fit the 80-column terminal."""
+    school.add_person("Admin", email="a@presence.test", first_name="Ada")
+    teacher = school.add_person("Teacher", email="t@presence.test", first_name="Kim")
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "a@presence.test")
+        await wait_until(
+            pilot,
+            lambda: app.session.listener.backend_pid is not None and app.live._max_seen is not None,
+            "the listener",
+        )
+        screen = await open_people(pilot)
+        table = screen.query_one(DataTable)
+        columns = list(table.columns.values())
+        assert [str(c.label) for c in columns][-1] == "Presence"
+        assert (
+            sum(c.get_render_width(table) for c in columns) <= table.scrollable_content_region.width
+        )
+
+        def cell() -> str:
+            return str(table.get_cell(str(teacher), "presence"))
+
+        assert cell() == "○ offline"
+        admin_row = table.get_row_index(str(school.user_id("a@presence.test")))
+        table.move_cursor(row=admin_row)
+        generation = screen._generation
+        # The teacher's app would do this from its listener connection (the sweep leaves a
+        # connection with the listener's application_name alone).
+        with school.connect_as(
+            teacher, autocommit=True, application_name="school-tui listener"
+        ) as conn:
+            for status, shown in (("online", "● online"), ("away", "◐ away")):
+                conn.execute("SELECT school.set_my_presence(%s)", (status,))
+                await wait_until(pilot, lambda shown=shown: cell() == shown, f"{status} shown")
+            conn.execute("SELECT school.set_my_presence('offline')")
+            await wait_until(pilot, lambda: cell() == "○ offline", "offline shown")
+        assert screen._generation == generation  # no reload: the one cell changed
+        assert table.cursor_row == admin_row
+        assert str(table.get_cell(str(teacher), "name")) == "Teacher, Kim"
 
 
 # -- the database: temporary passwords ---------------------------------------------------------

@@ -199,6 +199,7 @@ class PersonRow:
     is_active: bool
     must_change_password: bool
     last_login: object  # datetime | None
+    status: str = "offline"  # presence: 'online' | 'away' | 'offline' (online_status)
 
     @property
     def full_name(self) -> str:
@@ -251,8 +252,9 @@ def search_people(
     params.append(limit)
     query = sql.SQL(
         "SELECT u.id, u.first_name, u.last_name, u.email, r.name AS role, u.is_active, "
-        "u.must_change_password, u.last_login "
-        "FROM school.users u JOIN school.roles r ON r.id = u.role_id WHERE {} "
+        "u.must_change_password, u.last_login, coalesce(o.status, 'offline') AS status "
+        "FROM school.users u JOIN school.roles r ON r.id = u.role_id "
+        "LEFT JOIN school.online_status o ON o.user_id = u.id WHERE {} "
         "ORDER BY u.last_name, u.first_name, u.id LIMIT %s"
     ).format(where)
     with conn.cursor(row_factory=class_row(PersonRow)) as cur:

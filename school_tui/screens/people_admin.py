@@ -6,10 +6,15 @@ loads the next page when the cursor reaches the last row (keyset paging, db/peop
 Forms check each field and say which rule it broke before anything is written; what the
 database refuses (a taken email, the last Admin) reaches the app's error modal and the form
 stays open to be corrected. A new person's or a reset temporary password is shown once.
+
+Presence (online / away / offline, a symbol and a word) is live: the screen subscribes to the
+session's LiveChat `presence` Signal and updates the one cell of each person whose status
+changed (keyed by user id), without reloading the list. The columns fit 80 terminal columns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -35,10 +40,25 @@ from textual.widgets.option_list import Option
 from school_tui.access import ROLES
 from school_tui.messages import ConnectionRestored
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.chat import presence_label
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.workers import db_work
 
 PAGE = 100
+# (key, header, width): 67 characters of text plus each cell's padding and the scrollbar fit
+# an 80-column terminal, so nothing hides off to the right (long names and emails end in …).
+COLUMNS = (
+    ("name", "Name", 16),
+    ("email", "Email", 20),
+    ("role", "Role", 11),
+    ("account", "Account", 11),
+    ("presence", "Presence", 9),
+)
+WIDTHS = {key: width for key, _header, width in COLUMNS}
+# The only role name longer than its column.
+SHORT_ROLE = {"Academic Coordinator": "Coordinator"}
+# What the Account column says (PersonRow.account says "must change password").
+SHORT_ACCOUNT = {"must change password": "temporary"}
 NAME_MAX = 100
 EMAIL_MAX = 254
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
@@ -445,6 +465,8 @@ class PeopleScreen(Screen):
         self._has_more = False
         self._loading = False
         self._last_key = None
+        # Statuses heard live, newest last: a page read before a change was heard shows it.
+        self._heard: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
         person = self.session.person
@@ -460,9 +482,25 @@ class PeopleScreen(Screen):
     def on_mount(self) -> None:
         self.title = "People"
         table = self.query_one(DataTable)
-        table.add_columns("Name", "Email", "Role", "Account")
+        for key, header, width in COLUMNS:
+            table.add_column(header, key=key, width=width)
         table.focus()
+        if self.app.live is not None:
+            self.app.live.presence.subscribe(self, self._live_presence)
         self.reload()
+
+    # -- presence, live ----------------------------------------------------------------------
+
+    def _live_presence(self, statuses: dict[int, str]) -> None:
+        """Someone came online, went away or offline: their cell changes, nothing else."""
+        self._heard.update(statuses)
+        table = self.query_one(DataTable)
+        for user_id, status in statuses.items():
+            key = str(user_id)
+            person = self.rows.get(key)
+            if person is not None and person.status != status:
+                self.rows[key] = dataclasses.replace(person, status=status)
+                table.update_cell(key, "presence", safe_text(presence_label(status)))
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -502,20 +540,27 @@ class PeopleScreen(Screen):
                 self.rows = {}
             for person in message.rows:
                 key = str(person.id)
+                heard = self._heard.get(person.id, person.status)
+                if heard != person.status:
+                    person = dataclasses.replace(person, status=heard)
                 self.rows[key] = person
-                table.add_row(
-                    safe_text(f"{person.last_name}, {person.first_name}", max_length=40),
-                    safe_text(person.email, max_length=40),
-                    safe_text(person.role),
-                    safe_text(person.account),
-                    key=key,
-                )
+                table.add_row(*self._cells(person), key=key)
             if message.rows:
                 self._last_key = message.rows[-1].key
             if not message.append and selected in self.rows:
                 table.move_cursor(row=table.get_row_index(selected))
         self._show_count()
         self.refresh_bindings()
+
+    @staticmethod
+    def _cells(person) -> tuple:
+        return (
+            safe_text(f"{person.last_name}, {person.first_name}", max_length=WIDTHS["name"]),
+            safe_text(person.email, max_length=WIDTHS["email"]),
+            safe_text(SHORT_ROLE.get(person.role, person.role), max_length=WIDTHS["role"]),
+            safe_text(SHORT_ACCOUNT.get(person.account, person.account)),
+            safe_text(presence_label(person.status)),
+        )
 
     def _show_count(self) -> None:
         count = len(self.rows)
