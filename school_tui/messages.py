@@ -118,3 +118,8 @@ class SendFailed(Message):
 @dataclass
 class MarkedRead(Message):
     ids: list  # message ids whose marking finished (or failed)
+
+
+@dataclass
+class UnreadCounted(Message):
+    counts: dict  # partner id -> their messages this person has not read

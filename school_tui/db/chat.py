@@ -167,6 +167,23 @@ def unread_total(conn: psycopg.Connection) -> int:
     ).fetchone()[0]
 
 
+def unread_from_senders_of(conn: psycopg.Connection, message_ids: list[int]) -> dict[int, int]:
+    """For the people who sent the caller any of `message_ids`: how many of their messages the
+    caller has not read (read receipts from another session update those rows only)."""
+    rows = conn.execute(
+        """
+        SELECT s.sender_id,
+               (SELECT count(*) FROM school.messages u
+                WHERE u.receiver_id = school.me() AND u.sender_id = s.sender_id
+                  AND NOT u.is_read)
+        FROM (SELECT DISTINCT sender_id FROM school.messages
+              WHERE id = ANY(%s) AND receiver_id = school.me()) s
+        """,
+        (message_ids,),
+    ).fetchall()
+    return dict(rows)
+
+
 def mark_read(conn: psycopg.Connection, partner_id: int, up_to_id: int) -> int:
     """The caller has seen the conversation up to `up_to_id`: their received ones become read."""
     return conn.execute(

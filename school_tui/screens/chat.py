@@ -35,12 +35,15 @@ from school_tui.messages import (
     MarkedRead,
     MessageSent,
     SendFailed,
+    UnreadCounted,
 )
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.chat import ConversationList, MessageView, presence_label
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 from school_tui.workers import db_work
+
+MARKED_KEEP = 2000  # ids of our own mark-reads whose receipts have not come back yet
 
 
 class ChatScreen(Screen):
@@ -70,6 +73,9 @@ class ChatScreen(Screen):
         self._send_key: tuple[int, str, uuid.UUID] | None = None  # (partner, text, key)
         self._sending = False
         self._marking: set[int] = set()  # message ids being marked read
+        self._marked: dict[int, None] = {}  # ids marked read here, their receipts not back yet
+        self._receipts_pending: set[int] = set()
+        self._receipts_timer: Timer | None = None
         self._reload_timer: Timer | None = None
 
     # -- layout ------------------------------------------------------------------------------
@@ -236,6 +242,10 @@ class ChatScreen(Screen):
         if not ids:
             return
         self._marking.update(ids)
+        for message_id in ids:  # their receipts will come back: nothing to recount for them
+            self._marked[message_id] = None
+        while len(self._marked) > MARKED_KEEP:  # receipts lost with a connection never come
+            del self._marked[next(iter(self._marked))]
         self.view.mark_read(ids)
         self.conversations.set_unread(self.partner_id, 0)
         self._mark_read(self.partner_id, max(ids), ids)
@@ -277,8 +287,34 @@ class ChatScreen(Screen):
 
     def _live_receipts(self, ids: list[int]) -> None:
         self.view.mark_read(ids)
-        # Read elsewhere (another session of this person): the per-conversation counts follow.
-        self._reload_conversations_soon()
+        # Our own mark_read comes back as receipts: its counts are already shown. Receipts
+        # for what we sent change no count. The rest may be messages to us read in another
+        # session of ours: the counts of just those conversations are read again, and their
+        # rows updated in place (no reload of the list).
+        mine = self.view.sent_by(self.me, ids)
+        echoed = {i for i in ids if i in self._marked}
+        for message_id in echoed:
+            del self._marked[message_id]
+        others = [i for i in ids if i not in mine and i not in echoed]
+        if others:
+            self._receipts_pending.update(others)
+            if self._receipts_timer is None:
+                self._receipts_timer = self.set_timer(0.3, self._recount_now)
+
+    def _recount_now(self) -> None:
+        self._receipts_timer = None
+        ids, self._receipts_pending = sorted(self._receipts_pending), set()
+        if ids:
+            self._recount_conversations(ids)
+
+    @db_work(name="recount conversations", group="chat-recount")
+    def _recount_conversations(self, ids: list[int]) -> None:
+        counts = self.session.run(lambda conn: chat.unread_from_senders_of(conn, ids))
+        self.post_message(UnreadCounted(counts))
+
+    def on_unread_counted(self, message: UnreadCounted) -> None:
+        for partner_id, count in message.counts.items():
+            self.conversations.set_unread(partner_id, count)
 
     def _live_presence(self, statuses: dict[int, str]) -> None:
         self.conversations.update_presence(statuses)
