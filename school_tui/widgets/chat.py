@@ -18,15 +18,16 @@ from collections.abc import Iterable
 from rich.console import Group
 from rich.padding import Padding
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from school_tui.db.chat import ChatMessage, Contact, Conversation
 from school_tui.widgets.safe import safe_text
@@ -143,19 +144,40 @@ class ConversationList(OptionList):
 
     def bump(self, partner_id: int, row: ChatMessage, unread_delta: int) -> bool:
         """A new message with `partner_id`: to the top, with its unread count. False when the
-        partner is not in the list yet (the caller reloads it)."""
+        partner is not in the list yet (the caller reloads it).
+
+        Only what changed is redrawn: a conversation already on top with no new unread count
+        (the one being read, in a back-and-forth) costs nothing; a new count replaces its own
+        row; only a conversation moving to the top rebuilds the list."""
         item = self.items.get(partner_id)
         if item is None:
             return False
         if row.id > item.last_id or unread_delta:
-            self.items[partner_id] = dataclasses.replace(
+            moves = not self._newest_already(partner_id)
+            updated = dataclasses.replace(
                 item,
                 last_id=max(item.last_id, row.id),
                 last_at=row.sent_at,
                 unread=item.unread + unread_delta,
             )
-            self._rebuild()
+            self.items[partner_id] = updated
+            if moves:
+                self._rebuild()
+            elif unread_delta:
+                self.replace_option_prompt(str(partner_id), self.prompt(updated))
         return True
+
+    def _newest_already(self, partner_id: int) -> bool:
+        """Is the conversation with `partner_id` shown first after the pending ones (people
+        picked from the search, no message yet)? Then a new message keeps the order."""
+        item = self.items[partner_id]
+        if item.last_id == 0:
+            return False  # pending: its first message moves it among the others
+        pending = sum(1 for c in self.items.values() if c.last_id == 0)
+        try:
+            return self.get_option_index(str(partner_id)) == pending
+        except OptionDoesNotExist:
+            return False
 
     def set_unread(self, partner_id: int, count: int) -> None:
         item = self.items.get(partner_id)
@@ -237,6 +259,8 @@ class MessageView(ScrollView, can_focus=True):
         self._strips: LRUCache[int, list[Strip]] = LRUCache(self.STRIP_CACHE)
         self._width = 0
         self._follow = True  # at the bottom: new messages keep it there
+        self._paint_style: Style | None = None
+        self._strips_style: Style | None = None
 
     # -- content ---------------------------------------------------------------------------
 
@@ -297,6 +321,9 @@ class MessageView(ScrollView, can_focus=True):
         if not fresh:
             return []
         anchor = self._anchor()
+        if self._appends(fresh) and len(self.rows) + len(fresh) <= self.MAX_LOADED:
+            self._append(fresh)
+            return fresh
         self._merge(fresh)
         if len(self.rows) > self.MAX_LOADED:
             self._drop(oldest=len(self.rows) - self.MAX_LOADED)
@@ -304,16 +331,44 @@ class MessageView(ScrollView, can_focus=True):
         self._relayout(anchor)
         return fresh
 
+    def _appends(self, fresh: list[ChatMessage]) -> bool:
+        """Do `fresh` go after every loaded row, with the layout of those rows still valid?"""
+        return (
+            bool(self.rows)
+            and len(self._starts) == len(self.rows)
+            and self._width == self._content_width() > 0
+            and min(r.id for r in fresh) > self.rows[-1].id
+        )
+
+    def _append(self, fresh: list[ChatMessage]) -> None:
+        """The usual live message: lay out only the new rows, draw only the new lines (or, if
+        the view follows the bottom and must scroll, the pane, which scrolling redraws)."""
+        fresh = sorted(fresh, key=lambda r: r.id)
+        self._ids.update(r.id for r in fresh)
+        y = first = self._starts[-1] + self._height(self.rows[-1])
+        for row in fresh:
+            self._index[row.id] = len(self.rows)
+            self.rows.append(row)
+            self._starts.append(y)
+            y += self._height(row)
+        self._set_virtual_size(Size(self._width, y))
+        self.refresh_lines(first, y - first)
+        if self._follow:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+
     def mark_read(self, ids: Iterable[int]) -> None:
-        changed = False
         for message_id in ids:
             index = self._index.get(message_id)
             if index is not None and not self.rows[index].is_read:
                 self.rows[index] = dataclasses.replace(self.rows[index], is_read=True)
                 self._strips.discard(message_id)
-                changed = True
-        if changed:
-            self.refresh()
+                if index < len(self._starts):  # only its header line says "read"
+                    self.refresh_line(self._starts[index])
+
+    def sent_by(self, sender_id: int, ids: Iterable[int]) -> set[int]:
+        """Those of `ids` that are loaded here and were sent by `sender_id`."""
+        rows, index = self.rows, self._index
+        return {i for i in ids if i in index and rows[index[i]].sender_id == sender_id}
 
     def unread_from(self, partner_id: int) -> list[int]:
         """Ids of loaded messages from `partner_id` this person has not read yet."""
@@ -373,7 +428,7 @@ class MessageView(ScrollView, can_focus=True):
             y += self._height(row)
         self._starts = starts
         total = y + (1 if self.has_newer else 0)
-        self.virtual_size = Size(width, total)
+        self._set_virtual_size(Size(width, total))
         if anchor is None:
             if not self.has_newer:
                 self.scroll_to(y=self.max_scroll_y, animate=False)
@@ -384,6 +439,19 @@ class MessageView(ScrollView, can_focus=True):
             if index is not None:
                 self.scroll_to(y=max(0, starts[index] + offset), animate=False)
         self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Only this widget's content and scrollbar change: setting the `virtual_size` reactive
+        would lay out the whole screen (it is declared layout=True), for every message. The
+        scrollbar is always shown (overflow-y: scroll), so no other widget moves; should its
+        visibility change anyway, the screen is laid out as usual."""
+        if size == self.virtual_size:
+            return
+        shown = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        self.set_reactive(MessageView.virtual_size, size)
+        self._scroll_update(size)  # the scrollbars' window (Textual 8.2's own helper)
+        if (self.show_vertical_scrollbar, self.show_horizontal_scrollbar) != shown:
+            self.refresh(layout=True)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -423,8 +491,10 @@ class MessageView(ScrollView, can_focus=True):
             console.options.update_width(width),
             pad=True,
         )
-        strips = [Strip(line, width) for line in lines]
-        strips.append(Strip.blank(width))
+        # Kept as drawn (the widget's own style applied), so drawing a line is a lookup.
+        base = self._base_style()
+        strips = [Strip(line, width).apply_style(base) for line in lines]
+        strips.append(Strip.blank(width, base))
         self._strips.set(row.id, strips)
         self._heights[row.id] = len(strips)
         return strips
@@ -432,17 +502,39 @@ class MessageView(ScrollView, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------
 
     def _notice(self, text: str) -> Strip:
-        return Strip([Segment(text, self.get_component_rich_style("message-view--notice"))])
+        strip = Strip([Segment(text, self.get_component_rich_style("message-view--notice"))])
+        return self._finish(strip)
+
+    def _blank(self) -> Strip:
+        return Strip.blank(self._content_width(), self._base_style())
+
+    def _finish(self, strip: Strip) -> Strip:
+        base = self._base_style()
+        return strip.crop_extend(0, self._content_width(), base).apply_style(base)
+
+    def _base_style(self) -> Style:
+        """The widget's style (background, colour), as of this paint: `rich_style` walks every
+        ancestor, too slow to ask once per line. Rendered messages keep it: a new one (a theme,
+        focus) makes them render again."""
+        style = self._paint_style
+        if style is None:
+            style = self._paint_style = self.rich_style
+        if style != self._strips_style:
+            self._strips.clear()
+            self._strips_style = style
+        return style
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._paint_style = None  # asked again once per paint
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width = self._content_width()
-        line = self.scroll_offset.y + y
-        strip = self._line(line)
-        return strip.crop_extend(0, width, self.rich_style).apply_style(self.rich_style)
+        return self._line(self.scroll_offset.y + y)
 
     def _line(self, line: int) -> Strip:
+        """Line `line` of the conversation, as drawn (the widget's style applied)."""
         if not self.rows:
-            return self._notice(self.empty_note) if line == 0 else Strip.blank(0)
+            return self._notice(self.empty_note) if line == 0 else self._blank()
         if line == 0:
             if self.fetching:
                 return self._notice("Loading older messages…")
@@ -450,17 +542,17 @@ class MessageView(ScrollView, can_focus=True):
                 return self._notice("↑ Older messages: Home (or scroll up)")
             return self._notice("— The beginning of the conversation —")
         if not self._starts:
-            return Strip.blank(0)
+            return self._blank()
         index = bisect_right(self._starts, line) - 1
         if index < 0:
-            return Strip.blank(0)
+            return self._blank()
         strips = self._render_row(self.rows[index])
         within = line - self._starts[index]
         if within < len(strips):
-            return strips[within]
+            return strips[within]  # kept as drawn: a lookup
         if self.has_newer:
             return self._notice("↓ Newer messages: End (or scroll down)")
-        return Strip.blank(0)
+        return self._blank()
 
     # -- scrolling -------------------------------------------------------------------------
 
