@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from school_tui.db import chat
 from school_tui.widgets.chat import first_line
@@ -16,6 +17,10 @@ from school_tui.widgets.safe import clean
 
 TOASTS_AT_ONCE = 3  # a burst from many people: one toast each for the first few
 TOAST_SECONDS = 8  # also the least time between two toasts for the same sender
+# At most this many chat toasts on screen at once, whoever sent them: a burst from hundreds of
+# people would otherwise pile up hundreds of toast widgets (each one re-lays out the rack).
+# The rest are counted into their sender's next toast; the unread total counts them all.
+TOASTS_ON_SCREEN = 3
 
 
 class ChatAlerts:
@@ -27,6 +32,7 @@ class ChatAlerts:
         self.last_partner: int | None = None
         self._toasted_at: dict[int, float] = {}  # sender -> when their last toast went up
         self._held: dict[int, int] = {}  # sender -> messages since, not toasted (a burst)
+        self._up: deque[float] = deque()  # when each chat toast still on screen went up
         live.messages.subscribe(app, self._arrived)
 
     def _on_screen(self, partner_id: int) -> bool:
@@ -71,12 +77,19 @@ class ChatAlerts:
         toast (and a count in the next), not 500."""
         now = time.monotonic()
         newest_first = sorted(latest.values(), key=lambda pair: pair[0].id, reverse=True)
-        for row, count in newest_first[:TOASTS_AT_ONCE]:
+        while self._up and now - self._up[0] >= TOAST_SECONDS:
+            self._up.popleft()  # timed out
+        for index, (row, count) in enumerate(newest_first):
             sender = row.sender_id
-            if now - self._toasted_at.get(sender, -TOAST_SECONDS) < TOAST_SECONDS:
+            if (
+                index >= TOASTS_AT_ONCE
+                or len(self._up) >= TOASTS_ON_SCREEN
+                or now - self._toasted_at.get(sender, -TOAST_SECONDS) < TOAST_SECONDS
+            ):
                 self._held[sender] = self._held.get(sender, 0) + count
                 continue
             self._toasted_at[sender] = now
+            self._up.append(now)
             count += self._held.pop(sender, 0)
             name = clean(self.names.get(sender, "Someone"))[:60]
             more = f" (+{count - 1} more)" if count > 1 else ""
