@@ -64,6 +64,11 @@ class LiveChat:
         self._out_unread: int | None = None
         self._drain_posted = False
         self._recount_timer = None  # UI thread
+        # UI thread: ids an open chat is marking read (not counted as unread: they are on
+        # screen), and how many markings have begun (a count that overlapped one is dropped).
+        self._marking: set[int] = set()
+        self._marks_begun = 0
+        self._published_up_to: int | None = None  # the highest message id published
 
     # -- on the listener thread, with its connection ----------------------------------------
 
@@ -176,6 +181,8 @@ class LiveChat:
 
     def _publish(self, fresh, receipt_ids, statuses, unread) -> None:
         if fresh:
+            top = max(row.id for row in fresh)
+            self._published_up_to = max(self._published_up_to or 0, top)
             self.messages.publish(fresh)
         if receipt_ids:
             self.receipts.publish(receipt_ids)
@@ -185,13 +192,29 @@ class LiveChat:
             self.unread_total = unread
             self.unread.publish(unread)
 
+    def marking_started(self, ids: list[int]) -> None:
+        """An open chat began marking `ids` read (they are on screen)."""
+        self._marking.update(ids)
+        self._marks_begun += 1
+
+    def marking_done(self, ids: list[int]) -> None:
+        """That marking committed (or failed): count again."""
+        self._marking.difference_update(ids)
+        self.refresh_unread()
+
     def refresh_unread(self) -> None:
-        """Re-read the unread total (after this person marked messages read)."""
-        self.app.run_worker(
-            lambda: self.app.call_from_thread(
-                self._publish, [], [], {}, self.session.run(chat.unread_total)
-            ),
-            thread=True,
-            group="live-chat-unread",
-            exit_on_error=False,
-        )
+        """Re-read the unread total (after this person marked messages read). Not counted:
+        messages being marked read, and messages not published yet (their publication counts
+        again); a count during which another marking began is dropped (that marking's end
+        counts again). So the badge does not flash a count for a message that is on screen."""
+        being_marked, begun, up_to = sorted(self._marking), self._marks_begun, self._published_up_to
+
+        def count() -> None:
+            total = self.session.run(lambda conn: chat.unread_total(conn, being_marked, up_to))
+            self.app.call_from_thread(self._counted, total, begun)
+
+        self.app.run_worker(count, thread=True, group="live-chat-unread", exit_on_error=False)
+
+    def _counted(self, total: int, begun: int) -> None:
+        if begun == self._marks_begun and self.app.live is self:
+            self._publish([], [], {}, total)

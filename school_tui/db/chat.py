@@ -161,9 +161,16 @@ def conversations(conn: psycopg.Connection, limit: int = 200) -> list[Conversati
         return cur.fetchall()
 
 
-def unread_total(conn: psycopg.Connection) -> int:
+def unread_total(
+    conn: psycopg.Connection, being_marked: list[int] | None = None, up_to: int | None = None
+) -> int:
+    """The caller's unread messages, not counting `being_marked` (ids whose mark_read is on
+    its way) nor those above `up_to` (not handed to the screens yet): counted, they would
+    flash in the badge for a message that is, or is about to be, on screen and read."""
     return conn.execute(
-        "SELECT count(*) FROM school.messages WHERE receiver_id = school.me() AND NOT is_read"
+        "SELECT count(*) FROM school.messages WHERE receiver_id = school.me() AND NOT is_read "
+        "AND id <> ALL(%s) AND (%s::bigint IS NULL OR id <= %s::bigint)",
+        (being_marked or [], up_to, up_to),
     ).fetchone()[0]
 
 

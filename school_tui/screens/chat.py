@@ -242,6 +242,8 @@ class ChatScreen(Screen):
         if not ids:
             return
         self._marking.update(ids)
+        if self.app.live is not None:
+            self.app.live.marking_started(ids)
         for message_id in ids:  # their receipts will come back: nothing to recount for them
             self._marked[message_id] = None
         while len(self._marked) > MARKED_KEEP:  # receipts lost with a connection never come
@@ -260,10 +262,15 @@ class ChatScreen(Screen):
     def on_marked_read(self, message: MarkedRead) -> None:
         self._marking.difference_update(message.ids)
         if self.app.live is not None:
-            self.app.live.refresh_unread()
+            self.app.live.marking_done(message.ids)
 
     def on_screen_resume(self) -> None:
         self.mark_seen()
+
+    def on_unmount(self) -> None:
+        # Closed while marking: the reply will not reach this screen; count them again.
+        if self._marking and self.app.live is not None:
+            self.app.live.marking_done(sorted(self._marking))
 
     # -- live --------------------------------------------------------------------------------
 

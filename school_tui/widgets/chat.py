@@ -73,9 +73,13 @@ class UnreadBadge(Static):
         self.show_count(live.unread_total)
 
     def show_count(self, total: int | None) -> None:
+        text = "✉ … unread" if total is None else f"✉ {total} unread"
+        if total == self.count and str(self.content) == text:
+            return  # nothing to redraw
         self.count = total
         self.set_class(bool(total), "-some")
-        self.update("✉ … unread" if total is None else f"✉ {total} unread")
+        # A new width re-lays out the title bar; the same width only redraws the badge.
+        self.update(text, layout=len(text) != len(str(self.content)))
 
 
 # -- the conversation list ----------------------------------------------------------------------
@@ -456,6 +460,7 @@ class MessageView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # the styles are in the rendered lines
+        self._paint_style = None
 
     def on_resize(self, event) -> None:
         if self._content_width() != self._width:
