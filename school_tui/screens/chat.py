@@ -250,7 +250,9 @@ class ChatScreen(Screen):
             del self._marked[next(iter(self._marked))]
         self.view.mark_read(ids)
         self.conversations.set_unread(self.partner_id, 0)
-        self._mark_read(self.partner_id, max(ids), ids)
+        # The database after the screen: the message is drawn first, and the worker's
+        # thread does not compete with the drawing for the interpreter.
+        self.call_after_refresh(self._mark_read, self.partner_id, max(ids), ids)
 
     @db_work(name="mark messages read", group="chat-read")
     def _mark_read(self, partner_id: int, up_to: int, ids: list[int]) -> None:

@@ -365,8 +365,10 @@ class MessageView(ScrollView, can_focus=True):
             index = self._index.get(message_id)
             if index is not None and not self.rows[index].is_read:
                 self.rows[index] = dataclasses.replace(self.rows[index], is_read=True)
+                if self.rows[index].sender_id != self.me:
+                    continue  # only one's own messages say "sent" or "read"
                 self._strips.discard(message_id)
-                if index < len(self._starts):  # only its header line says "read"
+                if index < len(self._starts):  # only its header line changes
                     self.refresh_line(self._starts[index])
 
     def sent_by(self, sender_id: int, ids: Iterable[int]) -> set[int]:
