@@ -7,6 +7,9 @@ this process (Textual's run_test, 120x40), logged in as the student. If the chat
 it is open on the teacher's conversation, and a message counts as arrived when the screen has
 handled it (the recorder is subscribed on the screen itself, after the screen's own handler,
 so its MessageView holds it); otherwise when LiveChat publishes it on the UI thread.
+`chat_painted_*` go on until the first screen update drawn after that (Textual paints on a
+timer of at most 60 frames a second, so this adds the wait for the next frame and the
+drawing; headless, only the terminal write itself is skipped): what a person would see.
 
 Pace: after each arrival the sender leaves GAP_S of quiet before the next message, so each
 one arrives at an app that has finished drawing the last (a person's messages are seconds
@@ -188,19 +191,38 @@ def raw_notify_latencies(target, count: int, write: bool = False) -> list[float]
 
 
 class Recorder:
-    """Called on the UI thread with each batch the receiver's app has handled."""
+    """Called on the UI thread with each batch the receiver's app has handled; and, through
+    `install_paint_hook`, with each screen update the compositor hands to the terminal."""
 
     def __init__(self) -> None:
         self.arrived: dict[int, float] = {}
+        self.painted: dict[int, float] = {}
+        self._unpainted: list[int] = []
         self.waiting: int | None = None
         self.event = threading.Event()
         self.view = None  # the chat screen's MessageView, when it is open
         self.not_in_view = 0
 
+    def install_paint_hook(self, app) -> None:
+        """`chat_painted_*`: until the first screen update drawn after the message arrived
+        (App._display; headless, it skips only the terminal write itself)."""
+        original = app._display
+
+        def display(screen, renderable) -> None:
+            original(screen, renderable)
+            if renderable is not None and self._unpainted:
+                now = time.perf_counter()
+                for message_id in self._unpainted:
+                    self.painted[message_id] = now
+                self._unpainted = []
+
+        app._display = display
+
     def __call__(self, rows) -> None:
         now = time.perf_counter()
         for row in rows:
             self.arrived[row.id] = now
+            self._unpainted.append(row.id)
         if self.view is not None:
             shown = {r.id for r in self.view.rows[-len(rows) :]}
             self.not_in_view += sum(1 for row in rows if row.id not in shown)
@@ -376,6 +398,7 @@ async def measure_latency(target, people, args) -> dict[str, float]:
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await open_receiver(target, pilot, app, people, not args.no_chat_screen)
             recorder = Recorder()
+            recorder.install_paint_hook(app)
             if screen is not None:
                 recorder.view = screen.view
                 # On the screen's own queue, after the screen's handler: "the widget has it".
@@ -409,11 +432,24 @@ async def measure_latency(target, people, args) -> dict[str, float]:
                     results[f"chat_{label}p50_ms_{count}"] = percentile(lat, 50)
                     results[f"chat_{label}p99_ms_{count}"] = percentile(lat, 99)
                     results[f"chat_{label}max_ms_{count}"] = max(lat)
+                    painted = [
+                        (recorder.painted[i] - t0) * 1000
+                        for i, t0 in commits.items()
+                        if i in recorder.painted
+                    ]
+                    if painted:
+                        results[f"chat_{label}painted_p50_ms_{count}"] = percentile(painted, 50)
+                        results[f"chat_{label}painted_p99_ms_{count}"] = percentile(painted, 99)
                     results[f"app_{label}cpu_ms_per_message_{count}"] = cpu_ms
                     line += (
                         f" | chat {label}p50 {percentile(lat, 50):.2f} "
                         f"p99 {percentile(lat, 99):.2f} (app CPU {cpu_ms:.1f} ms/message)"
                     )
+                    if painted:
+                        line += (
+                            f" | painted p50 {percentile(painted, 50):.2f}"
+                            f" p99 {percentile(painted, 99):.2f}"
+                        )
                     if args.profile:
                         print(f"    {label or 'paced '}{gc_pauses.report()}")
                         for key, value in stages.breakdown(commits, recorder.arrived).items():
