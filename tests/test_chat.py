@@ -19,6 +19,7 @@ import pytest
 from textual.widgets import Input, Select
 
 from school_tui.app import SchoolApp
+from school_tui.chat_alerts import TOASTS_ON_SCREEN
 from school_tui.db import chat
 from school_tui.screens.chat import ChatScreen, ContactSearch
 from school_tui.screens.home import RoleHome
@@ -209,6 +210,49 @@ async def test_message_inserted_with_psql_reaches_the_receivers_app(school):
         await wait_until(pilot, lambda: _badge(app).count == 0, "read once open")
         await wait_until(pilot, lambda: conversations.unread_of(teacher) == 0, "list count")
     assert school.admin.execute("SELECT bool_and(is_read) FROM school.messages").fetchone()[0]
+
+
+async def test_toasts_are_capped_and_a_read_elsewhere_updates_the_list_in_place(school):
+    """Messages from six people, one after another: at most TOASTS_ON_SCREEN toasts at once.
+    Then another session of the same person reads one conversation: this session's list shows
+    its count go to 0 in place, and the echo of its own mark-read reloads nothing."""
+    student = school.add_person("Student", email="s@cap.test")
+    senders = [
+        school.add_person("Teacher", email=f"t{i}@cap.test", first_name=f"T{i}", password=None)
+        for i in range(6)
+    ]
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _logged_in(pilot, "s@cap.test")
+        for count, sender in enumerate(senders, start=1):
+            school.admin.execute(
+                "INSERT INTO school.messages (sender_id, receiver_id, message) "
+                "VALUES (%s, %s, 'hello')",
+                (sender, student),
+            )
+            await wait_until(pilot, lambda c=count: _badge(app).count == c, f"message {count}")
+        alerts = app.alerts
+        await wait_until(
+            pilot,
+            lambda: len(_toasts(app)) + sum(alerts._held.values()) == len(senders),
+            "every message toasted or counted for a later toast",
+        )
+        assert len(_toasts(app)) == TOASTS_ON_SCREEN
+        screen = await _open_chat(pilot)
+        opened = screen.partner_id
+        assert opened == senders[-1]  # the newest conversation opens, and is read
+        await wait_until(pilot, lambda: _badge(app).count == 5, "the open one read")
+        reloads = []
+        original = screen.load_conversations
+        screen.load_conversations = lambda: (reloads.append(1), original())
+        with school.connect_as(student, autocommit=True) as other_session:
+            chat.mark_read(other_session, senders[0], 10**9)
+        conversations = screen.conversations
+        await wait_until(pilot, lambda: conversations.unread_of(senders[0]) == 0, "read elsewhere")
+        await wait_until(pilot, lambda: _badge(app).count == 4, "the total")
+        assert [conversations.unread_of(s) for s in senders] == [0, 1, 1, 1, 1, 0]
+        assert "(1)" not in str(conversations.get_option(str(senders[0])).prompt)
+        assert reloads == []
 
 
 async def test_students_cannot_message_students_even_with_psql(school):
