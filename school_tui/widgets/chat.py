@@ -356,9 +356,15 @@ class MessageView(ScrollView, can_focus=True):
             self._starts.append(y)
             y += self._height(row)
         self._set_virtual_size(Size(self._width, y))
-        self.refresh_lines(first, y - first)
-        if self._follow:
-            self.scroll_to(y=self.max_scroll_y, animate=False)
+        top = round(self.scroll_y)
+        if self._follow and self.max_scroll_y != top:
+            self.scroll_to(y=self.max_scroll_y, animate=False)  # scrolling redraws the pane
+            return
+        # Only the new lines that are on screen (a region outside the widget would widen
+        # the screen's update to whatever lies below it).
+        start, end = max(first, top), min(y, top + self.scrollable_content_region.height)
+        if start < end:
+            self.refresh_lines(start, end - start)
 
     def mark_read(self, ids: Iterable[int]) -> None:
         for message_id in ids:
