@@ -538,7 +538,8 @@ class MessageView(ScrollView, can_focus=True):
         return style
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._paint_style = None  # asked again once per paint
+        self._paint_style = None  # asked again once per paint (an ancestor's may change)
+        self._base_style()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
