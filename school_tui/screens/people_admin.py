@@ -465,7 +465,7 @@ class PeopleScreen(Screen):
         self._has_more = False
         self._loading = False
         self._last_key = None
-        # Statuses heard live, newest last: a page read before a change was heard shows it.
+        # Statuses heard live since the last reload: they win over a page read meanwhile.
         self._heard: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
@@ -511,6 +511,7 @@ class PeopleScreen(Screen):
 
     def reload(self) -> None:
         self._generation += 1
+        self._heard = {}  # the new search reads them; what is heard from now on wins
         self._loading = True
         self._last_key = None
         text, role = self._filters()
