@@ -661,7 +661,11 @@ $$;
 -- CSV import: the rows a registrar COPYs in, read by import_students in the same
 -- transaction and deleted by it.
 -- =====================================================================================
-CREATE TABLE import_staging (
+-- Not under audit (the one table of the schema besides the log and the bookkeeping): its
+-- rows never outlive the transaction that COPYs them, and every write they cause (users,
+-- student_profiles, enrollment_progress, enrollment_history) is audited. Logging them too
+-- doubled an import's cost for entries that repeat those. UNLOGGED: nothing here survives.
+CREATE UNLOGGED TABLE import_staging (
     batch          uuid NOT NULL,
     line           int NOT NULL,
     loaded_by      text NOT NULL DEFAULT session_user,
@@ -677,7 +681,6 @@ CREATE TABLE import_staging (
     address        text,
     PRIMARY KEY (batch, line)
 );
-SELECT audit_table('school.import_staging');
 -- COPY refuses a table under row-level security, so: INSERT only (nobody reads or deletes
 -- these rows but import_students, as the owner), and each row is stamped with the login that
 -- loaded it, whatever the inserter said; import_students takes only the caller's own rows.
