@@ -190,25 +190,27 @@ def test_the_accounting_hook_moves_verified_only_and_is_idempotent(office):
             conn.execute("SELECT school.enrollment_fees_paid(%s, %s)", (verified, office.year))
     with pytest.raises(errors.InsufficientPrivilege):
         office.conn.execute("SELECT school.enrollment_fees_paid(%s, %s)", (verified, office.year))
-    # As accounting's SECURITY DEFINER function would: owner-run, the accountant's session.
-    login = school.login_role(accountant)
-    school.admin.execute(
-        sql.SQL("GRANT {} TO {}").format(sql.Identifier(school.roles.owner), sql.Identifier(login))
-    )
+    # As accounting's SECURITY DEFINER payment function will: owned by the school's owner,
+    # called in the accountant's session.
+    owner = sql.Identifier(school.roles.owner)
+    school.admin.execute(sql.SQL("SET ROLE {}").format(owner))
     try:
-        with school.connect_as(accountant, autocommit=True) as conn:
-            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(school.roles.owner)))
-            for _ in range(2):
-                for student in (verified, pending):
-                    conn.execute(
-                        "SELECT school.enrollment_fees_paid(%s, %s)", (student, office.year)
-                    )
-    finally:
         school.admin.execute(
-            sql.SQL("REVOKE {} FROM {}").format(
-                sql.Identifier(school.roles.owner), sql.Identifier(login)
+            "CREATE FUNCTION school.test_fees_paid(p_student int, p_year int) RETURNS void "
+            "LANGUAGE sql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp "
+            "AS 'SELECT school.enrollment_fees_paid(p_student, p_year)'"
+        )
+        school.admin.execute(
+            sql.SQL("GRANT EXECUTE ON FUNCTION school.test_fees_paid(int, int) TO {}").format(
+                sql.Identifier(school.roles.group("accounting"))
             )
         )
+    finally:
+        school.admin.execute("RESET ROLE")
+    with school.connect_as(accountant, autocommit=True) as conn:
+        for _ in range(2):
+            for student in (verified, pending):
+                conn.execute("SELECT school.test_fees_paid(%s, %s)", (student, office.year))
     assert office.status(office.enrollment_of(verified)) == "Payment Complete"
     assert office.status(office.enrollment_of(pending)) == "Pending"
     last = enrollment.history(office.conn, office.enrollment_of(verified))[-1]
