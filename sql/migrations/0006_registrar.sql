@@ -809,16 +809,20 @@ BEGIN
             USING ERRCODE = 'check_violation';
     END IF;
 
-    -- Existing students: names, email, details.
-    UPDATE school.users u SET first_name = r.first_name, last_name = r.last_name, email = r.email
-      FROM school.import_rows(p_batch) r
-     WHERE u.id = r.existing_id
-       AND (u.first_name, u.last_name, u.email) IS DISTINCT FROM (r.first_name, r.last_name, r.email);
-    UPDATE school.student_profiles p SET grade_level = r.grade_level, birth_date = r.birth_date,
-           guardian_name = r.guardian_name, guardian_phone = r.guardian_phone, address = r.address
-      FROM school.import_rows(p_batch) r
-     WHERE p.user_id = r.existing_id;
-    GET DIAGNOSTICS updated = ROW_COUNT;
+    -- Existing students: names, email, details. (Skipped when there are none: joined with
+    -- the function's rows, the planner would scan all of users and profiles for nothing.)
+    updated := 0;
+    IF EXISTS (SELECT 1 FROM school.import_rows(p_batch) r WHERE r.existing_id IS NOT NULL) THEN
+        UPDATE school.users u SET first_name = r.first_name, last_name = r.last_name, email = r.email
+          FROM school.import_rows(p_batch) r
+         WHERE u.id = r.existing_id
+           AND (u.first_name, u.last_name, u.email) IS DISTINCT FROM (r.first_name, r.last_name, r.email);
+        UPDATE school.student_profiles p SET grade_level = r.grade_level, birth_date = r.birth_date,
+               guardian_name = r.guardian_name, guardian_phone = r.guardian_phone, address = r.address
+          FROM school.import_rows(p_batch) r
+         WHERE p.user_id = r.existing_id;
+        GET DIAGNOSTICS updated = ROW_COUNT;
+    END IF;
 
     -- New students: the person, then the profile (two statements: the profile's triggers read
     -- the new users rows).
