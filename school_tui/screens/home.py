@@ -97,14 +97,18 @@ class RoleHome(Screen):
 
     @db_work(name="load home", group="home-load", exclusive=True)
     def load_all(self) -> None:
-        def fetch(conn: psycopg.Connection) -> dict:
-            return {pane.id: pane.query(conn) for pane in self.PANES}
+        self.post_message(HomeLoaded(self.session.run(self.fetch)))
 
-        self.post_message(HomeLoaded(self.session.run(fetch)))
+    def fetch(self, conn: psycopg.Connection, only: set[str] | None = None) -> dict:
+        """The rows of every pane (or of the panes in `only`), by pane id. A subclass may add
+        keys of its own (what else its panes show) and read them in on_home_loaded."""
+        return {pane.id: pane.query(conn) for pane in self.PANES if only is None or pane.id in only}
 
     def on_home_loaded(self, message: HomeLoaded) -> None:
         for pane in self.PANES:
-            rows = message.data.get(pane.id, [])
+            if pane.id not in message.data:
+                continue  # a partial reload (StudentHome's live enrollment tab)
+            rows = message.data[pane.id]
             table = self.query_one(f"#table-{pane.id}", DataTable)
             with self.app.batch_update():
                 table.clear()

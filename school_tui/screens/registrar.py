@@ -1,4 +1,8 @@
-"""The Registrar's home: the enrollment pipeline, recent changes, sections."""
+"""The Registrar's home: the enrollment pipeline, recent changes, sections; and the keys to the
+registrar's screens: `b` the live enrollment board, `s` sections and rosters, `i` the CSV
+import of students."""
+
+from textual.binding import Binding
 
 from school_tui.db import academics, enrollment
 from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
@@ -6,6 +10,11 @@ from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 class RegistrarHome(RoleHome):
     ROLE = "Registrar"
+    BINDINGS = [
+        Binding("b", "board", "Board", id="registrar.board"),
+        Binding("s", "sections", "Sections", id="registrar.sections"),
+        Binding("i", "import_students", "Import", id="registrar.import"),
+    ]
     PANES = (
         Pane("pipeline", "Pipeline", ("Status", "Students"), enrollment.status_counts),
         Pane(
@@ -24,3 +33,28 @@ class RegistrarHome(RoleHome):
         ),
         ANNOUNCEMENTS,
     )
+
+    # Back from any of them, the home shows what changed meanwhile.
+
+    def action_board(self) -> None:
+        from school_tui.screens.enrollment_board import EnrollmentBoardScreen
+
+        self.app.push_screen(EnrollmentBoardScreen(self.session), lambda _: self.load_all())
+
+    def action_sections(self) -> None:
+        from school_tui.screens.sections import SectionsScreen
+
+        self.app.push_screen(SectionsScreen(self.session), lambda _: self.load_all())
+
+    def action_import_students(self) -> None:
+        from school_tui.screens.student_import import ImportScreen
+
+        self.app.push_screen(ImportScreen(self.session), lambda _: self.load_all())
+
+    def palette_commands(self):
+        return [
+            *super().palette_commands(),
+            ("Enrollment board", self.action_board, "Students per status, live; bulk changes"),
+            ("Sections and rosters", self.action_sections, "Create, edit, assign, move"),
+            ("Import students from CSV", self.action_import_students, "Preview, then confirm"),
+        ]
