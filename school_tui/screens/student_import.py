@@ -245,14 +245,19 @@ class ImportScreen(Screen):
                 f"{counts['reject']} rejected"
             )
         )
-        if not total:
+        if not total or counts["reject"] == total:
             self.parsed = None
-            self._set_status("The file has no student rows. Nothing to import.", "error")
-        elif counts["reject"]:
-            self.parsed = None  # the database would refuse the whole file: fix it first
             self._set_status(
-                f"{counts['reject']} rows are rejected (the reason is on each line): fix the "
-                "file and read it again. Nothing was imported.",
+                "No row can be imported: fix the file (each line says why) and press Enter "
+                "in the file field again. Nothing was imported."
+                if total
+                else "The file has no student rows. Nothing to import.",
+                "error",
+            )
+        elif counts["reject"]:
+            self._set_status(
+                f"Preview only: nothing is written yet. {counts['reject']} rejected rows (the "
+                "reason is on each line) would be left out. Ctrl+O imports the others.",
                 "error",
             )
         else:
@@ -268,9 +273,11 @@ class ImportScreen(Screen):
             return
         adds = sum(r.action == "add" for r in self.preview)
         updates = sum(r.action == "update" for r in self.preview)
+        rejects = sum(r.action == "reject" for r in self.preview)
+        left_out = f"\n{rejects} rejected rows will be left out." if rejects else ""
         text = (
             f"Import {self.path}?\n{adds} students will be added and {updates} updated, in "
-            "one transaction: all or nothing."
+            f"one transaction: all or nothing.{left_out}"
         )
         parsed = self.parsed
 
@@ -287,10 +294,10 @@ class ImportScreen(Screen):
         bar.update(total=max(len(self.preview), 1), progress=0)
         bar.add_class("-running")
         self._set_status("Importing…")
-        self._commit(parsed)
+        self._commit(parsed, any(r.action == "reject" for r in self.preview))
 
     @db_work(name="import commit", group="import-commit", exclusive=True)
-    def _commit(self, parsed) -> None:
+    def _commit(self, parsed, skip_rejected: bool) -> None:
         import psycopg
 
         from school_tui.db import student_import as db_import
@@ -298,13 +305,21 @@ class ImportScreen(Screen):
         def progress(done: int, total: int) -> None:
             self.post_message(ImportProgress(done, total))
 
+        def run(conn):
+            # The rows the preview rejected are left out, as the confirmation said. Without
+            # any, a row that breaks a rule now (an email taken meanwhile) refuses the lot.
+            return db_import.commit(conn, parsed, progress, skip_rejected=skip_rejected)
+
         try:
-            summary = self.session.run(lambda conn: db_import.commit(conn, parsed, progress))
+            summary = self.session.run(run)
         except psycopg.OperationalError:
             self.post_message(ImportRefused("the connection was lost; nothing was imported"))
             raise
         except psycopg.Error as exc:
             self.post_message(ImportRefused(_reason(exc)))
+            return
+        except db_import.ImportRejected as exc:
+            self.post_message(ImportRefused(str(exc)))
             return
         self.post_message(ImportFinished(summary))
 
@@ -316,8 +331,10 @@ class ImportScreen(Screen):
         self.running = False
         self.parsed = None
         s = message.summary
-        self.query_one("#import-progress", ProgressBar).update(progress=bar_total(self))
-        text = f"Imported: {s.added} students added, {s.updated} updated."
+        bar = self.query_one("#import-progress", ProgressBar)
+        bar.update(progress=bar.total or 0)
+        left_out = f", {s.rejected} rejected rows left out" if s.rejected else ""
+        text = f"Imported: {s.added} students added, {s.updated} updated{left_out}."
         self._set_status(text, "done")
         self.app.notify(text, title="Import finished", markup=False)
         self.refresh_bindings()
@@ -348,11 +365,6 @@ class ImportScreen(Screen):
             ("Choose another file", self.action_focus_path, "Type its path"),
             ("Back", self.action_back, "Close the import"),
         ]
-
-
-def bar_total(screen: ImportScreen) -> float:
-    total = screen.query_one("#import-progress", ProgressBar).total
-    return total or 0
 
 
 def _reason(exc) -> str:

@@ -1,0 +1,178 @@
+"""The registrar's screens through the UI, against the demo school: the live enrollment board
+(another session's change appears without a key; a bulk change moves all or none), the CSV
+export of a column, and the student import (preview, confirm, a bad file)."""
+
+from __future__ import annotations
+
+import csv
+
+from textual.widgets import DataTable, Input
+
+from school_tui.app import SchoolApp
+from school_tui.db import enrollment
+from school_tui.screens.enrollment_board import EnrollmentBoardScreen, TransitionModal
+from school_tui.screens.error import ErrorModal
+from school_tui.screens.export import ExportModal
+from school_tui.screens.student_import import ConfirmImportModal, ImportScreen
+from tests.harness import log_in, wait_until
+
+SIZE = (80, 24)
+
+
+def _board(app) -> EnrollmentBoardScreen | None:
+    screen = app.screen
+    if isinstance(screen, EnrollmentBoardScreen) and screen._loaded:
+        table = screen.query_one("#board-table", DataTable)
+        return None if table.loading else screen
+    return None
+
+
+def _text(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+def _pending_ids(conn) -> list[int]:
+    return [row[0] for row in enrollment.board_list(conn, "Pending", limit=1000)]
+
+
+async def _open_board(pilot) -> EnrollmentBoardScreen:
+    await log_in(pilot, "registrar@demo.school")
+    await pilot.press("b")
+    await wait_until(pilot, lambda: _board(pilot.app) is not None, "the board")
+    return pilot.app.screen
+
+
+async def test_board_follows_another_session_and_moves_all_or_none(demo_school, tmp_path):
+    registrar = demo_school.user_id("registrar@demo.school")
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        board = await _open_board(pilot)
+        table = board.query_one("#board-table", DataTable)
+        with demo_school.connect_as(registrar, autocommit=True) as other:
+            pending = _pending_ids(other)
+            assert len(pending) == table.row_count == board.counts["Pending"]
+            verified = board.counts["Verified"]
+
+            # Another registrar's session moves one student: the row goes, the counts follow.
+            first = pending[0]
+            assert enrollment.set_status(other, [first], "Verified", "documents seen") == 1
+            await wait_until(pilot, lambda: str(first) not in table.rows, "the row to go")
+            await wait_until(
+                pilot, lambda: board.counts["Verified"] == verified + 1, "the new counts"
+            )
+            assert f"2 Verified {verified + 1}" in _text(app, "#board-counts")
+
+            # Mark two rows and ask to move them; before confirming, the other session
+            # withdraws one of them: the database refuses the lot and says who and why.
+            table.move_cursor(row=0)
+            await pilot.press("space", "space")
+            marked = sorted(board.marked)
+            assert len(marked) == 2 and "2 marked" in _text(app, "#board-status")
+            await pilot.press("t")
+            await wait_until(pilot, lambda: isinstance(app.screen, TransitionModal), "the form")
+            assert "Move 2 students from Pending to Verified" in _text(app, "#move-summary")
+            enrollment.set_status(other, [marked[1]], "Withdrawn", "moved away")
+            await pilot.press("enter", *"checked", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
+            detail = _text(app, "#error-detail")
+            assert "None of the 2 students moved from Pending to Verified" in detail
+            assert "Withdrawn, which cannot go to Verified" in detail
+            still = other.execute(
+                "SELECT current_status FROM school.enrollment_progress WHERE id = %s",
+                (marked[0],),
+            ).fetchone()[0]
+            assert still == "Pending"  # all or none: the other one did not move either
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is board, "back to the board")
+            await wait_until(pilot, lambda: str(marked[1]) not in table.rows, "the withdrawn")
+
+            # The one left marked moves alone, with its remark in the history.
+            assert board.marked == {marked[0]}
+            await pilot.press("t")
+            await wait_until(pilot, lambda: isinstance(app.screen, TransitionModal), "the form")
+            await pilot.press("enter", *"all good", "enter")
+            await wait_until(pilot, lambda: str(marked[0]) not in table.rows, "the move")
+            last = enrollment.history(other, marked[0])[-1]
+            assert last[1:4] == ("Pending", "Verified", "all good")
+
+        # Ctrl+S exports the column as shown, formulas defused. (A rename alone notifies
+        # nothing: the remark changed with it brings the row again.)
+        demo_school.admin.execute(
+            "UPDATE school.users SET last_name = '=HYPERLINK(1)' WHERE id = "
+            "(SELECT student_id FROM school.enrollment_progress WHERE id = %s)",
+            (pending[-1],),
+        )
+        demo_school.admin.execute(
+            "UPDATE school.enrollment_progress SET remarks = 'renamed' WHERE id = %s",
+            (pending[-1],),
+        )
+        await wait_until(
+            pilot, lambda: "=HYPERLINK" in str(table.get_row(str(pending[-1]))[2]), "the rename"
+        )
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), "the export form")
+        app.screen.query_one("#export-path", Input).value = str(tmp_path / "pending.csv")
+        await pilot.press("enter")
+        path = tmp_path / "pending.csv"
+        await wait_until(pilot, path.exists, "the file")
+        await wait_until(pilot, lambda: app.screen is board, "back to the board")
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == table.row_count
+        assert {r["status"] for r in rows} == {"Pending"}
+        assert any(r["name"].startswith("'=HYPERLINK(1)") for r in rows)
+
+
+async def test_import_previews_then_writes_only_after_confirming(demo_school, tmp_path):
+    good = tmp_path / "students.csv"
+    good.write_text(
+        "student_number,first_name,last_name,email,grade_level\n"
+        "2026-90001,Ana,Reyes,ana.reyes@import.test,Grade 7\n"
+        "2026-90002,Ben,Santos,ben.santos@import.test,8\n"
+        "2026-90003,Cy,Bad,not-an-email,Grade 7\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes("student_number,first_name,last_name,email\nX1,José,Ñ,j@x.test\n".encode("latin-1"))
+
+    def imported() -> int:
+        return demo_school.admin.execute(
+            "SELECT count(*) FROM school.users WHERE email LIKE '%%@import.test'"
+        ).fetchone()[0]
+
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, ImportScreen), "the import")
+        screen = app.screen
+
+        # A file that is not UTF-8: says why, nothing written, nothing to confirm.
+        screen.query_one("#import-path", Input).value = str(bad)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "UTF-8" in _text(app, "#import-status"), "the refusal")
+        assert "Nothing was imported" in _text(app, "#import-status")
+        assert screen.parsed is None and imported() == 0
+
+        # The preview: totals on top, each line's action and reason; nothing written yet.
+        screen.query_one("#import-path", Input).value = str(good)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.parsed is not None, "the preview")
+        assert _text(app, "#import-totals") == "3 rows: 2 to add, 0 to update, 1 rejected"
+        rows = {r[0]: r for r in _rows(screen)}
+        assert rows["2"][1] == "add" and rows["4"][1] == "reject" and "email" in rows["4"][4]
+        assert imported() == 0
+
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmImportModal), "confirm")
+        assert "2 students will be added" in _text(app, "#confirm-text")
+        assert "1 rejected rows will be left out" in _text(app, "#confirm-text")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "Imported" in _text(app, "#import-status"), "the import")
+        assert _text(app, "#import-status").startswith("Imported: 2 students added, 0 updated")
+        assert imported() == 2
+
+
+def _rows(screen) -> list[list[str]]:
+    table = screen.query_one("#import-table", DataTable)
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
