@@ -133,7 +133,9 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         encoding="utf-8",
     )
     bad = tmp_path / "latin1.csv"
-    bad.write_bytes("student_number,first_name,last_name,email\nX1,José,Ñ,j@x.test\n".encode("latin-1"))
+    bad.write_bytes(
+        "student_number,first_name,last_name,email\nX1,José,Ñ,j@x.test\n".encode("latin-1")
+    )
 
     def imported() -> int:
         return demo_school.admin.execute(
@@ -176,3 +178,40 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
 def _rows(screen) -> list[list[str]]:
     table = screen.query_one("#import-table", DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_student_home_follows_the_registrar_live(demo_school):
+    """The student's Enrollment tab changes when the registrar changes their status (the
+    registrar's own login, as psql would), with no key pressed."""
+    registrar = demo_school.user_id("registrar@demo.school")
+    student = demo_school.user_id("student@demo.school")
+    enrollment_id, status = demo_school.admin.execute(
+        "SELECT e.id, e.current_status FROM school.enrollment_progress e "
+        "JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current "
+        "WHERE e.student_id = %s",
+        (student,),
+    ).fetchone()
+    assert status == "Enrolled"
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "student@demo.school")
+        await wait_until(
+            pilot, lambda: "Status: Enrolled" in _text(app, "#enrollment-summary"), "the tab"
+        )
+        with demo_school.connect_as(registrar, autocommit=True) as other:
+            enrollment.set_status(other, [enrollment_id], "Withdrawn", "moved to Cebu")
+            await wait_until(
+                pilot, lambda: "Status: Withdrawn" in _text(app, "#enrollment-summary"), "live"
+            )
+            assert "To enroll again, talk to the registrar" in _text(app, "#enrollment-summary")
+            newest = [str(c) for c in app.screen.query_one("#table-enrollment").get_row_at(0)]
+            assert newest[2:] == ["Enrolled → Withdrawn", "moved to Cebu"]
+
+            enrollment.set_status(other, [enrollment_id], "Pending", "readmitted")
+            await wait_until(
+                pilot,
+                lambda: (
+                    "Next: the registrar checks your documents" in _text(app, "#enrollment-summary")
+                ),
+                "the next step",
+            )

@@ -42,14 +42,17 @@ GRADE_LEVELS = (
 )
 LIST_LIMIT = 1000  # rows a column shows; the status line says when there are more
 MARK = "*"
+# Widths for 80 columns: the cells' padding (2 each) and the scrollbar (2) included.
 COLUMNS = (
     ("mark", " ", 1),
     ("number", "Student no.", 11),
-    ("name", "Name", 26),
-    ("grade", "Grade", 12),
-    ("section", "Section", 14),
+    ("name", "Name", 22),
+    ("grade", "Grade", 8),
+    ("section", "Section", 12),
     ("updated", "Updated", 10),
 )
+# The counts line abbreviates where the terminal is too narrow for the full names.
+SHORT = {"Payment Complete": "Paid", "Withdrawn": "Withdr."}
 CSV_HEADER = (
     "student_number",
     "name",
@@ -198,7 +201,7 @@ class EnrollmentBoardScreen(Screen):
     EnrollmentBoardScreen #board-filters { height: 3; }
     EnrollmentBoardScreen #board-grade { width: 24; }
     EnrollmentBoardScreen #board-section { width: 1fr; }
-    EnrollmentBoardScreen #board-counts { height: 1; padding: 0 1; }
+    EnrollmentBoardScreen #board-counts { height: 1; }
     EnrollmentBoardScreen #board-status { height: 1; color: $text-muted; padding: 0 1; }
     EnrollmentBoardScreen #board-status.error { color: $error; text-style: bold; }
     EnrollmentBoardScreen DataTable { height: 1fr; }
@@ -206,10 +209,10 @@ class EnrollmentBoardScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="board.back"),
         Binding("space", "toggle_mark", "Mark", id="board.mark"),
-        Binding("a", "mark_all", "Mark all", id="board.mark_all"),
-        Binding("t", "move", "Change status", id="board.move"),
+        Binding("a", "mark_all", "Mark all", show=False, id="board.mark_all"),
+        Binding("t", "move", "Status", id="board.move"),
         Binding("f", "filters", "Filter", id="board.filter"),
-        Binding("ctrl+s", "export", "Export CSV", id="board.export"),
+        Binding("ctrl+s", "export", "CSV", id="board.export"),
         *(
             Binding(str(i), f"show_status({i - 1})", status, show=False, id=f"board.status.{i}")
             for i, status in enumerate(STATUSES, start=1)
@@ -374,14 +377,25 @@ class EnrollmentBoardScreen(Screen):
             safe_text(_day(row.updated)),
         )
 
-    def _show_counts(self) -> None:
+    def _counts_line(self, short: bool) -> Text:
         line = Text()
         for i, status in enumerate(STATUSES, start=1):
             if i > 1:
-                line.append(" │ ", style="dim")
-            label = f"{i} {status} {self.counts.get(status, 0)}"
+                line.append("│", style="dim")
+            name = SHORT.get(status, status) if short else status
+            label = f"{i} {name} {self.counts.get(status, 0)}"
             line.append(label, style="bold reverse" if status == self.status else "")
-        self.query_one("#board-counts", Static).update(line)
+        return line
+
+    def _show_counts(self) -> None:
+        counts = self.query_one("#board-counts", Static)
+        line = self._counts_line(short=False)
+        if line.cell_len > (counts.size.width or self.app.size.width):
+            line = self._counts_line(short=True)
+        counts.update(line)
+
+    def on_resize(self) -> None:
+        self._show_counts()
 
     def _show_status(self, text: str | None = None, error: bool = False) -> None:
         status = self.query_one("#board-status", Static)
@@ -391,7 +405,8 @@ class EnrollmentBoardScreen(Screen):
             more = f" (the first {LIST_LIMIT})" if self._more else ""
             marked = f" · {len(self.marked)} marked" if self.marked else ""
             if shown:
-                text = f"{self.status}{where}: {shown} shown{more}{marked}"
+                hint = "" if self.marked else " · space marks, a all, t moves"
+                text = f"{self.status}{where}: {shown} shown{more}{marked}{hint}"
             else:
                 text = f"No {self.status} students{where}."
         status.update(safe_text(text))

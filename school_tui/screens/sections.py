@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, OptionList, Select, Static
+from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui.messages import ConnectionRestored
@@ -141,6 +141,7 @@ class SectionForm(ModalScreen[int | None]):
             name.border_title = "Name"
             yield name
             yield Static("", classes="field-error", id="sec-name-error")
+            yield Label("Grade level · School year")
             with Horizontal(id="form-row", classes="row"):
                 yield Select(
                     [(g, g) for g in GRADE_LEVELS],
@@ -151,6 +152,7 @@ class SectionForm(ModalScreen[int | None]):
                 yield Select([], prompt="School year", id="sec-year", disabled=s is not None)
             yield Static("", classes="field-error", id="sec-grade-error")
             yield Static("", classes="field-error", id="sec-year-error")
+            yield Label("Adviser")
             yield Select([], prompt="No adviser", id="sec-adviser")
             yield Static("", classes="field-error", id="sec-adviser-error")
             capacity = Input(
@@ -326,7 +328,7 @@ class SectionsScreen(Screen):
         Binding("e", "edit", "Edit", id="sections.edit"),
         Binding("ctrl+s", "export", "Export CSV", id="sections.export"),
     ]
-    COLUMNS = (("Grade", 12), ("Section", 20), ("Year", 9), ("Adviser", 20), ("Seats", 7))
+    COLUMNS = (("Grade", 12), ("Section", 18), ("Year", 9), ("Adviser", 18), ("Seats", 7))
 
     def __init__(self, session) -> None:
         super().__init__()
@@ -365,9 +367,9 @@ class SectionsScreen(Screen):
             for s in message.sections:
                 table.add_row(
                     safe_text(s.grade_level),
-                    safe_text(s.name, max_length=20),
+                    safe_text(s.name, max_length=18),
                     safe_text(s.school_year),
-                    safe_text(s.adviser or "—", max_length=20),
+                    safe_text(s.adviser or "—", max_length=18),
                     safe_text(_seats(s)),
                     key=str(s.id),
                 )
@@ -565,7 +567,7 @@ class RosterScreen(Screen):
         Binding("m", "move", "Move", id="roster.move"),
         Binding("ctrl+s", "export", "Export CSV", id="roster.export"),
     ]
-    COLUMNS = (("Student no.", 12), ("Student", 26), ("Email", 24), ("Status", 16))
+    COLUMNS = (("Student no.", 11), ("Student", 20), ("Email", 20), ("Status", 16))
 
     def __init__(self, session, section_id: int) -> None:
         super().__init__()
@@ -618,9 +620,9 @@ class RosterScreen(Screen):
             table.clear()
             for student_id, number, name, email, status in message.rows:
                 table.add_row(
-                    safe_text(number or "—", max_length=12),
-                    safe_text(name, max_length=26),
-                    safe_text(email, max_length=24),
+                    safe_text(number or "—", max_length=11),
+                    safe_text(name, max_length=20),
+                    safe_text(email, max_length=20),
                     safe_text(status),
                     key=str(student_id),
                 )

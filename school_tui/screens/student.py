@@ -84,8 +84,10 @@ class StudentHome(RoleHome):
         ANNOUNCEMENTS,
     )
 
+    # Textual calls the on_mount and on_home_loaded of every class in the MRO (RoleHome's
+    # too, after these): no super() calls here.
+
     def on_mount(self) -> None:
-        super().on_mount()
         table = self.query_one("#table-enrollment")
         table.parent.mount(Static("", id="enrollment-summary"), before=table)
         live = self.app.live
@@ -104,7 +106,6 @@ class StudentHome(RoleHome):
         self.post_message(HomeLoaded(self.session.run(lambda c: self.fetch(c, {"enrollment"}))))
 
     def on_home_loaded(self, message: HomeLoaded) -> None:
-        super().on_home_loaded(message)
         if SUMMARY_KEY in message.data:
             summary = self.query_one("#enrollment-summary", Static)
             summary.update(describe_enrollment(message.data[SUMMARY_KEY]))

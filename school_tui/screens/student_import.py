@@ -31,12 +31,14 @@ from school_tui.widgets.title import TitleBar
 from school_tui.workers import db_work
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a school's whole roll is far smaller
+# Widths for 80 columns (cell padding and the scrollbar included); the highlighted row's
+# whole reason shows in the line under the table.
 COLUMNS = (
     ("line", "Line", 5),
-    ("action", "Action", 7),
-    ("number", "Student no.", 12),
-    ("name", "Name", 22),
-    ("reason", "Reason", 60),
+    ("action", "Action", 6),
+    ("number", "Student no.", 11),
+    ("name", "Name", 18),
+    ("reason", "Reason", 24),
 )
 
 
@@ -116,6 +118,7 @@ class ImportScreen(Screen):
     ImportScreen ProgressBar { display: none; height: 1; padding: 0 1; }
     ImportScreen ProgressBar.-running { display: block; }
     ImportScreen DataTable { height: 1fr; }
+    ImportScreen #import-detail { height: 1; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
         Binding("escape", "back", "Back", id="import.back"),
@@ -146,6 +149,7 @@ class ImportScreen(Screen):
         )
         yield ProgressBar(id="import-progress", show_eta=False)
         yield DataTable(id="import-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="import-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -185,6 +189,7 @@ class ImportScreen(Screen):
     def _clear_preview(self) -> None:
         self.parsed = None
         self.preview = []
+        self.query_one("#import-detail", Static).update("")
         self.query_one("#import-table", DataTable).clear()
         self.query_one("#import-totals", Static).update("")
         self.refresh_bindings()
@@ -232,7 +237,7 @@ class ImportScreen(Screen):
                 counts[row.action] = counts.get(row.action, 0) + 1
                 table.add_row(
                     safe_text(row.line),
-                    safe_text(row.action, style="bold red" if row.action == "reject" else ""),
+                    safe_text(row.action),
                     safe_text(row.student_number or "", max_length=COLUMNS[2][2]),
                     safe_text(row.name or "", max_length=COLUMNS[3][2]),
                     safe_text(row.reason or "", max_length=COLUMNS[4][2]),
@@ -265,6 +270,14 @@ class ImportScreen(Screen):
         if total:
             table.focus()
         self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#import-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        row = next((r for r in self.preview if str(r.line) == event.row_key.value), None)
+        detail = ""
+        if row is not None and row.reason:
+            detail = f"Line {row.line}: {row.reason}"
+        self.query_one("#import-detail", Static).update(safe_text(detail))
 
     # -- 3. the import -----------------------------------------------------------------------
 
