@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 
-from textual.widgets import DataTable, Input
+from textual.widgets import Button, DataTable, Input, OptionList
 
 from school_tui.app import SchoolApp
 from school_tui.db import enrollment
@@ -33,6 +33,16 @@ def _text(app, selector: str) -> str:
 
 def _pending_ids(conn) -> list[int]:
     return [row[0] for row in enrollment.board_list(conn, "Pending", limit=1000)]
+
+
+async def _wait_for_form(pilot, modal, focused) -> None:
+    """Until the form is up and its first field has focus (keys typed before go nowhere)."""
+    app = pilot.app
+    await wait_until(
+        pilot,
+        lambda: isinstance(app.screen, modal) and isinstance(app.focused, focused),
+        f"the {modal.__name__}",
+    )
 
 
 async def _open_board(pilot) -> EnrollmentBoardScreen:
@@ -69,7 +79,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             marked = sorted(board.marked)
             assert len(marked) == 2 and "2 marked" in _text(app, "#board-status")
             await pilot.press("t")
-            await wait_until(pilot, lambda: isinstance(app.screen, TransitionModal), "the form")
+            await _wait_for_form(pilot, TransitionModal, OptionList)
             assert "Move 2 students from Pending to Verified" in _text(app, "#move-summary")
             enrollment.set_status(other, [marked[1]], "Withdrawn", "moved away")
             await pilot.press("enter", *"checked", "enter")
@@ -89,7 +99,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             # The one left marked moves alone, with its remark in the history.
             assert board.marked == {marked[0]}
             await pilot.press("t")
-            await wait_until(pilot, lambda: isinstance(app.screen, TransitionModal), "the form")
+            await _wait_for_form(pilot, TransitionModal, OptionList)
             await pilot.press("enter", *"all good", "enter")
             await wait_until(pilot, lambda: str(marked[0]) not in table.rows, "the move")
             last = enrollment.history(other, marked[0])[-1]
@@ -110,7 +120,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             pilot, lambda: "=HYPERLINK" in str(table.get_row(str(pending[-1]))[2]), "the rename"
         )
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), "the export form")
+        await _wait_for_form(pilot, ExportModal, Input)
         app.screen.query_one("#export-path", Input).value = str(tmp_path / "pending.csv")
         await pilot.press("enter")
         path = tmp_path / "pending.csv"
@@ -146,7 +156,7 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "registrar@demo.school")
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, ImportScreen), "the import")
+        await _wait_for_form(pilot, ImportScreen, Input)
         screen = app.screen
 
         # A file that is not UTF-8: says why, nothing written, nothing to confirm.
@@ -166,7 +176,7 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         assert imported() == 0
 
         await pilot.press("ctrl+o")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmImportModal), "confirm")
+        await _wait_for_form(pilot, ConfirmImportModal, Button)
         assert "2 students will be added" in _text(app, "#confirm-text")
         assert "1 rejected rows will be left out" in _text(app, "#confirm-text")
         await pilot.press("y")
