@@ -49,6 +49,7 @@ async def _open_board(pilot) -> EnrollmentBoardScreen:
     await log_in(pilot, "registrar@demo.school")
     await pilot.press("b")
     await wait_until(pilot, lambda: _board(pilot.app) is not None, "the board")
+    await wait_until(pilot, lambda: isinstance(pilot.app.focused, DataTable), "the table's focus")
     return pilot.app.screen
 
 

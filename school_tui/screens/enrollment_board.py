@@ -197,6 +197,7 @@ class TransitionModal(ModalScreen[tuple[str, str] | None]):
 
 
 class EnrollmentBoardScreen(Screen):
+    AUTO_FOCUS = None  # the table, once its rows are there (not the grade filter)
     DEFAULT_CSS = """
     EnrollmentBoardScreen #board-filters { height: 3; }
     EnrollmentBoardScreen #board-grade { width: 24; }
@@ -256,8 +257,7 @@ class EnrollmentBoardScreen(Screen):
         table = self.query_one("#board-table", DataTable)
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
-        table.loading = True
-        table.focus()
+        table.loading = True  # a loading table takes no focus: it gets it once loaded
         live = self.app.live
         if live is not None:
             live.enrollment.subscribe(self, self._enrollment_changed)
@@ -289,7 +289,7 @@ class EnrollmentBoardScreen(Screen):
     def on_board_loaded(self, message: BoardLoaded) -> None:
         if message.generation != self._generation:
             return  # filters changed since
-        self._loaded = True
+        first, self._loaded = not self._loaded, True
         self.counts = message.counts
         table = self.query_one("#board-table", DataTable)
         cursor_key = self._cursor_key()
@@ -303,6 +303,8 @@ class EnrollmentBoardScreen(Screen):
             table.loading = False
             self.marked &= set(self.rows)
             self._restore_cursor(table, cursor_key)
+        if first:
+            table.focus()
         self._more = len(message.rows) > LIST_LIMIT
         self._show_counts()
         self._show_status()
@@ -488,7 +490,6 @@ class EnrollmentBoardScreen(Screen):
         if 0 <= index < len(STATUSES) and STATUSES[index] != self.status:
             self.status = STATUSES[index]
             self.marked.clear()
-            self.query_one("#board-table", DataTable).loading = True
             self._show_counts()
             self.load()
         self.query_one("#board-table", DataTable).focus()

@@ -347,8 +347,7 @@ class SectionsScreen(Screen):
         table = self.query_one("#sections-table", DataTable)
         for label, width in self.COLUMNS:
             table.add_column(label, width=width)
-        table.loading = True
-        table.focus()
+        table.loading = True  # a loading table takes no focus: it gets it once loaded
         self.load()
 
     @db_work(name="sections load", group="sections-load", exclusive=True)
@@ -376,6 +375,8 @@ class SectionsScreen(Screen):
             table.loading = False
             if keep is not None and str(keep) in table.rows:
                 table.move_cursor(row=table.get_row_index(str(keep)))
+        if self.focused is None:
+            table.focus()
         count = len(message.sections)
         self.query_one("#sections-status", Static).update(
             safe_text(
@@ -587,8 +588,7 @@ class RosterScreen(Screen):
         table = self.query_one("#roster-table", DataTable)
         for label, width in self.COLUMNS:
             table.add_column(label, width=width)
-        table.loading = True
-        table.focus()
+        table.loading = True  # a loading table takes no focus: it gets it once loaded
         live = self.app.live
         if live is not None:  # a student moved in or out by anyone: read it again
             live.enrollment.subscribe(self, lambda _ids: self.load())
@@ -629,6 +629,8 @@ class RosterScreen(Screen):
             table.loading = False
             if keep is not None and str(keep) in table.rows:
                 table.move_cursor(row=table.get_row_index(str(keep)))
+        if self.focused is None:
+            table.focus()
         s = message.section
         if s is None:
             self.query_one("#title-bar", Static).update("Roster · section not found")
