@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 
-from textual.widgets import Button, DataTable, Input, OptionList
+from textual.widgets import Button, DataTable, Input, OptionList, Select
 
 from school_tui.app import SchoolApp
 from school_tui.db import enrollment
@@ -133,6 +133,22 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
         assert {r["status"] for r in rows} == {"Pending"}
         assert any(r["name"].startswith("'=HYPERLINK(1)") for r in rows)
 
+        # The grade filter: the column and the counts are those of the grade; then all again.
+        everyone = table.row_count
+        board.query_one("#board-grade", Select).value = "Grade 7"
+        await wait_until(
+            pilot,
+            lambda: (
+                0 < table.row_count < everyone
+                and all(str(table.get_row_at(i)[3]) == "Grade 7" for i in range(table.row_count))
+            ),
+            "the Grade 7 students",
+        )
+        assert board.counts["Pending"] == table.row_count
+        assert "Pending in Grade 7" in _text(app, "#board-status")
+        board.query_one("#board-grade", Select).clear()
+        await wait_until(pilot, lambda: table.row_count == everyone, "every grade again")
+
 
 async def test_import_previews_then_writes_only_after_confirming(demo_school, tmp_path):
     good = tmp_path / "students.csv"
@@ -226,3 +242,77 @@ async def test_student_home_follows_the_registrar_live(demo_school):
                 ),
                 "the next step",
             )
+
+
+async def test_sections_form_errors_assign_and_a_full_section(demo_school):
+    """A section made through the form (its errors under the field: the app's rule, then the
+    database's unique name), two students assigned through the roster: the second one finds
+    the section full and the database's refusal is shown as it says it."""
+    from school_tui.db import students
+    from school_tui.screens.sections import RosterScreen, SectionForm, SectionsScreen, StudentPicker
+
+    registrar = demo_school.user_id("registrar@demo.school")
+    with demo_school.connect_as(registrar, autocommit=True) as conn:
+        for number, first in (("2026-70001", "Lara"), ("2026-70002", "Mika")):
+            students.create(
+                conn, students.StudentFields(first, "Seatfinder", f"{first}@seat.test", number)
+            )
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        await pilot.press("s")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, SectionsScreen) and isinstance(app.focused, DataTable),
+            "the sections",
+        )
+        sections_screen = app.screen
+        await pilot.press("n")
+        await _wait_for_form(pilot, SectionForm, Input)
+        form = app.screen
+        await wait_until(
+            pilot, lambda: form.query_one("#sec-year", Select).value != Select.NULL, "years"
+        )
+        form.query_one("#sec-grade", Select).value = "Grade 7"
+        form.query_one("#sec-name", Input).value = "Rizal"  # the demo has a Grade 7 Rizal
+        form.query_one("#sec-capacity", Input).value = "500"
+        await pilot.press("ctrl+s")
+        assert "Capacity: a whole number from 1 to 200" in _text(app, "#sec-capacity-error")
+        form.query_one("#sec-capacity", Input).value = "1"
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: "section of that name" in _text(app, "#sec-name-error"), "the refusal"
+        )
+        form.query_one("#sec-name", Input).value = "Luna"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is sections_screen, "the saved section")
+        await wait_until(
+            pilot,
+            lambda: any(
+                "Luna" in str(c)
+                for c in app.screen.query_one(DataTable).get_row_at(
+                    app.screen.query_one(DataTable).cursor_row
+                )
+            ),
+            "the new row under the cursor",
+        )
+
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, RosterScreen) and app.screen.section is not None,
+            "the roster",
+        )
+        roster = app.screen
+        for name in ("Lara", "Mika"):
+            await pilot.press("a")
+            await _wait_for_form(pilot, StudentPicker, Input)
+            await pilot.press(*name, "enter")
+            await wait_until(pilot, lambda: isinstance(app.focused, OptionList), "the hits")
+            await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
+        assert "Grade 7 - Luna is full (1 of 1 seats taken)" in _text(app, "#error-detail")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is roster, "back to the roster")
+        names = [r[2] for r in roster.rows]
+        assert names == ["Seatfinder, Lara"]

@@ -464,7 +464,7 @@ class EnrollmentBoardScreen(Screen):
 
     @on(Select.Changed, "#board-grade")
     def _grade_changed(self, event: Select.Changed) -> None:
-        grade = None if event.value is Select.BLANK else str(event.value)
+        grade = None if event.value is Select.NULL else str(event.value)
         if grade == self.grade:
             return
         self.grade = grade
@@ -474,7 +474,7 @@ class EnrollmentBoardScreen(Screen):
 
     @on(Select.Changed, "#board-section")
     def _section_changed(self, event: Select.Changed) -> None:
-        section = None if event.value is Select.BLANK else int(event.value)
+        section = None if event.value is Select.NULL else int(event.value)
         if section == self.section_id:
             return
         self.section_id = section

@@ -145,7 +145,7 @@ class SectionForm(ModalScreen[int | None]):
             with Horizontal(id="form-row", classes="row"):
                 yield Select(
                     [(g, g) for g in GRADE_LEVELS],
-                    value=s.grade_level if s else Select.BLANK,
+                    value=s.grade_level if s else Select.NULL,
                     prompt="Grade level",
                     id="sec-grade",
                 )
@@ -228,9 +228,9 @@ class SectionForm(ModalScreen[int | None]):
         capacity_text = self.query_one("#sec-capacity", Input).value.strip()
         if not name:
             return "sec-name", "Name: required (e.g. Rizal)"
-        if grade is Select.BLANK:
+        if grade is Select.NULL:
             return "sec-grade", "Grade level: choose one"
-        if year is Select.BLANK and self.section is None:
+        if year is Select.NULL and self.section is None:
             return "sec-year", "School year: choose one"
         capacity = None
         if capacity_text:
@@ -240,8 +240,8 @@ class SectionForm(ModalScreen[int | None]):
         return {
             "name": name,
             "grade_level": str(grade),
-            "school_year_id": None if year is Select.BLANK else int(year),
-            "adviser_id": None if adviser is Select.BLANK else int(adviser),
+            "school_year_id": None if year is Select.NULL else int(year),
+            "adviser_id": None if adviser is Select.NULL else int(adviser),
             "capacity": capacity,
         }
 
