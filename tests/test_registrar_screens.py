@@ -125,11 +125,11 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
         app.screen.query_one("#export-path", Input).value = str(tmp_path / "pending.csv")
         await pilot.press("enter")
         path = tmp_path / "pending.csv"
-        await wait_until(pilot, path.exists, "the file")
         await wait_until(pilot, lambda: app.screen is board, "back to the board")
-        with path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        assert len(rows) == table.row_count
+        await wait_until(pilot, lambda: _exported(app, path), "the export")
+        header, *cells = _csv(path)
+        assert len(cells) == table.row_count
+        rows = [dict(zip(header, row, strict=True)) for row in cells]
         assert {r["status"] for r in rows} == {"Pending"}
         assert any(r["name"].startswith("'=HYPERLINK(1)") for r in rows)
 
@@ -172,6 +172,20 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "registrar@demo.school")
+        # Any home tab exports too: Ctrl+S on the Pipeline writes its rows.
+        home = app.screen
+        await pilot.press("ctrl+s")
+        await _wait_for_form(pilot, ExportModal, Input)
+        app.screen.query_one("#export-path", Input).value = str(tmp_path / "pipeline.csv")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is home, "back home")
+        expected = [
+            ["Status", "Students"],
+            *([status, str(n)] for status, n in enrollment.status_counts(demo_school.admin)),
+        ]
+        await wait_until(pilot, lambda: _exported(app, tmp_path / "pipeline.csv"), "the export")
+        assert _csv(tmp_path / "pipeline.csv") == expected
+
         await pilot.press("i")
         await _wait_for_form(pilot, ImportScreen, Input)
         screen = app.screen
@@ -200,6 +214,19 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         await wait_until(pilot, lambda: "Imported" in _text(app, "#import-status"), "the import")
         assert _text(app, "#import-status").startswith("Imported: 2 students added, 0 updated")
         assert imported() == 2
+
+
+def _exported(app, path) -> bool:
+    """The export's toast says the file is written (before it, the file may be partial)."""
+    return any(
+        n.message.startswith("Exported ") and n.message.endswith(f" to {path}")
+        for n in app._notifications
+    )
+
+
+def _csv(path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
 
 
 def _rows(screen) -> list[list[str]]:

@@ -592,7 +592,10 @@ class EnrollmentBoardScreen(Screen):
             what=f"{self.status} students{self._filter_words()}",
             stem=f"enrollment-{self.status}",
             header=CSV_HEADER,
-            rows=[(r.number, r.name, r.grade, r.section, r.status, r.updated) for r in ordered],
+            rows=[
+                (r.number, r.name, r.grade, r.section, r.status, r.updated, r.remark)
+                for r in ordered
+            ],
         )
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
