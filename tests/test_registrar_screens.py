@@ -343,3 +343,39 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
         await wait_until(pilot, lambda: app.screen is roster, "back to the roster")
         names = [r[2] for r in roster.rows]
         assert names == ["Seatfinder, Lara"]
+
+
+# -- 80x24 snapshots (update with --snapshot-update, then look at the SVGs) --------------------
+
+
+def test_board_snapshot(demo_school, snap_compare):
+    async def run_before(pilot) -> None:
+        await _open_board(pilot)
+        await pilot.press("space")  # one marked row, the cursor on the next
+
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_import_preview_snapshot(demo_school, snap_compare, tmp_path, monkeypatch):
+    (tmp_path / "students.csv").write_text(
+        "student_number,first_name,last_name,email,grade_level,section\n"
+        "2026-90001,Ana,Reyes,ana.reyes@import.test,Grade 7,Rizal\n"
+        "2026-90002,Ben,Santos,ben.santos@import.test,8,\n"
+        "2026-90003,Cy,Bad,not-an-email,Grade 7,\n"
+        "2026-90004,Dee,Cruz,dee.cruz@import.test,Grade 7,Nowhere\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # the path field shows a relative name, the same every run
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await log_in(pilot, "registrar@demo.school")
+        await pilot.press("i")
+        await _wait_for_form(pilot, ImportScreen, Input)
+        await pilot.press(*"students.csv", "enter")
+        await wait_until(pilot, lambda: app.screen.preview, "the preview")
+        await pilot.press("down", "down")  # the rejected row: its reason under the table
+
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -115,6 +115,7 @@ class ImportScreen(Screen):
     ImportScreen #import-status { height: auto; max-height: 3; color: $text-muted; padding: 0 1; }
     ImportScreen #import-status.error { color: $error; text-style: bold; }
     ImportScreen #import-status.done { color: $success; text-style: bold; }
+    ImportScreen #import-status.warning { color: $warning; }
     ImportScreen ProgressBar { display: none; height: 1; padding: 0 1; }
     ImportScreen ProgressBar.-running { display: block; }
     ImportScreen DataTable { height: 1fr; }
@@ -166,6 +167,7 @@ class ImportScreen(Screen):
         status.update(safe_text(text, multiline=True))
         status.set_class(kind == "error", "error")
         status.set_class(kind == "done", "done")
+        status.set_class(kind == "warning", "warning")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "commit":
@@ -263,7 +265,7 @@ class ImportScreen(Screen):
             self._set_status(
                 f"Preview only: nothing is written yet. {counts['reject']} rejected rows (the "
                 "reason is on each line) would be left out. Ctrl+O imports the others.",
-                "error",
+                "warning",
             )
         else:
             self._set_status("Preview only: nothing is written yet. Ctrl+O imports.")
