@@ -287,7 +287,7 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "registrar@demo.school")
-        await pilot.press("s")
+        await pilot.press("r")
         await wait_until(
             pilot,
             lambda: isinstance(app.screen, SectionsScreen) and isinstance(app.focused, DataTable),

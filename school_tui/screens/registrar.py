@@ -1,6 +1,6 @@
 """The Registrar's home: the enrollment pipeline, recent changes, sections; and the keys to the
-registrar's screens: `b` the live enrollment board, `s` sections and rosters, `i` the CSV
-import of students."""
+registrar's screens: `s` students (screens/students.py), `b` the live enrollment board, `r`
+sections and their rosters, `i` the CSV import of students."""
 
 from textual.binding import Binding
 
@@ -11,9 +11,11 @@ from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 class RegistrarHome(RoleHome):
     ROLE = "Registrar"
     BINDINGS = [
+        Binding("s", "students", "Students", id="registrar.students"),
         Binding("b", "board", "Board", id="registrar.board"),
-        Binding("s", "sections", "Sections", id="registrar.sections"),
-        Binding("i", "import_students", "Import", id="registrar.import"),
+        Binding("r", "sections", "Sections", id="registrar.sections"),
+        # Not in the footer, which 80 columns cannot fit; in the palette and the README.
+        Binding("i", "import_students", "Import", show=False, id="registrar.import"),
     ]
     PANES = (
         Pane("pipeline", "Pipeline", ("Status", "Students"), enrollment.status_counts),
@@ -36,6 +38,11 @@ class RegistrarHome(RoleHome):
 
     # Back from any of them, the home shows what changed meanwhile.
 
+    def action_students(self) -> None:
+        from school_tui.screens.students import StudentsScreen
+
+        self.app.push_screen(StudentsScreen(self.session), lambda _: self.load_all())
+
     def action_board(self) -> None:
         from school_tui.screens.enrollment_board import EnrollmentBoardScreen
 
@@ -54,6 +61,11 @@ class RegistrarHome(RoleHome):
     def palette_commands(self):
         return [
             *super().palette_commands(),
+            (
+                "Students",
+                self.action_students,
+                "Find a student, open their page, advance their enrollment, add or edit",
+            ),
             ("Enrollment board", self.action_board, "Students per status, live; bulk changes"),
             ("Sections and rosters", self.action_sections, "Create, edit, assign, move"),
             ("Import students from CSV", self.action_import_students, "Preview, then confirm"),

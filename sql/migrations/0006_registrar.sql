@@ -18,6 +18,14 @@
 -- and `remarks` its remark. Insert records the initial status the same way (from NULL).
 
 -- =====================================================================================
+-- Finding the session's person: me(), my_role() and the audit stamp look users up by
+-- `login_role = session_user`. session_user is a `name`, whose collation is "C", so the
+-- comparison is made in "C" and the unique index (default collation) cannot serve it: every
+-- call scanned all of users (1.4 ms per audited row at 20,000 people). An index in "C" can.
+-- =====================================================================================
+CREATE INDEX users_login_role_c_idx ON users (login_role COLLATE "C");
+
+-- =====================================================================================
 -- Student details
 -- =====================================================================================
 CREATE TABLE student_profiles (
