@@ -531,6 +531,9 @@ class EnrollmentBoardScreen(Screen):
         if not ids:
             self._show_status(f"No {self.status} students to move.", error=True)
             return
+        if not self.transitions:
+            self._show_status("The pipeline's rules are still loading: a moment.", error=True)
+            return
         targets = self.transitions.get(self.status, [])
         if not targets:
             self._show_status(f"{self.status} is final: no status comes after it.", error=True)
