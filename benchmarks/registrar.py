@@ -129,8 +129,8 @@ def generate_school(admin, students: int) -> None:
                       'Enrolled'])[1 + p.user_id %% 6]
         FROM school.student_profiles p
         JOIN school.sections sec ON sec.grade_level = p.grade_level
-             AND sec.name = (%s::text[])[1 + (p.user_id / 12) %% 6]
-        WHERE p.user_id %% 10 = 0  -- a tenth of the school has a section yet
+             AND sec.name = (%s::text[])[1 + (hashint4(p.user_id) & 2147483647) %% 6]
+        WHERE (p.user_id / 7) %% 10 = 0  -- a tenth of the school has a section yet
         """,
         (SECTION_NAMES,),
     )
@@ -215,8 +215,7 @@ def time_psql_search(conninfo: str, queries: list[str]) -> list[float]:
         cur = psycopg.ClientCursor(conn)
         statements = []
         for text in queries:
-            words = text.split()[:8]
-            params = [students._like_word(w) for w in words] + [50]
+            words, params = students.search_params(text, 50)
             statements.append(cur.mogrify(students.search_sql(words), params).strip() + ";")
     script = "\\timing on\n\\o /dev/null\n" + "\n".join(statements[:20] + statements) + "\n"
     out = subprocess.run(

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["startup.py", "auth.py", "chat_latency.py"]
+BENCHMARKS = ["startup.py", "auth.py", "chat_latency.py", "registrar.py"]
 
 if __name__ == "__main__":
     failed = []

@@ -114,6 +114,58 @@ END
 $$;
 SELECT ensure_search_index();
 
+-- The search itself. Row-level security keeps an index from serving a qual with a
+-- non-leakproof operator such as LIKE (it may not run before the policy's), so under the
+-- registrar's own login the trigram index would never be used: this function, as the owner,
+-- finds the ids (for those who may read every profile), and the caller reads the rows
+-- through row-level security as usual. p_patterns: LIKE patterns on search_text, all of
+-- which must match. Two ways to the first p_limit matches by name, in one statement:
+--   head: the first 3,000 students by name, filtered; a common word (most typing: "c",
+--         "cru", "2026-") has p_limit matches there, and that is all it costs;
+--   tail: only when the head had fewer (a rare word, whose matches are sparse): every match
+--         through the trigram index (MATERIALIZED, so no order is asked of the scan), sorted.
+-- The patterns are inlined as literals so each search is planned for its own words.
+CREATE FUNCTION search_students(p_patterns text[], p_limit int)
+RETURNS TABLE (user_id int, sort_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_head text := 'true';
+    v_tail text := 'true';
+    v_pattern text;
+BEGIN
+    IF NOT coalesce(school.my_role() IN ('Registrar', 'Principal', 'Academic Coordinator',
+                                         'Guidance', 'Accounting'), false) THEN
+        RAISE EXCEPTION 'only staff who read student records may search them'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF cardinality(p_patterns) > 8 THEN
+        RAISE EXCEPTION 'search: at most 8 words' USING ERRCODE = 'check_violation';
+    END IF;
+    FOREACH v_pattern IN ARRAY coalesce(p_patterns, '{}') LOOP
+        v_head := v_head || format(' AND h.search_text LIKE %L', v_pattern);
+        v_tail := v_tail || format(' AND p.search_text LIKE %L', v_pattern);
+    END LOOP;
+    RETURN QUERY EXECUTE format($q$
+        WITH head AS (
+            SELECT h.user_id, h.sort_name FROM (
+                SELECT p.user_id, p.sort_name, p.search_text FROM school.student_profiles p
+                ORDER BY p.sort_name, p.user_id LIMIT 3000) h
+            WHERE %s
+            ORDER BY h.sort_name, h.user_id LIMIT $1
+        ), enough AS (
+            SELECT count(*) >= $1 AS yes FROM head
+        ), tail AS MATERIALIZED (
+            SELECT p.user_id, p.sort_name FROM school.student_profiles p
+            WHERE NOT (SELECT yes FROM enough) AND %s
+        )
+        SELECT user_id, sort_name FROM head WHERE (SELECT yes FROM enough)
+        UNION ALL
+        (SELECT user_id, sort_name FROM tail ORDER BY sort_name, user_id LIMIT $1)
+        ORDER BY 2, 1
+    $q$, v_head, v_tail) USING least(greatest(coalesce(p_limit, 50), 1), 500);
+END
+$$;
+
 -- =====================================================================================
 -- Who may do the registrar's work: the Registrar; the Admin too for student records.
 -- =====================================================================================
@@ -789,11 +841,13 @@ REVOKE ALL ON FUNCTION profile_search_text(text, text, text, text), profiles_der
     enrollment_channel(), set_enrollment_status(int[], text, text),
     enrollment_fees_paid(int, int), student_fee_summary(int), try_date(text),
     import_staging_stamp(),
-    import_rows(uuid), import_students(uuid) FROM PUBLIC;
+    import_rows(uuid), import_students(uuid), search_students(text[], int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION create_student(text, text, text, text, text, date, text, text, text, int),
     update_student(int, text, text, text, text, text, date, text, text, text),
     import_students(uuid) TO {{registrar}}, {{admin}};
 GRANT EXECUTE ON FUNCTION set_enrollment_status(int[], text, text) TO {{registrar}};
+GRANT EXECUTE ON FUNCTION search_students(text[], int) TO {{registrar}}, {{principal}},
+    {{coordinator}}, {{guidance}}, {{accounting}};
 GRANT EXECUTE ON FUNCTION student_fee_summary(int) TO {{registrar}}, {{accounting}},
     {{principal}}, {{student}};
 GRANT EXECUTE ON FUNCTION enrollment_channel() TO {{registrar}}, {{principal}}, {{coordinator}},
