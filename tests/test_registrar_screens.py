@@ -109,9 +109,9 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
         # Ctrl+S exports the column as shown, formulas defused. (A rename alone notifies
         # nothing: the remark changed with it brings the row again.)
         demo_school.admin.execute(
-            "UPDATE school.users SET last_name = '=HYPERLINK(1)' WHERE id = "
+            "UPDATE school.users SET last_name = %s WHERE id = "
             "(SELECT student_id FROM school.enrollment_progress WHERE id = %s)",
-            (pending[-1],),
+            ("=HYPERLINK(1)[b]\x1b", pending[-1]),
         )
         demo_school.admin.execute(
             "UPDATE school.enrollment_progress SET remarks = 'renamed' WHERE id = %s",
@@ -120,6 +120,8 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
         await wait_until(
             pilot, lambda: "=HYPERLINK" in str(table.get_row(str(pending[-1]))[2]), "the rename"
         )
+        # shown literally: no markup, the escape character made visible
+        assert str(table.get_row(str(pending[-1]))[2]).startswith("=HYPERLINK(1)[b]\u241b")
         await pilot.press("ctrl+s")
         await _wait_for_form(pilot, ExportModal, Input)
         app.screen.query_one("#export-path", Input).value = str(tmp_path / "pending.csv")
