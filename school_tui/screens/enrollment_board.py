@@ -98,6 +98,7 @@ class BoardLoaded(Message):
 @dataclass
 class BoardRowsChanged(Message):
     generation: int
+    seq: int  # re-reads are numbered in the order they started
     counts: dict[str, int]
     ids: list[int]  # what the notification named
     rows: list[BoardRow]  # those of them that belong to the column shown now
@@ -231,8 +232,18 @@ class EnrollmentBoardScreen(Screen):
         self.marked: set[int] = set()
         self.sections: list[SectionChoice] = []
         self.transitions: dict[str, list[str]] = {}  # the database's rules, read at mount
+        # Ordering of reads that finish in any order (thread workers): a load bumps the
+        # generation (what an older read posts is dropped); ids notified while a load is in
+        # flight wait for it (its rows may have been read before their change), then are
+        # read again; re-reads are numbered, and a row or the counts never go back to what
+        # an older re-read saw.
         self._generation = 0
         self._loaded = False
+        self._load_in_flight = False
+        self._waiting_ids: dict[int, None] = {}
+        self._reread_seq = 0
+        self._row_seq: dict[int, int] = {}
+        self._counts_seq = 0
         self._more = False  # the column has more than LIST_LIMIT rows
 
     # -- layout ------------------------------------------------------------------------------
@@ -270,6 +281,7 @@ class EnrollmentBoardScreen(Screen):
     def load(self) -> None:
         """Read the counts and the column again (filters changed, a reconnect, a refresh)."""
         self._generation += 1
+        self._load_in_flight = True
         self._load(self._generation, self.status, self.grade, self.section_id)
 
     @db_work(name="board load", group="board-load")
@@ -290,6 +302,9 @@ class EnrollmentBoardScreen(Screen):
         if message.generation != self._generation:
             return  # filters changed since
         first, self._loaded = not self._loaded, True
+        self._load_in_flight = False
+        self._row_seq.clear()
+        self._counts_seq = self._reread_seq
         self.counts = message.counts
         table = self.query_one("#board-table", DataTable)
         cursor_key = self._cursor_key()
@@ -308,12 +323,19 @@ class EnrollmentBoardScreen(Screen):
         self._more = len(message.rows) > LIST_LIMIT
         self._show_counts()
         self._show_status()
+        if self._waiting_ids:
+            ids, self._waiting_ids = list(self._waiting_ids), {}
+            self._start_reread(ids)
+
+    def _start_reread(self, ids: list[int]) -> None:
+        self._reread_seq += 1
+        self._reread(
+            self._generation, self._reread_seq, ids, self.status, self.grade, self.section_id
+        )
 
     @db_work(name="board rows", group="board-rows")
-    def _reread(self, generation: int, ids: list[int]):
+    def _reread(self, generation: int, seq: int, ids: list[int], status, grade, section):
         from school_tui.db import enrollment, records
-
-        status, grade, section = self.status, self.grade, self.section_id
 
         def fetch(conn):
             # Which of the ids belong to the column now: the database applies the same
@@ -323,12 +345,13 @@ class EnrollmentBoardScreen(Screen):
             return _counts(counts), [_board_row(r) for r in found]
 
         counts, found = self.session.run(fetch)
-        self.post_message(BoardRowsChanged(generation, counts, ids, found))
+        self.post_message(BoardRowsChanged(generation, seq, counts, ids, found))
 
     def _enrollment_changed(self, ids: list[int]) -> None:
-        if self._loaded:
-            self._reread(self._generation, ids)
-        # before the first load has arrived, that load reads them anyway
+        if self._load_in_flight:
+            self._waiting_ids.update(dict.fromkeys(ids))
+        else:
+            self._start_reread(ids)
 
     def on_board_rows_changed(self, message: BoardRowsChanged) -> None:
         if message.generation != self._generation:
@@ -338,6 +361,9 @@ class EnrollmentBoardScreen(Screen):
         added = False
         with self.app.batch_update():
             for enrollment_id in message.ids:
+                if self._row_seq.get(enrollment_id, 0) > message.seq:
+                    continue  # a newer re-read has shown this row already
+                self._row_seq[enrollment_id] = message.seq
                 key = str(enrollment_id)
                 row = belong.get(enrollment_id)
                 shown = enrollment_id in self.rows
@@ -363,7 +389,9 @@ class EnrollmentBoardScreen(Screen):
                 cursor_key = self._cursor_key()
                 table.sort(key=lambda cells: cells[2].plain)
                 self._restore_cursor(table, cursor_key)
-        self.counts = message.counts
+        if message.seq > self._counts_seq:
+            self._counts_seq = message.seq
+            self.counts = message.counts
         self._show_counts()
         self._show_status()
 
@@ -572,7 +600,7 @@ class EnrollmentBoardScreen(Screen):
         self._show_status(text)
         # The notification brings the same ids; reading them now too keeps the board right
         # when the listener is reconnecting.
-        self._reread(self._generation, message.ids)
+        self._enrollment_changed(message.ids)
 
     def on_board_move_refused(self, message: BoardMoveRefused) -> None:
         from school_tui.screens.error import ErrorModal
