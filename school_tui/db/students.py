@@ -71,7 +71,11 @@ def search_params(text: str, limit: int) -> tuple[list[str], list[object]]:
     return words, [[_like_word(w) for w in words], limit]
 
 
-def search(conn: psycopg.Connection, text: str, *, limit: int = 50) -> list[StudentHit]:
+# A page of results: more than an 80x24 screen shows; typing more narrows the rest.
+DEFAULT_LIMIT = 25
+
+
+def search(conn: psycopg.Connection, text: str, *, limit: int = DEFAULT_LIMIT) -> list[StudentHit]:
     """Students whose names, email or student number contain every word of `text` (any
     case, partial words), by last name. Empty text: the first `limit` students."""
     words, params = search_params(text, limit)

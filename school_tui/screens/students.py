@@ -31,7 +31,6 @@ from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.workers import db_work
 
-LIMIT = 50
 FIELDS = (  # (input id, label, StudentFields attribute)
     ("first-name", "First name", "first_name"),
     ("last-name", "Last name", "last_name"),
@@ -53,6 +52,12 @@ FIELD_OF_MESSAGE = {
 def field_of(message: str) -> str | None:
     match = re.match(r"\s*([a-z ]+):", message)
     return FIELD_OF_MESSAGE.get(match.group(1)) if match else None
+
+
+def students_limit() -> int:
+    from school_tui.db.students import DEFAULT_LIMIT
+
+    return DEFAULT_LIMIT
 
 
 # -- messages from workers ------------------------------------------------------------------------
@@ -609,7 +614,7 @@ class StudentsScreen(AdvancesStatus, Screen):
     def _search(self, generation: int, text: str) -> None:
         from school_tui.db import students
 
-        rows = self.session.run(lambda conn: students.search(conn, text, limit=LIMIT))
+        rows = self.session.run(lambda conn: students.search(conn, text))
         self.post_message(StudentsFound(generation, rows))
 
     def on_students_found(self, message: StudentsFound) -> None:
@@ -637,7 +642,7 @@ class StudentsScreen(AdvancesStatus, Screen):
             "Nobody matches."
             if not count
             else f"{count} shown"
-            + (" (the first; type more to narrow)." if count >= LIMIT else ".")
+            + (" (the first; type more to narrow)." if count >= students_limit() else ".")
         )
         self.query_one("#students-status", Static).update(note)
         self.refresh_bindings()
