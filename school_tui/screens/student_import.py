@@ -6,7 +6,9 @@
 2. The preview: totals on top (add, update, reject), then each line with its action and, for a
    rejected one, the reason. A file that cannot be read or parsed says why and shows nothing.
 3. `Ctrl+O` (import) asks once more, then the import runs in a worker, in one transaction,
-   with a progress bar; the summary says what was added and updated. When the database
+   with a progress bar: the lines the preview showed as add or update, the rejected ones
+   left out (db.student_import.commit with the preview shown); the summary says what was
+   added and updated. When the database
    refuses (a rule broken, a section full), nothing is imported and the reason shows.
 """
 
@@ -309,10 +311,10 @@ class ImportScreen(Screen):
         bar.update(total=max(len(self.preview), 1), progress=0)
         bar.add_class("-running")
         self._set_status("Importing…")
-        self._commit(parsed, any(r.action == "reject" for r in self.preview))
+        self._commit(parsed, list(self.preview))
 
     @db_work(name="import commit", group="import-commit", exclusive=True)
-    def _commit(self, parsed, skip_rejected: bool) -> None:
+    def _commit(self, parsed, shown: list) -> None:
         import psycopg
 
         from school_tui.db import student_import as db_import
@@ -321,9 +323,11 @@ class ImportScreen(Screen):
             self.post_message(ImportProgress(done, total))
 
         def run(conn):
-            # The rows the preview rejected are left out, as the confirmation said. Without
-            # any, a row that breaks a rule now (an email taken meanwhile) refuses the lot.
-            return db_import.commit(conn, parsed, progress, skip_rejected=skip_rejected)
+            # Exactly what the preview showed: its add and update lines are written, its
+            # rejected ones left out, as the confirmation said. The database checks every
+            # row again; one that breaks a rule now (an email taken meanwhile) refuses the lot.
+            skip = any(row.action == "reject" for row in shown)
+            return db_import.commit(conn, parsed, progress, skip_rejected=skip, checked=shown)
 
         try:
             summary = self.session.run(run)
