@@ -152,6 +152,28 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
         await wait_until(pilot, lambda: table.row_count == everyone, "every grade again")
 
 
+async def test_board_reads_again_what_changed_while_its_listener_was_down(demo_school):
+    """LISTEN -> backfill -> follow: a change committed while the registrar's listener is
+    gone (no notification reaches it) shows once it LISTENs again."""
+    registrar = demo_school.user_id("registrar@demo.school")
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        board = await _open_board(pilot)
+        table = board.query_one("#board-table", DataTable)
+        listener = app.session.listener
+        await wait_until(pilot, lambda: listener.backend_pid is not None, "the listener")
+        with demo_school.connect_as(registrar, autocommit=True) as other:
+            first = _pending_ids(other)[0]
+            with other.transaction():  # killed and changed in one go: before it LISTENs again
+                other.execute("SELECT pg_terminate_backend(%s)", (listener.backend_pid,))
+                enrollment.set_status(other, [first], "Withdrawn", "while nobody listened")
+        await wait_until(pilot, lambda: str(first) not in table.rows, "the row to go")
+        assert (
+            board.counts["Withdrawn"]
+            == dict(enrollment.board_counts(demo_school.admin))["Withdrawn"]
+        )
+
+
 async def test_import_previews_then_writes_only_after_confirming(demo_school, tmp_path):
     good = tmp_path / "students.csv"
     good.write_text(
