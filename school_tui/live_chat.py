@@ -51,6 +51,11 @@ class LiveChat:
         self.receipts: Signal[list[int]] = Signal(app, "chat.receipts")
         self.presence: Signal[dict[int, str]] = Signal(app, "chat.presence")
         self.unread: Signal[int] = Signal(app, "chat.unread")
+        # Not chat: the other records' ids that arrive on the same listener (live_records.py).
+        from school_tui.live_records import LiveRecords
+
+        self.records = LiveRecords(app, self)
+        self.enrollment: Signal[list[int]] = self.records.enrollment
         # None until the first count is read (at login); then published on every change.
         self.unread_total: int | None = None
         # Listener thread only:
@@ -94,8 +99,10 @@ class LiveChat:
                     break
                 after = page[-1].id
         self._hand_over(self._fresh(rows), [], {}, chat.unread_total(conn))
+        self.records.connected(reconnected)
 
     def events(self, payloads: list[str]) -> None:
+        self.records.events(payloads)  # 'e:' ids: no read here, the screens read them
         message_ids: set[int] = set()
         receipt_ids: set[int] = set()
         presence_ids: set[int] = set()

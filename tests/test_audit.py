@@ -506,11 +506,14 @@ def test_csv_export(school, tmp_path):
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_defused():
-    assert audit._cell("=1+1") == "'=1+1"
-    assert audit._cell("@SUM(A1)") == "'@SUM(A1)"
-    assert audit._cell("plain") == "plain"
-    assert audit._cell(-5) == -5
-    assert audit._cell(None) == ""
+    from school_tui.csv_export import cell
+
+    assert cell("=1+1") == "'=1+1"
+    assert cell("@SUM(A1)") == "'@SUM(A1)"
+    assert cell("+1") == "'+1" and cell("-1") == "'-1"
+    assert cell("plain") == "plain"
+    assert cell(-5) == -5
+    assert cell(None) == ""
 
 
 def test_export_removes_its_partial_file_when_it_fails(school, tmp_path):
@@ -724,7 +727,7 @@ def test_filter_form_accepts_what_it_should():
 
 
 def test_export_path_rules(tmp_path, monkeypatch):
-    from school_tui.screens.audit import FilterError, check_export_path
+    from school_tui.csv_export import ExportPathError, check_export_path
 
     monkeypatch.chdir(tmp_path)
     assert check_export_path(" out.csv ") == tmp_path / "out.csv"
@@ -734,7 +737,7 @@ def test_export_path_rules(tmp_path, monkeypatch):
         ("taken.csv", "File: already exists; choose another name"),
         ("nowhere/out.csv", f"File: the folder {tmp_path / 'nowhere'} does not exist"),
     ):
-        with pytest.raises(FilterError) as caught:
+        with pytest.raises(ExportPathError) as caught:
             check_export_path(text)
         assert caught.value.message == message
 

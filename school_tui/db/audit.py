@@ -8,7 +8,6 @@ shift what comes next.
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 from collections.abc import Iterator
@@ -224,36 +223,14 @@ CSV_HEADER = (
     "application_name",
     "txid",
 )
-# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): names, titles and the
-# application name are anyone's text. Such a cell gets a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def export_csv(conn: psycopg.Connection, f: AuditFilter, path: Path) -> int:
     """Write every entry the filter matches to a new file at `path` (never overwrites: an
     existing file is an error). Returns the number of entries written. A failed export
-    removes its partial file."""
-    path = Path(path)
-    count = 0
-    with path.open("x", newline="", encoding="utf-8") as out:
-        try:
-            writer = csv.writer(out)
-            writer.writerow(CSV_HEADER)
-            for row in entries(conn, f):
-                writer.writerow(_cell(v) for v in row)
-                count += 1
-        except BaseException:
-            out.close()
-            path.unlink(missing_ok=True)
-            raise
-    return count
+    removes its partial file. Cells are written by csv_export.write_csv, which defuses what a
+    spreadsheet would run as a formula: names, titles and application names are anyone's
+    text."""
+    from school_tui.csv_export import write_csv
+
+    return write_csv(Path(path), CSV_HEADER, entries(conn, f))

@@ -240,9 +240,25 @@ def person_names(conn: psycopg.Connection, user_ids: list[int]) -> dict[int, str
 # -- the listener's own statements (its dedicated connection) ---------------------------------
 
 
-def channels(conn: psycopg.Connection) -> tuple[str, str]:
-    """The caller's private channel and the school's presence channel."""
-    return conn.execute("SELECT school.my_channel(), school.presence_channel()").fetchone()
+def channels(conn: psycopg.Connection) -> tuple[str, ...]:
+    """The caller's private channel and the school's presence channel, and the staff's
+    enrollment channel when the caller may read enrollment (live_records.py)."""
+    mine = conn.execute("SELECT school.my_channel(), school.presence_channel()").fetchone()
+    enrollment = enrollment_channel(conn)
+    return (*mine, enrollment) if enrollment else tuple(mine)
+
+
+def enrollment_channel(conn: psycopg.Connection) -> str | None:
+    """`school.enrollment_channel()` if this login may call it, else None: a role without
+    EXECUTE (a student, a teacher), or a school not upgraded to 0006 yet. Checked first, not
+    tried: a failed statement would abort a caller's transaction."""
+    may = conn.execute(
+        "SELECT has_function_privilege(p, 'EXECUTE') "
+        "FROM to_regprocedure('school.enrollment_channel()') AS p WHERE p IS NOT NULL"
+    ).fetchone()
+    if not (may and may[0]):
+        return None
+    return conn.execute("SELECT school.enrollment_channel()").fetchone()[0]
 
 
 def set_presence(conn: psycopg.Connection, status: str) -> None:

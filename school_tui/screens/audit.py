@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from school_tui.db import audit
 from school_tui.messages import (
@@ -33,6 +33,7 @@ from school_tui.messages import (
     AuditTablesLoaded,
     ConnectionRestored,
 )
+from school_tui.screens.export import ExportModal
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.workers import db_work
@@ -189,65 +190,8 @@ class AuditEntryModal(ModalScreen[None]):
 # -- export ---------------------------------------------------------------------------------
 
 
-def default_export_path() -> str:
-    return f"audit-log-{datetime.now():%Y%m%d-%H%M%S}.csv"
-
-
-def check_export_path(text: str) -> Path:
-    """Where the CSV goes: a new file in an existing folder, relative to the current one."""
-    text = text.strip()
-    if not text:
-        raise FilterError("export-path", "File: required")
-    path = Path(text).expanduser()
-    if not path.is_absolute():
-        path = Path.cwd() / path
-    if path.exists():
-        raise FilterError("export-path", "File: already exists; choose another name")
-    if not path.parent.is_dir():
-        raise FilterError("export-path", f"File: the folder {clean(path.parent)} does not exist")
-    return path
-
-
-class ExportModal(ModalScreen[Path | None]):
-    DEFAULT_CSS = """
-    ExportModal { align: center middle; }
-    ExportModal > Vertical {
-        width: 70; max-width: 100%; height: auto;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
-    ExportModal #export-status { color: $text-muted; height: auto; }
-    ExportModal #export-status.error { color: $error; text-style: bold; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel")]
-
-    def __init__(self, summary: Text) -> None:
-        super().__init__()
-        self.summary = summary
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.summary, id="export-summary")
-            yield Label("File (CSV; a new file, relative to the current folder)")
-            yield Input(value=default_export_path(), id="export-path")
-            yield Static("Enter exports, Escape cancels.", id="export-status")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#export-path", Input).focus()
-
-    @on(Input.Submitted, "#export-path")
-    def _submit(self, event: Input.Submitted) -> None:
-        try:
-            path = check_export_path(event.value)
-        except FilterError as exc:
-            status = self.query_one("#export-status", Static)
-            status.update(safe_text(exc.message))
-            status.add_class("error")
-            return
-        self.dismiss(path)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+# The form that asks where is the shared one (screens/export.py); the audit export streams
+# from the database instead of writing rows held on screen (it may be millions of entries).
 
 
 # -- the screen -----------------------------------------------------------------------------
@@ -434,7 +378,7 @@ class AuditLogScreen(Screen):
         ]
         described = ", ".join(p for p in parts if p) or "no filter: every entry"
         summary = safe_join("Export the entries matching the applied filters", f"({described})")
-        self.app.push_screen(ExportModal(summary), self._export_to)
+        self.app.push_screen(ExportModal(summary, "audit-log"), self._export_to)
 
     def _export_to(self, path: Path | None) -> None:
         if path is not None:

@@ -65,11 +65,14 @@ class RoleHome(Screen):
         Binding("4", "show_pane(3)", "Tab 4", show=False, id="tab.4"),
         Binding("5", "show_pane(4)", "Tab 5", show=False, id="tab.5"),
         Binding("o", "open_row", "Open", id="open"),  # shown on panes with on_select only
+        # Not in the footer (80 columns are full); in the palette as "Export this tab to CSV".
+        Binding("ctrl+s", "export_pane", "Export CSV", show=False, id="home.export"),
     ]
 
     def __init__(self, session) -> None:
         super().__init__()
         self.session = session
+        self.pane_rows: dict[str, Rows] = {}  # as loaded: what Ctrl+S exports
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -97,14 +100,19 @@ class RoleHome(Screen):
 
     @db_work(name="load home", group="home-load", exclusive=True)
     def load_all(self) -> None:
-        def fetch(conn: psycopg.Connection) -> dict:
-            return {pane.id: pane.query(conn) for pane in self.PANES}
+        self.post_message(HomeLoaded(self.session.run(self.fetch)))
 
-        self.post_message(HomeLoaded(self.session.run(fetch)))
+    def fetch(self, conn: psycopg.Connection, only: set[str] | None = None) -> dict:
+        """The rows of every pane (or of the panes in `only`), by pane id. A subclass may add
+        keys of its own (what else its panes show) and read them in on_home_loaded."""
+        return {pane.id: pane.query(conn) for pane in self.PANES if only is None or pane.id in only}
 
     def on_home_loaded(self, message: HomeLoaded) -> None:
         for pane in self.PANES:
-            rows = message.data.get(pane.id, [])
+            if pane.id not in message.data:
+                continue  # a partial reload (StudentHome's live enrollment tab)
+            rows = message.data[pane.id]
+            self.pane_rows[pane.id] = rows
             table = self.query_one(f"#table-{pane.id}", DataTable)
             with self.app.batch_update():
                 table.clear()
@@ -167,6 +175,22 @@ class RoleHome(Screen):
             self.query_one(TabbedContent).active = f"pane-{self.PANES[index].id}"
             self.query_one(f"#table-{self.PANES[index].id}", DataTable).focus()
 
+    def action_export_pane(self) -> None:
+        """The active tab's rows to a CSV file, whole (the table cuts long cells)."""
+        from school_tui.screens.export import export_rows
+
+        pane = self._active_pane()
+        if pane is None or pane.id not in self.pane_rows:
+            return
+        rows = self.pane_rows[pane.id]
+        export_rows(
+            self,
+            what=f"{pane.title} ({self.ROLE} home)",
+            stem=f"{self.ROLE}-{pane.title}",
+            header=pane.columns,
+            rows=[row[1:] if pane.on_select else row for row in rows],
+        )
+
     def action_open_chat(self) -> None:
         from school_tui.screens.chat import ChatScreen
 
@@ -183,6 +207,9 @@ class RoleHome(Screen):
             for i, pane in enumerate(self.PANES)
         ]
         commands.append(("Chat", self.action_open_chat, "Messages, and who is online"))
+        commands.append(
+            ("Export this tab to CSV", self.action_export_pane, "The rows of the tab shown")
+        )
         commands.append(("Log out", self.app.action_logout, "Close your session"))
         return commands
 

@@ -1,18 +1,64 @@
-"""The Student's home: their own enrollment, tasks, modules and fees, nobody else's."""
+"""The Student's home: their own enrollment, tasks, modules and fees, nobody else's.
 
-from school_tui.db import academics, accounting, enrollment
+The Enrollment tab says where the student stands (status, school year, section), what comes
+next in plain words, and every status change so far. It follows the registrar live: a
+status change notifies the student's own channel ('e:<id>', live_records.py) and the tab is
+read again, with no key pressed; after a reconnect it is read again too.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from rich.text import Text
+from textual.widgets import Static
+
+from school_tui.db import academics, accounting, records
+from school_tui.messages import HomeLoaded
 from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
+from school_tui.widgets.safe import clean
+from school_tui.workers import db_work
+
+# What the student waits for at each status, in their words.
+NEXT_STEP = {
+    "Pending": "Next: the registrar checks your documents.",
+    "Verified": "Next: payment of required fees.",
+    "Payment Complete": "Next: the registrar confirms your enrollment and section.",
+    "Enrolled": "You are enrolled. Nothing more to do.",
+    "Withdrawn": "Withdrawn. To enroll again, talk to the registrar.",
+}
+SUMMARY_KEY = "enrollment-summary"  # HomeLoaded.data key of the summary above the history
+
+
+def history_rows(conn: psycopg.Connection) -> list[tuple]:
+    """The student's status changes, newest first, as the tab shows them."""
+    return [
+        (when, year, f"{old} → {new}" if old else new, remark)
+        for when, year, old, new, remark in records.my_history(conn)
+    ]
+
+
+def describe_enrollment(now: records.MyEnrollment | None) -> Text:
+    if now is None:
+        return Text("You are not enrolled in a school year yet. Talk to the registrar.")
+    text = Text()
+    text.append(clean(f"{now.school_year} · {now.section or 'no section yet'} · Status: "))
+    text.append(clean(now.status), style="bold")
+    text.append("\n" + NEXT_STEP.get(now.status, ""))
+    return text
 
 
 class StudentHome(RoleHome):
     ROLE = "Student"
+    DEFAULT_CSS = """
+    StudentHome #enrollment-summary { height: 2; padding: 0 1; }
+    """
     PANES = (
         Pane(
             "enrollment",
             "Enrollment",
-            ("School year", "Section", "Status", "Updated", "Remarks"),
-            enrollment.my_enrollment,
-            "You are not enrolled in a school year yet.",
+            ("When", "School year", "Status", "Remark"),
+            history_rows,
+            "No status changes yet.",
         ),
         Pane(
             "tasks",
@@ -37,3 +83,29 @@ class StudentHome(RoleHome):
         ),
         ANNOUNCEMENTS,
     )
+
+    # Textual calls the on_mount and on_home_loaded of every class in the MRO (RoleHome's
+    # too, after these): no super() calls here.
+
+    def on_mount(self) -> None:
+        table = self.query_one("#table-enrollment")
+        table.parent.mount(Static("", id="enrollment-summary"), before=table)
+        live = self.app.live
+        if live is not None:
+            live.enrollment.subscribe(self, lambda _ids: self.reload_enrollment())
+            live.records.resync.subscribe(self, lambda _again: self.reload_enrollment())
+
+    def fetch(self, conn: psycopg.Connection, only: set[str] | None = None) -> dict:
+        data = super().fetch(conn, only)
+        if only is None or "enrollment" in only:
+            data[SUMMARY_KEY] = records.my_enrollment_now(conn)
+        return data
+
+    @db_work(name="student enrollment", group="student-enrollment")
+    def reload_enrollment(self) -> None:
+        self.post_message(HomeLoaded(self.session.run(lambda c: self.fetch(c, {"enrollment"}))))
+
+    def on_home_loaded(self, message: HomeLoaded) -> None:
+        if SUMMARY_KEY in message.data:
+            summary = self.query_one("#enrollment-summary", Static)
+            summary.update(describe_enrollment(message.data[SUMMARY_KEY]))

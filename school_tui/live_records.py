@@ -1,0 +1,93 @@
+"""Live school records for one session: enrollment ids from the listener, on Signals.
+
+A status change anywhere fires a trigger (sql/migrations/0006_registrar.sql) that sends
+'e:<enrollment_progress id>' on the staff channel `school.enrollment_channel()` (which the
+listener LISTENs on when this login may: see db/chat.channels) and on the student's own
+private channel. Payloads are ids only; the screens read the rows for them, through the
+database's rules, in their own workers (what a row means depends on the screen: the board's
+column and filters, the student's own history).
+
+- `enrollment`: list[int], the enrollment ids of one batch, each once, in arrival order;
+- `resync`: bool (True after a reconnect, False on the first connection), published each
+  time LISTEN is in place again: a screen that shows records reloads them then, so a change
+  made while nobody was listening is not missed (LISTEN -> backfill -> follow). It comes
+  after LISTEN, unlike ConnectionRestored, which the pool's own reconnect may post first.
+
+Threading is LiveChat's: `events` and `connected` run on the listener's thread; they fill an
+outbox, and one callback on the UI thread publishes what is in it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from textual.signal import Signal
+
+ENROLLMENT = "e"  # the payload kind: 'e:<enrollment_progress id>'
+
+
+def enrollment_ids(payloads: list[str]) -> list[int]:
+    """The enrollment ids among `payloads`, each once, in order; anything else is skipped
+    (a payload is never trusted beyond being an id)."""
+    ids: dict[int, None] = {}
+    for payload in payloads:
+        kind, _, value = payload.partition(":")
+        if kind == ENROLLMENT and value.isdigit() and len(value) <= 18:
+            ids[int(value)] = None
+    return list(ids)
+
+
+class LiveRecords:
+    def __init__(self, app, owner) -> None:
+        self.app = app
+        self.owner = owner  # the LiveChat this belongs to: app.live while the session lasts
+        self.enrollment: Signal[list[int]] = Signal(app, "records.enrollment")
+        self.resync: Signal[bool] = Signal(app, "records.resync")
+        self._lock = threading.Lock()
+        self._out_ids: dict[int, None] = {}
+        self._out_resync: bool | None = None
+        self._drain_posted = False
+
+    # -- on the listener thread --------------------------------------------------------------
+
+    def connected(self, reconnected: bool) -> None:
+        with self._lock:
+            self._out_resync = bool(self._out_resync) or reconnected
+        self._post()
+
+    def events(self, payloads: list[str]) -> None:
+        ids = enrollment_ids(payloads)
+        if not ids:
+            return
+        with self._lock:
+            self._out_ids.update(dict.fromkeys(ids))
+        self._post()
+
+    def _post(self) -> None:
+        with self._lock:
+            if self._drain_posted:
+                return
+            self._drain_posted = True
+        try:
+            posted = self.app.call_later(self._drain)  # thread-safe, does not wait
+        except RuntimeError:  # the app's loop is closed: nobody to show it to
+            posted = False
+        if not posted:
+            with self._lock:
+                self._drain_posted = False
+
+    # -- on the UI thread --------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        with self._lock:
+            ids, self._out_ids = list(self._out_ids), {}
+            resync, self._out_resync = self._out_resync, None
+            self._drain_posted = False
+        if self.app.live is not self.owner:
+            return  # from a session that has ended
+        if resync is not None:
+            # A reload reads every row anyway; ids from the same batch come after it too,
+            # which costs a re-read of rows the reload has just shown: harmless.
+            self.resync.publish(resync)
+        if ids:
+            self.enrollment.publish(ids)
