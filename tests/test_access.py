@@ -124,6 +124,13 @@ def build_world(school) -> World:
     def add(query: str, *params) -> int:
         return admin.execute(query, params).fetchone()[0]
 
+    for n, key in enumerate(("S1", "S2"), start=1):
+        add(
+            "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
+            "VALUES (%s, %s, 'Grade 7') RETURNING user_id",
+            ids[key],
+            f"S-{n}",
+        )
     ids["Y0"] = add(
         "INSERT INTO school.school_years (name, starts_on, ends_on) "
         "VALUES ('2024-2025', '2024-06-01', '2025-05-31') RETURNING id"
@@ -494,8 +501,9 @@ OPS: dict[tuple[str, str], Op] = {
     ("sections", "delete"): delete("sections", "SB"),
     ("enrollment_progress", "read_own"): read("enrollment_progress", "E1"),
     ("enrollment_progress", "read_other"): read("enrollment_progress", "E2"),
+    # (no section: SA belongs to the current year, and a section must be of the same year)
     ("enrollment_progress", "insert"): insert(
-        "enrollment_progress", student_id=Ref("S1"), school_year_id=Ref("Y0"), section_id=Ref("SA")
+        "enrollment_progress", student_id=Ref("S1"), school_year_id=Ref("Y0")
     ),
     ("enrollment_progress", "update_own"): update(
         "enrollment_progress", "current_status = 'Withdrawn'", "E1"
@@ -505,6 +513,84 @@ OPS: dict[tuple[str, str], Op] = {
     ),
     ("enrollment_progress", "delete_own"): delete("enrollment_progress", "E1"),
     ("enrollment_progress", "delete_other"): delete("enrollment_progress", "E2"),
+    ("student_profiles", "read_own"): read("student_profiles", "S1", column="user_id"),
+    ("student_profiles", "read_other"): read("student_profiles", "S2", column="user_id"),
+    ("student_profiles", "insert"): lambda conn, w, role: (
+        conn.execute(
+            "INSERT INTO school.student_profiles (user_id, student_number) VALUES (%s, 'X-1')",
+            (w.ids["T2"],),
+        ).rowcount
+    ),
+    ("student_profiles", "update_own"): update(
+        "student_profiles", "address = 'Elsewhere'", "S1", column="user_id"
+    ),
+    ("student_profiles", "delete_own"): lambda conn, w, role: (
+        conn.execute(
+            "DELETE FROM school.student_profiles WHERE user_id = %s", (w.ids["S1"],)
+        ).rowcount
+    ),
+    ("enrollment_transitions", "read"): lambda conn, w, role: conn.execute(
+        "SELECT count(*) FROM school.enrollment_transitions "
+        "WHERE from_status = 'Pending' AND to_status = 'Verified'"
+    ).fetchone()[0],
+    ("enrollment_transitions", "insert"): lambda conn, w, role: (
+        conn.execute(
+            "INSERT INTO school.enrollment_transitions VALUES ('Pending', 'Enrolled', 1)"
+        ).rowcount
+    ),
+    ("enrollment_transitions", "delete"): lambda conn, w, role: (
+        conn.execute(
+            "DELETE FROM school.enrollment_transitions WHERE from_status = 'Enrolled'"
+        ).rowcount
+    ),
+    ("enrollment_history", "read_own"): read("enrollment_history", "E1", column="enrollment_id"),
+    ("enrollment_history", "read_other"): read("enrollment_history", "E2", column="enrollment_id"),
+    ("enrollment_history", "insert"): lambda conn, w, role: (
+        conn.execute(
+            "INSERT INTO school.enrollment_history (enrollment_id, to_status) "
+            "VALUES (%s, 'Enrolled')",
+            (w.ids["E1"],),
+        ).rowcount
+    ),
+    ("enrollment_history", "update_own"): update(
+        "enrollment_history", "remark = 'rewritten'", "E1", column="enrollment_id"
+    ),
+    ("enrollment_history", "delete_own"): lambda conn, w, role: (
+        conn.execute(
+            "DELETE FROM school.enrollment_history WHERE enrollment_id = %s", (w.ids["E1"],)
+        ).rowcount
+    ),
+    ("import_staging", "insert"): lambda conn, w, role: (
+        conn.execute(
+            "INSERT INTO school.import_staging (batch, line, student_number) "
+            "VALUES (gen_random_uuid(), 2, 'X-1')"
+        ).rowcount
+    ),
+    ("import_staging", "read"): read_all("import_staging"),
+    ("import_staging", "delete"): lambda conn, w, role: (
+        conn.execute("DELETE FROM school.import_staging").rowcount or 1
+    ),
+    ("functions", "create_student"): lambda conn, w, role: (
+        conn.execute(
+            "SELECT school.create_student('New', 'Student', %s, %s)",
+            (f"new.{secrets.token_hex(3)}@access.test", f"N-{secrets.token_hex(3).upper()}"),
+        ).rowcount
+    ),
+    ("functions", "update_student"): call(
+        "SELECT school.update_student(%s, 'Renamed', 'Student', 's2.r@access.test', 'S-2')", "S2"
+    ),
+    ("functions", "import_students"): call(
+        "SELECT * FROM school.import_students(gen_random_uuid())"
+    ),
+    ("functions", "set_enrollment_status"): call(
+        "SELECT school.set_enrollment_status(ARRAY[%s], 'Withdrawn', 'moved away')", "E2"
+    ),
+    ("functions", "enrollment_fees_paid"): call(
+        "SELECT school.enrollment_fees_paid(%s, %s)", "S1", "Y"
+    ),
+    ("functions", "enrollment_channel"): call("SELECT school.enrollment_channel()"),
+    ("functions", "fee_summary_own"): call("SELECT * FROM school.student_fee_summary(%s)", "S1"),
+    ("functions", "fee_summary_other"): call("SELECT * FROM school.student_fee_summary(%s)", "S2"),
     ("subjects", "read"): read("subjects", "SUB1"),
     ("subjects", "insert"): insert("subjects", section_id=Ref("SA"), name="History"),
     ("subjects", "update"): update("subjects", "description = 'Numbers'", "SUB1"),
