@@ -650,3 +650,36 @@ def test_parse_amount_and_format_money_follow_the_configured_format():
     assert format_money(D("1234.5"), euro) == "1.234,50 €"
     assert format_money(D("1234.5"), MoneyFormat(symbol="PHP ")) == "PHP 1,234.50"
     assert format_money(D("7"), symbol=False) == "7.00"
+
+
+def test_the_cashier_finds_a_student_by_number_or_by_name(books):
+    ids = books.ids
+    books.admin.execute(
+        "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
+        "VALUES (%s, '2030-00042', 'Grade 7')",
+        (ids["s2"],),
+    )
+    # s4: enrolled without a section; the profile's grade level says which schedules apply.
+    s4 = books.school.add_person("Student", first_name="Nina", last_name="Dela Cruz", password=None)
+    books.admin.execute(
+        "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
+        "VALUES (%s, '2030-00043', 'Grade 7')",
+        (s4,),
+    )
+    books.admin.execute(
+        "INSERT INTO school.enrollment_progress (student_id, school_year_id) VALUES (%s, %s)",
+        (s4, ids["year"]),
+    )
+    with books.clerk() as conn:
+        assert ledger.assign_fees(conn, ids["year"]) == 12
+        by_number = ledger.find_students(conn, "2030-00042")
+        assert [(m.student_id, m.number, m.section, m.balance) for m in by_number] == [
+            (ids["s2"], "2030-00042", "Grade 7 - Rizal", D("11500.00"))
+        ]
+        assert [m.student_id for m in ledger.find_students(conn, "cruz DELA")] == [s4]
+        assert [m.number for m in ledger.find_students(conn, "2030-0004")] == [
+            "2030-00043",  # Dela Cruz before Student (the others' last name)
+            "2030-00042",
+        ]
+        assert ledger.find_students(conn, "100%") == []  # a LIKE wildcard is a character
+        assert ledger.find_students(conn, "teacher@ledger.test") == []  # students only
