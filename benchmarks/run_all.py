@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["startup.py", "auth.py", "chat_latency.py", "cashier.py --payments 100000"]
+BENCHMARKS = [
+    "startup.py",
+    "auth.py",
+    "chat_latency.py",
+    "registrar.py",
+    "cashier.py --payments 100000",
+]
 
 if __name__ == "__main__":
     failed = []

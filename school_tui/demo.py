@@ -167,6 +167,26 @@ def load(conn: psycopg.Connection, progress: Progress = lambda _: None) -> None:
                 must_change=True,
             )
             students.append((user_id, rng.choice(sections), rng.choice(statuses)))
+        # Student numbers and details from their own generator, so the draws above (names,
+        # sections, statuses) are what they were before profiles existed.
+        details = random.Random(SEED + 1)
+        grade_of = {
+            section_id: GRADES[i // len(SECTION_NAMES)] for i, section_id in enumerate(sections)
+        }
+        for n, (user_id, section_id, _status) in enumerate(students, start=1):
+            grade = grade_of[section_id]
+            age = 5 + int(grade.split()[-1])
+            demo_data.add_student_profile(
+                conn,
+                user_id,
+                f"2026-{n:05d}",
+                grade,
+                date(2026 - age - 1, details.randint(1, 12), details.randint(1, 28)),
+                f"{details.choice(FIRST_NAMES)} {details.choice(LAST_NAMES)}",
+                f"+63 9{details.randint(10, 99)} {details.randint(100, 999)} "
+                f"{details.randint(1000, 9999)}",
+                f"{details.randint(1, 400)} {details.choice(SECTION_NAMES)} Street, Quezon City",
+            )
         for user_id, section_id, status in students:
             demo_data.add_enrollment(
                 conn,

@@ -589,6 +589,7 @@ OPS: dict[tuple[str, str], Op] = {
         "SELECT school.enrollment_fees_paid(%s, %s)", "S1", "Y"
     ),
     ("functions", "enrollment_channel"): call("SELECT school.enrollment_channel()"),
+    ("functions", "search_students"): call("SELECT * FROM school.search_students('{%%}', 5)"),
     ("functions", "fee_summary_own"): call("SELECT * FROM school.student_fee_summary(%s)", "S1"),
     ("functions", "fee_summary_other"): call("SELECT * FROM school.student_fee_summary(%s)", "S2"),
     ("subjects", "read"): read("subjects", "SUB1"),

@@ -193,3 +193,15 @@ def add_guidance_report(conn, student_id, counselor_id, report, when: datetime) 
         "report_date) VALUES (%s, %s, %s, %s) RETURNING id",
         (student_id, counselor_id, report, when),
     )
+
+
+def add_student_profile(
+    conn, user_id, number: str, grade: str, born: date, guardian: str, phone: str, address: str
+) -> int:
+    return _insert(
+        conn,
+        "INSERT INTO school.student_profiles (user_id, student_number, grade_level, birth_date, "
+        "guardian_name, guardian_phone, address) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "RETURNING user_id",
+        (user_id, number, grade, born, guardian, phone, address),
+    )

@@ -178,6 +178,11 @@ def assign(conn: psycopg.Connection, section_id: int, student_ids: list[int]) ->
     """Put the students in the section (moving them from any other of that school year),
     all or none; a student with no enrollment that year gets one (Pending). Refused with
     "section: ... is full" when the seats run out. Returns how many changed."""
+    if (
+        conn.execute("SELECT 1 FROM school.sections WHERE id = %s", (section_id,)).fetchone()
+        is None
+    ):
+        raise LookupError(f"section: section {section_id} does not exist")
     return conn.execute(
         """
         WITH target AS (SELECT id, school_year_id FROM school.sections WHERE id = %s),

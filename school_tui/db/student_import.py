@@ -115,16 +115,19 @@ def commit(
     progress: Progress | None = None,
     *,
     skip_rejected: bool = False,
+    checked: list[PreviewRow] | None = None,
 ) -> ImportSummary:
     """Write the file's students in one transaction, all or nothing.
 
     A file with rejected rows raises ImportRejected (nothing written) unless `skip_rejected`,
     which imports the other rows. `progress(done, total)` is called as rows are sent and once
-    more when the database has written them.
+    more when the database has written them. `checked`: the preview just shown for this
+    file (else it is made again here); the database checks every row again either way.
     """
     progress = progress or (lambda done, total: None)
     with conn.transaction():
-        checked = preview(conn, parsed)
+        if checked is None:
+            checked = preview(conn, parsed)
         rejected = [p for p in checked if p.action == "reject"]
         if rejected and not skip_rejected:
             raise ImportRejected(rejected)

@@ -5,8 +5,9 @@ A student is a users row with role Student plus their student_profiles row
 login's name only, and the login is made when an Admin first issues a temporary password.
 
 Search matches every typed word anywhere in the lower-cased names, email and student number
-(`student_profiles.search_text`). With pg_trgm that is a GIN index search; without it the
-same SQL walks the name-ordered index and stops at `limit` matches (the fallback).
+(`student_profiles.search_text`), through school.search_students: common words are found
+in the first rows by name; rare ones through pg_trgm's GIN index where the server has it,
+else by a scan (the fallback, same SQL).
 """
 
 from __future__ import annotations
@@ -44,28 +45,40 @@ def _like_word(word: str) -> str:
 
 
 def search_sql(words: list[str]) -> str:
-    """The search query for `words` (one LIKE per word on the indexed search_text)."""
-    conditions = " AND ".join(["p.search_text LIKE %s"] * len(words)) or "true"
-    return f"""
-        SELECT p.user_id AS id, p.student_number, u.last_name, u.first_name, u.email,
+    """The search query: school.search_students finds the ids (as the owner, so the trigram
+    index can serve LIKE; see 0006_registrar.sql), the rows are read through row-level
+    security. Parameters: the patterns (text[]) and the limit (search_params)."""
+    return """
+        SELECT f.user_id AS id, p.student_number, u.last_name, u.first_name, u.email,
                p.grade_level, sec.grade_level || ' - ' || sec.name AS section,
                e.id AS enrollment_id, e.current_status AS status
-        FROM (SELECT p.* FROM school.student_profiles p WHERE {conditions}
-              ORDER BY p.sort_name, p.user_id LIMIT %s) p
-        JOIN school.users u ON u.id = p.user_id
-        LEFT JOIN school.enrollment_progress e ON e.student_id = p.user_id
-             AND e.school_year_id = (SELECT id FROM school.school_years WHERE is_current)
+        FROM school.search_students(%s::text[], %s) WITH ORDINALITY AS f(user_id, sort_name, n)
+        JOIN school.student_profiles p ON p.user_id = f.user_id
+        JOIN school.users u ON u.id = f.user_id
+        LEFT JOIN LATERAL (
+            SELECT e.id, e.current_status, e.section_id FROM school.enrollment_progress e
+            WHERE e.student_id = f.user_id
+              AND e.school_year_id = (SELECT id FROM school.school_years WHERE is_current)
+        ) e ON true
         LEFT JOIN school.sections sec ON sec.id = e.section_id
-        ORDER BY p.sort_name, p.user_id
-    """  # noqa: S608 - only placeholders are joined in
+        ORDER BY f.n
+    """
 
 
-def search(conn: psycopg.Connection, text: str, *, limit: int = 50) -> list[StudentHit]:
+def search_params(text: str, limit: int) -> tuple[list[str], list[object]]:
+    """The words of `text` (at most 8) and the parameters of search_sql for them."""
+    words = text.split()[:8]
+    return words, [[_like_word(w) for w in words], limit]
+
+
+# A page of results: more than an 80x24 screen shows; typing more narrows the rest.
+DEFAULT_LIMIT = 25
+
+
+def search(conn: psycopg.Connection, text: str, *, limit: int = DEFAULT_LIMIT) -> list[StudentHit]:
     """Students whose names, email or student number contain every word of `text` (any
     case, partial words), by last name. Empty text: the first `limit` students."""
-    words = text.split()[:8]
-    params: list[object] = [_like_word(w) for w in words]
-    params.append(limit)
+    words, params = search_params(text, limit)
     with conn.cursor(row_factory=class_row(StudentHit)) as cur:
         cur.execute(search_sql(words), params)  # type: ignore[arg-type]
         return cur.fetchall()

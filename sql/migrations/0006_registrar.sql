@@ -42,7 +42,7 @@ CREATE TABLE student_profiles (
     -- Derived, kept by triggers (profiles_derive, users_profile_names): what search matches
     -- (lower-case names, email, number) and the order results come in.
     search_text    text NOT NULL DEFAULT '',
-    sort_name      text NOT NULL DEFAULT '',
+    sort_name      text COLLATE "C" NOT NULL DEFAULT '',  -- "C": LIKE 'abc%' is an index range
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
 );
@@ -113,6 +113,80 @@ BEGIN
 END
 $$;
 SELECT ensure_search_index();
+
+-- The search itself. Row-level security keeps an index from serving a qual with a
+-- non-leakproof operator such as LIKE (it may not run before the policy's), so under the
+-- registrar's own login the trigram index would never be used: this function, as the owner,
+-- finds the ids (for those who may read every profile), and the caller reads the rows
+-- through row-level security as usual. p_patterns: LIKE patterns ('%word%') on search_text,
+-- all of which must match. The first p_limit matches come in this order, found the cheapest
+-- way each, in one statement:
+--   1. names that start with the first word (most typing is a last name): a range of the
+--      "C"-collated (sort_name, user_id) index, already in order (its first 3,000);
+--   if fewer than p_limit, then every other match by name:
+--   2. head: the first 3,000 students by name, filtered; a common word ("a", "2026-") has
+--      enough matches there;
+--   3. tail: only when the head had too few (a rare word, whose matches are sparse): every
+--      match through the trigram index (MATERIALIZED: no order asked of the scan), sorted.
+-- The patterns are inlined as literals so each search is planned for its own words.
+CREATE FUNCTION search_students(p_patterns text[], p_limit int)
+RETURNS TABLE (user_id int, sort_name text)
+-- ROWS: a page, not the default 1,000, so the caller's joins are index lookups
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 50 SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_cond text := 'true';
+    v_pattern text;
+    v_prefix text := 'NULL';
+BEGIN
+    IF NOT coalesce(school.my_role() IN ('Registrar', 'Principal', 'Academic Coordinator',
+                                         'Guidance', 'Accounting'), false) THEN
+        RAISE EXCEPTION 'only staff who read student records may search them'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF cardinality(p_patterns) > 8 THEN
+        RAISE EXCEPTION 'search: at most 8 words' USING ERRCODE = 'check_violation';
+    END IF;
+    FOREACH v_pattern IN ARRAY coalesce(p_patterns, '{}') LOOP
+        v_cond := v_cond || format(' AND p.search_text LIKE %L', v_pattern);
+    END LOOP;
+    IF cardinality(p_patterns) > 0 AND p_patterns[1] ~ '^%.+%$' THEN
+        v_prefix := quote_literal(substr(p_patterns[1], 2));  -- '%word%' -> 'word%'
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH pre AS (
+            SELECT p.user_id, p.sort_name FROM (
+                SELECT user_id, sort_name, search_text FROM school.student_profiles
+                WHERE sort_name LIKE %1$s ORDER BY sort_name, user_id LIMIT 3000) p
+            WHERE %2$s
+            ORDER BY p.sort_name, p.user_id LIMIT $1
+        ), pre_enough AS (
+            SELECT count(*) >= $1 AS yes FROM pre
+        ), head AS (
+            SELECT p.user_id, p.sort_name FROM (
+                SELECT user_id, sort_name, search_text FROM school.student_profiles
+                ORDER BY sort_name, user_id LIMIT 3000) p
+            WHERE NOT (SELECT yes FROM pre_enough) AND %2$s
+            ORDER BY p.sort_name, p.user_id LIMIT $1
+        ), enough AS (
+            SELECT (SELECT yes FROM pre_enough) OR count(*) >= $1 AS yes FROM head
+        ), tail AS MATERIALIZED (
+            SELECT p.user_id, p.sort_name FROM school.student_profiles p
+            WHERE NOT (SELECT yes FROM enough) AND %2$s
+        ), rest AS (
+            SELECT user_id, sort_name FROM head WHERE (SELECT yes FROM enough)
+            UNION ALL
+            (SELECT user_id, sort_name FROM tail ORDER BY sort_name, user_id LIMIT $1)
+        )
+        SELECT r.user_id, r.sort_name FROM (
+            SELECT user_id, sort_name, 0 AS tier FROM pre
+            UNION ALL
+            SELECT user_id, sort_name, 1 FROM rest
+            WHERE NOT (SELECT yes FROM pre_enough)
+              AND user_id NOT IN (SELECT user_id FROM pre)) r
+        ORDER BY r.tier, r.sort_name, r.user_id LIMIT $1
+    $q$, v_prefix, v_cond) USING least(greatest(coalesce(p_limit, 50), 1), 500);
+END
+$$;
 
 -- =====================================================================================
 -- Who may do the registrar's work: the Registrar; the Admin too for student records.
@@ -609,7 +683,11 @@ $$;
 -- CSV import: the rows a registrar COPYs in, read by import_students in the same
 -- transaction and deleted by it.
 -- =====================================================================================
-CREATE TABLE import_staging (
+-- Not under audit (the one table of the schema besides the log and the bookkeeping): its
+-- rows never outlive the transaction that COPYs them, and every write they cause (users,
+-- student_profiles, enrollment_progress, enrollment_history) is audited. Logging them too
+-- doubled an import's cost for entries that repeat those. UNLOGGED: nothing here survives.
+CREATE UNLOGGED TABLE import_staging (
     batch          uuid NOT NULL,
     line           int NOT NULL,
     loaded_by      text NOT NULL DEFAULT session_user,
@@ -625,7 +703,6 @@ CREATE TABLE import_staging (
     address        text,
     PRIMARY KEY (batch, line)
 );
-SELECT audit_table('school.import_staging');
 -- COPY refuses a table under row-level security, so: INSERT only (nobody reads or deletes
 -- these rows but import_students, as the owner), and each row is stamped with the login that
 -- loaded it, whatever the inserter said; import_students takes only the caller's own rows.
@@ -789,11 +866,13 @@ REVOKE ALL ON FUNCTION profile_search_text(text, text, text, text), profiles_der
     enrollment_channel(), set_enrollment_status(int[], text, text),
     enrollment_fees_paid(int, int), student_fee_summary(int), try_date(text),
     import_staging_stamp(),
-    import_rows(uuid), import_students(uuid) FROM PUBLIC;
+    import_rows(uuid), import_students(uuid), search_students(text[], int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION create_student(text, text, text, text, text, date, text, text, text, int),
     update_student(int, text, text, text, text, text, date, text, text, text),
     import_students(uuid) TO {{registrar}}, {{admin}};
 GRANT EXECUTE ON FUNCTION set_enrollment_status(int[], text, text) TO {{registrar}};
+GRANT EXECUTE ON FUNCTION search_students(text[], int) TO {{registrar}}, {{principal}},
+    {{coordinator}}, {{guidance}}, {{accounting}};
 GRANT EXECUTE ON FUNCTION student_fee_summary(int) TO {{registrar}}, {{accounting}},
     {{principal}}, {{student}};
 GRANT EXECUTE ON FUNCTION enrollment_channel() TO {{registrar}}, {{principal}}, {{coordinator}},
