@@ -23,14 +23,16 @@ def _receipt(app) -> str:
     return str(app.screen.query_one("#receipt", Static).render())
 
 
-def _verified_student(school) -> tuple[int, str, Decimal, Decimal]:
-    """A demo student who paid a first 10,000.00: (id, "first last", balance, next due)."""
+def _verified_student(school) -> tuple[int, str, Decimal, Decimal, str]:
+    """A demo student who paid a first 10,000.00: (id, "first last", balance, next due,
+    student number)."""
     return school.admin.execute(
         """
         SELECT u.id, u.first_name || ' ' || u.last_name, b.balance,
                (SELECT ib.open FROM school.installment_balances ib
                  WHERE ib.student_id = u.id AND ib.open > 0
-                 ORDER BY ib.due_date, ib.fee_id, ib.seq LIMIT 1)
+                 ORDER BY ib.due_date, ib.fee_id, ib.seq LIMIT 1),
+               (SELECT p.student_number FROM school.student_profiles p WHERE p.user_id = u.id)
           FROM school.users u
           JOIN school.enrollment_progress e ON e.student_id = u.id
           JOIN school.student_balances b ON b.student_id = u.id
@@ -61,7 +63,7 @@ async def _find(pilot, name: str) -> None:
 
 
 async def test_a_cash_payment_takes_three_keys_and_a_double_enter_posts_once(demo_school):
-    student, name, balance, next_due = _verified_student(demo_school)
+    student, name, balance, next_due, number = _verified_student(demo_school)
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "accounting@demo.school")
@@ -78,8 +80,9 @@ async def test_a_cash_payment_takes_three_keys_and_a_double_enter_posts_once(dem
         assert app.focused is app.screen.query_one("#student", Input)
         assert _payments(demo_school, student) == [(next_due, "Cash", None)]
 
-        # Overpayment is refused on screen, before anything is sent.
-        await _find(pilot, name)
+        # By the student number this time. Overpayment is refused on screen, before anything
+        # is sent.
+        await _find(pilot, number.lower())
         await pilot.press(*str(balance + 1), "enter")
         assert "overpayment is refused" in _status(app)
         # A check needs its number; then Enter posts.
@@ -100,7 +103,7 @@ async def test_a_cash_payment_takes_three_keys_and_a_double_enter_posts_once(dem
 
 
 async def test_paying_the_balance_completes_the_enrollment_and_the_form_says_so(demo_school):
-    student, name, balance, _ = _verified_student(demo_school)
+    student, name, balance, _, _ = _verified_student(demo_school)
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "accounting@demo.school")
