@@ -1,4 +1,7 @@
-"""Accounting's home: collections at a glance, recent payments, who still owes."""
+"""Accounting's home: collections at a glance, recent payments, who still owes; the keys open
+fee schedules (f), a student's statement (s), the day close (d) and the reports (r)."""
+
+from textual.binding import Binding
 
 from school_tui.db import accounting
 from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
@@ -6,6 +9,12 @@ from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 
 class AccountingHome(RoleHome):
     ROLE = "Accounting"
+    BINDINGS = [
+        Binding("f", "fees", "Fees", id="acct.fees"),
+        Binding("s", "statement", "Statement", id="acct.statement"),
+        Binding("d", "day_close", "Day close", id="acct.close"),
+        Binding("r", "reports", "Reports", id="acct.reports"),
+    ]
     PANES = (
         Pane("summary", "Summary", ("Measure", "Value"), accounting.summary),
         Pane(
@@ -24,3 +33,39 @@ class AccountingHome(RoleHome):
         ),
         ANNOUNCEMENTS,
     )
+
+    def action_fees(self) -> None:
+        from school_tui.screens.fees_admin import FeesScreen
+
+        self.app.push_screen(FeesScreen(self.session), lambda _: self.load_all())
+
+    def action_statement(self) -> None:
+        from school_tui.screens.statement import StatementScreen, StudentPicker
+
+        def picked(student_id: int | None) -> None:
+            if student_id is not None:
+                self.app.push_screen(
+                    StatementScreen(self.session, student_id, manage=True),
+                    lambda _: self.load_all(),
+                )
+
+        self.app.push_screen(StudentPicker(self.session), picked)
+
+    def action_day_close(self) -> None:
+        from school_tui.screens.day_close import DayCloseScreen
+
+        self.app.push_screen(DayCloseScreen(self.session))
+
+    def action_reports(self) -> None:
+        from school_tui.screens.accounting_reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen(self.session))
+
+    def palette_commands(self):
+        return [
+            *super().palette_commands(),
+            ("Fee schedules", self.action_fees, "Fees per grade level, assign, installments"),
+            ("Statement of account", self.action_statement, "Any student's; discounts, reversals"),
+            ("Close the day", self.action_day_close, "Expected by method against counted cash"),
+            ("Reports", self.action_reports, "Collections, outstanding balances with aging"),
+        ]
