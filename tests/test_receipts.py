@@ -140,3 +140,88 @@ def test_printable_and_cut():
     assert documents.printable("a\tb\nc\x1b[0m\u2028d") == "a b c [0m d"
     assert documents.cut("中文中文中文", 5) == "中文…"
     assert documents.wrap("", 10) == [""]
+
+
+# -- statements (pure as well) ----------------------------------------------------------------
+
+
+def _statement(**changes):
+    from school_tui.statements import Statement, running_balance
+
+    rows = [
+        (
+            date(2025, 6, 1),
+            "Charge",
+            "Tuition 2025-2026",
+            "",
+            Decimal("30000.00"),
+            Decimal("0"),
+            None,
+            1,
+        ),
+        (date(2025, 6, 2), "Payment", "Cash", "OR-1", Decimal("0"), Decimal("10000.00"), 7, None),
+        (
+            date(2025, 6, 3),
+            "Adjustment",
+            "Scholarship 10%: honours",
+            "",
+            Decimal("0"),
+            Decimal("3000.00"),
+            None,
+            1,
+        ),
+        (
+            date(2025, 6, 4),
+            "Reversal",
+            "of OR-1: bounced",
+            "OR-1",
+            Decimal("10000.00"),
+            Decimal("0"),
+            None,
+            None,
+        ),
+    ]
+    fields = dict(
+        school_name="Demo School",
+        student_id=5,
+        student_name="Peña, José",
+        student_number="2025-0001",
+        grade_section="Grade 7 · Rizal",
+        as_of=datetime(2025, 6, 5, 8, 0, tzinfo=UTC),
+        lines=running_balance(rows),
+    )
+    fields.update(changes)
+    return Statement(**fields)
+
+
+def test_statement_running_balance_and_totals():
+    s = _statement()
+    assert [line.balance for line in s.lines] == [
+        Decimal("30000.00"), Decimal("20000.00"), Decimal("17000.00"), Decimal("27000.00"),
+    ]  # fmt: skip
+    assert s.balance == s.lines[-1].balance == Decimal("27000.00")
+    from school_tui.statements import statement_lines
+
+    lines = statement_lines(s, fmt)
+    assert max(cell_len(line) for line in lines) <= 80
+    assert lines[-1].startswith("BALANCE DUE") and lines[-1].endswith("PHP 27,000.00")
+    assert "Adjustment: Scholarship 10%: honours" in " ".join(" ".join(lines).split())
+
+
+def test_statement_csv_and_pdf(tmp_path):
+    import csv
+
+    from school_tui.documents import write_csv
+    from school_tui.statements import CSV_HEADER, csv_rows, statement_pdf
+
+    s = _statement(student_name='=HYPERLINK("http://evil")')
+    rows = csv_rows(s)
+    rows.append((date(2025, 6, 5), "Charge", "@SUM(A1)", "-1+1", Decimal("1"), 0, 1))
+    path = tmp_path / "s.csv"
+    assert write_csv(path, CSV_HEADER, rows) == 5
+    read = list(csv.reader(path.open(encoding="utf-8")))
+    assert read[0] == list(CSV_HEADER)
+    assert read[5][2] == "'@SUM(A1)" and read[5][3] == "'-1+1"  # formulas neutralised
+    assert read[4][6] == "27000.00"
+    text, _ = _pdf_text(statement_pdf(s, fmt))
+    assert "STATEMENT OF ACCOUNT" in text and "PHP 27,000.00" in text
