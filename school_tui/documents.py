@@ -173,3 +173,14 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
             path.unlink(missing_ok=True)
             raise
     return count
+
+
+def school_name() -> str:
+    """The name printed on receipts and statements: `school_name` in config.toml."""
+    from school_tui.config import _read_toml, config_file
+
+    try:
+        name = _read_toml(config_file()).get("school_name")
+    except Exception:  # an unreadable config file is reported by the app's start-up
+        name = None
+    return printable(name) if isinstance(name, str) and name.strip() else "School"

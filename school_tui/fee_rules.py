@@ -34,9 +34,9 @@ def amount(text: str, field: str, label: str) -> Decimal:
     from school_tui.money import parse_amount
 
     try:
-        return parse_amount(text)
+        return parse_amount(text, label)  # its message starts with the label
     except ValueError as exc:
-        raise FieldError(field, f"{label}: {exc}") from None
+        raise FieldError(field, str(exc)) from None
 
 
 def percentage(text: str, field: str, label: str) -> Decimal:

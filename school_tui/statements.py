@@ -31,6 +31,7 @@ class StatementLine:
     # receipt), a fee assignment's id (adjust it). None for the others.
     payment_id: int | None = None
     fee_id: int | None = None
+    adjustment_id: int | None = None  # an adjustment line's (reverse it)
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,12 @@ class Statement:
 
 def running_balance(rows: Sequence[tuple]) -> list[StatementLine]:
     """StatementLines from (on, kind, description, reference, charge, credit, payment_id,
-    fee_id) rows in order, the balance carried down."""
+    fee_id[, adjustment_id]) rows in order, the balance carried down."""
     balance = Decimal("0.00")
     out = []
-    for on, kind, description, reference, charge, credit, payment_id, fee_id in rows:
+    for on, kind, description, reference, charge, credit, *ids in rows:
         balance += charge - credit
-        out.append(
-            StatementLine(
-                on, kind, description, reference, charge, credit, balance, payment_id, fee_id
-            )
-        )
+        out.append(StatementLine(on, kind, description, reference, charge, credit, balance, *ids))
     return out
 
 

@@ -37,53 +37,64 @@ def money(value) -> str:
 
 
 def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = None) -> FormSpec:
+    """A new schedule, or a changed amount and due date of one (its year, grade level and
+    fee type are what it is: a different one is a new schedule)."""
+    s = schedule
+
     def check(values: dict) -> dict:
-        if values["sched-year"] is None:
-            raise FieldError("sched-year", "School year: choose one")
-        if values["sched-grade"] is None:
-            raise FieldError("sched-grade", "Grade level: choose one")
-        if values["sched-type"] is None:
-            raise FieldError("sched-type", "Fee type: choose one")
+        if s is None:
+            if values["sched-year"] is None:
+                raise FieldError("sched-year", "School year: choose one")
+            if values["sched-grade"] is None:
+                raise FieldError("sched-grade", "Grade level: choose one")
+            if values["sched-type"] is None:
+                raise FieldError("sched-type", "Fee type: choose one")
+        value = fee_rules.amount(values["sched-amount"], "sched-amount", "Amount")
+        due = fee_rules.required_date(values["sched-due"], "sched-due", "Due date")
+        if s is not None and s.plan and value != s.amount:
+            raise FieldError(
+                "sched-amount",
+                f"Amount: its {len(s.plan)} installments add up to {money(s.amount)}; change "
+                "the plan with it (i, then clear it to one due)",
+            )
         return {
-            "school_year_id": values["sched-year"],
-            "grade_level": values["sched-grade"],
-            "fee_type": values["sched-type"],
-            "amount": fee_rules.amount(values["sched-amount"], "sched-amount", "Amount"),
+            "school_year_id": s.school_year_id if s else values["sched-year"],
+            "grade_level": s.grade_level if s else values["sched-grade"],
+            "fee_type": s.fee_type if s else values["sched-type"],
+            "amount": value,
+            "due_date": due,
+            "plan": s.plan if s else [],
         }
 
     def save(conn, checked: dict) -> str:
-        ar.save_schedule(conn, schedule.id if schedule else None, **checked)
+        ar.save_schedule(conn, **checked)
         return f"{checked['fee_type']} for {checked['grade_level']}: {money(checked['amount'])}"
 
-    s = schedule
-    return FormSpec(
-        title="New fee schedule" if s is None else f"Edit {s.fee_type} · {s.grade_level}",
-        note=(
-            "A changed amount applies to fees assigned from now on; fees already assigned keep "
-            "theirs (correct those with a discount or scholarship)."
-            if s
-            else ""
+    if s is None:
+        fields = [
+            Field("sched-year", "School year", options=choices.years),
+            Field("sched-grade", "Grade level", options=[(g, g) for g in choices.grades]),
+            Field("sched-type", "Fee type", options=[(t, t) for t in choices.fee_types]),
+        ]
+    else:
+        fields = []
+    fields += [
+        Field("sched-amount", "Amount", str(s.amount) if s else "", placeholder="e.g. 25000.00"),
+        Field(
+            "sched-due", "Due date", s.due_date.isoformat() if s else "", placeholder="YYYY-MM-DD"
         ),
-        fields=[
-            Field(
-                "sched-year", "School year", s.school_year_id if s else "", options=choices.years
-            ),
-            Field(
-                "sched-grade",
-                "Grade level",
-                s.grade_level if s else "",
-                options=[(g, g) for g in choices.grades],
-            ),
-            Field(
-                "sched-type",
-                "Fee type",
-                s.fee_type if s else "",
-                options=[(t, t) for t in choices.fee_types],
-            ),
-            Field(
-                "sched-amount", "Amount", str(s.amount) if s else "", placeholder="e.g. 25000.00"
-            ),
-        ],
+    ]
+    return FormSpec(
+        title="New fee schedule"
+        if s is None
+        else f"{s.fee_type} · {s.grade_level} · {s.school_year}",
+        note=(
+            "Fees already assigned keep their amount (correct those with a discount or "
+            "scholarship); the change applies to fees assigned from now on."
+            if s
+            else "Assign it to students with b."
+        ),
+        fields=fields,
         check=check,
         save=save,
     )
@@ -91,48 +102,55 @@ def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = No
 
 # -- corrections from a statement line ---------------------------------------------------------
 
-ADJUSTMENT_KINDS = (("Discount", "discount"), ("Scholarship", "scholarship"))
 ADJUSTMENT_MODES = (("Fixed amount", "fixed"), ("Percentage of the fee", "percent"))
 
 
-def adjustment_form(line) -> FormSpec:
+def adjustment_form(line, approvers: list) -> FormSpec:
     """A discount or scholarship on the charge of a statement line: its own row in the
-    ledger, never an edit of the fee."""
+    ledger, never an edit of the fee. The key is made when the form opens, so saving twice
+    (a retry after a lost reply) records it once."""
+    from school_tui.db.ledger import ADJUSTMENT_KINDS, new_client_key
+
+    key = new_client_key()
 
     def check(values: dict) -> dict:
         if values["adj-kind"] is None:
-            raise FieldError("adj-kind", "Kind: discount or scholarship")
+            raise FieldError("adj-kind", "Kind: discount, scholarship or waiver")
         if values["adj-mode"] is None:
             raise FieldError("adj-mode", "Type: fixed amount or percentage")
+        amount = percent = None
         if values["adj-mode"] == "percent":
-            value = fee_rules.percentage(values["adj-value"], "adj-value", "Value")
+            percent = fee_rules.percentage(values["adj-value"], "adj-value", "Value")
         else:
-            value = fee_rules.amount(values["adj-value"], "adj-value", "Value")
-            if value > line.charge:
+            amount = fee_rules.amount(values["adj-value"], "adj-value", "Value")
+            if amount > line.charge:
                 raise FieldError("adj-value", f"Value: at most the charge ({money(line.charge)})")
-        approved = fee_rules.reason(values["adj-approved"], "adj-approved", "Approved by")
+        reason = fee_rules.reason(values["adj-reason"], "adj-reason")
+        if values["adj-approved"] is None:
+            raise FieldError("adj-approved", "Approved by: choose who approved it")
         return {
             "fee_id": line.fee_id,
             "kind": values["adj-kind"],
-            "mode": values["adj-mode"],
-            "value": value,
-            "reason": fee_rules.reason(values["adj-reason"], "adj-reason"),
-            "approved_by": approved,
+            "amount": amount,
+            "percent": percent,
+            "reason": reason,
+            "approved_by": values["adj-approved"],
+            "client_key": key,
         }
 
     def save(conn, checked: dict) -> str:
         ar.add_adjustment(conn, **checked)
-        return f"{checked['kind'].title()} recorded on {line.description}"
+        return f"{checked['kind']} recorded on {line.description}"
 
     return FormSpec(
         title=f"Discount or scholarship · {line.description}",
         note=f"Charge {money(line.charge)}. Recorded as its own adjustment; the fee stays as it is.",
         fields=[
-            Field("adj-kind", "Kind", options=ADJUSTMENT_KINDS),
+            Field("adj-kind", "Kind", options=[(k, k) for k in ADJUSTMENT_KINDS]),
             Field("adj-mode", "Type", options=ADJUSTMENT_MODES),
             Field("adj-value", "Value", placeholder="amount, or percent such as 10"),
             Field("adj-reason", "Reason", placeholder="e.g. sibling discount"),
-            Field("adj-approved", "Approved by", placeholder="who approved it"),
+            Field("adj-approved", "Approved by", options=approvers, placeholder="Who approved"),
         ],
         check=check,
         save=save,
@@ -140,30 +158,33 @@ def adjustment_form(line) -> FormSpec:
 
 
 def reversal_form(line) -> FormSpec:
-    """Reverse a payment: a new row pointing at the original, with the reason."""
+    """Reverse a payment or an adjustment: a new row pointing at the original, with the
+    reason; the original stays on record."""
+    is_payment = line.payment_id is not None
+    what = f"payment {line.reference}" if is_payment else f"adjustment ({line.description})"
 
     def check(values: dict) -> dict:
-        return {
-            "payment_id": line.payment_id,
-            "reason": fee_rules.reason(values["rev-reason"], "rev-reason"),
-        }
+        return {"reason": fee_rules.reason(values["rev-reason"], "rev-reason")}
 
     def save(conn, checked: dict) -> str:
-        ar.reverse_payment(conn, **checked)
-        return f"Payment {line.reference} reversed"
+        if is_payment:
+            ar.reverse_payment(conn, line.payment_id, checked["reason"])
+        else:
+            ar.reverse_adjustment(conn, line.adjustment_id, checked["reason"])
+        return f"Reversed {what}"
 
     return FormSpec(
-        title=f"Reverse payment {line.reference}",
+        title=f"Reverse {what}",
         note=(
-            f"{money(line.credit)} on {line.on}. The payment stays on record; a reversal "
-            "pointing at it takes it back out of the balance and the day's totals."
+            f"{money(line.credit)} on {line.on}. It stays on record; a reversal pointing at it "
+            "takes it back out of the balance"
+            + (" and out of today's takings." if is_payment else ".")
         ),
         fields=[Field("rev-reason", "Reason", placeholder="e.g. bounced check, wrong student")],
         check=check,
         save=save,
         confirm=lambda c: (
-            f"Reverse {line.reference} ({money(line.credit)}) because: {c['reason']}? "
-            "This cannot be undone."
+            f"Reverse {what} of {money(line.credit)} because: {c['reason']}? This cannot be undone."
         ),
     )
 
@@ -178,19 +199,22 @@ class AssignModal(ModalScreen[str | None]):
     DEFAULT_CSS = MODAL_CSS.format(name="AssignModal")
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="assign.cancel")]
 
-    def __init__(self, session, schedule: ar.Schedule, scopes: list) -> None:
+    def __init__(self, session, year: tuple[int, str], scopes: list) -> None:
         super().__init__()
         self.session = session
-        self.schedule = schedule
+        self.year_id, self.year_name = year
         self.scopes = scopes
         self._busy = False
 
     def compose(self) -> ComposeResult:
-        s = self.schedule
         with Vertical():
             yield Static(
-                safe_join("Assign", s.fee_type, money(s.amount), "·", s.school_year, s.grade_level),
-                classes="modal-title",
+                safe_join("Assign the fee schedules of", self.year_name), classes="modal-title"
+            )
+            yield Static(
+                "Every schedule of the year for the students' grade level is charged once; "
+                "students who already have a fee from a schedule keep it as it is.",
+                classes="modal-note",
             )
             yield Select(
                 [(label, key) for label, key in self.scopes],
@@ -222,13 +246,13 @@ class AssignModal(ModalScreen[str | None]):
 
     @db_work(name="assign preview", group="acct-assign", exclusive=True)
     def _preview(self, scope) -> None:
-        count = self.session.run(lambda c: ar.assign_preview(c, self.schedule.id, scope))
+        count = self.session.run(lambda c: ar.assign_preview(c, self.year_id, *scope))
         self.post_message(Loaded("preview", (scope, count)))
 
     @db_work(name="assign fees", group="acct-assign", exclusive=True)
     def _assign(self, scope) -> None:
         try:
-            added = self.session.run(lambda c: ar.assign_fees(c, self.schedule.id, scope))
+            added = self.session.run(lambda c: ar.assign_fees(c, self.year_id, *scope))
         except BaseException:
             self.post_message(Failed("assign"))
             raise
@@ -237,20 +261,20 @@ class AssignModal(ModalScreen[str | None]):
     def on_loaded(self, message: Loaded) -> None:
         message.stop()
         if message.what == "preview":
-            scope, (students, already) = message.data
-            label = dict((key, label) for label, key in self.scopes)[scope]
-            new = students - already
+            scope, (students, new, already) = message.data
+            label = {key: label for label, key in self.scopes}[scope]
             if new == 0:
                 self._busy = False
                 self._status(
-                    f"Nothing to add: all {students} students of {label} already have this fee."
+                    f"Nothing to add: the {students} students of {label} already have every "
+                    f"fee of {self.year_name} ({already} fees)."
                     if students
-                    else f"{label} has no enrolled students."
+                    else f"{label} has no enrolled students, or no fee schedule applies."
                 )
                 return
             question = (
-                f"Assign {self.schedule.fee_type} ({money(self.schedule.amount)}) to {new} "
-                f"students of {label}? {already} already have it and are left alone."
+                f"Charge {new} fees to the {students} students of {label} "
+                f"({self.year_name})? {already} fees they already have are left alone."
             )
 
             def answered(yes: bool | None) -> None:
@@ -266,7 +290,7 @@ class AssignModal(ModalScreen[str | None]):
             self._busy = False
             added = message.data
             self.dismiss(
-                f"Assigned to {added} students." if added else "Nothing added: they all had it."
+                f"Charged {added} fees." if added else "Nothing added: they all had these fees."
             )
 
     def on_failed(self, message: Failed) -> None:
@@ -331,7 +355,7 @@ class InstallmentModal(ModalScreen[str | None]):
                         yield Input(value, placeholder="amount", id=f"amount-{n}")
             yield Static("", id="plan-live")
             yield Static(
-                "Ctrl+S saves · Ctrl+E splits the fee evenly over the dates typed",
+                "Ctrl+S saves (all empty: one due) · Ctrl+E splits the fee over the dates",
                 classes="form-status",
                 id="plan-status",
             )
@@ -383,7 +407,10 @@ class InstallmentModal(ModalScreen[str | None]):
         if self._busy:
             return
         try:
-            plan = fee_rules.installment_plan(self.schedule.amount, self.rows())
+            if not any(d.strip() or a.strip() for d, a in self.rows()):
+                plan = []  # no plan: one due, on the schedule's due date
+            else:
+                plan = fee_rules.installment_plan(self.schedule.amount, self.rows())
         except FieldError as exc:
             self._status(exc.message, error=True)
             self.query_one(f"#{exc.field}", Input).focus()
@@ -395,7 +422,18 @@ class InstallmentModal(ModalScreen[str | None]):
     @db_work(name="save installments", group="acct-plan", exclusive=True)
     def _save(self, plan) -> None:
         try:
-            self.session.run(lambda c: ar.save_installments(c, self.schedule.id, plan))
+            s = self.schedule
+            self.session.run(
+                lambda c: ar.save_schedule(
+                    c,
+                    s.school_year_id,
+                    s.grade_level,
+                    s.fee_type,
+                    s.amount,
+                    s.due_date,
+                    [(i.due_date, i.amount) for i in plan],
+                )
+            )
         except BaseException:
             self.post_message(Failed("plan"))
             raise
@@ -404,7 +442,12 @@ class InstallmentModal(ModalScreen[str | None]):
     def on_loaded(self, message: Loaded) -> None:
         message.stop()
         self._busy = False
-        self.dismiss(f"{message.data} installments saved for {self.schedule.fee_type}.")
+        count = message.data
+        self.dismiss(
+            f"{count} installments saved for {self.schedule.fee_type}."
+            if count
+            else f"{self.schedule.fee_type}: one due, on {self.schedule.due_date}."
+        )
 
     def on_failed(self, message: Failed) -> None:
         message.stop()
@@ -432,7 +475,7 @@ class FeesScreen(Screen):
         Binding("b", "assign", "Assign", id="fees.assign"),
         Binding("i", "installments", "Installments", id="fees.installments"),
     ]
-    COLUMNS = ("Year", "Grade level", "Fee type", "Amount", "Plan", "Assigned")
+    COLUMNS = ("Year", "Grade level", "Fee type", "Amount", "Due", "Plan", "Assigned")
 
     def __init__(self, session) -> None:
         super().__init__()
@@ -481,7 +524,8 @@ class FeesScreen(Screen):
                         safe_text(s.grade_level),
                         safe_text(s.fee_type),
                         safe_text(money(s.amount)),
-                        safe_text(f"{s.installments} due" if s.installments else "—"),
+                        safe_text(s.due_date.isoformat()),
+                        safe_text(f"{s.installments} dues" if s.installments else "1 due"),
                         safe_text(s.assigned),
                         key=str(s.id),
                     )
@@ -493,12 +537,9 @@ class FeesScreen(Screen):
                 if self.schedules
                 else "No fee schedules yet: n makes one."
             )
-        elif message.what == "plan":
-            schedule, plan = message.data
-            self.app.push_screen(InstallmentModal(self.session, schedule, plan), self._done)
         elif message.what == "scopes":
-            schedule, scopes = message.data
-            self.app.push_screen(AssignModal(self.session, schedule, scopes), self._done)
+            year, scopes = message.data
+            self.app.push_screen(AssignModal(self.session, year, scopes), self._done)
 
     def _current(self) -> ar.Schedule | None:
         table = self.query_one(DataTable)
@@ -531,18 +572,13 @@ class FeesScreen(Screen):
 
     @db_work(name="assign scopes", group="acct-fees-open")
     def _load_scopes(self, s: ar.Schedule) -> None:
-        scopes = self.session.run(lambda c: ar.assign_scopes(c, s))
-        self.post_message(Loaded("scopes", (s, scopes)))
+        scopes = self.session.run(lambda c: ar.assign_scopes(c, s.school_year_id))
+        self.post_message(Loaded("scopes", ((s.school_year_id, s.school_year), scopes)))
 
     def action_installments(self) -> None:
         s = self._current()
         if s is not None:
-            self._load_plan(s)
-
-    @db_work(name="installment plan", group="acct-fees-open")
-    def _load_plan(self, s: ar.Schedule) -> None:
-        plan = self.session.run(lambda c: ar.installments(c, s.id))
-        self.post_message(Loaded("plan", (s, plan)))
+            self.app.push_screen(InstallmentModal(self.session, s, s.plan), self._done)
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
         self.reload()

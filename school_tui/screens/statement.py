@@ -263,6 +263,11 @@ class StatementScreen(Screen):
                 self.notify("No receipt for that line.", severity="warning", markup=False)
             else:
                 self.app.push_screen(ReceiptModal(message.data))
+        elif message.what == "approvers":
+            from school_tui.screens.fees_admin import adjustment_form
+
+            line, approvers = message.data
+            self._open_form(adjustment_form(line, approvers))
         elif message.what == "exported":
             self.notify(f"Saved {clean(message.data)}", title="Statement", markup=False, timeout=8)
 
@@ -337,20 +342,22 @@ class StatementScreen(Screen):
         self.post_message(Loaded("receipt", self.session.run(lambda c: ar.receipt(c, payment_id))))
 
     def action_adjust(self) -> None:
-        from school_tui.screens.fees_admin import adjustment_form
-
         line = self._current_line()
         if line is None or line.fee_id is None or line.kind != "Charge":
             self.notify("Choose a charge line to discount.", markup=False)
             return
-        self._open_form(adjustment_form(line))
+        self._load_approvers(line)
+
+    @db_work(name="approvers", group="acct-approvers")
+    def _load_approvers(self, line) -> None:
+        self.post_message(Loaded("approvers", (line, self.session.run(ar.approvers))))
 
     def action_reverse(self) -> None:
         from school_tui.screens.fees_admin import reversal_form
 
         line = self._current_line()
-        if line is None or line.payment_id is None or line.kind != "Payment":
-            self.notify("Choose a payment line to reverse.", markup=False)
+        if line is None or line.kind not in ("Payment", "Adjustment"):
+            self.notify("Choose a payment or adjustment line to reverse.", markup=False)
             return
         self._open_form(reversal_form(line))
 

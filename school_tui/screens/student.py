@@ -1,11 +1,17 @@
-"""The Student's home: their own enrollment, tasks, modules and fees, nobody else's."""
+"""The Student's home: their own enrollment, tasks, modules, fees and payments, nobody
+else's (row-level security on their own login). Enter on a payment shows its receipt; `s`
+opens their statement of account. Read-only: the ledger's functions refuse a student."""
 
-from school_tui.db import academics, accounting, enrollment
+from textual.binding import Binding
+
+from school_tui.db import academics, accounting_reports, enrollment
 from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
+from school_tui.workers import db_work
 
 
 class StudentHome(RoleHome):
     ROLE = "Student"
+    BINDINGS = [Binding("s", "statement", "Statement", id="student.statement")]
     PANES = (
         Pane(
             "enrollment",
@@ -31,9 +37,44 @@ class StudentHome(RoleHome):
         Pane(
             "fees",
             "Fees",
-            ("Fee", "Amount", "Paid", "Balance", "Due", "Status"),
-            accounting.my_fees,
+            ("Fee", "Amount", "Discounts", "Paid", "Balance", "Next due", "Status"),
+            accounting_reports.my_fees,
             "You have no fees.",
+        ),
+        Pane(
+            "payments",
+            "Payments",
+            ("Date", "Receipt", "Amount", "Method", ""),
+            accounting_reports.my_payments,
+            "No payments yet.",
+            on_select="open_receipt",
         ),
         ANNOUNCEMENTS,
     )
+
+    def open_receipt(self, payment_id: str, cells: list[str]) -> None:
+        self._load_receipt(int(payment_id))
+
+    @db_work(name="receipt", group="student-receipt")
+    def _load_receipt(self, payment_id: int) -> None:
+        from school_tui.screens.acct_forms import Loaded
+
+        receipt = self.session.run(lambda c: accounting_reports.receipt(c, payment_id))
+        self.post_message(Loaded("receipt", receipt))
+
+    def on_loaded(self, message) -> None:
+        from school_tui.screens.statement import ReceiptModal
+
+        if message.what == "receipt" and message.data is not None:
+            self.app.push_screen(ReceiptModal(message.data))
+
+    def action_statement(self) -> None:
+        from school_tui.screens.statement import StatementScreen
+
+        self.app.push_screen(StatementScreen(self.session))
+
+    def palette_commands(self):
+        return [
+            *super().palette_commands(),
+            ("Statement of account", self.action_statement, "Your charges, payments, balance"),
+        ]
