@@ -109,7 +109,7 @@ class FormModal(ModalScreen[Any]):
                                 list(f.options),
                                 id=f.id,
                                 prompt=f.placeholder or "Choose",
-                                value=f.value if f.value else Select.BLANK,
+                                value=f.value if f.value else Select.NULL,
                             )
                         else:
                             yield Input(f.value, placeholder=f.placeholder, id=f.id)
@@ -133,7 +133,7 @@ class FormModal(ModalScreen[Any]):
         for f in self.spec.fields:
             widget = self.query_one(f"#{f.id}")
             value = widget.value
-            out[f.id] = None if value is Select.BLANK else value
+            out[f.id] = None if value is Select.NULL else value
         return out
 
     def _update_live(self) -> None:

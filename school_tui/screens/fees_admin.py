@@ -238,7 +238,7 @@ class AssignModal(ModalScreen[str | None]):
 
     @on(Select.Changed, "#assign-scope")
     def _chosen(self, event: Select.Changed) -> None:
-        if event.value is Select.BLANK or self._busy:
+        if event.value is Select.NULL or self._busy:
             return
         self._busy = True
         self._status("Counting…")
@@ -482,6 +482,7 @@ class FeesScreen(Screen):
         self.session = session
         self.schedules: list[ar.Schedule] = []
         self.choices: ar.ScheduleChoices | None = None
+        self._note = ""
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -532,11 +533,14 @@ class FeesScreen(Screen):
                 table.loading = False
             if self.schedules:
                 table.move_cursor(row=min(row, len(self.schedules) - 1))
-            self.query_one("#fees-status", Static).update(
+            status = (
                 f"{len(self.schedules)} schedules · n new · e edit · b assign · i installments"
                 if self.schedules
                 else "No fee schedules yet: n makes one."
             )
+            if self._note:  # what the last change did stays in view after the reload
+                status = f"{self._note} · {status}"
+            self.query_one("#fees-status", Static).update(safe_text(status))
         elif message.what == "scopes":
             year, scopes = message.data
             self.app.push_screen(AssignModal(self.session, year, scopes), self._done)
@@ -550,8 +554,8 @@ class FeesScreen(Screen):
 
     def _done(self, result) -> None:
         if result:
-            self.notify(str(result), title="Fees", markup=False)
-            self.query_one("#fees-status", Static).update(safe_text(result))
+            self._note = str(result)
+            self.notify(self._note, title="Fees", markup=False)
         self.reload()
 
     def action_new(self) -> None:

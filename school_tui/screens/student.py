@@ -2,11 +2,27 @@
 else's (row-level security on their own login). Enter on a payment shows its receipt; `s`
 opens their statement of account. Read-only: the ledger's functions refuse a student."""
 
+from decimal import Decimal
+
 from textual.binding import Binding
 
 from school_tui.db import academics, accounting_reports, enrollment
 from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 from school_tui.workers import db_work
+
+
+def _in_money(query):
+    """The pane's rows with every amount through money.format_money (the school's currency)."""
+
+    def run(conn) -> list[tuple]:
+        from school_tui.money import format_money
+
+        return [
+            tuple(format_money(c) if isinstance(c, Decimal) else c for c in row)
+            for row in query(conn)
+        ]
+
+    return run
 
 
 class StudentHome(RoleHome):
@@ -38,14 +54,14 @@ class StudentHome(RoleHome):
             "fees",
             "Fees",
             ("Fee", "Amount", "Discounts", "Paid", "Balance", "Next due", "Status"),
-            accounting_reports.my_fees,
+            _in_money(accounting_reports.my_fees),
             "You have no fees.",
         ),
         Pane(
             "payments",
             "Payments",
             ("Date", "Receipt", "Amount", "Method", ""),
-            accounting_reports.my_payments,
+            _in_money(accounting_reports.my_payments),
             "No payments yet.",
             on_select="open_receipt",
         ),
