@@ -252,3 +252,21 @@ async def test_student_sees_own_fees_payments_and_receipts(books):
         assert "balance ₱700.00" in _text(app, "#statement-summary")
         keys = {key for key, active in app.screen.active_bindings.items() if active.enabled}
         assert "a" not in keys and "v" not in keys and "r" in keys
+
+
+def test_reports_screen_snapshot(demo_school, snap_compare):
+    """The reports at 80x24 on the demo school, as of the demo's clock: the chart of the
+    last 30 days over the table of days."""
+    from school_tui import demo
+    from school_tui.screens.accounting_reports import ReportsScreen
+    from tests.harness import log_in
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await log_in(pilot, "accounting@demo.school")
+        app.push_screen(ReportsScreen(app.session, today=demo.NOW.date()))
+        await wait_until(pilot, lambda: _loaded(app, "table-aging"), "the reports")
+        await wait_until(pilot, lambda: not any(not w.is_finished for w in app.workers), "idle")
+
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

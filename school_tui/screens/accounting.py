@@ -20,7 +20,7 @@ class AccountingHome(RoleHome):
         Pane(
             "payments",
             "Payments",
-            ("Date", "Student", "Fee", "Amount", "Method", "Clerk"),
+            ("Date", "Receipt", "Student", "For", "Amount", "Method", "Clerk"),
             accounting.recent_payments,
             "No payments yet.",
         ),

@@ -84,6 +84,7 @@ class ReportsScreen(Screen):
         self.end = self.today
         self.data: dict[str, list] = {}
         self._generation = 0
+        self._focus_table = True  # the first load puts the cursor in the table, not a date
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -114,7 +115,6 @@ class ReportsScreen(Screen):
         self.title = "Reports"
         for tab, (_, columns) in TABLES.items():
             self.query_one(f"#table-{tab}", DataTable).add_columns(*columns)
-        self.query_one("#table-days", DataTable).focus()
         self._reload()
 
     def _set_status(self, text: str, error: bool = False) -> None:
@@ -138,6 +138,7 @@ class ReportsScreen(Screen):
             self.query_one(f"#{exc.field}", Input).focus()
             return
         self.start, self.end = start, end
+        self._focus_table = True
         self._reload()
 
     def _reload(self) -> None:
@@ -179,6 +180,9 @@ class ReportsScreen(Screen):
             self.query_one(CollectionsChart).show(
                 [(d, total) for d, _, total in days], "Collected per day"
             )
+        if self._focus_table:  # a loading table takes no focus: now it can
+            self._focus_table = False
+            self.query_one(f"#table-{self._active_tab()}", DataTable).focus()
         collected = sum((row[-1] for row in data["methods"]), 0)
         count = sum(row[-2] for row in data["methods"])
         outstanding = sum((row[-1] for row in data["aging"]), 0)

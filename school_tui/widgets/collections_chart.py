@@ -59,7 +59,7 @@ class CollectionsChart(PlotextPlot):
             return
         xs = list(range(len(self.points)))
         ys = [float(amount) for _, amount in self.points]
-        plt.bar(xs, ys, marker="sd", color="blue", width=0.8)
+        plt.bar(xs, ys, marker="hd", color="blue", width=0.6)
         ticks = tick_positions(len(xs))
         plt.xticks(ticks, [self.points[i][0].strftime("%m-%d") for i in ticks])
         top = max(ys) if ys else 0
