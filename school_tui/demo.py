@@ -178,42 +178,7 @@ def load(conn: psycopg.Connection, progress: Progress = lambda _: None) -> None:
             )
 
         progress("Loading the demo school: fees and payments…")
-        for user_id, _section, status in students:
-            tuition = demo_data.add_fee(
-                conn,
-                user_id,
-                "Tuition",
-                Decimal("25000.00"),
-                datetime(2026, 7, 31, tzinfo=UTC),
-                _fee_status(status),
-            )
-            misc = demo_data.add_fee(
-                conn,
-                user_id,
-                "Miscellaneous",
-                Decimal("3500.00"),
-                datetime(2026, 7, 31, tzinfo=UTC),
-                _fee_status(status),
-            )
-            if status in ("Payment Complete", "Enrolled"):
-                for fee_id, amount in ((tuition, Decimal("25000.00")), (misc, Decimal("3500.00"))):
-                    demo_data.add_payment(
-                        conn,
-                        fee_id,
-                        amount,
-                        rng.choice(["Cash", "Bank Transfer", "Check", "Card"]),
-                        NOW - timedelta(days=rng.randint(10, 120)),
-                        staff["Accounting"],
-                    )
-            elif status == "Verified":
-                demo_data.add_payment(
-                    conn,
-                    tuition,
-                    Decimal("10000.00"),
-                    "Cash",
-                    NOW - timedelta(days=rng.randint(1, 30)),
-                    staff["Accounting"],
-                )
+        _load_ledger(conn, rng, year_id, students, staff)
 
         progress("Loading the demo school: lessons, messages and notices…")
         teacher = staff["Teacher"]
@@ -312,9 +277,75 @@ def load(conn: psycopg.Connection, progress: Progress = lambda _: None) -> None:
     progress("")
 
 
-def _fee_status(enrollment_status: str) -> str:
-    if enrollment_status in ("Payment Complete", "Enrolled"):
-        return "Paid"
-    if enrollment_status == "Withdrawn":
-        return "Unpaid"
-    return "Overdue" if enrollment_status == "Pending" else "Partial"
+# Fees per grade level: Tuition in four installments, Miscellaneous at the start, a Laboratory
+# fee in senior high, Books (not required for enrollment).
+TUITION = Decimal("25000.00")
+TUITION_PLAN = [
+    (date(2026, 7, 31), Decimal("6250.00")),
+    (date(2026, 9, 30), Decimal("6250.00")),
+    (date(2026, 11, 30), Decimal("6250.00")),
+    (date(2027, 1, 31), Decimal("6250.00")),
+]
+OTHER_FEES = [  # (fee type, amount, due date, grades)
+    ("Miscellaneous", Decimal("3500.00"), date(2026, 7, 31), GRADES),
+    ("Laboratory", Decimal("1500.00"), date(2026, 8, 31), ["Grade 11", "Grade 12"]),
+    ("Books", Decimal("2000.00"), date(2026, 8, 15), GRADES),
+]
+METHODS = ["Cash", "Cash", "Cash", "Bank Transfer", "Check", "Card"]
+
+
+def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: dict) -> None:
+    """Schedules charged to every enrolled student, then payments in date order through the
+    ledger's own posting (so receipt numbers follow the dates), a few sibling discounts, and
+    the clerk's closed days. Enrolled and Payment Complete students have paid everything,
+    Verified ones a first 10,000.00, Pending ones nothing (their first dues are overdue)."""
+    import uuid
+
+    for grade in GRADES:
+        demo_data.add_fee_schedule(
+            conn, year_id, grade, "Tuition", TUITION, TUITION_PLAN[-1][0], TUITION_PLAN
+        )
+        for fee_type, amount, due, grades in OTHER_FEES:
+            if grade in grades:
+                demo_data.add_fee_schedule(conn, year_id, grade, fee_type, amount, due)
+    demo_data.assign_fees(conn, year_id)
+
+    def key() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128))
+
+    clerk = staff["Accounting"]
+    planned = []  # (when, student, amount or None for "the rest")
+    for n, (user_id, _section, status) in enumerate(students):
+        if status in ("Payment Complete", "Enrolled"):
+            if n % 15 == 7:
+                tuition = next(
+                    f for f in demo_data.student_fees(conn, user_id) if f[1] == "Tuition"
+                )
+                demo_data.add_adjustment(
+                    conn, tuition[0], "Discount", Decimal("10"), "Sibling discount",
+                    staff["Principal"], clerk, key(),
+                )  # fmt: skip
+            first = NOW - timedelta(days=rng.randint(60, 120), hours=rng.randint(0, 7))
+            planned.append((first, user_id, Decimal("12000.00")))
+            planned.append((NOW - timedelta(days=rng.randint(2, 50), hours=rng.randint(0, 7)),
+                            user_id, None))  # fmt: skip
+        elif status == "Verified":
+            when = NOW - timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 7))
+            planned.append((when, user_id, Decimal("10000.00")))
+    days = set()
+    for number, (when, user_id, amount) in enumerate(sorted(planned), start=1):
+        if amount is None:
+            amount = conn.execute(
+                "SELECT balance FROM school.student_balances WHERE student_id = %s", (user_id,)
+            ).fetchone()[0]
+        method = rng.choice(METHODS)
+        reference = {"Bank Transfer": f"BT-{number:06d}", "Check": f"CHK-{number:06d}"}.get(method)
+        demo_data.add_payment(conn, user_id, amount, method, reference, when, clerk, key())
+        days.add(when.date())
+    for day in sorted(days):
+        expected = demo_data.expected_cash(conn, clerk, day)
+        short = Decimal("20.00") if day.day == 13 and expected >= 20 else Decimal("0.00")
+        demo_data.add_day_close(
+            conn, clerk, day, expected - short, "short" if short else None,
+            datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=17),
+        )  # fmt: skip

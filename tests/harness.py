@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import secrets
@@ -150,16 +151,22 @@ class School:
             "JOIN school.credentials c ON c.user_id = u.id WHERE u.id = %s",
             (user_id,),
         ).fetchone()
-        from school_tui.passwords import derive_db_password
-
         password = password or self.passwords.get(row[2], DEMO_PASSWORD)
         return psycopg.connect(
-            self.target.person(row[0], derive_db_password(password, bytes(row[1]))), **kwargs
+            self.target.person(row[0], _derived(password, bytes(row[1]))), **kwargs
         )
 
     def close(self) -> None:
         if self._admin is not None and not self._admin.closed:
             self._admin.close()
+
+
+@functools.lru_cache(maxsize=256)
+def _derived(password: str, salt: bytes) -> str:
+    """argon2 costs ~0.3 s a call: a test connecting as the same person again pays it once."""
+    from school_tui.passwords import derive_db_password
+
+    return derive_db_password(password, salt)
 
 
 class SchoolFactory:
@@ -407,3 +414,27 @@ def table_rows(app, table_id: str) -> list[list[str]]:
 
     table = app.screen.query_one(f"#{table_id}", DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+# -- the ledger ----------------------------------------------------------------------------------
+
+
+def assert_ledger_invariants(conn) -> None:
+    """The books add up (school_tui.db.ledger.invariant_violations: one query). Call it after
+    every test that writes money; `conn` sees every ledger row (the superuser's does)."""
+    from school_tui.db import ledger
+
+    violations = ledger.invariant_violations(conn)
+    assert violations == [], "the ledger does not add up:\n" + "\n".join(
+        f"  {rule} (row {row_id}): {detail}" for rule, row_id, detail in violations
+    )
+
+
+def wait_until_sql(conn, query: str, *params, timeout: float = WAIT_TIMEOUT) -> None:
+    """Poll a boolean query (on another connection) until it holds: for states another
+    session reaches, such as waiting on a lock."""
+    deadline = time.monotonic() + timeout
+    while not conn.execute(query, params).fetchone()[0]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for: {query}")
+        time.sleep(0.02)

@@ -124,6 +124,13 @@ def build_world(school) -> World:
     def add(query: str, *params) -> int:
         return admin.execute(query, params).fetchone()[0]
 
+    for n, key in enumerate(("S1", "S2"), start=1):
+        add(
+            "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
+            "VALUES (%s, %s, 'Grade 7') RETURNING user_id",
+            ids[key],
+            f"S-{n}",
+        )
     ids["Y0"] = add(
         "INSERT INTO school.school_years (name, starts_on, ends_on) "
         "VALUES ('2024-2025', '2024-06-01', '2025-05-31') RETURNING id"
@@ -175,8 +182,8 @@ def build_world(school) -> World:
             sec,
         )
         ids[f"F{n}"] = add(
-            "INSERT INTO school.fees (student_id, fee_type, amount, status) "
-            "VALUES (%s, 'Tuition', 1000.00, 'Partial') RETURNING id",
+            "INSERT INTO school.fees (student_id, fee_type, amount) "
+            "VALUES (%s, 'Tuition', 1000.00) RETURNING id",
             ids[student],
         )
         ids[f"P{n}"] = add(
@@ -191,6 +198,7 @@ def build_world(school) -> World:
             ids[student],
             ids[counselor],
         )
+    _ledger_world(ids, add)
     ids["ANN"] = add(
         "INSERT INTO school.announcements (title, content, posted_by) "
         "VALUES ('Welcome', 'Classes start Monday', %s) RETURNING id",
@@ -221,6 +229,61 @@ def build_world(school) -> World:
         ids["S2"],
     )
     return w
+
+
+def _ledger_world(ids: dict[str, int], add) -> None:
+    """Side n of the ledger (0007): F{n}'s due I{n} and P{n}'s allocation AL{n} (made by the
+    triggers), an adjustment ADJ{n}, a reversed payment and its reversal REV{n}, a day close
+    DC{n} by A{n}. Plus a fee type, a schedule with one installment, and FX: a fee of S1 with
+    nothing paid, whose plan may still change."""
+    for n in (1, 2):
+        ids[f"I{n}"] = add("SELECT id FROM school.fee_installments WHERE fee_id = %s", ids[f"F{n}"])
+        ids[f"AL{n}"] = add("SELECT id FROM school.allocations WHERE payment_id = %s", ids[f"P{n}"])
+        ids[f"ADJ{n}"] = add(
+            "SELECT school.record_adjustment(%s, 'Discount', 10.00, NULL, 'sibling', %s, "
+            "gen_random_uuid(), %s)",
+            ids[f"F{n}"],
+            ids["ADMIN"],
+            ids[f"A{n}"],
+        )
+        paid = add(
+            "SELECT payment_id FROM school.record_payment(%s, 5.00, 'Cash', NULL, "
+            "gen_random_uuid(), %s, now() - interval '1 day')",
+            ids[f"S{n}"],
+            ids[f"A{n}"],
+        )
+        ids[f"REV{n}"] = add(
+            "SELECT school.record_reversal(%s, NULL, 'typo', %s)", paid, ids[f"A{n}"]
+        )
+        ids[f"DC{n}"] = add(
+            "INSERT INTO school.day_closes (clerk_id, business_date, payments_count, "
+            "reversals_count, expected_cash, expected_bank_transfer, expected_check, "
+            "expected_card, counted_cash) VALUES (%s, current_date - 1, 1, 1, 0, 0, 0, 0, 0) "
+            "RETURNING id",
+            ids[f"A{n}"],
+        )
+    ids["FT"] = add("SELECT id FROM school.fee_types WHERE name = 'Tuition'")
+    ids["FT_UNUSED"] = add("INSERT INTO school.fee_types (name) VALUES ('Donation') RETURNING id")
+    ids["SCH"] = add(
+        "INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount, due_date) "
+        "VALUES (%s, 'Grade 7', 'Tuition', 1000.00, '2025-07-31') RETURNING id",
+        ids["Y"],
+    )
+    ids["SCH_UNUSED"] = add(
+        "INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount, due_date) "
+        "VALUES (%s, 'Grade 9', 'Books', 100.00, '2025-07-31') RETURNING id",
+        ids["Y"],
+    )
+    ids["SCHI"] = add(
+        "INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, amount) "
+        "VALUES (%s, 1, '2025-07-31', 1000.00) RETURNING id",
+        ids["SCH"],
+    )
+    ids["FX"] = add(
+        "INSERT INTO school.fees (student_id, fee_type, amount) VALUES (%s, 'Books', 100.00) "
+        "RETURNING id",
+        ids["S1"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -438,8 +501,9 @@ OPS: dict[tuple[str, str], Op] = {
     ("sections", "delete"): delete("sections", "SB"),
     ("enrollment_progress", "read_own"): read("enrollment_progress", "E1"),
     ("enrollment_progress", "read_other"): read("enrollment_progress", "E2"),
+    # (no section: SA belongs to the current year, and a section must be of the same year)
     ("enrollment_progress", "insert"): insert(
-        "enrollment_progress", student_id=Ref("S1"), school_year_id=Ref("Y0"), section_id=Ref("SA")
+        "enrollment_progress", student_id=Ref("S1"), school_year_id=Ref("Y0")
     ),
     ("enrollment_progress", "update_own"): update(
         "enrollment_progress", "current_status = 'Withdrawn'", "E1"
@@ -449,6 +513,84 @@ OPS: dict[tuple[str, str], Op] = {
     ),
     ("enrollment_progress", "delete_own"): delete("enrollment_progress", "E1"),
     ("enrollment_progress", "delete_other"): delete("enrollment_progress", "E2"),
+    ("student_profiles", "read_own"): read("student_profiles", "S1", column="user_id"),
+    ("student_profiles", "read_other"): read("student_profiles", "S2", column="user_id"),
+    ("student_profiles", "insert"): lambda conn, w, role: (
+        conn.execute(
+            "INSERT INTO school.student_profiles (user_id, student_number) VALUES (%s, 'X-1')",
+            (w.ids["T2"],),
+        ).rowcount
+    ),
+    ("student_profiles", "update_own"): update(
+        "student_profiles", "address = 'Elsewhere'", "S1", column="user_id"
+    ),
+    ("student_profiles", "delete_own"): lambda conn, w, role: (
+        conn.execute(
+            "DELETE FROM school.student_profiles WHERE user_id = %s", (w.ids["S1"],)
+        ).rowcount
+    ),
+    ("enrollment_transitions", "read"): lambda conn, w, role: conn.execute(
+        "SELECT count(*) FROM school.enrollment_transitions "
+        "WHERE from_status = 'Pending' AND to_status = 'Verified'"
+    ).fetchone()[0],
+    ("enrollment_transitions", "insert"): lambda conn, w, role: (
+        conn.execute(
+            "INSERT INTO school.enrollment_transitions VALUES ('Pending', 'Enrolled', 1)"
+        ).rowcount
+    ),
+    ("enrollment_transitions", "delete"): lambda conn, w, role: (
+        conn.execute(
+            "DELETE FROM school.enrollment_transitions WHERE from_status = 'Enrolled'"
+        ).rowcount
+    ),
+    ("enrollment_history", "read_own"): read("enrollment_history", "E1", column="enrollment_id"),
+    ("enrollment_history", "read_other"): read("enrollment_history", "E2", column="enrollment_id"),
+    ("enrollment_history", "insert"): lambda conn, w, role: (
+        conn.execute(
+            "INSERT INTO school.enrollment_history (enrollment_id, to_status) "
+            "VALUES (%s, 'Enrolled')",
+            (w.ids["E1"],),
+        ).rowcount
+    ),
+    ("enrollment_history", "update_own"): update(
+        "enrollment_history", "remark = 'rewritten'", "E1", column="enrollment_id"
+    ),
+    ("enrollment_history", "delete_own"): lambda conn, w, role: (
+        conn.execute(
+            "DELETE FROM school.enrollment_history WHERE enrollment_id = %s", (w.ids["E1"],)
+        ).rowcount
+    ),
+    ("import_staging", "insert"): lambda conn, w, role: (
+        conn.execute(
+            "INSERT INTO school.import_staging (batch, line, student_number) "
+            "VALUES (gen_random_uuid(), 2, 'X-1')"
+        ).rowcount
+    ),
+    ("import_staging", "read"): read_all("import_staging"),
+    ("import_staging", "delete"): lambda conn, w, role: (
+        conn.execute("DELETE FROM school.import_staging").rowcount or 1
+    ),
+    ("functions", "create_student"): lambda conn, w, role: (
+        conn.execute(
+            "SELECT school.create_student('New', 'Student', %s, %s)",
+            (f"new.{secrets.token_hex(3)}@access.test", f"N-{secrets.token_hex(3).upper()}"),
+        ).rowcount
+    ),
+    ("functions", "update_student"): call(
+        "SELECT school.update_student(%s, 'Renamed', 'Student', 's2.r@access.test', 'S-2')", "S2"
+    ),
+    ("functions", "import_students"): call(
+        "SELECT * FROM school.import_students(gen_random_uuid())"
+    ),
+    ("functions", "set_enrollment_status"): call(
+        "SELECT school.set_enrollment_status(ARRAY[%s], 'Withdrawn', 'moved away')", "E2"
+    ),
+    ("functions", "enrollment_fees_paid"): call(
+        "SELECT school.enrollment_fees_paid(%s, %s)", "S1", "Y"
+    ),
+    ("functions", "enrollment_channel"): call("SELECT school.enrollment_channel()"),
+    ("functions", "fee_summary_own"): call("SELECT * FROM school.student_fee_summary(%s)", "S1"),
+    ("functions", "fee_summary_other"): call("SELECT * FROM school.student_fee_summary(%s)", "S2"),
     ("subjects", "read"): read("subjects", "SUB1"),
     ("subjects", "insert"): insert("subjects", section_id=Ref("SA"), name="History"),
     ("subjects", "update"): update("subjects", "description = 'Numbers'", "SUB1"),
@@ -508,8 +650,8 @@ OPS: dict[tuple[str, str], Op] = {
     ("fees", "read_own"): read("fees", "F1"),
     ("fees", "read_other"): read("fees", "F2"),
     ("fees", "insert"): insert("fees", student_id=Ref("S1"), fee_type="Books", amount="50.00"),
-    ("fees", "update_own"): update("fees", "status = 'Paid'", "F1"),
-    ("fees", "update_other"): update("fees", "status = 'Paid'", "F2"),
+    ("fees", "update_own"): update("fees", "amount = 1.00", "F1"),
+    ("fees", "update_other"): update("fees", "amount = 1.00", "F2"),
     ("fees", "delete_own"): delete("fees", "F1"),
     ("payments", "read_own"): read("payments", "P1"),
     ("payments", "read_other"): read("payments", "P2"),
@@ -531,6 +673,105 @@ OPS: dict[tuple[str, str], Op] = {
     ("payments", "update_other"): update("payments", "amount_paid = 1000.00", "P2"),
     ("payments", "delete_own"): delete("payments", "P1"),
     ("payments", "delete_other"): delete("payments", "P2"),
+    ("fee_types", "read"): read("fee_types", "FT"),
+    ("fee_types", "insert"): insert("fee_types", name="Field trip"),
+    ("fee_types", "update"): update("fee_types", "description = 'Tuition proper'", "FT"),
+    ("fee_types", "delete"): delete("fee_types", "FT_UNUSED"),
+    ("fee_schedules", "read"): read("fee_schedules", "SCH"),
+    ("fee_schedules", "insert"): insert(
+        "fee_schedules",
+        school_year_id=Ref("Y"),
+        grade_level="Grade 8",
+        fee_type="Tuition",
+        amount="900.00",
+        due_date="2025-08-31",
+    ),
+    ("fee_schedules", "update"): update("fee_schedules", "due_date = due_date + 1", "SCH"),
+    ("fee_schedules", "delete"): delete("fee_schedules", "SCH_UNUSED"),
+    ("fee_schedule_installments", "read"): read("fee_schedule_installments", "SCHI"),
+    ("fee_schedule_installments", "insert"): insert(
+        "fee_schedule_installments",
+        schedule_id=Ref("SCH_UNUSED"),
+        seq=1,
+        due_date="2025-08-31",
+        amount="100.00",
+    ),
+    ("fee_schedule_installments", "delete"): delete("fee_schedule_installments", "SCHI"),
+    ("fee_installments", "read_own"): read("fee_installments", "I1"),
+    ("fee_installments", "read_other"): read("fee_installments", "I2"),
+    ("fee_installments", "insert"): insert(
+        "fee_installments", fee_id=Ref("FX"), seq=2, due_date="2025-09-30", amount="1.00"
+    ),
+    ("fee_installments", "delete_own"): delete("fee_installments", "I1"),
+    ("adjustments", "read_own"): read("adjustments", "ADJ1"),
+    ("adjustments", "read_other"): read("adjustments", "ADJ2"),
+    ("adjustments", "insert"): insert(
+        "adjustments",
+        fee_id=Ref("FX"),
+        student_id=Ref("S1"),
+        kind="Waiver",
+        amount="100.00",
+        reason="forged",
+        approved_by=Ref("ADMIN"),
+    ),
+    ("adjustments", "update_own"): update("adjustments", "amount = 1.00", "ADJ1"),
+    ("allocations", "read_own"): read("allocations", "AL1"),
+    ("allocations", "read_other"): read("allocations", "AL2"),
+    ("allocations", "insert"): insert(
+        "allocations", payment_id=Ref("P1"), installment_id=Ref("I2"), amount="1.00"
+    ),
+    ("allocations", "delete_own"): delete("allocations", "AL1"),
+    ("reversals", "read_own"): read("reversals", "REV1"),
+    ("reversals", "read_other"): read("reversals", "REV2"),
+    ("reversals", "insert"): insert("reversals", payment_id=Ref("P1"), reason="undo it"),
+    ("day_closes", "read"): read("day_closes", "DC1"),
+    ("day_closes", "insert"): insert(
+        "day_closes",
+        clerk_id=Ref("me"),
+        business_date="2000-01-01",
+        payments_count=0,
+        reversals_count=0,
+        expected_cash=0,
+        expected_bank_transfer=0,
+        expected_check=0,
+        expected_card=0,
+        counted_cash=0,
+    ),
+    ("installment_balances", "read_own"): read("installment_balances", "I1", "installment_id"),
+    ("installment_balances", "read_other"): read("installment_balances", "I2", "installment_id"),
+    ("fee_balances", "read_own"): read("fee_balances", "F1", "fee_id"),
+    ("fee_balances", "read_other"): read("fee_balances", "F2", "fee_id"),
+    ("student_balances", "read_own"): read("student_balances", "S1", "student_id"),
+    ("student_balances", "read_other"): read("student_balances", "S2", "student_id"),
+    ("functions", "post_payment"): call(
+        "SELECT * FROM school.post_payment(%s, 1.00, 'Cash', NULL, gen_random_uuid())", "S1"
+    ),
+    ("functions", "reverse_payment"): call("SELECT school.reverse_payment(%s, 'typo')", "P1"),
+    ("functions", "add_adjustment"): call(
+        "SELECT school.add_adjustment(%s, 'Discount', 1.00, NULL, 'sibling', %s, "
+        "gen_random_uuid())",
+        "F1",
+        "ADMIN",
+    ),
+    ("functions", "reverse_adjustment"): call(
+        "SELECT school.reverse_adjustment(%s, 'withdrawn')", "ADJ1"
+    ),
+    ("functions", "assign_fees"): call("SELECT school.assign_fees(%s)", "Y"),
+    ("functions", "set_installment_plan"): call(
+        "SELECT school.set_installment_plan(%s, ARRAY[current_date, current_date + 30], "
+        "ARRAY[40.00, 60.00])",
+        "FX",
+    ),
+    ("functions", "close_day"): call("SELECT school.close_day(current_date, 0, NULL)"),
+    ("functions", "expected_takings"): call(
+        "SELECT * FROM school.expected_takings(%s, current_date)", "A1"
+    ),
+    ("functions", "record_payment"): call(
+        "SELECT * FROM school.record_payment(%s, 1.00, 'Cash', NULL, gen_random_uuid(), %s)",
+        "S1",
+        "A2",
+    ),
+    ("functions", "settle_enrollment"): call("SELECT school.settle_enrollment(%s, %s)", "S1", "Y"),
     ("guidance_reports", "read_own"): read("guidance_reports", "R1"),
     ("guidance_reports", "read_other"): read("guidance_reports", "R2"),
     ("guidance_reports", "insert"): insert(

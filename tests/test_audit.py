@@ -13,7 +13,7 @@ import pytest
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 
-from school_tui.db import audit, guidance, people
+from school_tui.db import audit, guidance, ledger, people
 from school_tui.db.connect import APP_ROLE_GROUP
 
 ROLES = tuple(APP_ROLE_GROUP)
@@ -87,11 +87,9 @@ def test_who_changed_this_payment(school):
     fee = _fee(school, student)
     with school.connect_as(accountant, autocommit=True) as conn:
         conn.execute("SET application_name = 'cashier desk'")
-        payment = conn.execute(
-            "INSERT INTO school.payments (fee_id, amount_paid, payment_method, recorded_by) "
-            "VALUES (%s, 123.45, 'Card', %s) RETURNING id",
-            (fee, accountant),
-        ).fetchone()[0]
+        payment = ledger.post_payment(
+            conn, student, Decimal("123.45"), "Card", None, ledger.new_client_key()
+        ).payment_id
     # The Principal asks the log, through the app's own query.
     with school.connect_as(principal, autocommit=True) as conn:
         found, more = audit.page(conn, audit.AuditFilter(table="payments", row_id=payment))
@@ -114,19 +112,31 @@ def test_who_changed_this_payment(school):
 
 def test_an_update_records_only_the_changed_fields_and_a_no_op_nothing(school):
     accountant = school.add_person("Accounting")
-    student = school.add_person("Student", password=None)
-    fee = _fee(school, student)
+    year = school.admin.execute(
+        "INSERT INTO school.school_years (name, starts_on, ends_on) "
+        "VALUES ('2025-2026', '2025-06-01', '2026-05-31') RETURNING id"
+    ).fetchone()[0]
+    schedule = school.admin.execute(
+        "INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount, "
+        "due_date) VALUES (%s, 'Grade 7', 'Tuition', 500.00, '2025-07-31') RETURNING id",
+        (year,),
+    ).fetchone()[0]
     before = last_id(school)
     with school.connect_as(accountant, autocommit=True) as conn:
-        conn.execute("UPDATE school.fees SET status = 'Paid' WHERE id = %s", (fee,))
-        conn.execute("UPDATE school.fees SET status = 'Paid' WHERE id = %s", (fee,))  # no change
+        query = "UPDATE school.fee_schedules SET due_date = '2025-08-31' WHERE id = %s"
+        conn.execute(query, (schedule,))
+        conn.execute(query, (schedule,))  # no change
         conn.execute(
-            "UPDATE school.fees SET amount = 600, due_date = NULL, status = 'Paid' WHERE id = %s",
-            (fee,),
+            "UPDATE school.fee_schedules SET amount = 600, due_date = '2025-08-31' WHERE id = %s",
+            (schedule,),
         )
-    rows = [r for r in log_entries(school, table_name="fees", row_id=fee) if r["id"] > before]
+    rows = [
+        r
+        for r in log_entries(school, table_name="fee_schedules", row_id=schedule)
+        if r["id"] > before
+    ]
     assert [(r["action"], r["old_values"], r["new_values"]) for r in rows] == [
-        ("UPDATE", {"status": "Unpaid"}, {"status": "Paid"}),
+        ("UPDATE", {"due_date": "2025-07-31"}, {"due_date": "2025-08-31"}),
         ("UPDATE", {"amount": 500.00}, {"amount": 600}),
     ]
     assert {r["person_id"] for r in rows} == {accountant}
@@ -170,7 +180,7 @@ def test_a_truncate_is_recorded_and_payments_refuse_it(school):
     assert row["row_id"] is None and row["person_id"] is None
     assert row["login_role"] == school.admin.info.user
     with pytest.raises(errors.InsufficientPrivilege, match="may not be truncated"):
-        school.admin.execute("TRUNCATE school.payments")
+        school.admin.execute("TRUNCATE school.payments CASCADE")  # with its allocations
     with pytest.raises(errors.InsufficientPrivilege, match="may not be truncated"):
         school.admin.execute("TRUNCATE school.fees CASCADE")  # would take payments along
 

@@ -103,14 +103,9 @@ BAD_ROWS = {
         errors.CheckViolation,
     ),
     "task_unknown_type": (_task(task_type="'Essay'"), errors.CheckViolation),
-    "fee_unknown_status": (
-        "INSERT INTO school.fees (student_id, fee_type, amount, status) "
-        "VALUES (%(student)s, 'Tuition', 10, 'Waived')",
-        errors.CheckViolation,
-    ),
     "fee_unknown_type": (
         "INSERT INTO school.fees (student_id, fee_type, amount) VALUES (%(student)s, 'Bribe', 10)",
-        errors.CheckViolation,
+        errors.ForeignKeyViolation,  # fee_types (0007) is the list
     ),
     "payment_unknown_method": (_payment("10", "'Bitcoin'"), errors.CheckViolation),
     "section_unknown_grade": (
@@ -128,6 +123,8 @@ BAD_ROWS = {
     "fee_amount_0_004_rounds_to_zero": (_fee("0.004"), errors.CheckViolation),
     "fee_amount_null": (_fee("NULL"), errors.NotNullViolation),
     "fee_amount_too_large": (_fee("100000000.00"), errors.NumericValueOutOfRange),
+    "fee_amount_absurd": (_fee("10000000.00"), errors.CheckViolation),
+    "payment_amount_absurd": (_payment("10000000.00"), errors.CheckViolation),
     "payment_amount_zero": (_payment("0"), errors.CheckViolation),
     "payment_amount_negative": (_payment("-5"), errors.CheckViolation),
     "payment_amount_rounds_to_zero": (_payment("0.001"), errors.CheckViolation),
@@ -356,7 +353,7 @@ GOOD_ROWS = {
         "0.01",
     ),
     "fee_amount_rounds_half_up": (_fee("10.005") + " RETURNING amount", "10.01"),
-    "fee_amount_largest": (_fee("99999999.99") + " RETURNING amount", "99999999.99"),
+    "fee_amount_largest": (_fee("9999999.99") + " RETURNING amount", "9999999.99"),
     "payment_amount_one_cent": (_payment("0.01") + " RETURNING amount_paid", "0.01"),
     "message_4000_characters": (
         _message("repeat('x', 4000)") + " RETURNING length(message)",

@@ -1,40 +1,50 @@
-"""Fees and payments. Money is numeric(10,2) end to end; nothing here uses float."""
+"""What the Accounting and Student homes list, from the ledger's derived views (0007): fees,
+payments and balances. Money is numeric end to end; nothing here uses float. Writes are in
+db/ledger.py."""
 
 from __future__ import annotations
 
 import psycopg
 
-_PAID = "(SELECT coalesce(sum(p.amount_paid), 0) FROM school.payments p WHERE p.fee_id = f.id)"
-
 
 def summary(conn: psycopg.Connection) -> list[tuple]:
     row = conn.execute(
-        f"""
-        SELECT coalesce(sum(f.amount), 0), coalesce(sum({_PAID}), 0),
-               count(*) FILTER (WHERE f.amount > {_PAID}),
-               count(DISTINCT f.student_id) FILTER (WHERE f.amount > {_PAID})
-        FROM school.fees f
-        """  # noqa: S608 - _PAID is a constant sub-select, not input
+        """
+        SELECT coalesce(sum(b.charged), 0), coalesce(sum(b.adjusted), 0),
+               coalesce(sum(b.paid - b.reversed), 0), coalesce(sum(b.balance), 0),
+               (SELECT count(*) FROM school.fee_balances WHERE balance > 0),
+               count(*) FILTER (WHERE b.balance > 0)
+        FROM school.student_balances b
+        """
     ).fetchone()
-    billed, collected, open_fees, owing = row
+    billed, adjusted, collected, outstanding, open_fees, owing = row
     return [
         ("Billed", billed),
+        ("Discounts and scholarships", adjusted),
         ("Collected", collected),
-        ("Outstanding", billed - collected),
+        ("Outstanding", outstanding),
         ("Open fees", open_fees),
         ("Students with a balance", owing),
     ]
 
 
 def recent_payments(conn: psycopg.Connection, limit: int = 200) -> list[tuple]:
+    """Newest first: date, receipt number, student, what it paid for, amount, method, clerk."""
     return conn.execute(
         """
-        SELECT p.payment_date, s.last_name || ', ' || s.first_name, f.fee_type, p.amount_paid,
-               p.payment_method, coalesce(c.last_name, '—')
+        SELECT p.payment_date, 'OR ' || lpad(p.receipt_no::text, 6, '0'),
+               s.last_name || ', ' || s.first_name,
+               (SELECT string_agg(DISTINCT f.fee_type, ', ')
+                  FROM school.allocations a
+                  JOIN school.fee_installments i ON i.id = a.installment_id
+                  JOIN school.fees f ON f.id = i.fee_id
+                 WHERE a.payment_id = p.id)
+                   || CASE WHEN r.id IS NOT NULL THEN ' (reversed)' ELSE '' END,
+               p.amount_paid, p.payment_method, coalesce(c.last_name, '—')
         FROM school.payments p
-        JOIN school.fees f ON f.id = p.fee_id
-        JOIN school.users s ON s.id = f.student_id
+        JOIN school.users s ON s.id = p.student_id
         LEFT JOIN school.users c ON c.id = p.recorded_by
+        LEFT JOIN school.reversals r ON r.payment_id = p.id
         ORDER BY p.payment_date DESC, p.id DESC LIMIT %s
         """,
         (limit,),
@@ -42,35 +52,42 @@ def recent_payments(conn: psycopg.Connection, limit: int = 200) -> list[tuple]:
 
 
 def balances(conn: psycopg.Connection, limit: int = 300) -> list[tuple]:
+    """Who owes: biggest balance first, with the oldest open due."""
     return conn.execute(
-        f"""
-        SELECT s.last_name || ', ' || s.first_name, s.email, sum(f.amount),
-               sum({_PAID}), sum(f.amount) - sum({_PAID}), min(f.due_date)
-        FROM school.fees f JOIN school.users s ON s.id = f.student_id
-        GROUP BY s.id HAVING sum(f.amount) > sum({_PAID})
-        ORDER BY sum(f.amount) - sum({_PAID}) DESC, s.last_name, s.id LIMIT %s
-        """,  # noqa: S608 - _PAID is a constant sub-select, not input
+        """
+        SELECT s.last_name || ', ' || s.first_name, s.email, b.charged - b.adjusted,
+               b.paid - b.reversed, b.balance,
+               (SELECT min(ib.due_date) FROM school.installment_balances ib
+                 WHERE ib.student_id = b.student_id AND ib.open > 0)
+        FROM school.student_balances b JOIN school.users s ON s.id = b.student_id
+        WHERE b.balance > 0
+        ORDER BY b.balance DESC, s.last_name, s.id LIMIT %s
+        """,
         (limit,),
     ).fetchall()
 
 
 def my_fees(conn: psycopg.Connection) -> list[tuple]:
-    """The calling student's fees with what is paid and what is left."""
+    """The calling student's fees: amount, paid, what is left, the next due, the status."""
     return conn.execute(
-        f"""
-        SELECT f.fee_type, f.amount, {_PAID}, f.amount - {_PAID}, f.due_date, f.status
-        FROM school.fees f WHERE f.student_id = school.me()
-        ORDER BY f.due_date NULLS LAST, f.id
-        """  # noqa: S608 - _PAID is a constant sub-select, not input
+        """
+        SELECT fb.fee_type, fb.amount, fb.paid, fb.balance, coalesce(fb.next_due, fb.due_date::date),
+               fb.status
+        FROM school.fee_balances fb WHERE fb.student_id = school.me()
+        ORDER BY fb.due_date NULLS LAST, fb.fee_id
+        """
     ).fetchall()
 
 
 def my_payments(conn: psycopg.Connection) -> list[tuple]:
     return conn.execute(
         """
-        SELECT p.payment_date, f.fee_type, p.amount_paid, p.payment_method
-        FROM school.payments p JOIN school.fees f ON f.id = p.fee_id
-        WHERE f.student_id = school.me()
+        SELECT p.payment_date, 'OR ' || lpad(p.receipt_no::text, 6, '0'), p.amount_paid,
+               p.payment_method,
+               CASE WHEN EXISTS (SELECT 1 FROM school.reversals r WHERE r.payment_id = p.id)
+                    THEN 'reversed' ELSE '' END
+        FROM school.payments p
+        WHERE p.student_id = school.me()
         ORDER BY p.payment_date DESC, p.id DESC
         """
     ).fetchall()

@@ -182,6 +182,7 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
     current = schema_version(conn)
     if current is None:
         raise BootstrapError("this database has no school schema yet: run `school-tui db init`")
+    ensure_trigram(conn)
     for migration in migrations(directory):
         if migration.version <= current:
             continue
@@ -194,7 +195,43 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
                 (migration.version, migration.path.stem.split("_", 1)[1].replace("_", " ")),
             )
         current = migration.version
+    _ensure_search_index(conn, roles)
     return current
+
+
+def ensure_trigram(conn: psycopg.Connection) -> bool:
+    """Create pg_trgm (in schema public) where the server has it, as the connected user.
+
+    pg_trgm is a trusted extension (PostgreSQL 13+), but the school's owner has no CREATE on
+    the database, so the superuser who runs migrations creates it, before SET ROLE. Where it
+    cannot be created (not available, no right), student search works without its index.
+    """
+    row = conn.execute(
+        "SELECT installed_version IS NOT NULL FROM pg_available_extensions WHERE name = 'pg_trgm'"
+    ).fetchone()
+    if row is None:
+        return False
+    if row[0]:
+        return True
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _ensure_search_index(conn: psycopg.Connection, roles: RoleNames) -> None:
+    """The trigram index of student search (0006), once pg_trgm is there (a later upgrade
+    adds it when a DBA installs the extension after the migration ran)."""
+    exists = conn.execute(
+        "SELECT to_regprocedure('school.ensure_search_index()') IS NOT NULL"
+    ).fetchone()[0]
+    if not exists:
+        return
+    with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
+        conn.execute("SELECT school.ensure_search_index()")
 
 
 def status(conn: psycopg.Connection) -> dict:

@@ -53,21 +53,79 @@ def add_enrollment(conn, student_id, year_id, section_id, status, updated: datet
     )
 
 
-def add_fee(conn, student_id, fee_type, amount: Decimal, due: datetime, status: str) -> int:
+def add_fee_schedule(conn, year_id, grade, fee_type, amount: Decimal, due: date, plan=()) -> int:
+    """A schedule and its installment plan [(due date, amount), ...] (checked at commit)."""
+    schedule_id = _insert(
+        conn,
+        "INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount, "
+        "due_date) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (year_id, grade, fee_type, amount, due),
+    )
+    for seq, (when, part) in enumerate(plan, start=1):
+        conn.execute(
+            "INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, amount) "
+            "VALUES (%s, %s, %s, %s)",
+            (schedule_id, seq, when, part),
+        )
+    return schedule_id
+
+
+def assign_fees(conn, year_id) -> int:
+    return _insert(conn, "SELECT school.assign_fees(%s)", (year_id,))
+
+
+def student_fees(conn, student_id) -> list[tuple]:
+    """(fee id, fee type, amount) of a student, oldest due first."""
+    return conn.execute(
+        "SELECT id, fee_type, amount FROM school.fees WHERE student_id = %s ORDER BY due_date, id",
+        (student_id,),
+    ).fetchall()
+
+
+def add_payment(
+    conn, student_id, amount: Decimal, method, reference, paid_at: datetime, recorded_by, key
+) -> int:
+    """Through the ledger's own posting (allocation oldest first, receipt number, hook)."""
     return _insert(
         conn,
-        "INSERT INTO school.fees (student_id, fee_type, amount, due_date, status) "
-        "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (student_id, fee_type, amount, due, status),
+        "SELECT payment_id FROM school.record_payment(%s, %s, %s, %s, %s, %s, %s)",
+        (student_id, amount, method, reference, key, recorded_by, paid_at),
     )
 
 
-def add_payment(conn, fee_id, amount: Decimal, method, paid_at: datetime, recorded_by) -> int:
+def add_adjustment(conn, fee_id, kind, percent: Decimal, reason, approved_by, recorded_by, key):
     return _insert(
         conn,
-        "INSERT INTO school.payments (fee_id, amount_paid, payment_method, "
-        "payment_date, recorded_by) VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (fee_id, amount, method, paid_at, recorded_by),
+        "SELECT school.record_adjustment(%s, %s, NULL, %s, %s, %s, %s, %s)",
+        (fee_id, kind, percent, reason, approved_by, key, recorded_by),
+    )
+
+
+def add_day_close(conn, clerk_id, day: date, counted: Decimal, note, closed_at: datetime) -> int:
+    """A past day close: the ledger's expected totals for the clerk that day, as counted."""
+    return _insert(
+        conn,
+        """
+        INSERT INTO school.day_closes (clerk_id, business_date, payments_count, reversals_count,
+            expected_cash, expected_bank_transfer, expected_check, expected_card, counted_cash,
+            note, closed_at)
+        SELECT %(clerk)s, %(day)s, sum(payments), sum(reversals),
+               sum(expected) FILTER (WHERE method = 'Cash'),
+               sum(expected) FILTER (WHERE method = 'Bank Transfer'),
+               sum(expected) FILTER (WHERE method = 'Check'),
+               sum(expected) FILTER (WHERE method = 'Card'), %(counted)s, %(note)s, %(at)s
+          FROM school.expected_takings(%(clerk)s, %(day)s)
+        RETURNING id
+        """,
+        {"clerk": clerk_id, "day": day, "counted": counted, "note": note, "at": closed_at},
+    )
+
+
+def expected_cash(conn, clerk_id, day: date) -> Decimal:
+    return _insert(
+        conn,
+        "SELECT expected FROM school.expected_takings(%s, %s) WHERE method = 'Cash'",
+        (clerk_id, day),
     )
 
 

@@ -1,0 +1,331 @@
+"""The registrar's speed: student search as you type, and a validated CSV import.
+
+On an embedded server of its own (a temporary data directory), a generated school of
+--students students (default 100,000: names from long lists, student numbers, emails,
+sections, enrollments) and a registrar who logs in as their own login role:
+
+- search_ms_100k_p95: the app's search (school_tui.db.students.search, limit 50) over a
+  connection of the registrar, for what a person types: every prefix of a last name, of a
+  first name plus a last name, of a student number and of an email, 1 to 8 characters.
+  psql_search_ms_100k_p95: the same SQL, the parameters inlined, through one psql session
+  of the same login (`\\timing`), the baseline. Goal: <= 15 ms.
+- import_10k_s: read_csv + preview + commit of a 10,000-row CSV of new students (a quarter
+  with a section) as the registrar, wall time. copy_10k_s: raw COPY of the same file into a
+  plain text table by the superuser, the baseline. Goal: <= 3 s.
+
+`trigram_index` says whether pg_trgm's index was there (1) or the fallback ran (0).
+Writes benchmarks/results/registrar.json.
+Usage: python benchmarks/registrar.py [--students N] [--queries N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import print_table, write_results  # noqa: E402
+
+PASSWORD = "bench-registrar-password"
+REGISTRAR = "registrar@bench.school"
+IMPORT_ROWS = 10_000
+SEED = 5
+
+FIRST = (
+    "Juan Maria Jose Ana Miguel Isabel Luis Carmen Diego Lucia Marco Elena Gabriel Rosa Daniel "
+    "Teresa Andres Patricia Rafael Beatriz Carlos Julia Emilio Nora Felipe Liza Ramon Bianca "
+    "Hector Mika Paolo Andrea Sofia Tomas Gloria Carla Adrian Angela Bea Cesar Dina Eduardo "
+    "Fatima Gina Hugo Ines Jaime Karla Lorenzo Mara Nestor Olivia Pedro Queenie Rodel Sarah "
+    "Tristan Ursula Victor Wilma Xavier Yolanda Zandro Alma Benito Cora Dante Erlinda Fidel"
+).split()
+LAST = (
+    "Dela_Cruz Bautista Aquino Navarro Castillo Torres Rivera Gonzales Lopez Morales Ocampo "
+    "Pascual Salazar Tan Lim Manalo Domingo Villareal Soriano Marquez Perez Jimenez Reyes "
+    "Santos Mendoza Garcia Cruz Ramos Flores Villanueva Mercado Aguilar Valdez Rosales "
+    "Medina Fernandez Castro Robles Ignacio Estrada Bernardo Galang Sison Panganiban Lacson "
+    "Dimaculangan Macaraeg Buenaventura Evangelista Tolentino Samonte Gatchalian Abad Yap Sy "
+    "Chua Go Ong Uy Co Lee Ramirez Padilla Sarmiento Vergara Cabrera Quizon Zamora Luna Katigbak"
+).split()
+LAST = [name.replace("_", " ") for name in LAST]
+GRADES = [f"Grade {n}" for n in range(1, 13)]
+SECTION_NAMES = ["Rizal", "Bonifacio", "Mabini", "Luna", "Jacinto", "Silang"]
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def make_target(data_dir: Path):
+    from school_tui.config import load
+    from school_tui.db.connect import Target
+
+    env = {"SCHOOL_TUI_DATA_DIR": str(data_dir)}
+    return Target.from_config(load(environ=env, toml_path=data_dir / "none.toml"))
+
+
+def _step(what: str, started: list[float]) -> None:
+    now = time.perf_counter()
+    print(f"  {what}: {now - started[0]:.1f} s", flush=True)
+    started[0] = now
+
+
+def generate_school(admin, students: int) -> None:
+    """Set-wise, as the superuser: a year, 6 sections per grade, `students` students with
+    profiles and enrollments (statuses spread over the pipeline)."""
+    clock = [time.perf_counter()]
+    admin.execute(
+        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
+        "VALUES ('2026-2027', '2026-06-15', '2027-03-31', true)"
+    )
+    admin.execute(
+        """
+        INSERT INTO school.sections (name, grade_level, school_year_id, capacity)
+        SELECT s, g, (SELECT id FROM school.school_years), 200
+        FROM unnest(%s::text[]) g, unnest(%s::text[]) s
+        """,
+        (GRADES, SECTION_NAMES),
+    )
+    admin.execute(
+        """
+        INSERT INTO school.users (role_id, first_name, last_name, email, login_role,
+                                  must_change_password)
+        SELECT (SELECT id FROM school.roles WHERE name = 'Student'),
+               f.a[1 + (hashint4(n) & 2147483647) %% cardinality(f.a)],
+               l.a[1 + (hashint4(n * 7 + 3) & 2147483647) %% cardinality(l.a)],
+               'student' || n || '@bench.school', school.new_login_name(), true
+        FROM generate_series(1, %s) n, (SELECT %s::text[] AS a) f, (SELECT %s::text[] AS a) l
+        """,
+        (students, FIRST, LAST),
+    )
+    _step("users", clock)
+    admin.execute(
+        """
+        INSERT INTO school.student_profiles (user_id, student_number, grade_level)
+        SELECT u.id, '2026-' || lpad(substring(u.email from '[0-9]+'), 6, '0'),
+               'Grade ' || (1 + u.id %% 12)
+        FROM school.users u JOIN school.roles r ON r.id = u.role_id AND r.name = %s
+        """,
+        ("Student",),
+    )
+    _step("profiles", clock)
+    admin.execute(
+        """
+        INSERT INTO school.enrollment_progress (student_id, school_year_id, section_id,
+                                                current_status)
+        SELECT p.user_id, sec.school_year_id, sec.id,
+               (ARRAY['Pending', 'Verified', 'Payment Complete', 'Enrolled', 'Enrolled',
+                      'Enrolled'])[1 + p.user_id %% 6]
+        FROM school.student_profiles p
+        JOIN school.sections sec ON sec.grade_level = p.grade_level
+             AND sec.name = (%s::text[])[1 + (p.user_id / 12) %% 6]
+        WHERE p.user_id %% 10 = 0  -- a tenth of the school has a section yet
+        """,
+        (SECTION_NAMES,),
+    )
+    _step("enrollments", clock)
+    admin.execute("VACUUM ANALYZE")
+
+
+def create_registrar(admin) -> int:
+    from school_tui.db import people
+
+    return people.create_person(
+        admin,
+        role="Registrar",
+        first_name="Bench",
+        last_name="Registrar",
+        email=REGISTRAR,
+        password=PASSWORD,
+        must_change=False,
+    )
+
+
+def registrar_conninfo(target) -> str:
+    import psycopg
+
+    from school_tui.db import people
+    from school_tui.passwords import derive_db_password
+
+    with psycopg.connect(target.prelogin(), autocommit=True) as pre:
+        login_role, salt = people.prelogin_lookup(pre, REGISTRAR)
+    return target.person(login_role, derive_db_password(PASSWORD, salt))
+
+
+def typed_queries(admin, count: int) -> list[str]:
+    """What a person types, keystroke by keystroke: prefixes of real names, numbers, emails."""
+    rng = random.Random(SEED)
+    rows = admin.execute(
+        "SELECT u.first_name, u.last_name, u.email, p.student_number "
+        "FROM school.student_profiles p JOIN school.users u ON u.id = p.user_id "
+        "ORDER BY p.user_id LIMIT 2000"
+    ).fetchall()
+    queries: list[str] = []
+    while len(queries) < count:
+        first, last, email, number = rng.choice(rows)
+        kind = rng.randrange(4)
+        if kind == 0:
+            text = last.lower()
+        elif kind == 1:
+            text = f"{first[:3].lower()} {last.lower()}"
+        elif kind == 2:
+            text = number[-6:].lstrip("0") or number
+        else:
+            text = email.split("@")[0]
+        for end in range(1, min(len(text), 8) + 1):
+            if not text[:end].endswith(" "):
+                queries.append(text[:end])
+    return queries[:count]
+
+
+def time_app_search(conninfo: str, queries: list[str]) -> list[float]:
+    import psycopg
+
+    from school_tui.db import students
+
+    samples = []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for text in queries[:20]:  # warm the cache and the plan
+            students.search(conn, text, limit=50)
+        for text in queries:
+            start = time.perf_counter()
+            students.search(conn, text, limit=50)
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def time_psql_search(conninfo: str, queries: list[str]) -> list[float]:
+    """The same statements through psql (\\timing: the server's answer as psql sees it)."""
+    import psycopg
+
+    from school_tui.db import students
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        cur = psycopg.ClientCursor(conn)
+        statements = []
+        for text in queries:
+            words = text.split()[:8]
+            params = [students._like_word(w) for w in words] + [50]
+            statements.append(cur.mogrify(students.search_sql(words), params).strip() + ";")
+    script = "\\timing on\n\\o /dev/null\n" + "\n".join(statements[:20] + statements) + "\n"
+    out = subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    times = [float(t) for t in re.findall(r"^Time: ([0-9.]+) ms", out, re.MULTILINE)]
+    return times[20:]
+
+
+def import_csv(rows: int) -> bytes:
+    rng = random.Random(SEED + 1)
+    out = io.StringIO()
+    out.write(
+        "student_number,first_name,last_name,email,grade_level,section,birth_date,"
+        "guardian_name,guardian_phone,address\n"
+    )
+    for n in range(rows):
+        grade = rng.choice(GRADES)
+        section = rng.choice(SECTION_NAMES) if n % 4 == 0 else ""
+        last = rng.choice(LAST)
+        out.write(
+            f"2027-{n:06d},{rng.choice(FIRST)},{last},new{n}@bench.school,{grade},{section},"
+            f"20{rng.randint(10, 19)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)},"
+            f"Parent {last},+63 9{rng.randint(10, 99)} 555 {rng.randint(1000, 9999)},"
+            f'"{rng.randint(1, 300)} Mabini St, Quezon City"\n'
+        )
+    return out.getvalue().encode()
+
+
+def time_import(conninfo: str, data: bytes) -> tuple[float, object]:
+    import psycopg
+
+    from school_tui.db import student_import
+    from school_tui.student_import import read_csv
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        start = time.perf_counter()
+        parsed = read_csv(data)
+        rows = student_import.preview(conn, parsed)
+        assert all(r.action == "add" for r in rows), [r for r in rows if r.action != "add"][:3]
+        summary = student_import.commit(conn, parsed)
+        return time.perf_counter() - start, summary
+
+
+def time_copy(admin, data: bytes) -> float:
+    admin.execute(
+        "CREATE TABLE public.bench_copy (student_number text, first_name text, last_name text, "
+        "email text, grade_level text, section text, birth_date text, guardian_name text, "
+        "guardian_phone text, address text)"
+    )
+    start = time.perf_counter()
+    with admin.cursor() as cur:
+        with cur.copy("COPY public.bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            copy.write(data)
+    elapsed = time.perf_counter() - start
+    admin.execute("DROP TABLE public.bench_copy")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=400)
+    args = parser.parse_args()
+
+    import psycopg
+
+    from school_tui.db import students as students_db
+    from school_tui.provision import prepare, release
+
+    os.environ["TZ"] = "UTC"
+    data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-registrar-"))
+    target = make_target(data_dir)
+    print("preparing an embedded server of its own…", flush=True)
+    prepare(target)
+    results: dict[str, float] = {}
+    try:
+        with psycopg.connect(target.admin(), autocommit=True) as admin:
+            started = time.perf_counter()
+            generate_school(admin, args.students)
+            print(f"generated {args.students:,} students in {time.perf_counter() - started:.1f} s")
+            create_registrar(admin)
+            queries = typed_queries(admin, args.queries)
+            conninfo = registrar_conninfo(target)
+            with psycopg.connect(conninfo) as conn:
+                results["trigram_index"] = float(students_db.has_trigram_index(conn))
+            app = time_app_search(conninfo, queries)
+            raw = time_psql_search(conninfo, queries)
+            results["search_ms_100k_p95"] = percentile(app, 95)
+            results["search_ms_100k_p50"] = percentile(app, 50)
+            results["search_ms_100k_max"] = max(app)
+            results["psql_search_ms_100k_p95"] = percentile(raw, 95)
+            results["psql_search_ms_100k_p50"] = percentile(raw, 50)
+            data = import_csv(IMPORT_ROWS)
+            results["copy_10k_s"] = time_copy(admin, data)
+            elapsed, summary = time_import(conninfo, data)
+            assert summary.added == IMPORT_ROWS, summary
+            results["import_10k_s"] = elapsed
+            results["students"] = float(args.students)
+    finally:
+        release(target)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print_table("registrar", results)
+    write_results("registrar", results)
+
+
+if __name__ == "__main__":
+    main()

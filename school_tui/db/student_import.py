@@ -1,0 +1,149 @@
+"""Importing students from a CSV: a preview that writes nothing, then one transaction.
+
+preview() says for each row of a school_tui.student_import.ParsedFile whether it would add a
+student, update one (its student number exists) or be rejected, and why. commit() writes:
+in one transaction it COPYs the accepted rows into school.import_staging (the caller's own
+rows, under row-level security), then school.import_students() checks them again and
+inserts/updates users, student_profiles and enrollments set-wise, and deletes the staged
+rows. Any failure, at any point, rolls the whole transaction back: nothing is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+
+from school_tui.student_import import COLUMNS, ParsedFile, Row
+
+Progress = Callable[[int, int], None]
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    line: int
+    action: str  # 'add' | 'update' | 'reject'
+    student_number: str
+    name: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    added: int
+    updated: int
+    rejected: int  # rows left out (only with skip_rejected)
+    total: int
+
+
+class ImportRejected(ValueError):
+    """The file has rejected rows and the caller did not ask to skip them: nothing written."""
+
+    def __init__(self, rows: list[PreviewRow]):
+        first = rows[0]
+        more = f" (and {len(rows) - 1} more rejected rows)" if len(rows) > 1 else ""
+        super().__init__(f"line {first.line}: {first.reason}{more}; nothing was imported")
+        self.rows = rows
+
+
+def _name(row: Row) -> str:
+    return f"{row.values['first_name']} {row.values['last_name']}".strip()
+
+
+def preview(conn: psycopg.Connection, parsed: ParsedFile) -> list[PreviewRow]:
+    """What committing the file would do to each row. Reads only."""
+    numbers = sorted(
+        {r.values["student_number"] for r in parsed.rows if r.values["student_number"]}
+    )
+    emails = sorted({r.values["email"].lower() for r in parsed.rows if r.values["email"]})
+    existing = dict(
+        conn.execute(
+            "SELECT student_number, user_id FROM school.student_profiles "
+            "WHERE student_number = ANY(%s)",
+            (numbers,),
+        ).fetchall()
+    )
+    email_owner = dict(
+        conn.execute(
+            "SELECT lower(email), id FROM school.users WHERE lower(email) = ANY(%s)", (emails,)
+        ).fetchall()
+    )
+    sections = {
+        (grade, name.lower())
+        for grade, name in conn.execute(
+            "SELECT grade_level, name FROM school.sections "
+            "WHERE school_year_id = (SELECT id FROM school.school_years WHERE is_current)"
+        )
+    }
+    first_number: dict[str, int] = {}
+    first_email: dict[str, int] = {}
+    result = []
+    for row in parsed.rows:
+        v = row.values
+        number, email = v["student_number"], v["email"].lower()
+        reason = row.problem
+        if reason is None and number in first_number:
+            reason = f"student number: duplicate of line {first_number[number]} in this file"
+        if reason is None and email in first_email:
+            reason = f"email: duplicate of line {first_email[email]} in this file"
+        student = existing.get(number)
+        if reason is None and email in email_owner and email_owner[email] != student:
+            reason = "email: already used by another person"
+        if (
+            reason is None
+            and v["section"]
+            and (v["grade_level"], v["section"].lower()) not in sections
+        ):
+            reason = (
+                f"section: unknown section {v['section']!r} in {v['grade_level']} this school year"
+            )
+        if number:
+            first_number.setdefault(number, row.line)
+        if email:
+            first_email.setdefault(email, row.line)
+        action = "reject" if reason else ("update" if student is not None else "add")
+        result.append(PreviewRow(row.line, action, number, _name(row), reason))
+    return result
+
+
+def commit(
+    conn: psycopg.Connection,
+    parsed: ParsedFile,
+    progress: Progress | None = None,
+    *,
+    skip_rejected: bool = False,
+) -> ImportSummary:
+    """Write the file's students in one transaction, all or nothing.
+
+    A file with rejected rows raises ImportRejected (nothing written) unless `skip_rejected`,
+    which imports the other rows. `progress(done, total)` is called as rows are sent and once
+    more when the database has written them.
+    """
+    progress = progress or (lambda done, total: None)
+    with conn.transaction():
+        checked = preview(conn, parsed)
+        rejected = [p for p in checked if p.action == "reject"]
+        if rejected and not skip_rejected:
+            raise ImportRejected(rejected)
+        accepted_lines = {p.line for p in checked if p.action != "reject"}
+        rows = [r for r in parsed.rows if r.line in accepted_lines]
+        total = len(rows)
+        progress(0, total)
+        batch = uuid.uuid4()
+        columns = ", ".join(COLUMNS)
+        with conn.cursor() as cur:
+            with cur.copy(
+                f"COPY school.import_staging (batch, line, {columns}) FROM STDIN"  # noqa: S608
+            ) as copy:
+                for done, row in enumerate(rows, start=1):
+                    copy.write_row((batch, row.line, *(row.values[c] or None for c in COLUMNS)))
+                    if done % CHUNK == 0:
+                        progress(done, total)
+            added, updated = conn.execute(
+                "SELECT added, updated FROM school.import_students(%s)", (batch,)
+            ).fetchone()
+        progress(total, total)
+    return ImportSummary(added, updated, len(rejected), len(parsed.rows))

@@ -1,0 +1,652 @@
+"""The ledger in the database (0007_ledger.sql, school_tui/db/ledger.py): charging, posting,
+idempotency under retries and concurrency, corrections, the day close, the hook to the
+registrar, and the one invariant query, checked after every test that writes money.
+
+The small school (`books` fixture): a Grade 7 section, three Verified students, schedules for
+Tuition (10,000.00 in four installments), Miscellaneous (1,000.00, one due) and Books (500.00,
+not required), two clerks who log in, a Principal who approves adjustments.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+from school_tui.db import ledger
+from school_tui.db.ledger import Installment, LedgerRefused
+from school_tui.money import MoneyFormat, format_money, parse_amount
+from tests.harness import assert_ledger_invariants, wait_until_sql
+
+D = Decimal
+TODAY = date.today()
+PAST = TODAY - timedelta(days=30)
+
+
+@dataclass
+class Books:
+    school: object
+    ids: dict[str, int] = field(default_factory=dict)
+    conns: list[psycopg.Connection] = field(default_factory=list)
+
+    def clerk(self, which: str = "clerk", autocommit: bool = True) -> psycopg.Connection:
+        if which == "clerk2" and "clerk2" not in self.ids:
+            self.ids["clerk2"] = self.school.add_person("Accounting", email="clerk2@ledger.test")
+        conn = self.school.connect_as(self.ids[which], autocommit=autocommit)
+        self.conns.append(conn)
+        return conn
+
+    @property
+    def admin(self) -> psycopg.Connection:
+        return self.school.admin
+
+    def count(self, table: str) -> int:
+        return self.admin.execute(
+            sql.SQL("SELECT count(*) FROM school.{}").format(sql.Identifier(table))
+        ).fetchone()[0]
+
+    def status(self, student: str) -> str:
+        return self.admin.execute(
+            "SELECT current_status FROM school.enrollment_progress WHERE student_id = %s",
+            (self.ids[student],),
+        ).fetchone()[0]
+
+
+@pytest.fixture
+def books(school):
+    """The small school; after the test, the books must add up (one query)."""
+    ids: dict[str, int] = {}
+    for key, role, password in (
+        ("clerk", "Accounting", "school-tui-demo"),
+        ("principal", "Principal", None),
+        ("teacher", "Teacher", None),
+        ("s1", "Student", None),
+        ("s2", "Student", None),
+        ("s3", "Student", None),
+    ):
+        ids[key] = school.add_person(role, email=f"{key}@ledger.test", password=password)
+    admin = school.admin
+
+    def one(query: str, *params):
+        return admin.execute(query, params).fetchone()[0]
+
+    ids["year"] = one(
+        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
+        "VALUES ('2030-2031', %s, %s, true) RETURNING id",
+        TODAY - timedelta(days=60),
+        TODAY + timedelta(days=300),
+    )
+    ids["g7"] = one(
+        "INSERT INTO school.sections (name, grade_level, school_year_id, adviser_id) "
+        "VALUES ('Rizal', 'Grade 7', %s, %s) RETURNING id",
+        ids["year"],
+        ids["teacher"],
+    )
+    ids["g7b"] = one(
+        "INSERT INTO school.sections (name, grade_level, school_year_id, adviser_id) "
+        "VALUES ('Mabini', 'Grade 7', %s, %s) RETURNING id",
+        ids["year"],
+        ids["teacher"],
+    )
+    for student, section in (("s1", "g7"), ("s2", "g7"), ("s3", "g7b")):
+        admin.execute(
+            "INSERT INTO school.enrollment_progress (student_id, school_year_id, section_id, "
+            "current_status) VALUES (%s, %s, %s, 'Verified')",
+            (ids[student], ids["year"], ids[section]),
+        )
+    # Tuition: 4 x 2,500.00, the first one 30 days ago (overdue when unpaid).
+    plan = [Installment(PAST + timedelta(days=60 * n), D("2500.00")) for n in range(4)]
+    ids["tuition"] = ledger.save_schedule(
+        admin, ids["year"], "Grade 7", "Tuition", D("10000.00"), plan[-1].due_date, plan
+    )
+    ids["misc"] = ledger.save_schedule(
+        admin, ids["year"], "Grade 7", "Miscellaneous", D("1000.00"), TODAY + timedelta(days=10)
+    )
+    ids["books"] = ledger.save_schedule(
+        admin, ids["year"], "Grade 7", "Books", D("500.00"), TODAY + timedelta(days=5)
+    )
+    made = Books(school, ids)
+    yield made
+    for conn in made.conns:
+        conn.close()
+    assert_ledger_invariants(admin)
+
+
+def _assign(books: Books) -> None:
+    with books.clerk() as conn:
+        assert ledger.assign_fees(conn, books.ids["year"]) == 9
+
+
+def _open_dues(books: Books, student: str) -> list[tuple]:
+    return books.admin.execute(
+        "SELECT fee_type, seq, open FROM school.installment_balances "
+        "WHERE student_id = %s AND open > 0 ORDER BY due_date, fee_id, seq",
+        (books.ids[student],),
+    ).fetchall()
+
+
+# =====================================================================================
+# Charging
+# =====================================================================================
+def test_assigning_twice_charges_once_and_copies_the_plan(books):
+    ids = books.ids
+    with books.clerk() as conn:
+        assert ledger.assign_fees(conn, ids["year"], section_id=ids["g7b"]) == 3  # s3 only
+        assert ledger.assign_fees(conn, ids["year"], student_id=ids["s1"]) == 3
+        assert ledger.assign_fees(conn, ids["year"], grade_level="Grade 7") == 3  # s2's
+        assert ledger.assign_fees(conn, ids["year"]) == 0
+        assert ledger.assign_fees(conn, ids["year"], grade_level="Grade 7") == 0
+    assert books.count("fees") == 9
+    plans = books.admin.execute(
+        "SELECT f.fee_type, array_agg(i.amount ORDER BY i.seq), f.due_date::date "
+        "FROM school.fees f JOIN school.fee_installments i ON i.fee_id = f.id "
+        "WHERE f.student_id = %s GROUP BY f.id ORDER BY f.fee_type",
+        (ids["s1"],),
+    ).fetchall()
+    assert plans == [
+        ("Books", [D("500.00")], TODAY + timedelta(days=5)),
+        ("Miscellaneous", [D("1000.00")], TODAY + timedelta(days=10)),
+        ("Tuition", [D("2500.00")] * 4, PAST + timedelta(days=180)),
+    ]
+
+
+def test_a_plan_that_does_not_add_up_is_refused(books):
+    ids = books.ids
+    bad = [Installment(TODAY, D("600.00")), Installment(TODAY, D("300.00"))]
+    with books.clerk() as conn:
+        with pytest.raises(LedgerRefused, match="installments: they add up to 900.00"):
+            ledger.save_schedule(conn, ids["year"], "Grade 8", "Tuition", D("1000.00"), TODAY, bad)
+        assert ledger.schedules(conn, ids["year"])[-1].grade_level == "Grade 7"  # nothing new
+        fee = ledger.add_fee(conn, ids["s1"], "Uniform", D("900.00"), ids["year"], TODAY, bad)
+        with pytest.raises(
+            LedgerRefused, match="installments: they add up to 1.00, the fee is 900.00"
+        ):
+            ledger.set_installment_plan(conn, fee, [Installment(TODAY, D("1.00"))])
+        # Directly, as Accounting may write schedules: refused at commit, by the database.
+        with pytest.raises(errors.CheckViolation):
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, "
+                    "amount) VALUES (%s, 1, %s, 1.00)",
+                    (ids["misc"], TODAY),
+                )
+    # A fee given no plan has one due, for its amount.
+    with books.clerk() as conn:
+        plain = ledger.add_fee(conn, ids["s2"], "Other", D("75.50"), ids["year"], TODAY)
+    assert books.admin.execute(
+        "SELECT seq, due_date, amount FROM school.fee_installments WHERE fee_id = %s", (plain,)
+    ).fetchall() == [(1, TODAY, D("75.50"))]
+
+
+def test_fees_and_ledger_rows_are_append_only_for_everyone(books):
+    _assign(books)
+    with books.clerk() as conn:
+        key = ledger.new_client_key()
+        paid = ledger.post_payment(conn, books.ids["s1"], D("100.00"), "Cash", None, key)
+        ledger.reverse_payment(conn, paid.payment_id, "typed the wrong student")
+        fee = conn.execute(
+            "SELECT id FROM school.fees WHERE student_id = %s AND fee_type = 'Books'",
+            (books.ids["s1"],),
+        ).fetchone()[0]
+        ledger.add_adjustment(conn, fee, "Discount", "sibling", books.ids["principal"], D("50"))
+        ledger.close_day(conn, TODAY, D("0.00"))
+        # Accounting holds no UPDATE or DELETE on any of them.
+        for table in ("fees", "payments", "allocations", "adjustments", "reversals"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(sql.SQL("DELETE FROM school.{}").format(sql.Identifier(table)))
+    # The superuser holds every privilege: the triggers refuse all the same.
+    for table in ("fees", "payments", "allocations", "adjustments", "reversals", "day_closes"):
+        for statement in ("UPDATE school.{} SET id = id", "DELETE FROM school.{}"):
+            with pytest.raises(errors.InsufficientPrivilege, match="append-only"):
+                books.admin.execute(sql.SQL(statement).format(sql.Identifier(table)))
+        with pytest.raises(errors.InsufficientPrivilege, match="truncated"):
+            books.admin.execute(sql.SQL("TRUNCATE school.{} CASCADE").format(sql.Identifier(table)))
+
+
+# =====================================================================================
+# Posting
+# =====================================================================================
+def test_a_payment_settles_the_oldest_dues_first_and_gets_the_next_receipt(books):
+    _assign(books)
+    ids = books.ids
+    with books.clerk() as conn:
+        acct = ledger.account(conn, ids["s1"])
+        assert acct.balance == D("11500.00")
+        assert [(d.fee_type, d.seq, d.open, d.status) for d in acct.dues][:4] == [
+            ("Tuition", 1, D("2500.00"), "Overdue"),
+            ("Books", 1, D("500.00"), "Unpaid"),
+            ("Miscellaneous", 1, D("1000.00"), "Unpaid"),
+            ("Tuition", 2, D("2500.00"), "Unpaid"),
+        ]
+        first = ledger.post_payment(conn, ids["s1"], D("2800.00"), "Cash", None, uuid.uuid4())
+        second = ledger.post_payment(
+            conn, ids["s2"], D("10.00"), "Check", " 0012345 ", uuid.uuid4()
+        )
+    assert (first.receipt_no, second.receipt_no) == (1, 2)
+    assert first.receipt_label == "OR 000001"
+    assert [(a.fee_type, a.seq, a.amount) for a in first.allocations] == [
+        ("Tuition", 1, D("2500.00")),
+        ("Books", 1, D("300.00")),
+    ]
+    assert first.balance == D("8700.00") and not first.replayed and first.method == "Cash"
+    assert second.reference == "0012345"
+    assert _open_dues(books, "s1")[:2] == [
+        ("Books", 1, D("200.00")),
+        ("Miscellaneous", 1, D("1000.00")),
+    ]
+    statuses = dict(
+        books.admin.execute(
+            "SELECT fee_type, status FROM school.fee_balances WHERE student_id = %s",
+            (ids["s1"],),
+        ).fetchall()
+    )
+    assert statuses == {"Tuition": "Partial", "Books": "Partial", "Miscellaneous": "Unpaid"}
+
+
+BAD_POSTS = [  # (amount, method, reference, the message's start)
+    (D("0"), "Cash", None, "amount: must be more than zero"),
+    (D("-5.00"), "Cash", None, "amount: must be more than zero"),
+    (D("10.005"), "Cash", None, "amount: at most two decimal places"),
+    (D("10000000.00"), "Cash", None, "amount: at most 9,999,999.99"),
+    (D("NaN"), "Cash", None, "amount: must be a number"),
+    (D("11500.01"), "Cash", None, "amount: 11,500.01 is more than the balance of 11,500.00"),
+    (D("10.00"), "Bitcoin", None, "method: must be Cash, Bank Transfer, Check or Card"),
+    (D("10.00"), "Bank Transfer", "  ", "reference: a bank transfer needs its reference"),
+    (D("10.00"), "Check", "12\x1b[2J", "reference: at most 100 characters, no control"),
+]
+
+
+def test_bad_posts_are_refused_with_the_rule_and_write_nothing(books):
+    _assign(books)
+    with books.clerk() as conn:
+        for amount, method, reference, message in BAD_POSTS:
+            with pytest.raises(LedgerRefused) as refused:
+                ledger.post_payment(conn, books.ids["s1"], amount, method, reference, uuid.uuid4())
+            assert str(refused.value).startswith(message), (amount, method, reference)
+    assert books.count("payments") == books.count("allocations") == 0
+
+
+def test_text_and_absurd_amounts_never_reach_the_books(books):
+    _assign(books)
+    with books.clerk() as conn:
+        for text in ("abc", "1e400", "12,50"):
+            with pytest.raises((errors.CheckViolation, errors.DataError)):
+                conn.execute(
+                    "SELECT school.post_payment(%s, %s::numeric, 'Cash', NULL, %s)",
+                    (books.ids["s1"], text, uuid.uuid4()),
+                )
+        # Nobody pays a student with nothing to pay, nor pays a teacher's "dues".
+        with pytest.raises(LedgerRefused, match="student: .* is not a student"):
+            ledger.post_payment(conn, books.ids["teacher"], D("1"), "Cash", None, uuid.uuid4())
+    # Straight into the tables, as the superuser: the CHECKs refuse.
+    fee = books.admin.execute("SELECT min(id) FROM school.fees").fetchone()[0]
+    for amount in ("0", "-1", "10000000.00", "0.001"):
+        with pytest.raises(errors.CheckViolation):
+            books.admin.execute(
+                "INSERT INTO school.payments (fee_id, amount_paid, payment_method) "
+                "VALUES (%s, %s::numeric, 'Cash')",
+                (fee, amount),
+            )
+    assert books.count("payments") == 0
+
+
+def test_the_same_key_posts_once(books):
+    _assign(books)
+    key = uuid.uuid4()
+    with books.clerk() as conn:
+        first = ledger.post_payment(conn, books.ids["s1"], D("500.00"), "Cash", None, key)
+        again = ledger.post_payment(conn, books.ids["s1"], D("500.00"), "Cash", None, key)
+        assert again.replayed and not first.replayed
+        assert (again.payment_id, again.receipt_no) == (first.payment_id, first.receipt_no)
+        # The key belongs to that payment: reused for something else, it is refused.
+        with pytest.raises(LedgerRefused, match="client key: already used"):
+            ledger.post_payment(conn, books.ids["s1"], D("600.00"), "Cash", None, key)
+    assert books.count("payments") == 1
+
+
+def test_a_commit_whose_reply_was_lost_then_retried_posts_once(books):
+    _assign(books)
+    key = uuid.uuid4()
+    conn = books.clerk(autocommit=False)
+    conn.execute(
+        "SELECT * FROM school.post_payment(%s, 700.00, 'Cash', NULL, %s)", (books.ids["s1"], key)
+    )
+    pid = conn.info.backend_pid
+    # COMMIT goes out; the client vanishes without reading the reply (the app's view: a
+    # timeout). The server commits it anyway.
+    conn.pgconn.send_query(b"COMMIT")
+    conn.pgconn.flush()
+    conn.pgconn.finish()
+    wait_until_sql(
+        books.admin, "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", pid
+    )
+    with books.clerk() as retry:
+        again = ledger.post_payment(retry, books.ids["s1"], D("700.00"), "Cash", None, key)
+    assert again.replayed and again.receipt_no == 1
+    assert books.count("payments") == 1
+
+
+def test_a_post_lost_before_commit_is_posted_by_the_retry(books):
+    _assign(books)
+    key = uuid.uuid4()
+    conn = books.clerk(autocommit=False)
+    conn.execute(
+        "SELECT * FROM school.post_payment(%s, 700.00, 'Cash', NULL, %s)", (books.ids["s1"], key)
+    )
+    books.admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+    with books.clerk() as retry:
+        posted = ledger.post_payment(retry, books.ids["s1"], D("700.00"), "Cash", None, key)
+    assert not posted.replayed and posted.receipt_no == 1  # the lost one gave its number back
+    assert books.count("payments") == 1
+
+
+def _post_in_thread(conn, args) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def run():
+        try:
+            result["receipt"] = ledger.post_payment(conn, *args)
+        except Exception as exc:  # handed to the test, which asserts on it
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def _blocked(books: Books, conn: psycopg.Connection) -> None:
+    wait_until_sql(
+        books.admin,
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = "
+        "'Lock')",
+        conn.info.backend_pid,
+    )
+
+
+def test_two_cashiers_paying_the_same_due_at_once_never_over_allocate(books):
+    _assign(books)
+    ids = books.ids
+    first, second = books.clerk(autocommit=False), books.clerk("clerk2")
+    first.execute(
+        "SELECT * FROM school.post_payment(%s, 11000.00, 'Cash', NULL, %s)",
+        (ids["s1"], uuid.uuid4()),
+    )
+    thread, result = _post_in_thread(second, (ids["s1"], D("1000.00"), "Card", None, uuid.uuid4()))
+    _blocked(books, second)  # waits on the first cashier's lock on the dues
+    first.commit()
+    thread.join(30)
+    assert "overpayment is refused" in str(result["error"])  # 500.00 was left, not 1,000.00
+    assert isinstance(result["error"], LedgerRefused)
+    assert books.admin.execute(
+        "SELECT balance FROM school.student_balances WHERE student_id = %s", (ids["s1"],)
+    ).fetchone()[0] == D("500.00")
+
+
+def test_the_same_key_from_two_connections_at_once_posts_once(books):
+    _assign(books)
+    key = uuid.uuid4()
+    first, second = books.clerk(autocommit=False), books.clerk()
+    first.execute(
+        "SELECT * FROM school.post_payment(%s, 300.00, 'Cash', NULL, %s)", (books.ids["s2"], key)
+    )
+    thread, result = _post_in_thread(second, (books.ids["s2"], D("300.00"), "Cash", None, key))
+    _blocked(books, second)
+    first.commit()
+    thread.join(30)
+    assert result["receipt"].replayed and result["receipt"].receipt_no == 1
+    assert books.count("payments") == 1
+
+
+# =====================================================================================
+# Corrections and adjustments
+# =====================================================================================
+def test_a_reversal_points_at_the_payment_and_reopens_its_dues(books):
+    _assign(books)
+    ids = books.ids
+    with books.clerk() as conn:
+        paid = ledger.post_payment(conn, ids["s1"], D("3000.00"), "Cash", None, uuid.uuid4())
+        with pytest.raises(LedgerRefused, match="reason: say why"):
+            ledger.reverse_payment(conn, paid.payment_id, "  ")
+        reversal = ledger.reverse_payment(conn, paid.payment_id, "wrong student")
+        with pytest.raises(LedgerRefused, match="already reversed"):
+            ledger.reverse_payment(conn, paid.payment_id, "again")
+        again = ledger.receipt(conn, paid.payment_id)
+    assert again.reversed and again.balance == D("11500.00")
+    row = books.admin.execute(
+        "SELECT payment_id, student_id, amount, reason, reversed_by FROM school.reversals "
+        "WHERE id = %s",
+        (reversal,),
+    ).fetchone()
+    assert row == (paid.payment_id, ids["s1"], D("3000.00"), "wrong student", ids["clerk"])
+    assert _open_dues(books, "s1")[0] == ("Tuition", 1, D("2500.00"))
+    assert books.count("payments") == 1  # the original stays
+
+
+def test_adjustments_settle_the_latest_dues_and_never_exceed_what_is_open(books):
+    _assign(books)
+    ids = books.ids
+    tuition = books.admin.execute(
+        "SELECT id FROM school.fees WHERE student_id = %s AND fee_type = 'Tuition'", (ids["s1"],)
+    ).fetchone()[0]
+    with books.clerk() as conn:
+        discount = ledger.add_adjustment(
+            conn, tuition, "Scholarship", "academic excellence", ids["principal"], percent=D("30")
+        )
+        assert _open_dues(books, "s1")[-1:] == [("Tuition", 3, D("2000.00"))]
+        with pytest.raises(LedgerRefused, match="approved by"):
+            ledger.add_adjustment(conn, tuition, "Discount", "x", ids["s2"], amount=D("1"))
+        with pytest.raises(LedgerRefused, match="not both"):
+            ledger.add_adjustment(conn, tuition, "Discount", "x", ids["principal"], D("1"), D("1"))
+        with pytest.raises(LedgerRefused, match="7,000.01 is more than the 7,000.00"):
+            ledger.add_adjustment(conn, tuition, "Waiver", "x", ids["principal"], D("7000.01"))
+        ledger.post_payment(conn, ids["s1"], D("1500.00"), "Cash", None, uuid.uuid4())
+        ledger.reverse_adjustment(conn, discount, "scholarship withdrawn")
+    row = books.admin.execute(
+        "SELECT kind, percent, amount, reason, approved_by, recorded_by FROM school.adjustments "
+        "WHERE id = %s",
+        (discount,),
+    ).fetchone()
+    assert row == ("Scholarship", D("30.00"), D("3000.00"), "academic excellence",
+                   ids["principal"], ids["clerk"])  # fmt: skip
+    assert books.admin.execute(
+        "SELECT balance, status FROM school.fee_balances WHERE fee_id = %s", (tuition,)
+    ).fetchone() == (D("8500.00"), "Overdue")  # 1,000.00 of the first due still open
+
+
+def test_fee_status_is_derived_from_the_ledger(books):
+    _assign(books)
+    ids = books.ids
+
+    def status(fee_type: str) -> str:
+        return books.admin.execute(
+            "SELECT status FROM school.fee_balances WHERE student_id = %s AND fee_type = %s",
+            (ids["s2"], fee_type),
+        ).fetchone()[0]
+
+    assert (status("Tuition"), status("Miscellaneous")) == ("Overdue", "Unpaid")
+    with books.clerk() as conn:
+        ledger.post_payment(conn, ids["s2"], D("3000.00"), "Cash", None, uuid.uuid4())
+        assert (status("Tuition"), status("Books")) == ("Partial", "Paid")
+        ledger.post_payment(conn, ids["s2"], D("1000.00"), "Cash", None, uuid.uuid4())
+    assert (status("Tuition"), status("Miscellaneous")) == ("Partial", "Paid")
+    with pytest.raises(errors.UndefinedColumn):  # no stored copy that could drift
+        books.admin.execute("SELECT status FROM school.fees")
+
+
+def test_a_payment_recorded_the_seed_way_is_allocated_to_its_fee(books):
+    _assign(books)
+    fee = books.admin.execute(
+        "SELECT id FROM school.fees WHERE student_id = %s AND fee_type = 'Tuition'",
+        (books.ids["s3"],),
+    ).fetchone()[0]
+    books.admin.execute(
+        "INSERT INTO school.payments (fee_id, amount_paid, payment_method) "
+        "VALUES (%s, 3000.00, 'Cash')",
+        (fee,),
+    )
+    assert books.admin.execute(
+        "SELECT array_agg(a.amount ORDER BY i.seq) FROM school.allocations a "
+        "JOIN school.fee_installments i ON i.id = a.installment_id WHERE i.fee_id = %s",
+        (fee,),
+    ).fetchone()[0] == [D("2500.00"), D("500.00")]
+    with pytest.raises(errors.CheckViolation, match="more than fee"):
+        books.admin.execute(
+            "INSERT INTO school.payments (fee_id, amount_paid, payment_method) "
+            "VALUES (%s, 7000.01, 'Cash')",
+            (fee,),
+        )
+
+
+# =====================================================================================
+# The registrar's hook, the day close
+# =====================================================================================
+def test_paying_the_required_fees_completes_the_enrollment(books):
+    _assign(books)
+    ids = books.ids
+    with books.clerk() as conn:
+        # Not required, and due last: it stays open.
+        ledger.add_fee(conn, ids["s1"], "Uniform", D("800.00"), ids["year"], TODAY + timedelta(400))
+        ledger.post_payment(conn, ids["s1"], D("11000.00"), "Cash", None, uuid.uuid4())
+        assert books.status("s1") == "Verified"  # Books came first: 500.00 of Tuition is open
+        ledger.post_payment(conn, ids["s1"], D("500.00"), "Bank Transfer", "TRX-1", uuid.uuid4())
+    assert _open_dues(books, "s1") == [("Uniform", 1, D("800.00"))]
+    assert books.status("s1") == "Payment Complete"
+    assert books.status("s2") == "Verified"
+
+
+def test_a_clerk_closes_the_day_against_the_ledger(books):
+    _assign(books)
+    ids = books.ids
+    with books.clerk() as conn, books.clerk("clerk2") as other:
+        ledger.post_payment(conn, ids["s1"], D("1000.00"), "Cash", None, uuid.uuid4())
+        wrong = ledger.post_payment(conn, ids["s2"], D("250.50"), "Cash", None, uuid.uuid4())
+        ledger.post_payment(conn, ids["s2"], D("400.00"), "Check", "CHK-9", uuid.uuid4())
+        ledger.post_payment(other, ids["s3"], D("99.00"), "Cash", None, uuid.uuid4())
+        ledger.reverse_payment(conn, wrong.payment_id, "handed back")
+        totals = {t.method: t for t in ledger.expected_takings(conn, ids["clerk"], TODAY)}
+        assert [totals[m].expected for m in ledger.METHODS] == [
+            D("1000.00"),
+            D("0.00"),
+            D("400.00"),
+            D("0.00"),
+        ]
+        assert (totals["Cash"].payments, totals["Cash"].reversals) == (2, 1)
+        with pytest.raises(LedgerRefused, match="counted cash"):
+            ledger.close_day(conn, TODAY, D("-1"))
+        ledger.close_day(conn, TODAY, D("995.00"), "short by 5")
+        with pytest.raises(LedgerRefused, match="closed .* already"):
+            ledger.close_day(conn, TODAY, D("1000.00"))
+        with pytest.raises(LedgerRefused, match="day: you have closed"):
+            ledger.post_payment(conn, ids["s1"], D("1.00"), "Cash", None, uuid.uuid4())
+        ledger.post_payment(other, ids["s3"], D("1.00"), "Cash", None, uuid.uuid4())  # still open
+        closes = ledger.day_closes(conn)
+    assert len(closes) == 1
+    close = closes[0]
+    assert (close.expected_cash, close.counted_cash, close.cash_difference) == (
+        D("1000.00"),
+        D("995.00"),
+        D("-5.00"),
+    )
+    assert (close.expected_check, close.payments_count, close.reversals_count) == (
+        D("400.00"),
+        3,
+        1,
+    )
+
+
+def test_collections_by_day(books):
+    _assign(books)
+    with books.clerk() as conn:
+        ledger.post_payment(conn, books.ids["s1"], D("100.00"), "Cash", None, uuid.uuid4())
+        card = ledger.post_payment(conn, books.ids["s2"], D("40.00"), "Card", None, uuid.uuid4())
+        ledger.reverse_payment(conn, card.payment_id, "declined after all")
+        rows = ledger.collections_by_day(conn, TODAY, TODAY)
+    assert rows == [
+        (TODAY, "Card", 1, D("40.00"), D("40.00"), D("0.00")),
+        (TODAY, "Cash", 1, D("100.00"), D("0.00"), D("100.00")),
+    ]
+
+
+# =====================================================================================
+# The invariant query can fail
+# =====================================================================================
+def test_the_invariant_query_finds_a_ledger_that_does_not_add_up(books):
+    _assign(books)
+    with books.clerk() as conn:
+        paid = ledger.post_payment(conn, books.ids["s1"], D("100.00"), "Cash", None, uuid.uuid4())
+    admin = books.admin
+    with admin.transaction(force_rollback=True):
+        # Replica mode skips the ordinary triggers (not the append-only ones): what a careless
+        # bulk load could do.
+        admin.execute("SET LOCAL session_replication_role = replica")
+        due = admin.execute(
+            "SELECT installment_id FROM school.installment_balances WHERE student_id = %s "
+            "ORDER BY due_date DESC LIMIT 1",
+            (books.ids["s1"],),
+        ).fetchone()[0]
+        admin.execute(
+            "INSERT INTO school.allocations (payment_id, installment_id, amount) "
+            "VALUES (%s, %s, 2600.00)",
+            (paid.payment_id, due),
+        )
+        admin.execute(
+            "INSERT INTO school.payments (student_id, amount_paid, payment_method, receipt_no) "
+            "VALUES (%s, 5.00, 'Cash', 9)",
+            (books.ids["s2"],),
+        )
+        rules = {rule for rule, _, _ in ledger.invariant_violations(admin)}
+    assert rules == {
+        "payment not allocated in full",
+        "due over-allocated",
+        "balance differs from the ledger",
+        "receipt numbers have gaps",
+    }
+    assert ledger.invariant_violations(admin) == []
+
+
+# =====================================================================================
+# money.py: what a person types
+# =====================================================================================
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "amount: enter an amount, such as 1,250.00"),
+        ("  ", "amount: enter an amount"),
+        ("abc", "amount: 'abc' is not an amount; write it as 1,250.00"),
+        ("1e9", "is not an amount"),
+        ("NaN", "is not an amount"),
+        ("٣٠٠", "is not an amount"),
+        ("0", "amount: must be more than zero"),
+        ("0.00", "amount: must be more than zero"),
+        ("-5", "amount: must be more than zero"),
+        ("10.005", "amount: at most two decimal places"),
+        ("10000000", "amount: at most 9,999,999.99"),
+        ("99999999999999999999999", "amount: at most 9,999,999.99"),
+    ],
+)
+def test_parse_amount_refuses_with_the_field_and_the_rule(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_amount(text)
+
+
+def test_parse_amount_and_format_money_follow_the_configured_format():
+    assert parse_amount("₱1,250.5") == D("1250.50")
+    assert parse_amount(" 9999999.99 ") == D("9999999.99")
+    assert parse_amount("0.01", field="counted cash") == D("0.01")
+    with pytest.raises(ValueError, match="^counted cash: must be more than zero$"):
+        parse_amount("0", field="counted cash")
+    euro = MoneyFormat(symbol="€", symbol_after=True, thousands=".", decimal=",")
+    assert parse_amount("1.250,50 €", fmt=euro) == D("1250.50")
+    with pytest.raises(ValueError, match="write it as 1.250,00"):
+        parse_amount("12,5,1", fmt=euro)
+    assert format_money(D("1234567.5")) == "₱1,234,567.50"
+    assert format_money(D("-3")) == "-₱3.00"
+    assert format_money(D("1234.5"), euro) == "1.234,50 €"
+    assert format_money(D("1234.5"), MoneyFormat(symbol="PHP ")) == "PHP 1,234.50"
+    assert format_money(D("7"), symbol=False) == "7.00"
