@@ -63,6 +63,7 @@ class CollectionsChart(PlotextPlot):
         ticks = tick_positions(len(xs))
         plt.xticks(ticks, [self.points[i][0].strftime("%m-%d") for i in ticks])
         top = max(ys) if ys else 0
-        yticks = [top * i / 4 for i in range(5)] if top else [0]
+        # three labels: more collide on a short chart, and which one plotext drops then varies
+        yticks = [top * i / 2 for i in range(3)] if top else [0]
         plt.yticks(yticks, [compact_amount(v) for v in yticks])
         self.refresh()
