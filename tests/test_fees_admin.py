@@ -226,7 +226,16 @@ async def test_fee_admin_by_keyboard(books):
         assert closed == (Decimal("-100.00"), Decimal("0.00"), Decimal("100.00"), "coin jar")
 
 
-async def test_student_sees_own_fees_payments_and_receipts(books):
+async def _export(pilot, path) -> None:
+    """Ctrl+S, then the file name (its ending picks the format), Enter; wait for the file."""
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: pilot.app.screen.query("#export-path"), "export modal")
+    pilot.app.screen.query_one("#export-path", Input).value = str(path)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: path.exists() and path.stat().st_size > 0, f"{path.name}")
+
+
+async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
     school, ids = books
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -245,6 +254,8 @@ async def test_student_sees_own_fees_payments_and_receipts(books):
         receipt = _text(app, "#receipt-text")
         assert "OR 000001" in receipt and "TOTAL PAID" in receipt and "₱300.00" in receipt
         assert max(len(line) for line in receipt.splitlines()) <= 40
+        await _export(pilot, tmp_path / "receipt.pdf")
+        assert (tmp_path / "receipt.pdf").read_bytes().startswith(b"%PDF-")
         await pilot.press("escape")
         # the statement, read-only: no discount or reversal keys
         await pilot.press("s")
@@ -252,6 +263,10 @@ async def test_student_sees_own_fees_payments_and_receipts(books):
         assert "balance ₱700.00" in _text(app, "#statement-summary")
         keys = {key for key, active in app.screen.active_bindings.items() if active.enabled}
         assert "a" not in keys and "v" not in keys and "r" in keys
+        await _export(pilot, tmp_path / "statement.csv")
+        lines = (tmp_path / "statement.csv").read_text(encoding="utf-8").splitlines()
+        assert lines[0] == "date,kind,description,reference,charge,credit,balance"
+        assert lines[-1].endswith(",700.00") and len(lines) == 5
 
 
 def test_reports_screen_snapshot(demo_school, snap_compare):
