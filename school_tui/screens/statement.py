@@ -192,9 +192,11 @@ class StudentPicker(ModalScreen[int | None]):
                 key=str(student_id),
             )
         status = self.query_one("#picker-status", Static)
-        status.update(
-            f"{len(rows)} found · Down to the list · Enter opens" if rows else "Nobody matches."
-        )
+        query = self.query_one("#picker-query", Input).value.strip()
+        if rows:
+            status.update(f"{len(rows)} found · Down to the list · Enter opens")
+        else:
+            status.update("Nobody matches." if query else "Type a name, email or student number.")
 
     @on(DataTable.RowSelected, "#picker-table")
     def _picked(self, event: DataTable.RowSelected) -> None:
