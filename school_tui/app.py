@@ -38,8 +38,10 @@ class SchoolApp(App):
         prepare_server: bool = True,
         idle_lock_seconds: float = DEFAULT_IDLE_LOCK_SECONDS,
         away_after: float = 300.0,
+        money_format=None,  # school_tui.money.MoneyFormat from config.toml; None: the default
     ):
         super().__init__()
+        self.money_format = money_format
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
         self.idle_lock = IdleLock(self, idle_lock_seconds)
         self.target = target

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.demo_if_empty,
                 config.idle_lock_minutes * 60,
                 config.away_after_minutes * 60.0,
+                config.money,
             )
         return _admin_command(args, target)
     except KeyboardInterrupt:
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _run_app(target, demo_if_empty: bool, idle_lock_seconds: float, away_after: float) -> int:
+def _run_app(
+    target, demo_if_empty: bool, idle_lock_seconds: float, away_after: float, money=None
+) -> int:
     from school_tui.app import SchoolApp
     from school_tui.provision import release
 
@@ -83,6 +86,7 @@ def _run_app(target, demo_if_empty: bool, idle_lock_seconds: float, away_after: 
         demo_if_empty=demo_if_empty,
         idle_lock_seconds=idle_lock_seconds,
         away_after=away_after,
+        money_format=money,
     )
     try:
         app.run()

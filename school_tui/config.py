@@ -20,6 +20,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from school_tui.money import MoneyFormat
+
 LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE")
 EMBEDDED_DBNAME = "school"
 DEFAULT_ROLE_PREFIX = "school"
@@ -38,6 +40,7 @@ class Config:
     embedded_data_dir: Path | None = None
     idle_lock_minutes: int = 10
     away_after_minutes: int = 5  # no input this long: the person shows as away
+    money: MoneyFormat = field(default_factory=MoneyFormat)  # how amounts are shown and typed
     source: str = "embedded"
     extra: dict = field(default_factory=dict)
 
@@ -105,6 +108,7 @@ def load(
     if not isinstance(away, int) or isinstance(away, bool) or away < 1:
         raise ConfigError("away_after_minutes: must be a whole number of minutes, at least 1")
     return Config(
+        money=_money_format(file_settings),
         dsn=dsn,
         role_prefix=prefix,
         embedded_data_dir=Path(data_dir) if data_dir else None,
@@ -112,3 +116,28 @@ def load(
         away_after_minutes=away,
         source=source,
     )
+
+
+def _money_format(settings: dict) -> MoneyFormat:
+    """currency_symbol, currency_position ("before"/"after"), thousands_separator and
+    decimal_separator from config.toml; the defaults show 1234.5 as ₱1,234.50."""
+    default = MoneyFormat()
+    symbol = settings.get("currency_symbol", default.symbol)
+    if not isinstance(symbol, str) or len(symbol) > 8 or any(c.isdigit() for c in symbol):
+        raise ConfigError("currency_symbol: text of at most 8 characters, no digits")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in symbol):
+        raise ConfigError("currency_symbol: no control characters")
+    position = settings.get("currency_position", "before")
+    if position not in ("before", "after"):
+        raise ConfigError('currency_position: "before" or "after"')
+    thousands = settings.get("thousands_separator", default.thousands)
+    decimal = settings.get("decimal_separator", default.decimal)
+    if decimal not in (".", ","):
+        raise ConfigError('decimal_separator: "." or ","')
+    if thousands not in (",", ".", " ", "'", "") or thousands == decimal:
+        raise ConfigError(
+            'thousands_separator: one of "," "." " " "\'" or "", not the decimal separator'
+        )
+    if symbol.strip() and (decimal in symbol or (thousands and thousands in symbol)):
+        raise ConfigError("currency_symbol: must not contain the separators")
+    return MoneyFormat(symbol, position == "after", thousands, decimal)

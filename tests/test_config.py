@@ -151,3 +151,36 @@ def test_invalid_toml_names_the_file(toml):
     path = toml("dsn = \n")
     with pytest.raises(ConfigError, match="config.toml"):
         load(environ={}, toml_path=path)
+
+
+def test_currency_format_comes_from_the_config_file(toml):
+    from decimal import Decimal
+
+    from school_tui.money import format_money, parse_amount
+
+    default = load(environ={}, toml_path=toml()).money
+    assert format_money(Decimal("1234.5"), default) == "₱1,234.50"
+    euro = load(
+        environ={},
+        toml_path=toml(
+            'currency_symbol = "€"\ncurrency_position = "after"\n'
+            'thousands_separator = "."\ndecimal_separator = ","\n'
+        ),
+    ).money
+    assert format_money(Decimal("1234.5"), euro) == "1.234,50 €"
+    assert parse_amount("1.234,50", fmt=euro) == Decimal("1234.50")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('currency_position = "left"', "currency_position"),
+        ('decimal_separator = ";"', "decimal_separator"),
+        ('thousands_separator = "."', "thousands_separator"),  # the decimal separator too
+        ('currency_symbol = "1$"', "currency_symbol"),
+        ('currency_symbol = "\\u001b[31m"', "currency_symbol"),
+    ],
+)
+def test_a_bad_currency_setting_names_itself(toml, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load(environ={}, toml_path=toml(text + "\n"))

@@ -650,3 +650,119 @@ def test_parse_amount_and_format_money_follow_the_configured_format():
     assert format_money(D("1234.5"), euro) == "1.234,50 €"
     assert format_money(D("1234.5"), MoneyFormat(symbol="PHP ")) == "PHP 1,234.50"
     assert format_money(D("7"), symbol=False) == "7.00"
+
+
+def test_the_cashier_finds_a_student_by_number_or_by_name(books):
+    ids = books.ids
+    books.admin.execute(
+        "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
+        "VALUES (%s, '2030-00042', 'Grade 7')",
+        (ids["s2"],),
+    )
+    # s4: enrolled without a section; the profile's grade level says which schedules apply.
+    s4 = books.school.add_person("Student", first_name="Nina", last_name="Dela Cruz", password=None)
+    books.admin.execute(
+        "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
+        "VALUES (%s, '2030-00043', 'Grade 7')",
+        (s4,),
+    )
+    books.admin.execute(
+        "INSERT INTO school.enrollment_progress (student_id, school_year_id) VALUES (%s, %s)",
+        (s4, ids["year"]),
+    )
+    with books.clerk() as conn:
+        assert ledger.assign_fees(conn, ids["year"]) == 12
+        by_number = ledger.find_students(conn, "2030-00042")
+        assert [(m.student_id, m.number, m.section, m.balance) for m in by_number] == [
+            (ids["s2"], "2030-00042", "Grade 7 - Rizal", D("11500.00"))
+        ]
+        assert [m.student_id for m in ledger.find_students(conn, "cruz DELA")] == [s4]
+        assert [m.number for m in ledger.find_students(conn, "2030-0004")] == [
+            "2030-00043",  # Dela Cruz before Student (the others' last name)
+            "2030-00042",
+        ]
+        assert ledger.find_students(conn, "100%") == []  # a LIKE wildcard is a character
+        assert ledger.find_students(conn, "teacher@ledger.test") == []  # students only
+
+
+# =====================================================================================
+# 0007 on a database with fees and payments written the seed's way
+# =====================================================================================
+def test_0007_allocates_earlier_payments_numbers_them_and_derives_status(
+    pg_server, tmp_path, monkeypatch
+):
+    import secrets
+    import shutil
+
+    from school_tui.db import bootstrap, people
+    from school_tui.db.connect import RoleNames
+
+    real = bootstrap.sql_dir()
+    before = tmp_path / "sql"
+    (before / "migrations").mkdir(parents=True)
+    shutil.copy(real / "schema.sql", before / "schema.sql")
+    for path in (real / "migrations").glob("*.sql"):
+        if int(path.name[:4]) < 7:
+            shutil.copy(path, before / "migrations" / path.name)
+    monkeypatch.setattr(bootstrap, "sql_dir", lambda: before)
+    roles = RoleNames(f"m7{secrets.token_hex(3)}")
+    dbname = f"{roles.prefix}_db"
+    with pg_server.admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    try:
+        with pg_server.admin(dbname) as conn:
+            assert bootstrap.init(conn, roles) == 6
+            student = people.create_person(
+                conn, role="Student", first_name="Old", last_name="Ledger",
+                email="old@ledger.test", password=None, must_change=False,
+            )  # fmt: skip
+            conn.execute(
+                "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
+                "VALUES ('2025-2026', '2025-06-01', '2026-05-31', true)"
+            )
+            fees = [
+                conn.execute(
+                    "INSERT INTO school.fees (student_id, fee_type, amount, due_date, status) "
+                    "VALUES (%s, %s, %s, %s, 'Unpaid') RETURNING id",
+                    (student, fee_type, amount, due),
+                ).fetchone()[0]
+                for fee_type, amount, due in (
+                    ("Tuition", "1000.00", "2025-07-31"),
+                    ("Books", "200.00", "2999-01-31"),
+                )
+            ]
+            for fee, amount, when in (
+                (fees[0], "600.00", "2025-07-02"),
+                (fees[1], "200.00", "2025-07-01"),
+                (fees[0], "100.00", "2025-07-03"),
+            ):
+                conn.execute(
+                    "INSERT INTO school.payments (fee_id, amount_paid, payment_method, "
+                    "payment_date) VALUES (%s, %s, 'Cash', %s)",
+                    (fee, amount, when),
+                )
+            monkeypatch.setattr(bootstrap, "sql_dir", lambda: real)
+            assert bootstrap.upgrade(conn, roles, real / "migrations") >= 7
+            assert conn.execute(
+                "SELECT receipt_no, amount_paid, student_id FROM school.payments ORDER BY id"
+            ).fetchall() == [(2, D("600.00"), student), (1, D("200.00"), student),
+                             (3, D("100.00"), student)]  # fmt: skip
+            assert conn.execute(
+                "SELECT fee_type, paid, balance, status FROM school.fee_balances ORDER BY fee_id"
+            ).fetchall() == [
+                ("Tuition", D("700.00"), D("300.00"), "Overdue"),
+                ("Books", D("200.00"), D("0.00"), "Paid"),
+            ]
+            assert conn.execute("SELECT count(*) FROM school.allocations").fetchone()[0] == 3
+            assert_ledger_invariants(conn)
+    finally:
+        with pg_server.admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+            )
+            for (role,) in conn.execute(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE %s "
+                "ORDER BY rolname = %s, rolname = %s",
+                (roles.prefix + "\\_%", roles.member, roles.owner),
+            ).fetchall():
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

@@ -63,46 +63,37 @@ class StudentMatch:
     balance: Decimal
 
 
-# The student number, when the registrar's profile table (0006) is there.
-_NUMBER = "NULL::text"
-_NUMBER_JOIN = ""
-
-
 def find_students(conn: psycopg.Connection, text: str, limit: int = 20) -> list[StudentMatch]:
-    """Students whose number is `text`, or whose name has every word of it (any order), or
-    whose email starts with it. Exact number matches first, then by name."""
-    words = [w for w in text.split() if w][:5]
+    """Students whose number is `text` (any case), or whose name, email or number contains
+    every word of it (any order, any case). The exact number first, then by name."""
+    words = [w for w in text.lower().split() if w][:5]
     if not words:
         return []
     cur = conn.cursor(row_factory=class_row(StudentMatch))
     return cur.execute(
-        f"""
-        SELECT u.id AS student_id, {_NUMBER} AS number,
+        """
+        SELECT u.id AS student_id, p.student_number AS number,
                u.last_name || ', ' || u.first_name AS name, u.email,
                (SELECT sec.grade_level || ' - ' || sec.name
                   FROM school.enrollment_progress e
                   JOIN school.sections sec ON sec.id = e.section_id
                   JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current
                  WHERE e.student_id = u.id) AS section,
-               coalesce(b.balance, 0) AS balance
+               coalesce((SELECT b.balance FROM school.student_balances b
+                          WHERE b.student_id = u.id), 0) AS balance
           FROM school.users u
           JOIN school.roles r ON r.id = u.role_id AND r.name = 'Student'
-          {_NUMBER_JOIN}
-          LEFT JOIN school.student_balances b ON b.student_id = u.id
-         WHERE {_NUMBER} = %(text)s
-            OR lower(u.email) LIKE lower(%(prefix)s) ESCAPE '\\'
-            OR (SELECT bool_and(u.first_name || ' ' || u.last_name ILIKE '%%' || w || '%%'
-                                ESCAPE '\\')
+          LEFT JOIN school.student_profiles p ON p.user_id = u.id
+         WHERE p.student_number = upper(%(text)s)
+            OR (SELECT bool_and(coalesce(p.search_text, lower(u.first_name || ' ' || u.last_name
+                                                              || ' ' || u.email))
+                                LIKE '%%' || w || '%%' ESCAPE '\\')
                   FROM unnest(%(words)s::text[]) w)
-         ORDER BY ({_NUMBER} = %(text)s) DESC NULLS LAST, u.last_name, u.first_name, u.id
+         ORDER BY p.student_number = upper(%(text)s) DESC NULLS LAST, u.last_name,
+                  u.first_name, u.id
          LIMIT %(limit)s
-        """,  # noqa: S608 - the interpolated parts are constants of this module
-        {
-            "text": text.strip(),
-            "prefix": _like_escape(text.strip()) + "%",
-            "words": [_like_escape(w) for w in words],
-            "limit": limit,
-        },
+        """,
+        {"text": text.strip(), "words": [_like_escape(w) for w in words], "limit": limit},
     ).fetchall()
 
 
@@ -140,14 +131,15 @@ class Account:
 def account(conn: psycopg.Connection, student_id: int) -> Account | None:
     """A student's balance and open dues, oldest first (None: no such student)."""
     head = conn.execute(
-        f"""
-        SELECT u.last_name || ', ' || u.first_name, {_NUMBER},
+        """
+        SELECT u.last_name || ', ' || u.first_name, p.student_number,
                coalesce((SELECT balance FROM school.student_balances
                           WHERE student_id = u.id), 0)
-          FROM school.users u {_NUMBER_JOIN}
+          FROM school.users u
           JOIN school.roles r ON r.id = u.role_id AND r.name = 'Student'
+          LEFT JOIN school.student_profiles p ON p.user_id = u.id
          WHERE u.id = %s
-        """,  # noqa: S608 - constants of this module
+        """,
         (student_id,),
     ).fetchone()
     if head is None:
@@ -234,19 +226,19 @@ def post_payment(
 def receipt(conn: psycopg.Connection, payment_id: int) -> Receipt | None:
     """A payment as its receipt: who, what, how, where it went, the balance now."""
     head = conn.execute(
-        f"""
+        """
         SELECT p.id, p.receipt_no, p.student_id, u.last_name || ', ' || u.first_name,
-               {_NUMBER}, p.amount_paid, p.payment_method, p.reference,
+               sp.student_number, p.amount_paid, p.payment_method, p.reference,
                p.payment_date, c.first_name || ' ' || c.last_name,
                coalesce((SELECT balance FROM school.student_balances b
                           WHERE b.student_id = p.student_id), 0),
                EXISTS (SELECT 1 FROM school.reversals r WHERE r.payment_id = p.id)
           FROM school.payments p
           JOIN school.users u ON u.id = p.student_id
-          {_NUMBER_JOIN}
+          LEFT JOIN school.student_profiles sp ON sp.user_id = p.student_id
           LEFT JOIN school.users c ON c.id = p.recorded_by
          WHERE p.id = %s
-        """,  # noqa: S608 - constants of this module
+        """,
         (payment_id,),
     ).fetchone()
     if head is None:

@@ -1,5 +1,6 @@
 """Accounting's home: collections at a glance, recent payments, who still owes; the keys open
-fee schedules (f), a student's statement (s), the day close (d) and the reports (r)."""
+the cashier (p: the queue at the window), fee schedules (f), a student's statement (s), the
+day close (d) and the reports (r)."""
 
 from textual.binding import Binding
 
@@ -10,6 +11,7 @@ from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 class AccountingHome(RoleHome):
     ROLE = "Accounting"
     BINDINGS = [
+        Binding("p", "cashier", "Cashier", id="accounting.cashier"),
         Binding("f", "fees", "Fees", id="acct.fees"),
         Binding("s", "statement", "Statement", id="acct.statement"),
         Binding("d", "day_close", "Day close", id="acct.close"),
@@ -33,6 +35,12 @@ class AccountingHome(RoleHome):
         ),
         ANNOUNCEMENTS,
     )
+
+    def action_cashier(self) -> None:
+        from school_tui.screens.cashier import CashierScreen
+
+        # Back from the window, the home shows the new payments.
+        self.app.push_screen(CashierScreen(self.session), lambda _: self.load_all())
 
     def action_fees(self) -> None:
         from school_tui.screens.fees_admin import FeesScreen
@@ -64,6 +72,7 @@ class AccountingHome(RoleHome):
     def palette_commands(self):
         return [
             *super().palette_commands(),
+            ("Cashier", self.action_cashier, "Take payments at the window, print receipts"),
             ("Fee schedules", self.action_fees, "Fees per grade level, assign, installments"),
             ("Statement of account", self.action_statement, "Any student's; discounts, reversals"),
             ("Close the day", self.action_day_close, "Expected by method against counted cash"),

@@ -608,10 +608,7 @@ BEGIN
                     AND t.required AND ib.open > 0) THEN
         RETURN false;
     END IF;
-    -- (Until the registrar's 0006 is merged into a branch, its hook may be missing there.)
-    IF to_regprocedure('school.enrollment_fees_paid(integer, integer)') IS NOT NULL THEN
-        PERFORM school.enrollment_fees_paid(p_student_id, p_school_year_id);
-    END IF;
+    PERFORM school.enrollment_fees_paid(p_student_id, p_school_year_id);
     RETURN true;
 END
 $$;
@@ -889,8 +886,8 @@ $$;
 -- =====================================================================================
 
 -- Charge every schedule of the school year to the students it applies to (enrolled that
--- year, not Withdrawn, in a section of the schedule's grade level), optionally only one
--- grade level, section or student. A (student, schedule) already charged is skipped, so
+-- year, not Withdrawn, of the schedule's grade level: their section's, else their profile's),
+-- optionally only one grade level, section or student. A (student, schedule) already charged is skipped, so
 -- running it again charges nothing twice. Returns the number of fees created.
 CREATE FUNCTION assign_fees(p_school_year_id int, p_grade_level text DEFAULT NULL,
                             p_section_id int DEFAULT NULL, p_student_id int DEFAULT NULL)
@@ -907,11 +904,12 @@ BEGIN
                coalesce((SELECT max(si.due_date) FROM school.fee_schedule_installments si
                           WHERE si.schedule_id = s.id), s.due_date) AS due_date
           FROM school.enrollment_progress e
-          JOIN school.sections sec ON sec.id = e.section_id
+          LEFT JOIN school.sections sec ON sec.id = e.section_id
+          LEFT JOIN school.student_profiles sp ON sp.user_id = e.student_id
           JOIN school.fee_schedules s ON s.school_year_id = e.school_year_id
-                                     AND s.grade_level = sec.grade_level
+                                     AND s.grade_level = coalesce(sec.grade_level, sp.grade_level)
          WHERE e.school_year_id = p_school_year_id AND e.current_status <> 'Withdrawn'
-           AND (p_grade_level IS NULL OR sec.grade_level = p_grade_level)
+           AND (p_grade_level IS NULL OR s.grade_level = p_grade_level)
            AND (p_section_id IS NULL OR e.section_id = p_section_id)
            AND (p_student_id IS NULL OR e.student_id = p_student_id)
     ), created AS (
@@ -976,6 +974,27 @@ BEGIN
     DELETE FROM school.fee_installments WHERE fee_id = p_fee_id;
     INSERT INTO school.fee_installments (fee_id, seq, due_date, amount)
     SELECT p_fee_id, n, d, a FROM unnest(p_due_dates, p_amounts) WITH ORDINALITY AS x(d, a, n);
+END
+$$;
+
+-- The registrar's fee summary (0006) read payments by fee_id, which a payment spread over
+-- several fees no longer has: the same answer from the ledger (balance net of adjustments
+-- and reversals; overdue = fees whose status is Overdue).
+CREATE OR REPLACE FUNCTION student_fee_summary(p_student_id int,
+    OUT fees bigint, OUT billed numeric, OUT paid numeric, OUT balance numeric,
+    OUT overdue bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT (school.my_role() IN ('Registrar', 'Accounting', 'Principal')
+            OR p_student_id = school.me()) THEN
+        RAISE EXCEPTION 'only the Registrar, Accounting, the Principal or the student may see this'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT count(*), coalesce(sum(fb.amount), 0), coalesce(sum(fb.paid), 0),
+           coalesce(sum(fb.balance), 0), count(*) FILTER (WHERE fb.status = 'Overdue')
+      INTO fees, billed, paid, balance, overdue
+      FROM school.fee_balances fb
+     WHERE fb.student_id = p_student_id;
 END
 $$;
 

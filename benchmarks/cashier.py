@@ -1,0 +1,382 @@
+"""The cashier on a big ledger: posting a payment, the collections report, keys per payment.
+
+On an embedded server of its own (PostgreSQL 18, a temporary data directory), a ledger of N payments is generated in SQL (generate_series; N = 1,000,000 by default): N/20
+students with one Tuition fee of 24 installments of 500.00, the first 20 paid, each by its own
+payment allocated to it, over 300 days, by 11 clerks. Generation runs in replica mode with
+the audit triggers off (a throwaway database); the invariant query then proves the books add
+up (`invariants_ms`, its time, and `invariant_violations`, which must be 0).
+
+Measured:
+- payment_post_ms_p50/p95: `school.post_payment` as the clerk's own login (autocommit: the
+  call and its COMMIT), a random student's next due each time, POSTS of them; timed at the
+  client over the Unix socket, so each includes one round trip (`raw_insert_ms_*`: the raw
+  baseline, a plain INSERT of the same row into a bare table and its COMMIT, same connection
+  type, same loop). `payment_replay_ms_p95`: the same key again (a retry).
+- collections_report_ms: collections by day over all 300 days (all N payments), median of 5;
+  accounting_reports.collections_by_day if that module is there, else ledger's
+  (`collections_query_from_reports` says which).
+- cashier_keys_per_payment: a Pilot script drives the real cashier screen (80x24) for
+  KEY_PAYMENTS cash payments and counts the keys pressed besides the student number's and
+  the amount's characters (the default amount: none typed).
+
+Metric names end in the ledger's size: _1m for 1,000,000 payments, _100k, ...
+Writes benchmarks/results/cashier.json.
+Usage: python benchmarks/cashier.py [--payments N] [--posts K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import print_table, write_results  # noqa: E402
+
+PASSWORD = "bench-password-1"
+CLERK = "clerk@bench.school"
+START = date(2026, 1, 5)
+DAYS = 300
+KEY_PAYMENTS = 5
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def size_label(n: int) -> str:
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    if n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+# -- the server ---------------------------------------------------------------------------------
+def make_target(data_dir: Path):
+    from school_tui.config import load
+    from school_tui.db.connect import Target
+
+    env = {"SCHOOL_TUI_DATA_DIR": str(data_dir)}
+    return Target.from_config(load(environ=env, toml_path=data_dir / "none.toml"))
+
+
+def connect_as(target, email: str, **kwargs):
+    import psycopg
+
+    from school_tui.db import people
+    from school_tui.passwords import derive_db_password
+
+    with psycopg.connect(target.prelogin(), autocommit=True) as pre:
+        login_role, salt = people.prelogin_lookup(pre, email)
+    return psycopg.connect(target.person(login_role, derive_db_password(PASSWORD, salt)), **kwargs)
+
+
+# -- the ledger ---------------------------------------------------------------------------------
+LEDGER_TABLES = ("users", "fees", "fee_installments", "payments", "allocations")
+
+
+def generate(admin, payments: int) -> dict[str, float]:
+    """N payments' worth of ledger, consistent, in SQL. Returns timings."""
+    from school_tui.db import people
+
+    students = max(1, payments // 20)
+    clerk = people.create_person(
+        admin,
+        role="Accounting",
+        first_name="Bench",
+        last_name="Clerk",
+        email=CLERK,
+        password=PASSWORD,
+        must_change=False,
+    )
+    started = time.perf_counter()
+    with admin.transaction():
+        admin.execute("SET LOCAL session_replication_role = replica")  # no FK/role triggers
+        for table in LEDGER_TABLES:
+            admin.execute(f"ALTER TABLE school.{table} DISABLE TRIGGER audit")
+        year = admin.execute(
+            "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
+            "VALUES ('2026-2027', %s, %s, true) RETURNING id",
+            (START, START + timedelta(days=364)),
+        ).fetchone()[0]
+        student_role = admin.execute(
+            "SELECT id FROM school.roles WHERE name = 'Student'"
+        ).fetchone()[0]
+        clerks = [clerk]
+        clerks += [
+            row[0]
+            for row in admin.execute(
+                "INSERT INTO school.users (role_id, first_name, last_name, email, login_role) "
+                "SELECT (SELECT id FROM school.roles WHERE name = 'Accounting'), 'Clerk', "
+                "'No' || g, 'clerk' || g || '@bench.school', 'bench_clerk_' || g "
+                "FROM generate_series(1, 10) g RETURNING id"
+            ).fetchall()
+        ]
+        lo, hi = admin.execute(
+            """
+            WITH made AS (
+                INSERT INTO school.users (role_id, first_name, last_name, email, login_role)
+                SELECT %s, 'S' || g, 'Bench' || g, 'b' || g || '@bench.school',
+                       'bench_student_' || g
+                  FROM generate_series(1, %s) g RETURNING id)
+            SELECT min(id), max(id) FROM made
+            """,
+            (student_role, students),
+        ).fetchone()
+        admin.execute(
+            "INSERT INTO school.fees (student_id, fee_type, amount, due_date, school_year_id) "
+            "SELECT id, 'Tuition', 12000.00, %s, %s FROM school.users "
+            "WHERE id BETWEEN %s AND %s ORDER BY id",
+            (START + timedelta(days=24 * 14), year, lo, hi),
+        )
+        admin.execute(
+            "INSERT INTO school.fee_installments (fee_id, seq, due_date, amount) "
+            "SELECT f.id, s, %s::date + 14 * s, 500.00 "
+            "FROM school.fees f, generate_series(1, 24) s ORDER BY f.id, s",
+            (START,),
+        )
+        # Payment i pays installment i (the first 20 of each fee): same id for both, so the
+        # allocation needs no join. Receipt numbers follow the dates.
+        admin.execute(
+            """
+            INSERT INTO school.payments (id, fee_id, student_id, amount_paid, payment_date,
+                                         payment_method, reference, recorded_by, receipt_no,
+                                         client_key)
+            SELECT i.id, i.fee_id, f.student_id, 500.00,
+                   %(start)s::timestamptz + (n - 1) * (%(days)s * interval '1 day') / %(n)s,
+                   i.method, CASE WHEN i.method IN ('Bank Transfer', 'Check') THEN 'REF-' || n END,
+                   (%(clerks)s::int[])[1 + n %% 11], n, gen_random_uuid()
+              FROM (SELECT i.*, row_number() OVER (ORDER BY i.id) AS n,
+                           (ARRAY['Cash', 'Cash', 'Bank Transfer', 'Check', 'Card'])
+                               [1 + (row_number() OVER (ORDER BY i.id)) %% 5] AS method
+                      FROM school.fee_installments i WHERE i.seq <= 20) i
+              JOIN school.fees f ON f.id = i.fee_id
+            """,
+            {"start": START, "days": DAYS, "n": students * 20, "clerks": clerks},
+        )
+        admin.execute(
+            "INSERT INTO school.allocations (payment_id, installment_id, amount) "
+            "SELECT id, id, amount_paid FROM school.payments ORDER BY id"
+        )
+        for seq in ("payments_id_seq", "allocations_id_seq", "fees_id_seq",
+                    "fee_installments_id_seq", "users_id_seq"):  # fmt: skip
+            table = seq.removesuffix("_id_seq")
+            admin.execute(
+                f"SELECT setval('school.{seq}', (SELECT max(id) FROM school.{table}))"  # noqa: S608
+            )
+        for table in LEDGER_TABLES:
+            admin.execute(f"ALTER TABLE school.{table} ENABLE ALWAYS TRIGGER audit")
+        admin.execute(
+            "CREATE TABLE public.bench_raw_payments (id bigserial PRIMARY KEY, student_id int, "
+            "amount numeric(10,2), method text, client_key uuid UNIQUE, at timestamptz "
+            "DEFAULT now())"
+        )
+        admin.execute(
+            f"GRANT INSERT, SELECT ON public.bench_raw_payments TO {admin_login(admin, clerk)}"
+        )
+        admin.execute(
+            f"GRANT USAGE ON SEQUENCE public.bench_raw_payments_id_seq "
+            f"TO {admin_login(admin, clerk)}"
+        )
+        # Student numbers for the few the Pilot script looks up.
+        admin.execute(
+            "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
+            "SELECT id, 'B-' || lpad((id - %s + 1)::text, 7, '0'), 'Grade 7' FROM school.users "
+            "WHERE id BETWEEN %s AND %s",
+            (lo, lo, lo + 99),
+        )
+    generated = time.perf_counter() - started
+    admin.execute("VACUUM ANALYZE")
+    return {"generate_s": generated, "students_lo": lo, "students_hi": hi}
+
+
+def admin_login(admin, user_id: int) -> str:
+    from psycopg import sql
+
+    login = admin.execute("SELECT login_role FROM school.users WHERE id = %s", (user_id,))
+    return sql.Identifier(login.fetchone()[0]).as_string(admin)
+
+
+# -- measurements ---------------------------------------------------------------------------------
+def measure_posts(target, lo: int, hi: int, posts: int) -> dict[str, float]:
+    rng = random.Random(7)
+    chosen = rng.sample(range(lo + 100, hi + 1), min(posts, hi - lo - 99))
+    post_ms, replay_ms, raw_ms = [], [], []
+    with connect_as(target, CLERK, autocommit=True) as conn:
+        for warm in chosen[:20]:  # plans cached, pages in memory
+            conn.execute(
+                "SELECT * FROM school.post_payment(%s, 500.00, 'Cash', NULL, %s)",
+                (warm, uuid.uuid4()),
+            )
+        for student in chosen[20:]:
+            key = uuid.uuid4()
+            t0 = time.perf_counter()
+            conn.execute(
+                "SELECT * FROM school.post_payment(%s, 500.00, 'Cash', NULL, %s)", (student, key)
+            ).fetchall()
+            post_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            row = conn.execute(
+                "SELECT replayed FROM school.post_payment(%s, 500.00, 'Cash', NULL, %s)",
+                (student, key),
+            ).fetchone()
+            replay_ms.append((time.perf_counter() - t0) * 1000)
+            assert row[0], "the same key must not post twice"
+            t0 = time.perf_counter()
+            conn.execute(
+                "INSERT INTO public.bench_raw_payments (student_id, amount, method, client_key) "
+                "VALUES (%s, 500.00, 'Cash', %s) RETURNING id",
+                (student, uuid.uuid4()),
+            ).fetchall()
+            raw_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "payment_post_ms_p50": statistics.median(post_ms),
+        "payment_post_ms_p95": percentile(post_ms, 95),
+        "payment_replay_ms_p95": percentile(replay_ms, 95),
+        "raw_insert_ms_p50": statistics.median(raw_ms),
+        "raw_insert_ms_p95": percentile(raw_ms, 95),
+    }
+
+
+def measure_report(target) -> dict[str, float]:
+    from school_tui.db import ledger
+
+    try:
+        from school_tui.db import accounting_reports
+
+        collections = accounting_reports.collections_by_day
+        from_reports = 1.0
+    except (ImportError, AttributeError):
+        collections = ledger.collections_by_day
+        from_reports = 0.0
+    times = []
+    with connect_as(target, CLERK, autocommit=True) as conn:
+        for _ in range(6):
+            t0 = time.perf_counter()
+            rows = collections(conn, START, START + timedelta(days=DAYS))
+            times.append((time.perf_counter() - t0) * 1000)
+    assert rows, "the report found the generated payments"
+    return {
+        "collections_report_ms": statistics.median(times[1:]),
+        "collections_query_from_reports": from_reports,
+    }
+
+
+def measure_invariants(target) -> dict[str, float]:
+    import psycopg
+
+    from school_tui.db import ledger
+
+    with psycopg.connect(target.admin(), autocommit=True) as admin:
+        t0 = time.perf_counter()
+        violations = ledger.invariant_violations(admin)
+        elapsed = (time.perf_counter() - t0) * 1000
+    for rule, row_id, detail in violations[:10]:
+        print(f"  VIOLATION {rule} ({row_id}): {detail}")
+    return {"invariants_ms": elapsed, "invariant_violations": float(len(violations))}
+
+
+async def count_keys(target, lo: int) -> float:
+    """Drive the real cashier screen; count keys besides the number's and amount's."""
+    from textual.widgets import Input, Static
+
+    from school_tui.app import SchoolApp
+    from school_tui.screens.cashier import CashierScreen
+
+    app = SchoolApp(target, prepare_server=False)
+    counted = 0
+
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        async def until(predicate, what: str, timeout: float = 60) -> None:
+            deadline = time.monotonic() + timeout
+            while not predicate():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(what)
+                await pilot.pause(0.01)
+
+        async def press(*keys: str, data: bool = False) -> None:
+            nonlocal counted
+            await pilot.press(*keys)
+            if not data:
+                counted += len(keys)
+
+        await until(lambda: app.screen.query("#email"), "the login form")
+        app.screen.query_one("#email", Input).value = CLERK
+        app.screen.query_one("#password", Input).value = PASSWORD
+        app.screen.query_one("#password", Input).focus()
+        await pilot.press("enter")  # logging in is not part of a payment
+        await until(lambda: getattr(app.screen, "ROLE", "") == "Accounting", "the home")
+        await pilot.press("p")  # once per shift, not per payment
+        await until(lambda: isinstance(app.screen, CashierScreen), "the cashier")
+        receipt = app.screen.query_one("#receipt", Static)
+        for n in range(KEY_PAYMENTS):
+            number = f"B-{n + 1:07d}"
+            before = str(receipt.render())
+            await press(*number, data=True)  # the student id
+            await press("enter")
+            amount = app.screen.query_one("#amount", Input)
+            await until(lambda amount=amount: app.focused is amount, "the amount")
+            await press("enter")  # the next due: no amount typed
+            await press("enter")  # Cash: posts
+            await until(lambda before=before: str(receipt.render()) != before, "the receipt")
+    return counted / KEY_PAYMENTS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--payments", type=int, default=1_000_000, help="the ledger's size")
+    parser.add_argument("--posts", type=int, default=1000, help="posts timed")
+    args = parser.parse_args()
+
+    import psycopg
+
+    from school_tui.provision import prepare, release
+
+    os.environ["TZ"] = "UTC"
+    data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-cashier-"))
+    target = make_target(data_dir)
+    label = size_label(args.payments)
+    results: dict[str, float] = {"ledger_payments": float(args.payments)}
+    print("preparing the server…", flush=True)
+    prepare(target)
+    try:
+        with psycopg.connect(target.admin(), autocommit=True) as admin:
+            print(f"generating a ledger of {args.payments:,} payments…", flush=True)
+            made = generate(admin, args.payments)
+        results[f"generate_s_{label}"] = made["generate_s"]
+        results.update(measure_invariants(target))
+        print("posting…", flush=True)
+        for key, value in measure_posts(
+            target, made["students_lo"], made["students_hi"], args.posts
+        ).items():
+            results[f"{key}_{label}" if key.startswith("payment_post") else key] = value
+        report = measure_report(target)
+        results[f"collections_report_ms_{label}"] = report["collections_report_ms"]
+        results["collections_query_from_reports"] = report["collections_query_from_reports"]
+        print("driving the cashier screen…", flush=True)
+        results["cashier_keys_per_payment"] = asyncio.run(count_keys(target, made["students_lo"]))
+        results.update({f"after_{k}": v for k, v in measure_invariants(target).items()})
+    finally:
+        release(target)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print_table("cashier", results)
+    write_results("cashier", results)
+    if results["invariant_violations"] or results["after_invariant_violations"]:
+        sys.exit("the generated ledger does not add up")
+
+
+if __name__ == "__main__":
+    main()

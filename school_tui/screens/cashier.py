@@ -1,0 +1,448 @@
+"""Cashier mode: the queue at the window, one student after another, by keyboard.
+
+    student number or name, Enter   -> their balance and open dues, oldest first
+    Enter (or type an amount first) -> the amount: the next due by default
+    Enter on the method             -> posts (Cash, Card); Bank transfer and Check ask for
+                                       their reference first, then Enter posts
+    -> a numbered receipt on screen, and the cursor back in the student field
+
+Three keys per cash payment besides the student and the amount. Several students matching
+the text: a list to pick from (arrows, Enter). Esc clears the form; on an empty form it goes
+back to the home.
+
+Posting is idempotent (db/ledger.post_payment): the key of a payment is made when it is
+first sent and kept until its reply comes, so a double Enter, or Enter again after a lost
+connection, posts it once. Overpayment is refused: more than the balance is never taken.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from school_tui.db import ledger
+from school_tui.messages import ConnectionRestored
+from school_tui.money import DEFAULT_FORMAT, MoneyFormat, format_money, parse_amount
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.safe import clean, safe_join, safe_text
+from school_tui.widgets.title import TitleBar
+from school_tui.workers import db_work
+
+METHOD_LABELS = {
+    "Cash": "Cash",
+    "Bank Transfer": "Bank transfer (reference)",
+    "Check": "Check (check number)",
+    "Card": "Card",
+}
+
+
+# -- messages from workers ------------------------------------------------------------------
+@dataclass
+class MatchesFound(Message):
+    text: str
+    matches: list
+
+
+@dataclass
+class AccountLoaded(Message):
+    account: Any  # ledger.Account or None
+
+
+@dataclass
+class Posted(Message):
+    receipt: Any  # ledger.Receipt
+
+
+@dataclass
+class PostRefused(Message):
+    message: str
+
+
+@dataclass
+class PostLost(Message):
+    """The post's reply never came (connection lost): its key is kept for the retry."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A payment as sent, with its key: sent again unchanged, it keeps the key."""
+
+    student_id: int
+    amount: Decimal
+    method: str
+    reference: str | None
+    key: uuid.UUID
+
+
+class CashierScreen(Screen):
+    DEFAULT_CSS = """
+    CashierScreen Horizontal.row { height: 1; margin: 0 1; }
+    CashierScreen Label.field { width: 11; }
+    CashierScreen Input { border: none; height: 1; padding: 0 1; width: 1fr; }
+    CashierScreen Input:focus { background: $boost; }
+    CashierScreen #who { height: 1; margin: 0 1; }
+    CashierScreen #dues { height: 8; margin: 0 1; }
+    CashierScreen #matches { height: 8; margin: 0 1; border: none; display: none; }
+    CashierScreen #pay { height: 4; margin: 0 1; }
+    CashierScreen #pay-left { width: 1fr; }
+    CashierScreen #pay-left Horizontal { height: 1; }
+    CashierScreen #methods { width: 30; height: 4; border: none; padding: 0; }
+    CashierScreen #status { height: 1; margin: 0 1; }
+    CashierScreen #status.refused { color: $error; text-style: bold; }
+    CashierScreen #receipt { height: 1fr; margin: 0 1; border: round $primary; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "clear", "Clear / back", id="cashier.clear"),
+        Binding("ctrl+l", "app.logout", "Log out", id="logout"),
+    ]
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+        self.account: ledger.Account | None = None
+        self.amount: Decimal | None = None
+        self.pending: Pending | None = None
+        self.posting = False
+        self.last_receipt: ledger.Receipt | None = None
+        self._search_generation = 0
+
+    @property
+    def money(self) -> MoneyFormat:
+        return getattr(self.app, "money_format", None) or DEFAULT_FORMAT
+
+    def fmt(self, amount: Decimal, symbol: bool = True) -> str:
+        return format_money(amount, self.money, symbol=symbol)
+
+    # -- layout --------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        person = self.session.person
+        yield TitleBar(safe_join("Cashier", "·", person.full_name))
+        yield ConnectionBanner()
+        with Horizontal(classes="row"):
+            yield Label("Student", classes="field")
+            yield Input(placeholder="student number or name, then Enter", id="student")
+        yield Static("", id="who")
+        yield DataTable(id="dues", cursor_type="row", zebra_stripes=True)
+        yield OptionList(id="matches")
+        with Horizontal(id="pay"):
+            with Vertical(id="pay-left"):
+                with Horizontal():
+                    yield Label("Amount", classes="field")
+                    yield Input(id="amount", disabled=True)
+                with Horizontal():
+                    yield Label("Reference", classes="field")
+                    yield Input(id="reference", disabled=True, max_length=100)
+            yield OptionList(
+                *(Option(label, id=method) for method, label in METHOD_LABELS.items()),
+                id="methods",
+                disabled=True,
+            )
+        yield Static("", id="status")
+        yield Static("", id="receipt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Cashier"
+        self.query_one("#dues", DataTable).add_columns("Due", "Fee", "Part", "Open", "Status")
+        self.query_one("#receipt", Static).border_title = "Receipt"
+        self._say("Type a student number or name and press Enter.")
+        self.query_one("#student", Input).focus()
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _say(self, text: str, refused: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(safe_text(text))
+        status.set_class(refused, "refused")
+
+    def _enable(self, amount: bool, methods: bool, reference: bool) -> None:
+        self.query_one("#amount", Input).disabled = not amount
+        self.query_one("#methods", OptionList).disabled = not methods
+        self.query_one("#reference", Input).disabled = not reference
+
+    def _method(self) -> str:
+        methods = self.query_one("#methods", OptionList)
+        index = methods.highlighted or 0
+        return methods.get_option_at_index(index).id or "Cash"
+
+    def reset(self) -> None:
+        """Ready for the next student (the last receipt stays on screen)."""
+        self.account = None
+        self.amount = None
+        self.query_one("#dues", DataTable).clear()
+        self.query_one("#who", Static).update("")
+        for field in ("#amount", "#reference"):
+            self.query_one(field, Input).value = ""
+        self.query_one("#amount", Input).placeholder = ""
+        self.query_one("#methods", OptionList).highlighted = 0
+        self._enable(False, False, False)
+        self._show_matches(False)
+        student = self.query_one("#student", Input)
+        student.value = ""
+        student.focus()
+
+    def _show_matches(self, show: bool) -> None:
+        self.query_one("#matches", OptionList).display = show
+        self.query_one("#dues", DataTable).display = not show
+
+    # -- 1. the student ------------------------------------------------------------------------
+    @on(Input.Submitted, "#student")
+    def student_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return  # (a stray Enter after a post leaves its "Posted" note in place)
+        self._search_generation += 1
+        self._say("Looking up…")
+        self.search(text)
+
+    @db_work(name="cashier search", group="cashier-search", exclusive=True)
+    def search(self, text: str) -> None:
+        matches = self.session.run(lambda conn: ledger.find_students(conn, text))
+        self.post_message(MatchesFound(text, matches))
+
+    def on_matches_found(self, message: MatchesFound) -> None:
+        if message.text != self.query_one("#student", Input).value.strip():
+            return  # typed on since: that search is no longer the question
+        matches = message.matches
+        if not matches:
+            self._say(f"Student: nobody matches {clean(message.text)!r}.", refused=True)
+            return
+        if len(matches) == 1:
+            self.open_account(matches[0].student_id)
+            return
+        options = self.query_one("#matches", OptionList)
+        options.clear_options()
+        for m in matches:
+            options.add_option(
+                Option(
+                    safe_join(
+                        m.number or "—",
+                        m.name,
+                        m.section or "",
+                        "owes",
+                        self.fmt(m.balance),
+                        sep="  ",
+                    ),
+                    id=str(m.student_id),
+                )
+            )
+        self._show_matches(True)
+        options.highlighted = 0
+        options.focus()
+        self._say(f"{len(matches)} students match: pick one and press Enter (Esc: back).")
+
+    @on(OptionList.OptionSelected, "#matches")
+    def match_chosen(self, event: OptionList.OptionSelected) -> None:
+        self._show_matches(False)
+        self.open_account(int(event.option.id))
+
+    def open_account(self, student_id: int) -> None:
+        self._say("Loading the account…")
+        self.load_account(student_id)
+
+    @db_work(name="cashier account", group="cashier-account", exclusive=True)
+    def load_account(self, student_id: int) -> None:
+        account = self.session.run(lambda conn: ledger.account(conn, student_id))
+        self.post_message(AccountLoaded(account))
+
+    def on_account_loaded(self, message: AccountLoaded) -> None:
+        account = message.account
+        if account is None:
+            self._say("Student: not found (removed meanwhile?).", refused=True)
+            return
+        self.account = account
+        who = self.query_one("#who", Static)
+        who.update(
+            safe_join(
+                account.name,
+                f"({account.number})" if account.number else "",
+                "· balance",
+                self.fmt(account.balance),
+            )
+        )
+        table = self.query_one("#dues", DataTable)
+        with self.app.batch_update():
+            table.clear()
+            for due in account.dues:
+                table.add_row(
+                    due.due_date.isoformat() if due.due_date else "—",
+                    safe_text(due.fee_type, max_length=24),
+                    f"{due.seq} of {due.installments}",
+                    self.fmt(due.open, symbol=False),
+                    due.status,
+                )
+        if not account.dues:
+            self._say("Nothing to pay: this student owes nothing. Esc for the next student.")
+            return
+        amount = self.query_one("#amount", Input)
+        self._enable(True, False, False)
+        amount.value = ""
+        amount.placeholder = f"{self.fmt(account.dues[0].open, symbol=False)} (the next due)"
+        amount.focus()
+        self._say(
+            f"Amount: Enter takes the next due ({self.fmt(account.dues[0].open)}), or type another."
+        )
+
+    # -- 2. the amount -------------------------------------------------------------------------
+    @on(Input.Submitted, "#amount")
+    def amount_submitted(self, event: Input.Submitted) -> None:
+        if self.account is None:
+            return
+        text = event.value.strip() or self.fmt(self.account.dues[0].open, symbol=False)
+        try:
+            amount = parse_amount(text, "Amount", self.money)
+        except ValueError as exc:
+            self._say(str(exc), refused=True)
+            return
+        if amount > self.account.balance:
+            self._say(
+                f"Amount: {self.fmt(amount)} is more than the balance "
+                f"{self.fmt(self.account.balance)}; overpayment is refused.",
+                refused=True,
+            )
+            return
+        self.amount = amount
+        self._enable(True, True, False)
+        methods = self.query_one("#methods", OptionList)
+        methods.focus()
+        self._say(f"Method: Enter posts {self.fmt(amount)} (↑↓ to change the method).")
+
+    # -- 3. the method, the reference, the post --------------------------------------------------
+    @on(OptionList.OptionSelected, "#methods")
+    def method_chosen(self, event: OptionList.OptionSelected) -> None:
+        method = event.option.id or "Cash"
+        if method in ledger.NEEDS_REFERENCE:
+            self._enable(True, True, True)
+            self.query_one("#reference", Input).focus()
+            self._say(f"Reference: the {method.lower()}'s number, then Enter posts.")
+            return
+        self.post_now(method, None)
+
+    @on(Input.Submitted, "#reference")
+    def reference_submitted(self, event: Input.Submitted) -> None:
+        method = self._method()
+        reference = event.value.strip()
+        if method in ledger.NEEDS_REFERENCE and not reference:
+            self._say(f"Reference: a {method.lower()} needs its reference number.", refused=True)
+            return
+        self.post_now(method, reference or None)
+
+    def post_now(self, method: str, reference: str | None) -> None:
+        if self.posting or self.account is None or self.amount is None:
+            return  # a second Enter while the first is on its way
+        pending = self.pending
+        if pending is None or (
+            pending.student_id,
+            pending.amount,
+            pending.method,
+            pending.reference,
+        ) != (
+            self.account.student_id,
+            self.amount,
+            method,
+            reference,
+        ):
+            pending = Pending(
+                self.account.student_id, self.amount, method, reference, ledger.new_client_key()
+            )
+        self.pending = pending
+        self.posting = True
+        self._say(f"Posting {self.fmt(pending.amount)}…")
+        self.post_payment(pending)
+
+    @db_work(name="cashier post", group="cashier-post")
+    def post_payment(self, pending: Pending) -> None:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        def post(conn):
+            return ledger.post_payment(
+                conn,
+                pending.student_id,
+                pending.amount,
+                pending.method,
+                pending.reference,
+                pending.key,
+            )
+
+        try:
+            receipt = self.session.run(post)
+        except ledger.LedgerRefused as exc:
+            self.post_message(PostRefused(str(exc)))
+            return
+        except (psycopg.OperationalError, PoolTimeout):
+            self.post_message(PostLost())
+            raise  # the app shows the connection banner and reconnects
+        self.post_message(Posted(receipt))
+
+    def on_posted(self, message: Posted) -> None:
+        self.posting = False
+        self.pending = None
+        receipt = message.receipt
+        self.last_receipt = receipt
+        self._show_receipt(receipt)
+        note = "already posted, not again: " if receipt.replayed else "Posted "
+        self._say(f"{note}{receipt.receipt_label}. Next student.")
+        self.reset()
+
+    def on_post_refused(self, message: PostRefused) -> None:
+        self.posting = False
+        self.pending = None  # refused: nothing was posted under that key
+        self._say(message.message, refused=True)
+        field = message.message.split(":", 1)[0].strip().lower()
+        if field == "reference":
+            self.query_one("#reference", Input).focus()
+        elif self.account is not None:
+            self._enable(True, False, False)
+            self.query_one("#amount", Input).focus()
+
+    def on_post_lost(self, message: PostLost) -> None:
+        self.posting = False  # the key stays in self.pending
+        self._say(
+            "No reply from the server: press Enter again when it is back. "
+            "The same payment is sent, and posts once.",
+            refused=True,
+        )
+
+    def _show_receipt(self, r: ledger.Receipt) -> None:
+        when = r.posted_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        reference = f" ref {clean(r.reference)}" if r.reference else ""
+        number = f" ({clean(r.number)})" if r.number else ""
+        lines = [
+            f"{r.receipt_label}   {when}   {r.method}{reference}",
+            f"{clean(r.student)[:40]}{number}".ljust(52) + self.fmt(r.amount).rjust(18),
+        ]
+        for a in r.allocations:
+            due = a.due_date.isoformat() if a.due_date else "no due date"
+            label = f"  {clean(a.fee_type)[:24]} {a.seq} of {a.installments}, due {due}"
+            lines.append(label.ljust(52) + self.fmt(a.amount, symbol=False).rjust(18))
+        lines.append(f"Balance now {self.fmt(r.balance)} · received by {clean(r.clerk or '—')}")
+        # clean() above: every part from the database is literal text without control bytes
+        self.query_one("#receipt", Static).update(safe_text("\n".join(lines), multiline=True))
+
+    # -- keys ----------------------------------------------------------------------------------
+    def action_clear(self) -> None:
+        student = self.query_one("#student", Input)
+        if self.account is None and not student.value and not self.posting:
+            self.app.pop_screen()
+            return
+        if self.posting:
+            return  # the post's reply decides what happens next
+        self.pending = None
+        self.reset()
+        self._say("Type a student number or name and press Enter.")
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        if self.account is not None and not self.posting:
+            self.load_account(self.account.student_id)
