@@ -28,13 +28,14 @@ class FieldError(ValueError):
         return self.message
 
 
-def amount(text: str, field: str, label: str) -> Decimal:
+def amount(text: str, field: str, label: str, fmt=None) -> Decimal:
     """A positive amount of money with at most two decimals and within the column's range,
-    else FieldError "<label>: <the rule>"."""
-    from school_tui.money import parse_amount
+    typed in the school's money format `fmt` (money.MoneyFormat; None: the default), else
+    FieldError "<label>: <the rule>"."""
+    from school_tui.money import DEFAULT_FORMAT, parse_amount
 
     try:
-        return parse_amount(text, label)  # its message starts with the label
+        return parse_amount(text, label, fmt or DEFAULT_FORMAT)  # the message names the label
     except ValueError as exc:
         raise FieldError(field, str(exc)) from None
 
@@ -87,25 +88,21 @@ class Installment:
     amount: Decimal
 
 
-def plan_difference(fee: Decimal, amounts: Sequence[str]) -> Decimal | None:
+def plan_difference(fee: Decimal, amounts: Sequence[str], fmt=None) -> Decimal | None:
     """What the installments typed so far leave to assign (negative: too much), for the live
-    line under the editor; None while an amount is not a number yet."""
+    line under the editor; None while an amount is not a valid amount yet."""
     total = Decimal("0.00")
-    for text in amounts:
-        text = text.strip().replace(",", "")
-        if not text:
+    for n, text in enumerate(amounts, start=1):
+        if not text.strip():
             continue
         try:
-            value = Decimal(text)
-        except ArithmeticError:
+            total += amount(text, f"amount-{n}", f"Amount {n}", fmt)
+        except FieldError:
             return None
-        if not value.is_finite():
-            return None
-        total += value
     return fee - total
 
 
-def installment_plan(fee: Decimal, rows: Sequence[tuple[str, str]]) -> list[Installment]:
+def installment_plan(fee: Decimal, rows: Sequence[tuple[str, str]], fmt=None) -> list[Installment]:
     """The plan the editor's rows describe (due date text, amount text; blank rows are
     skipped): due dates distinct and in order, each amount valid, the amounts summing to
     exactly the fee. Field ids: due-<n>, amount-<n> (n from 1)."""
@@ -114,7 +111,7 @@ def installment_plan(fee: Decimal, rows: Sequence[tuple[str, str]]) -> list[Inst
         if not due_text.strip() and not amount_text.strip():
             continue
         due = required_date(due_text, f"due-{n}", f"Due date {n}")
-        value = amount(amount_text, f"amount-{n}", f"Amount {n}")
+        value = amount(amount_text, f"amount-{n}", f"Amount {n}", fmt)
         if plan and due <= plan[-1].due_date:
             raise FieldError(f"due-{n}", f"Due date {n}: must be after due date {len(plan)}")
         plan.append(Installment(due, value))

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from school_tui.app import SchoolApp
 from school_tui.auth import login
+from school_tui.money import MoneyFormat
 from tests.acct_books import AS_OF, assert_books_add_up, make_books
 from tests.harness import DEMO_PASSWORD, table_rows, wait_until
 
@@ -237,13 +238,15 @@ async def _export(pilot, path) -> None:
 
 async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
     school, ids = books
-    app = SchoolApp(school.target, prepare_server=False)
+    # the school's money format from config.toml (1.234,50 €) reaches every amount shown
+    euro = MoneyFormat(symbol="€", symbol_after=True, thousands=".", decimal=",")
+    app = SchoolApp(school.target, prepare_server=False, money_format=euro)
     async with app.run_test(size=SIZE) as pilot:
         await _start(app, school, "s1@reports.test")
         await wait_until(pilot, lambda: _loaded(app, "table-payments"), "the student's home")
         fees = table_rows(app, "table-fees")
         assert fees[0][0] == "Tuition 2030-2031" and fees[-1][0] == "Total"
-        assert fees[-1][4] == "₱700.00"
+        assert fees[-1][4] == "700,00 €"
         payments = table_rows(app, "table-payments")
         assert [p[1] for p in payments] == ["OR 000002", "OR 000001"]  # not s2's OR 000003
         await pilot.press("5")  # the Payments tab (after Enrollment, Tasks, Modules, Fees)
@@ -252,7 +255,7 @@ async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen.query("#receipt-text"), "the receipt")
         receipt = _text(app, "#receipt-text")
-        assert "OR 000001" in receipt and "TOTAL PAID" in receipt and "₱300.00" in receipt
+        assert "OR 000001" in receipt and "TOTAL PAID" in receipt and "300,00 €" in receipt
         assert max(len(line) for line in receipt.splitlines()) <= 40
         await _export(pilot, tmp_path / "receipt.pdf")
         assert (tmp_path / "receipt.pdf").read_bytes().startswith(b"%PDF-")
@@ -260,7 +263,7 @@ async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
         # the statement, read-only: no discount or reversal keys
         await pilot.press("s")
         await wait_until(pilot, lambda: _loaded(app, "statement-table"), "own statement")
-        assert "balance ₱700.00" in _text(app, "#statement-summary")
+        assert "balance 700,00 €" in _text(app, "#statement-summary")
         keys = {key for key, active in app.screen.active_bindings.items() if active.enabled}
         assert "a" not in keys and "v" not in keys and "r" in keys
         await _export(pilot, tmp_path / "statement.csv")

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 from school_tui.db import accounting_reports as ar
 from school_tui.fee_rules import FieldError, required_date
 from school_tui.messages import ConnectionRestored
-from school_tui.screens.acct_forms import ExportModal, Loaded
+from school_tui.screens.acct_forms import ExportModal, Loaded, money
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.collections_chart import CollectionsChart
 from school_tui.widgets.safe import clean, safe_join, safe_text
@@ -33,12 +33,6 @@ TABLES = {
     "clerks": ("By clerk", ("Clerk", "Method", "Payments", "Collected")),
     "aging": ("Outstanding", ar.AGING_COLUMNS),
 }
-
-
-def money(amount) -> str:
-    from school_tui.money import format_money
-
-    return format_money(amount)
 
 
 def _cells(tab: str, row: tuple) -> tuple:

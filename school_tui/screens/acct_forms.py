@@ -5,7 +5,9 @@ export modal whose file name's extension picks the format (.txt, .pdf, .csv).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,43 @@ from school_tui.fee_rules import FieldError
 from school_tui.screens.people_admin import MODAL_CSS
 from school_tui.widgets.safe import clean, safe_text
 from school_tui.workers import db_work
+
+# -- money in the school's format (config.toml -> SchoolApp.money_format) ---------------------
+
+# Thread workers do not see Textual's active app: they run `with formatting(fmt)`, fmt read on
+# the UI thread.
+_FORMAT: ContextVar = ContextVar("school_tui_money_format", default=None)
+
+
+def money_format():
+    """The school's money format: the worker's, else the running app's, else the default."""
+    from school_tui.money import DEFAULT_FORMAT
+
+    fmt = _FORMAT.get()
+    if fmt is None:
+        from textual._context import active_app
+
+        try:
+            fmt = getattr(active_app.get(), "money_format", None)
+        except LookupError:
+            fmt = None
+    return fmt or DEFAULT_FORMAT
+
+
+@contextmanager
+def formatting(fmt) -> Iterator[None]:
+    token = _FORMAT.set(fmt)
+    try:
+        yield
+    finally:
+        _FORMAT.reset(token)
+
+
+def money(amount) -> str:
+    """An amount as the school shows money (money.format_money)."""
+    from school_tui.money import format_money
+
+    return format_money(amount, money_format())
 
 
 @dataclass
@@ -191,12 +230,13 @@ class FormModal(ModalScreen[Any]):
     def _start_save(self, checked: Any) -> None:
         self._busy = True
         self.set_status("Saving…")
-        self._save(checked)
+        self._save(checked, money_format())
 
     @db_work(name="accounting form", group="acct-form", exclusive=True)
-    def _save(self, checked: Any) -> None:
+    def _save(self, checked: Any, fmt) -> None:
         try:
-            result = self.session.run(lambda conn: self.spec.save(conn, checked))
+            with formatting(fmt):
+                result = self.session.run(lambda conn: self.spec.save(conn, checked))
         except BaseException:
             self.post_message(Failed("save"))
             raise

@@ -16,9 +16,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from school_tui.db import accounting_reports as ar
-from school_tui.fee_rules import FieldError, amount, plan_difference
+from school_tui.fee_rules import FieldError, amount
 from school_tui.messages import ConnectionRestored
-from school_tui.screens.acct_forms import Failed, Loaded
+from school_tui.screens.acct_forms import Failed, Loaded, money, money_format
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.workers import db_work
@@ -26,27 +26,21 @@ from school_tui.workers import db_work
 CASH = "Cash"
 
 
-def money(value) -> str:
-    from school_tui.money import format_money
-
-    return format_money(value)
-
-
 def counted_cash(text: str) -> Decimal:
     """The counted cash: 0 is a real count (an empty drawer), so it is allowed here."""
     if text.strip() in ("0", "0.0", "0.00"):
         return Decimal("0.00")
-    return amount(text, "counted-cash", "Counted cash")
+    return amount(text, "counted-cash", "Counted cash", money_format())
 
 
 def difference_note(expected_cash: Decimal, counted_text: str) -> str:
     """The live line under the count: over, short or exact."""
     if not counted_text.strip():
         return f"Expected cash {money(expected_cash)}: type what the drawer holds."
-    remaining = plan_difference(expected_cash, [counted_text])
-    if remaining is None:
+    try:
+        diff = counted_cash(counted_text) - expected_cash
+    except FieldError:
         return "Counted cash: not a number yet."
-    diff = -remaining  # counted - expected
     if diff == 0:
         return f"Counted matches the expected {money(expected_cash)}."
     word = "over" if diff > 0 else "short"

@@ -20,18 +20,19 @@ from school_tui import fee_rules
 from school_tui.db import accounting_reports as ar
 from school_tui.fee_rules import FieldError
 from school_tui.messages import ConnectionRestored
-from school_tui.screens.acct_forms import Failed, Field, FormModal, FormSpec, Loaded
+from school_tui.screens.acct_forms import (
+    Failed,
+    Field,
+    FormModal,
+    FormSpec,
+    Loaded,
+    money,
+    money_format,
+)
 from school_tui.screens.people_admin import MODAL_CSS, ConfirmModal
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.workers import db_work
-
-
-def money(value) -> str:
-    from school_tui.money import format_money
-
-    return format_money(value)
-
 
 # -- fee schedules ----------------------------------------------------------------------------
 
@@ -49,7 +50,7 @@ def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = No
                 raise FieldError("sched-grade", "Grade level: choose one")
             if values["sched-type"] is None:
                 raise FieldError("sched-type", "Fee type: choose one")
-        value = fee_rules.amount(values["sched-amount"], "sched-amount", "Amount")
+        value = fee_rules.amount(values["sched-amount"], "sched-amount", "Amount", money_format())
         due = fee_rules.required_date(values["sched-due"], "sched-due", "Due date")
         if s is not None and s.plan and value != s.amount:
             raise FieldError(
@@ -122,7 +123,7 @@ def adjustment_form(line, approvers: list) -> FormSpec:
         if values["adj-mode"] == "percent":
             percent = fee_rules.percentage(values["adj-value"], "adj-value", "Value")
         else:
-            amount = fee_rules.amount(values["adj-value"], "adj-value", "Value")
+            amount = fee_rules.amount(values["adj-value"], "adj-value", "Value", money_format())
             if amount > line.charge:
                 raise FieldError("adj-value", f"Value: at most the charge ({money(line.charge)})")
         reason = fee_rules.reason(values["adj-reason"], "adj-reason")
@@ -373,9 +374,11 @@ class InstallmentModal(ModalScreen[str | None]):
 
     @on(Input.Changed)
     def _live(self, event=None) -> None:
-        left = fee_rules.plan_difference(self.schedule.amount, [a for _, a in self.rows()])
+        left = fee_rules.plan_difference(
+            self.schedule.amount, [a for _, a in self.rows()], money_format()
+        )
         if left is None:
-            text = "An amount is not a number yet."
+            text = "An amount is not a valid amount yet."
         elif left == 0:
             text = f"Adds up to the fee exactly ({money(self.schedule.amount)})."
         elif left > 0:
@@ -410,7 +413,7 @@ class InstallmentModal(ModalScreen[str | None]):
             if not any(d.strip() or a.strip() for d, a in self.rows()):
                 plan = []  # no plan: one due, on the schedule's due date
             else:
-                plan = fee_rules.installment_plan(self.schedule.amount, self.rows())
+                plan = fee_rules.installment_plan(self.schedule.amount, self.rows(), money_format())
         except FieldError as exc:
             self._status(exc.message, error=True)
             self.query_one(f"#{exc.field}", Input).focus()

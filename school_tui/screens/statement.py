@@ -20,17 +20,11 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from school_tui.db import accounting_reports as ar
 from school_tui.messages import ConnectionRestored
-from school_tui.screens.acct_forms import ExportModal, Loaded
+from school_tui.screens.acct_forms import ExportModal, Loaded, formatting, money, money_format
 from school_tui.screens.people_admin import MODAL_CSS
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.workers import db_work
-
-
-def money(amount) -> str:
-    from school_tui.money import format_money
-
-    return format_money(amount)
 
 
 def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=None) -> int:
@@ -79,7 +73,7 @@ class ReceiptModal(ModalScreen[None]):
         with Vertical():
             with VerticalScroll(id="receipt-scroll"):
                 yield Static(
-                    safe_text(receipt_text(self.receipt), multiline=True), id="receipt-text"
+                    safe_text(receipt_text(self.receipt, money), multiline=True), id="receipt-text"
                 )
         yield Footer()
 
@@ -98,18 +92,19 @@ class ReceiptModal(ModalScreen[None]):
 
     def _export_to(self, path: Path | None) -> None:
         if path is not None:
-            self._export(path)
+            self._export(path, money_format())
 
     @db_work(name="save receipt", group="acct-export")
-    def _export(self, path: Path) -> None:
+    def _export(self, path: Path, fmt) -> None:
         from school_tui.receipts import receipt_pdf, receipt_text
 
         is_pdf = path.suffix.lower() == ".pdf"
-        write_document(
-            path,
-            None if is_pdf else receipt_text(self.receipt),
-            receipt_pdf(self.receipt) if is_pdf else None,
-        )
+        with formatting(fmt):
+            write_document(
+                path,
+                None if is_pdf else receipt_text(self.receipt, money),
+                receipt_pdf(self.receipt, money) if is_pdf else None,
+            )
         self.post_message(Loaded("exported", str(path)))
 
     def on_loaded(self, message: Loaded) -> None:
@@ -388,19 +383,20 @@ class StatementScreen(Screen):
 
     def _export_to(self, path: Path | None) -> None:
         if path is not None:
-            self._export(path, self.statement)
+            self._export(path, self.statement, money_format())
 
     @db_work(name="export statement", group="acct-export")
-    def _export(self, path: Path, s) -> None:
+    def _export(self, path: Path, s, fmt) -> None:
         from school_tui import statements
 
         suffix = path.suffix.lower()
-        write_document(
-            path,
-            statements.statement_text(s) if suffix == ".txt" else None,
-            statements.statement_pdf(s) if suffix == ".pdf" else None,
-            (statements.CSV_HEADER, statements.csv_rows(s)) if suffix == ".csv" else None,
-        )
+        with formatting(fmt):
+            write_document(
+                path,
+                statements.statement_text(s, money) if suffix == ".txt" else None,
+                statements.statement_pdf(s, money) if suffix == ".pdf" else None,
+                (statements.CSV_HEADER, statements.csv_rows(s)) if suffix == ".csv" else None,
+            )
         self.post_message(Loaded("exported", str(path)))
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:

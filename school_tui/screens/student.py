@@ -11,20 +11,6 @@ from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 from school_tui.workers import db_work
 
 
-def _in_money(query):
-    """The pane's rows with every amount through money.format_money (the school's currency)."""
-
-    def run(conn) -> list[tuple]:
-        from school_tui.money import format_money
-
-        return [
-            tuple(format_money(c) if isinstance(c, Decimal) else c for c in row)
-            for row in query(conn)
-        ]
-
-    return run
-
-
 class StudentHome(RoleHome):
     ROLE = "Student"
     BINDINGS = [Binding("s", "statement", "Statement", id="student.statement")]
@@ -54,19 +40,31 @@ class StudentHome(RoleHome):
             "fees",
             "Fees",
             ("Fee", "Amount", "Discounts", "Paid", "Balance", "Next due", "Status"),
-            _in_money(accounting_reports.my_fees),
+            accounting_reports.my_fees,
             "You have no fees.",
         ),
         Pane(
             "payments",
             "Payments",
             ("Date", "Receipt", "Amount", "Method", ""),
-            _in_money(accounting_reports.my_payments),
+            accounting_reports.my_payments,
             "No payments yet.",
             on_select="open_receipt",
         ),
         ANNOUNCEMENTS,
     )
+
+    def on_home_loaded(self, message) -> None:
+        """Amounts of the fee and payment panes in the school's money format (on the UI
+        thread, before RoleHome's handler fills the tables)."""
+        from school_tui.screens.acct_forms import money
+
+        for pane in ("fees", "payments"):
+            rows = message.data.get(pane)
+            if rows:
+                rows[:] = [
+                    tuple(money(c) if isinstance(c, Decimal) else c for c in r) for r in rows
+                ]
 
     def open_receipt(self, payment_id: str, cells: list[str]) -> None:
         self._load_receipt(int(payment_id))
