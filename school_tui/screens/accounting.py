@@ -13,8 +13,8 @@ class AccountingHome(RoleHome):
     BINDINGS = [
         Binding("p", "cashier", "Cashier", id="accounting.cashier"),
         Binding("f", "fees", "Fees", id="acct.fees"),
-        Binding("s", "statement", "Statement", id="acct.statement"),
-        Binding("d", "day_close", "Day close", id="acct.close"),
+        Binding("s", "statement", "Acct", id="acct.statement"),
+        Binding("d", "day_close", "Close", id="acct.close"),
         Binding("r", "reports", "Reports", id="acct.reports"),
     ]
     PANES = (
