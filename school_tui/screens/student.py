@@ -1,4 +1,6 @@
-"""The Student's home: their own enrollment, tasks, modules and fees, nobody else's.
+"""The Student's home: their own enrollment, tasks, modules, fees and payments, nobody else's
+(row-level security on their own login). Enter on a payment shows its receipt; `s` opens
+their statement of account (read-only: the ledger's functions refuse a student).
 
 The Enrollment tab says where the student stands (status, school year, section), what comes
 next in plain words, and every status change so far. It follows the registrar live: a
@@ -8,11 +10,14 @@ read again, with no key pressed; after a reconnect it is read again too.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import psycopg
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Static
 
-from school_tui.db import academics, accounting, records
+from school_tui.db import academics, accounting_reports, records
 from school_tui.messages import HomeLoaded
 from school_tui.screens.home import ANNOUNCEMENTS, Pane, RoleHome
 from school_tui.widgets.safe import clean
@@ -49,6 +54,7 @@ def describe_enrollment(now: records.MyEnrollment | None) -> Text:
 
 class StudentHome(RoleHome):
     ROLE = "Student"
+    BINDINGS = [Binding("s", "statement", "Statement", id="student.statement")]
     DEFAULT_CSS = """
     StudentHome #enrollment-summary { height: 2; padding: 0 1; }
     """
@@ -77,9 +83,17 @@ class StudentHome(RoleHome):
         Pane(
             "fees",
             "Fees",
-            ("Fee", "Amount", "Paid", "Balance", "Due", "Status"),
-            accounting.my_fees,
+            ("Fee", "Amount", "Discounts", "Paid", "Balance", "Next due", "Status"),
+            accounting_reports.my_fees,
             "You have no fees.",
+        ),
+        Pane(
+            "payments",
+            "Payments",
+            ("Date", "Receipt", "Amount", "Method", ""),
+            accounting_reports.my_payments,
+            "No payments yet.",
+            on_select="open_receipt",
         ),
         ANNOUNCEMENTS,
     )
@@ -106,6 +120,43 @@ class StudentHome(RoleHome):
         self.post_message(HomeLoaded(self.session.run(lambda c: self.fetch(c, {"enrollment"}))))
 
     def on_home_loaded(self, message: HomeLoaded) -> None:
+        """Amounts of the fee and payment panes in the school's money format (on the UI
+        thread, before RoleHome's handler fills the tables), and the enrollment summary."""
+        from school_tui.screens.acct_forms import money
+
+        for pane in ("fees", "payments"):
+            rows = message.data.get(pane)
+            if rows:
+                rows[:] = [
+                    tuple(money(c) if isinstance(c, Decimal) else c for c in r) for r in rows
+                ]
         if SUMMARY_KEY in message.data:
             summary = self.query_one("#enrollment-summary", Static)
             summary.update(describe_enrollment(message.data[SUMMARY_KEY]))
+
+    def open_receipt(self, payment_id: str, cells: list[str]) -> None:
+        self._load_receipt(int(payment_id))
+
+    @db_work(name="receipt", group="student-receipt")
+    def _load_receipt(self, payment_id: int) -> None:
+        from school_tui.screens.acct_forms import Loaded
+
+        receipt = self.session.run(lambda c: accounting_reports.receipt(c, payment_id))
+        self.post_message(Loaded("receipt", receipt))
+
+    def on_loaded(self, message) -> None:
+        from school_tui.screens.statement import ReceiptModal
+
+        if message.what == "receipt" and message.data is not None:
+            self.app.push_screen(ReceiptModal(message.data))
+
+    def action_statement(self) -> None:
+        from school_tui.screens.statement import StatementScreen
+
+        self.app.push_screen(StatementScreen(self.session))
+
+    def palette_commands(self):
+        return [
+            *super().palette_commands(),
+            ("Statement of account", self.action_statement, "Your charges, payments, balance"),
+        ]

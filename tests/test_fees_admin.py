@@ -1,0 +1,290 @@
+"""Accounting's screens driven by keyboard (Pilot) on a small known ledger: a fee schedule
+made through its form (bad amounts refused with the field and the rule), bulk assignment
+twice (the second adds nothing and says so), an installment plan refused until it adds up,
+a scholarship and a reversal from a statement, the day close. And the student's side: their
+own fees, payments and receipts, nobody else's. The books add up after each."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from textual.widgets import DataTable, Input, Select, Static
+
+from school_tui.app import SchoolApp
+from school_tui.auth import login
+from school_tui.money import MoneyFormat
+from tests.acct_books import AS_OF, assert_books_add_up, make_books
+from tests.harness import DEMO_PASSWORD, table_rows, wait_until
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def books(school):
+    ids = make_books(school)
+    yield school, ids
+    assert_books_add_up(school.admin)
+
+
+def _text(app, selector: str) -> str:
+    """The text of a Static on the current screen ('' while another screen is up)."""
+    found = app.screen.query(selector)
+    return str(found.first(Static).render()) if found else ""
+
+
+async def _start(pilot_app, school, email):
+    session = await asyncio.to_thread(login, school.target, email, DEMO_PASSWORD)
+    pilot_app.start_session(session)
+
+
+def _rows(app, table_id: str) -> list[list[str]]:
+    """The rows of a table on the current screen; none while another screen (a modal) is up."""
+    return table_rows(app, table_id) if app.screen.query(f"#{table_id}") else []
+
+
+def _loaded(app, table_id: str) -> bool:
+    tables = app.screen.query(f"#{table_id}")
+    return bool(tables) and not tables.first(DataTable).loading
+
+
+async def _save_expecting(pilot, message: str, field: str) -> None:
+    app = pilot.app
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: message in _text(app, "#form-status"), message)
+    assert app.focused.id == field
+
+
+async def test_fee_admin_by_keyboard(books):
+    school, ids = books
+    admin = school.admin
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start(app, school, "clerk@reports.test")
+        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+
+        # -- a new schedule through its form ---------------------------------------------
+        await pilot.press("f")
+        await wait_until(pilot, lambda: _loaded(app, "fees-table"), "fee schedules")
+        assert len(table_rows(app, "fees-table")) == 2
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen.query("#sched-amount"), "the form")
+        form = app.screen
+        form.query_one("#sched-year", Select).value = ids["year"]
+        form.query_one("#sched-grade", Select).value = "Grade 7"
+        form.query_one("#sched-type", Select).value = "Library"
+        amount = form.query_one("#sched-amount", Input)
+        due = form.query_one("#sched-due", Input)
+        due.value = AS_OF.replace(day=1).isoformat()
+        for typed, message in (
+            ("0", "Amount: must be more than zero"),
+            ("-5", "Amount: must be more than zero"),
+            ("12.345", "Amount: at most two decimal places"),
+            ("twelve", "Amount: 'twelve' is not an amount"),
+            ("99999999999", "Amount: at most 9,999,999.99"),
+        ):
+            amount.value = typed
+            await _save_expecting(pilot, message, "sched-amount")
+        amount.value = "1,500.00"
+        due.value = "2031-02-30"
+        await _save_expecting(pilot, "Due date: use YYYY-MM-DD, a real date", "sched-due")
+        assert admin.execute("SELECT count(*) FROM school.fee_schedules").fetchone()[0] == 2
+        due.value = (AS_OF.replace(day=1)).isoformat()
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: len(_rows(app, "fees-table")) == 3, "the new schedule listed"
+        )
+        library = [r for r in table_rows(app, "fees-table") if r[2] == "Library"][0]
+        assert library[3] == "₱1,500.00"
+
+        # -- bulk assignment, twice ------------------------------------------------------
+        table = app.screen.query_one("#fees-table", DataTable)
+        table.move_cursor(row=[r[2] for r in table_rows(app, "fees-table")].index("Library"))
+        await pilot.press("b")
+        await wait_until(pilot, lambda: app.screen.query("#assign-scope"), "assign modal")
+        app.screen.query_one("#assign-scope", Select).value = ("Grade 7", None)
+        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
+        question = str(app.screen.query(".modal-note").first().render())
+        assert "Charge 2 fees to the 2 students of Grade 7: every section" in question
+        assert "2 fees they already have are left alone" in question
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "Charged 2 fees." in _text(app, "#fees-status"), "done")
+        await pilot.press("b")
+        await wait_until(pilot, lambda: app.screen.query("#assign-scope"), "assign modal again")
+        app.screen.query_one("#assign-scope", Select).value = ("Grade 7", None)
+        await wait_until(
+            pilot, lambda: "Nothing to add" in _text(app, "#assign-status"), "nothing to add"
+        )
+        assert "already have every fee of 2030-2031 (4 fees)" in _text(app, "#assign-status")
+        await pilot.press("escape")
+        fees = "SELECT count(*) FROM school.fees WHERE fee_type = 'Library'"
+        assert admin.execute(fees).fetchone()[0] == 2
+
+        # -- an installment plan that must add up ----------------------------------------
+        await pilot.press("i")
+        await wait_until(pilot, lambda: app.screen.query("#plan-live"), "plan editor")
+        screen = app.screen
+        screen.query_one("#due-1", Input).value = AS_OF.replace(day=1).isoformat()
+        screen.query_one("#amount-1", Input).value = "1000"
+        screen.query_one("#due-2", Input).value = "2031-03-01"
+        screen.query_one("#amount-2", Input).value = "400"
+        await wait_until(
+            pilot, lambda: "Left to assign: ₱100.00" in _text(app, "#plan-live"), "live sum"
+        )
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: "must add up to the fee exactly" in _text(app, "#plan-status"), "refusal"
+        )
+        plans = "SELECT count(*) FROM school.fee_schedule_installments"
+        assert admin.execute(plans).fetchone()[0] == 4  # the Tuition plan only
+        screen.query_one("#amount-2", Input).value = "500"
+        await wait_until(pilot, lambda: "exactly" in _text(app, "#plan-live"), "adds up")
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: "2 installments saved" in _text(app, "#fees-status"), "saved"
+        )
+        assert admin.execute(plans).fetchone()[0] == 6
+        await pilot.press("escape")
+
+        # -- a scholarship and a reversal from s1's statement ----------------------------
+        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.screen.query("#picker-query"), "student picker")
+        await pilot.press(*"s1@reports")
+        await wait_until(pilot, lambda: len(_rows(app, "picker-table")) == 1, "one match")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _loaded(app, "statement-table"), "the statement")
+        kinds = [r[1] for r in table_rows(app, "statement-table")]
+        statement = app.screen.query_one("#statement-table", DataTable)
+        statement.move_cursor(row=kinds.index("Charge"))
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.screen.query("#adj-value"), "adjustment form")
+        form = app.screen
+        form.query_one("#adj-kind", Select).value = "Scholarship"
+        form.query_one("#adj-mode", Select).value = "percent"
+        form.query_one("#adj-value", Input).value = "150"
+        await _save_expecting(pilot, "Value: more than 0 and at most 100 percent", "adj-value")
+        form.query_one("#adj-value", Input).value = "10"
+        await _save_expecting(pilot, "Reason: required; say why", "adj-reason")
+        form.query_one("#adj-reason", Input).value = "honours"
+        await _save_expecting(pilot, "Approved by: choose who approved it", "adj-approved")
+        form.query_one("#adj-approved", Select).value = ids["principal"]
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot,
+            lambda: "Adjustment" in [r[1] for r in _rows(app, "statement-table")],
+            "the scholarship on the statement",
+        )
+        adjustments = admin.execute(
+            "SELECT kind, percent, amount FROM school.adjustments"
+        ).fetchall()
+        assert adjustments == [("Scholarship", Decimal("10.00"), Decimal("100.00"))]
+        # charges: Tuition 1,000 + Library 1,500 (assigned above) + the reversed check 100;
+        # credits: payments 400, the scholarship 100
+        assert "balance ₱2,100.00" in _text(app, "#statement-summary")
+
+        rows = table_rows(app, "statement-table")
+        statement.move_cursor(row=[r[1] for r in rows].index("Payment"))
+        await pilot.press("v")
+        await wait_until(pilot, lambda: app.screen.query("#rev-reason"), "reversal form")
+        await pilot.press("enter")  # no reason yet
+        await wait_until(pilot, lambda: "Reason: required" in _text(app, "#form-status"), "why")
+        await pilot.press(*"wrong student", "enter")
+        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
+        await pilot.press("y")
+        await wait_until(
+            pilot, lambda: "balance ₱2,400.00" in _text(app, "#statement-summary"), "reversed"
+        )
+        assert admin.execute("SELECT count(*) FROM school.reversals").fetchone()[0] == 2
+        await pilot.press("escape")
+
+        # -- the day close ---------------------------------------------------------------
+        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: _loaded(app, "expected"), "expected takings")
+        expected = {r[0]: r[2] for r in table_rows(app, "expected")}
+        # today: 200.00 cash taken and the 300.00 cash payment reversed above handed back; the
+        # check (100.00) taken and reversed today nets to zero
+        assert expected["Cash"] == "-₱100.00" and expected["Check"] == "₱0.00"
+        await pilot.press(*"abc")
+        await wait_until(pilot, lambda: "not a number" in _text(app, "#close-live"), "not yet")
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot,
+            lambda: "Counted cash: 'abc' is not an amount" in _text(app, "#close-status"),
+            "refused",
+        )
+        await pilot.press("backspace", "backspace", "backspace", "0")
+        await wait_until(pilot, lambda: "₱100.00 over" in _text(app, "#close-live"), "over")
+        await pilot.press("enter", *"coin jar", "enter")
+        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: len(_rows(app, "history")) == 1, "the close listed")
+        closed = admin.execute(
+            "SELECT expected_cash, counted_cash, cash_difference, note FROM school.day_closes"
+        ).fetchone()
+        assert closed == (Decimal("-100.00"), Decimal("0.00"), Decimal("100.00"), "coin jar")
+
+
+async def _export(pilot, path) -> None:
+    """Ctrl+S, then the file name (its ending picks the format), Enter; wait for the file."""
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: pilot.app.screen.query("#export-path"), "export modal")
+    pilot.app.screen.query_one("#export-path", Input).value = str(path)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: path.exists() and path.stat().st_size > 0, f"{path.name}")
+
+
+async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
+    school, ids = books
+    # the school's money format from config.toml (1.234,50 €) reaches every amount shown
+    euro = MoneyFormat(symbol="€", symbol_after=True, thousands=".", decimal=",")
+    app = SchoolApp(school.target, prepare_server=False, money_format=euro)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start(app, school, "s1@reports.test")
+        await wait_until(pilot, lambda: _loaded(app, "table-payments"), "the student's home")
+        fees = table_rows(app, "table-fees")
+        assert fees[0][0] == "Tuition 2030-2031" and fees[-1][0] == "Total"
+        assert fees[-1][4] == "700,00 €"
+        payments = table_rows(app, "table-payments")
+        assert [p[1] for p in payments] == ["OR 000002", "OR 000001"]  # not s2's OR 000003
+        await pilot.press("5")  # the Payments tab (after Enrollment, Tasks, Modules, Fees)
+        app.screen.query_one("#table-payments", DataTable).move_cursor(row=1)
+        app.screen.query_one("#table-payments", DataTable).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.query("#receipt-text"), "the receipt")
+        receipt = _text(app, "#receipt-text")
+        assert "OR 000001" in receipt and "TOTAL PAID" in receipt and "300,00 €" in receipt
+        assert max(len(line) for line in receipt.splitlines()) <= 40
+        await _export(pilot, tmp_path / "receipt.pdf")
+        assert (tmp_path / "receipt.pdf").read_bytes().startswith(b"%PDF-")
+        await pilot.press("escape")
+        # the statement, read-only: no discount or reversal keys
+        await pilot.press("s")
+        await wait_until(pilot, lambda: _loaded(app, "statement-table"), "own statement")
+        assert "balance 700,00 €" in _text(app, "#statement-summary")
+        keys = {key for key, active in app.screen.active_bindings.items() if active.enabled}
+        assert "a" not in keys and "v" not in keys and "r" in keys
+        await _export(pilot, tmp_path / "statement.csv")
+        lines = (tmp_path / "statement.csv").read_text(encoding="utf-8").splitlines()
+        assert lines[0] == "date,kind,description,reference,charge,credit,balance"
+        assert lines[-1].endswith(",700.00") and len(lines) == 5
+
+
+def test_reports_screen_snapshot(demo_school, snap_compare):
+    """The reports at 80x24 on the demo school, as of the demo's clock: the chart of the
+    last 30 days over the table of days."""
+    from school_tui import demo
+    from school_tui.screens.accounting_reports import ReportsScreen
+    from tests.harness import log_in
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await log_in(pilot, "accounting@demo.school")
+        app.push_screen(ReportsScreen(app.session, today=demo.NOW.date()))
+        await wait_until(pilot, lambda: _loaded(app, "table-aging"), "the reports")
+        await wait_until(pilot, lambda: not any(not w.is_finished for w in app.workers), "idle")
+
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
