@@ -9,7 +9,6 @@ printer, a PDF or a terminal.
 
 from __future__ import annotations
 
-import csv
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -147,32 +146,21 @@ def text_pdf(
 
 
 def csv_cell(value: object) -> object:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP "CSV injection")."""
-    # Thin reuse of the audit export's rule (db/audit.py) until it moves to a shared module.
-    from school_tui.db.audit import _cell
+    """A CSV cell with control characters made visible and formulas defused (csv_export)."""
+    from school_tui.csv_export import cell
 
     if isinstance(value, str):
         value = printable(value) if value else value
-    return _cell(value)
+    return cell(value)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    """Write a new CSV file (never overwrites); returns the number of rows. A failed write
-    removes its partial file."""
-    path = Path(path)
-    count = 0
-    with path.open("x", newline="", encoding="utf-8") as out:
-        try:
-            writer = csv.writer(out)
-            writer.writerow(header)
-            for row in rows:
-                writer.writerow([csv_cell(v) for v in row])
-                count += 1
-        except BaseException:
-            out.close()
-            path.unlink(missing_ok=True)
-            raise
-    return count
+    """Write a new CSV file (never overwrites; a failed write removes its partial file) with
+    the shared exporter; returns the number of rows."""
+    from school_tui import csv_export
+
+    cleaned = ([printable(v) if isinstance(v, str) and v else v for v in row] for row in rows)
+    return csv_export.write_csv(path, header, cleaned)
 
 
 def school_name() -> str:

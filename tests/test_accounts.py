@@ -603,7 +603,9 @@ def test_row_level_security_alone_denies_a_temporary_password(school):
                         (world["Student"], other_year),
                     )
             if role == "Accounting":
-                assert conn.execute("UPDATE school.fees SET amount = 1").rowcount == 0
+                # Fees are append-only (0007): refused for everyone, temporary password or not.
+                with pytest.raises(errors.InsufficientPrivilege):
+                    conn.execute("UPDATE school.fees SET amount = 1")
 
 
 # -- the database: deactivation, roles, the last Admin ---------------------------------------

@@ -91,12 +91,17 @@ def check_teacher(app, school):
 
 
 def check_student(app, school):
-    enrollment = table_rows(app, "table-enrollment")
-    assert len(enrollment) == 1
-    assert enrollment[0][:3] == ["2026-2027", "Grade 10 - Rizal", "Enrolled"]
+    summary = str(app.screen.query_one("#enrollment-summary").render())
+    assert "2026-2027 · Grade 10 - Rizal · Status: Enrolled" in summary
+    history = table_rows(app, "table-enrollment")
+    assert history and history[0][2].endswith("Enrolled")  # newest change first
     fees = table_rows(app, "table-fees")
-    assert [row[0] for row in fees] == ["Tuition", "Miscellaneous"]
-    assert fees[0][1:4] == ["25,000.00", "25,000.00", "0.00"]
+    expected = scalar(
+        school,
+        "SELECT count(*) FROM school.fees f JOIN school.users u ON u.id = f.student_id "
+        "WHERE u.email = 'student@demo.school'",
+    )
+    assert len(fees) == expected + 1 and fees[-1][0] == "Total"  # the student's own, a total
 
 
 def check_guidance(app, school):
@@ -115,10 +120,19 @@ def check_registrar(app, school):
 def check_accounting(app, school):
     summary = dict(tuple(row) for row in table_rows(app, "table-summary"))
     billed = scalar(school, "SELECT sum(amount) FROM school.fees")
-    collected = scalar(school, "SELECT sum(amount_paid) FROM school.payments")
+    adjusted = scalar(
+        school,
+        "SELECT coalesce(sum(a.amount), 0) FROM school.adjustments a WHERE NOT EXISTS "
+        "(SELECT 1 FROM school.reversals r WHERE r.adjustment_id = a.id)",
+    )
+    collected = scalar(
+        school,
+        "SELECT coalesce(sum(p.amount_paid), 0) FROM school.payments p WHERE NOT EXISTS "
+        "(SELECT 1 FROM school.reversals r WHERE r.payment_id = p.id)",
+    )
     assert summary["Billed"] == money(billed)
     assert summary["Collected"] == money(collected)
-    assert summary["Outstanding"] == money(billed - collected)
+    assert summary["Outstanding"] == money(billed - adjusted - collected)
 
 
 CHECKS = {
