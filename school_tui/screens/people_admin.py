@@ -355,7 +355,7 @@ class PersonForm(ModalScreen[Any]):
 
     @on(Select.Changed, "#role")
     def _role_chosen(self, event: Select.Changed) -> None:
-        if event.value is not Select.BLANK:
+        if event.value is not Select.NULL:
             self.query_one("#form-save", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
