@@ -359,12 +359,31 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+# Machine-wide, because the account is: see _ensure_os_user.
+OS_USER_LOCK = Path("/run/lock/school-tui-os-user.lock")
+
+
 def _ensure_os_user(name: str) -> None:
+    """Create the server's system account once, even when several processes start at once.
+
+    useradd checks for the name before it takes its own lock, so two useradds at once both
+    "create" it: the second silently replaces the first's entry with another uid, and a data
+    directory the first chowned then belongs to nobody (seen as initdb's "Permission denied"
+    when pytest-xdist workers start on a new machine). So: look, lock, look again.
+    """
     try:
         pwd.getpwnam(name)
+        return
     except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-            check=True,
-            capture_output=True,
-        )
+        pass
+    lock_path = OS_USER_LOCK if OS_USER_LOCK.parent.is_dir() else Path("/tmp") / OS_USER_LOCK.name
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                check=True,
+                capture_output=True,
+            )

@@ -545,3 +545,28 @@ def test_provisioning_commits_each_migration_on_its_own(server, tmp_path, monkey
             roles = RoleNames(prefix)
             for role in [*roles.groups.values(), roles.prelogin, roles.member, roles.owner]:
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def _ensure_and_report_uid(name: str) -> int:
+    from school_tui.embedded import _ensure_os_user
+
+    _ensure_os_user(name)
+    return pwd.getpwnam(name).pw_uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating a system account needs root")
+def test_apps_starting_at_once_as_root_create_the_server_account_once():
+    # On a new machine every process that starts first as root wants the server's account at
+    # the same moment (pytest-xdist's workers did): all must end up with one and the same uid.
+    import multiprocessing
+
+    name = f"stui_t{os.getpid() % 100000}"
+    try:
+        with multiprocessing.get_context("spawn").Pool(6) as pool:
+            uids = pool.map(_ensure_and_report_uid, [name] * 6)
+        assert len(set(uids)) == 1
+        assert pwd.getpwnam(name).pw_uid == uids[0]
+        with open("/etc/passwd") as passwd:
+            assert sum(line.startswith(name + ":") for line in passwd) == 1
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
