@@ -279,3 +279,63 @@ async def test_the_receipt_just_posted_saves_as_text_and_pdf(demo_school, tmp_pa
     )
     assert (tmp_path / "receipt.pdf").read_bytes().startswith(b"%PDF-")
     assert_ledger_invariants(demo_school.admin)
+
+
+async def test_the_registrars_board_shows_the_payment_completing_an_enrollment_live(demo_school):
+    """Two sessions: the registrar watches the Payment Complete column while the accountant
+    takes a Verified student's last required due at the window; the student appears on the
+    registrar's board by itself, without a key."""
+    from contextlib import contextmanager
+
+    from textual.widgets import DataTable
+
+    from school_tui.screens.enrollment_board import EnrollmentBoardScreen
+
+    @contextmanager
+    def on(app):  # the app that Textual's calls below belong to (two apps in one test)
+        with app._context():
+            yield
+
+    student, name, balance, _, _ = _verified_student(demo_school)
+    enrollment_id = demo_school.admin.execute(
+        "SELECT e.id FROM school.enrollment_progress e JOIN school.school_years y "
+        "ON y.id = e.school_year_id AND y.is_current WHERE e.student_id = %s",
+        (student,),
+    ).fetchone()[0]
+    registrar = SchoolApp(demo_school.target, prepare_server=False)
+    accountant = SchoolApp(demo_school.target, prepare_server=False)
+    async with registrar.run_test(size=SIZE) as pr, accountant.run_test(size=SIZE) as pa:
+        with on(registrar):
+            await log_in(pr, "registrar@demo.school")
+            await pr.press("b")
+            await wait_until(
+                pr, lambda: isinstance(registrar.screen, EnrollmentBoardScreen), "the board"
+            )
+            board = registrar.screen
+            await pr.press("3")
+            table = board.query_one("#board-table", DataTable)
+            await wait_until(
+                pr,
+                lambda: board.status == "Payment Complete" and board._loaded and not table.loading,
+                "the Payment Complete column",
+            )
+            assert str(enrollment_id) not in table.rows
+            complete = board.counts["Payment Complete"]
+            verified = board.counts["Verified"]
+
+        with on(accountant):
+            await _open_cashier(pa)
+            await _find(pa, name)
+            await pa.press(*f"{balance:,.2f}", "enter", "enter")  # all of it, Cash
+            await wait_until(pa, lambda: "Balance now ₱0.00" in _receipt(accountant), "paid")
+
+        with on(registrar):
+            await wait_until(pr, lambda: str(enrollment_id) in table.rows, "the student, live")
+            await wait_until(
+                pr, lambda: board.counts["Payment Complete"] == complete + 1, "the counts"
+            )
+            assert board.counts["Verified"] == verified - 1
+            shown = " ".join(str(cell) for cell in table.get_row(str(enrollment_id)))
+            assert name.split()[-1] in shown
+            assert registrar.screen is board  # no key was pressed: still the same column
+    assert_ledger_invariants(demo_school.admin)
