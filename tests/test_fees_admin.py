@@ -360,6 +360,57 @@ async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
         assert lines[-1].endswith(",700.00") and len(lines) == 5
 
 
+async def test_reports_export_the_tab_shown_to_csv(books, tmp_path):
+    school, ids = books
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start(app, school, "clerk@reports.test")
+        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: _loaded(app, "table-aging"), "the reports")
+        for key, path, rows in (
+            ("2", tmp_path / "methods.csv", 3),
+            ("4", tmp_path / "outstanding.csv", 2),
+        ):
+            await pilot.press(key, "ctrl+s")
+            await wait_until(pilot, lambda: app.screen.query("#export-path"), "where to export")
+            field = app.screen.query_one("#export-path", Input)
+            assert field.value.endswith(".csv")
+            field.value = str(path)
+            await pilot.press("enter")
+            await wait_until(
+                pilot,
+                lambda p=path, n=rows: f"Exported {n} rows to {p}" in _text(app, "#report-status"),
+                path.name,
+            )
+        # Ctrl+S never overwrites: the same name again is refused in the form
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.query("#export-path"), "where to export")
+        app.screen.query_one("#export-path", Input).value = str(tmp_path / "outstanding.csv")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "already exists" in _text(app, "#export-status"), "refused")
+        await pilot.press("escape")
+    import csv
+
+    def read(name: str) -> list[list[str]]:
+        with (tmp_path / name).open(encoding="utf-8", newline="") as f:
+            return list(csv.reader(f))
+
+    # the last 30 days by method (the check of today was reversed: nets to zero)
+    assert read("methods.csv") == [
+        ["method", "payments", "collected"],
+        ["Card", "1", "250.00"],
+        ["Cash", "2", "500.00"],
+        ["Check", "1", "0.00"],
+    ]
+    outstanding = read("outstanding.csv")
+    assert outstanding[0][:3] == ["grade_level", "section", "students"]
+    assert [row[:3] + row[-1:] for row in outstanding[1:]] == [
+        ["Grade 7", "Rizal", "2", "1450.00"],
+        ["Grade 8", "Luna", "1", "400.00"],
+    ]
+
+
 def test_reports_screen_snapshot(demo_school, snap_compare):
     """The reports at 80x24 on the demo school, as of the demo's clock: the chart of the
     last 30 days over the table of days."""
