@@ -444,6 +444,8 @@ class CashierScreen(Screen):
 
     def _lost(self, connection: bool) -> None:
         """No reply for the pending payment: it may have been posted."""
+        if not self.is_attached:
+            return  # the clerk logged out meanwhile (after saying so)
         self.posting = False  # the payment and its key stay in self.pending
         self.unknown = True
         # Nothing else may be posted (or typed over it) until its outcome is known.
@@ -476,6 +478,7 @@ class CashierScreen(Screen):
         if self.pending is None or self.posting:
             return
         self.posting = True
+        self.refresh_bindings()
         self._say(f"Sending {self._pending_text()} again (same payment, posts once)…")
         self.post_payment(self.pending, self.app)
 
