@@ -48,12 +48,9 @@ class Receipt:
 
     @property
     def allocated(self) -> Decimal:
+        """What the lines add up to: the total, since a payment goes to dues in full
+        (overpayment is refused; the ledger keeps no credit)."""
         return sum((line.amount for line in self.lines), Decimal("0.00"))
-
-    @property
-    def unallocated(self) -> Decimal:
-        """Paid beyond every due (credit on the account)."""
-        return self.total - self.allocated
 
 
 def _default_format(amount: Decimal) -> str:
@@ -91,8 +88,6 @@ def receipt_lines(
         # The fee's name on its own line(s), then the due date and the amount under it.
         out += doc.wrap(t(line.fee), width)
         out += doc.label_value("  " + due if due else " ", amount, width)
-    if r.unallocated:
-        out += doc.label_value("Credit on account", t(fmt(r.unallocated)), width)
     out.append(rule)
     out += doc.label_value("TOTAL PAID", t(fmt(r.total)), width)
     out += doc.label_value("Method", t(r.method), width)

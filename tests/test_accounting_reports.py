@@ -92,7 +92,7 @@ def test_statement_and_receipt_as_the_clerk(books):
     assert s.lines[0].payment_id == ids["p1"] and s.lines[0].reference == "OR 000001"
     assert s.lines[1].fee_id is not None and s.lines[1].description == "Tuition 2030-2031"
     # the receipt: where the 300.00 went (the oldest dues first) and the balance right after
-    assert receipt.total == D("300.00") and receipt.unallocated == 0
+    assert receipt.total == receipt.allocated == D("300.00")
     assert [(line.fee, line.amount) for line in receipt.lines] == [
         ("Tuition (1 of 4)", D("250.00")),
         ("Tuition (2 of 4)", D("50.00")),

@@ -9,6 +9,7 @@ from decimal import Decimal
 from textual.widgets import Input, OptionList, Static
 
 from school_tui.app import SchoolApp
+from school_tui.db import ledger
 from school_tui.screens.cashier import CashierScreen
 from tests.harness import assert_ledger_invariants, log_in, wait_until
 
@@ -122,4 +123,219 @@ async def test_paying_the_balance_completes_the_enrollment_and_the_form_says_so(
         "SELECT current_status FROM school.enrollment_progress WHERE student_id = %s", (student,)
     ).fetchone()[0]
     assert status == "Payment Complete"
+    assert_ledger_invariants(demo_school.admin)
+
+
+def _payment_count(school) -> int:
+    return school.admin.execute("SELECT count(*) FROM school.payments").fetchone()[0]
+
+
+def _lose_the_first_reply(monkeypatch, school, before_losing=None) -> list:
+    """The cashier's post goes to the real database and commits; then, the first time only,
+    its connection is killed before the reply is read back, so the screen gets the
+    OperationalError of a lost reply for a payment that is in the books. Returns the calls:
+    (client key, replayed) per post that reached the database."""
+    real_post = ledger.post_payment
+    calls: list = []
+
+    def post(conn, *args):
+        receipt = real_post(conn, *args)  # committed: the connection is in autocommit
+        calls.append((args[-1], receipt.replayed))
+        if len(calls) == 1:
+            if before_losing is not None:
+                before_losing()
+            with school.server.admin() as admin:  # from another database
+                admin.execute("SELECT pg_terminate_backend(%s, 10000)", (conn.info.backend_pid,))
+            conn.execute("SELECT 1")  # psycopg.OperationalError: the server closed it
+        return receipt
+
+    monkeypatch.setattr(ledger, "post_payment", post)
+    return calls
+
+
+async def _open_cashier(pilot) -> None:
+    await log_in(pilot, "accounting@demo.school")
+    await pilot.press("p")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CashierScreen), "the cashier")
+
+
+async def test_a_post_whose_reply_was_lost_is_sent_again_with_its_key_and_posts_once(
+    demo_school, monkeypatch
+):
+    student, name, _, next_due, _ = _verified_student(demo_school)
+    calls = _lose_the_first_reply(monkeypatch, demo_school)
+    before = _payment_count(demo_school)
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_cashier(pilot)
+        await _find(pilot, name)
+        await pilot.press("enter", "enter")  # the next due, Cash: posts; the reply is lost
+        # Back by itself: the kept payment goes again before anything reloads, and the
+        # database finds the first post under its key.
+        await wait_until(pilot, lambda: "already posted, not again" in _status(app), "replay")
+        assert f"₱{next_due:,.2f}" in _receipt(app) and "OR 000" in _receipt(app)
+        assert app.focused is app.screen.query_one("#student", Input)
+        assert not app.screen.query_one("#student", Input).disabled
+    assert len(calls) == 2 and calls[0][0] == calls[1][0]  # the same key, sent twice
+    assert [replayed for _, replayed in calls] == [False, True]
+    assert _payment_count(demo_school) == before + 1
+    assert _payments(demo_school, student) == [(next_due, "Cash", None)]
+    assert_ledger_invariants(demo_school.admin)
+
+
+async def test_esc_does_not_drop_a_payment_whose_outcome_is_unknown(demo_school, monkeypatch):
+    from psycopg import sql
+
+    student, name, _, next_due, _ = _verified_student(demo_school)
+    database = sql.Identifier(demo_school.dbname)
+
+    def allow(yes: bool) -> None:
+        # From another database: the app cannot reconnect until it is allowed again.
+        with demo_school.server.admin() as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
+                    database, sql.SQL("true" if yes else "false")
+                )
+            )
+
+    calls = _lose_the_first_reply(monkeypatch, demo_school, before_losing=lambda: allow(False))
+    before = _payment_count(demo_school)
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _open_cashier(pilot)
+            await _find(pilot, name)
+            await pilot.press("enter", "enter")
+            await wait_until(pilot, lambda: "may have been posted" in _status(app), "unknown")
+            assert "sent again when the connection is back" in _status(app)
+            # The form is locked: nothing else can be posted meanwhile.
+            assert app.screen.query_one("#student", Input).disabled
+            assert app.screen.query_one("#methods", OptionList).disabled
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen.query("#confirm-no"), "the question")
+            question = str(app.screen.query(".modal-note").first().render())
+            assert f"₱{next_due:,.2f} Cash for" in question and "may have been posted" in question
+            await pilot.press("n")  # keep it
+            await wait_until(pilot, lambda: isinstance(app.screen, CashierScreen), "cashier")
+            assert "may have been posted" in _status(app)
+            allow(True)
+            await wait_until(
+                pilot, lambda: "already posted" in _status(app), "the replay", timeout=60
+            )
+            assert f"₱{next_due:,.2f}" in _receipt(app)
+    finally:
+        allow(True)
+    assert [replayed for _, replayed in calls] == [False, True]
+    assert _payment_count(demo_school) == before + 1
+    assert _payments(demo_school, student) == [(next_due, "Cash", None)]
+    assert_ledger_invariants(demo_school.admin)
+
+
+async def test_bad_amounts_are_refused_naming_the_field_and_the_rule(demo_school):
+    _, name, _, _, _ = _verified_student(demo_school)
+    before = _payment_count(demo_school)
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_cashier(pilot)
+        await _find(pilot, name)
+        amount = app.screen.query_one("#amount", Input)
+        for typed, message in (
+            ("0", "Amount: must be more than zero"),
+            ("-5", "Amount: must be more than zero"),
+            ("12.345", "Amount: at most two decimal places"),
+            ("twelve", "Amount: 'twelve' is not an amount"),
+            ("99999999999", "Amount: at most 9,999,999.99"),
+        ):
+            await pilot.press("ctrl+a", "ctrl+k", *typed, "enter")
+            assert message in _status(app), typed
+            assert app.screen.query_one("#status", Static).has_class("refused")
+            assert app.focused is amount  # still on the amount: no method, no post
+            assert app.screen.query_one("#methods", OptionList).disabled
+    assert _payment_count(demo_school) == before
+
+
+async def test_the_receipt_just_posted_saves_as_text_and_pdf(demo_school, tmp_path):
+    _, name, _, next_due, number = _verified_student(demo_school)
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_cashier(pilot)
+        await _find(pilot, name)
+        await pilot.press("enter", "enter")
+        await wait_until(pilot, lambda: "Posted OR 0" in _status(app), "the receipt")
+        label = _status(app).split("Posted ", 1)[1].split(".", 1)[0]  # OR 000123
+        for path in (tmp_path / "receipt.txt", tmp_path / "receipt.pdf"):
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: app.screen.query("#export-path"), "where to save")
+            app.screen.query_one("#export-path", Input).value = str(path)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda p=path: f"Saved {p}" in _status(app), path.name)
+        assert app.focused is app.screen.query_one("#student", Input)
+    lines = (tmp_path / "receipt.txt").read_text(encoding="utf-8").splitlines()
+    assert max(len(line) for line in lines) <= 40
+    text = "\n".join(lines)
+    assert "OFFICIAL RECEIPT" in text and label in text and number in text
+    assert any(
+        line.startswith("TOTAL PAID") and line.endswith(f"₱{next_due:,.2f}") for line in lines
+    )
+    assert (tmp_path / "receipt.pdf").read_bytes().startswith(b"%PDF-")
+    assert_ledger_invariants(demo_school.admin)
+
+
+async def test_the_registrars_board_shows_the_payment_completing_an_enrollment_live(demo_school):
+    """Two sessions: the registrar watches the Payment Complete column while the accountant
+    takes a Verified student's last required due at the window; the student appears on the
+    registrar's board by itself, without a key."""
+    from contextlib import contextmanager
+
+    from textual.widgets import DataTable
+
+    from school_tui.screens.enrollment_board import EnrollmentBoardScreen
+
+    @contextmanager
+    def on(app):  # the app that Textual's calls below belong to (two apps in one test)
+        with app._context():
+            yield
+
+    student, name, balance, _, _ = _verified_student(demo_school)
+    enrollment_id = demo_school.admin.execute(
+        "SELECT e.id FROM school.enrollment_progress e JOIN school.school_years y "
+        "ON y.id = e.school_year_id AND y.is_current WHERE e.student_id = %s",
+        (student,),
+    ).fetchone()[0]
+    registrar = SchoolApp(demo_school.target, prepare_server=False)
+    accountant = SchoolApp(demo_school.target, prepare_server=False)
+    async with registrar.run_test(size=SIZE) as pr, accountant.run_test(size=SIZE) as pa:
+        with on(registrar):
+            await log_in(pr, "registrar@demo.school")
+            await pr.press("b")
+            await wait_until(
+                pr, lambda: isinstance(registrar.screen, EnrollmentBoardScreen), "the board"
+            )
+            board = registrar.screen
+            await pr.press("3")
+            table = board.query_one("#board-table", DataTable)
+            await wait_until(
+                pr,
+                lambda: board.status == "Payment Complete" and board._loaded and not table.loading,
+                "the Payment Complete column",
+            )
+            assert str(enrollment_id) not in table.rows
+            complete = board.counts["Payment Complete"]
+            verified = board.counts["Verified"]
+
+        with on(accountant):
+            await _open_cashier(pa)
+            await _find(pa, name)
+            await pa.press(*f"{balance:,.2f}", "enter", "enter")  # all of it, Cash
+            await wait_until(pa, lambda: "Balance now ₱0.00" in _receipt(accountant), "paid")
+
+        with on(registrar):
+            await wait_until(pr, lambda: str(enrollment_id) in table.rows, "the student, live")
+            await wait_until(
+                pr, lambda: board.counts["Payment Complete"] == complete + 1, "the counts"
+            )
+            assert board.counts["Verified"] == verified - 1
+            shown = " ".join(str(cell) for cell in table.get_row(str(enrollment_id)))
+            assert name.split()[-1] in shown
+            assert registrar.screen is board  # no key was pressed: still the same column
     assert_ledger_invariants(demo_school.admin)

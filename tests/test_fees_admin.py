@@ -103,7 +103,7 @@ async def test_fee_admin_by_keyboard(books):
         table.move_cursor(row=[r[2] for r in table_rows(app, "fees-table")].index("Library"))
         await pilot.press("b")
         await wait_until(pilot, lambda: app.screen.query("#assign-scope"), "assign modal")
-        app.screen.query_one("#assign-scope", Select).value = ("Grade 7", None)
+        app.screen.query_one("#assign-scope", Select).value = ("Grade 7", None, None)
         await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
         question = str(app.screen.query(".modal-note").first().render())
         assert "Charge 2 fees to the 2 students of Grade 7: every section" in question
@@ -112,7 +112,7 @@ async def test_fee_admin_by_keyboard(books):
         await wait_until(pilot, lambda: "Charged 2 fees." in _text(app, "#fees-status"), "done")
         await pilot.press("b")
         await wait_until(pilot, lambda: app.screen.query("#assign-scope"), "assign modal again")
-        app.screen.query_one("#assign-scope", Select).value = ("Grade 7", None)
+        app.screen.query_one("#assign-scope", Select).value = ("Grade 7", None, None)
         await wait_until(
             pilot, lambda: "Nothing to add" in _text(app, "#assign-status"), "nothing to add"
         )
@@ -227,6 +227,94 @@ async def test_fee_admin_by_keyboard(books):
         assert closed == (Decimal("-100.00"), Decimal("0.00"), Decimal("100.00"), "coin jar")
 
 
+async def _pick_one_student(pilot, typed: str) -> None:
+    """On the fees screen: b, One student, find them in the picker, Enter."""
+    app = pilot.app
+    await pilot.press("b")
+    await wait_until(pilot, lambda: app.screen.query("#assign-scope"), "assign modal")
+    app.screen.query_one("#assign-scope", Select).value = "one student"
+    await wait_until(pilot, lambda: app.screen.query("#picker-query"), "the student picker")
+    await pilot.press(*typed)
+    await wait_until(pilot, lambda: len(_rows(app, "picker-table")) == 1, "one match")
+    await pilot.press("enter")
+
+
+async def test_a_late_enrollee_gets_the_years_fees_and_a_new_fee_type(books):
+    school, ids = books
+    admin = school.admin
+    late = school.add_person("Student", email="late@reports.test", password=None)
+    admin.execute(
+        "INSERT INTO school.enrollment_progress (student_id, school_year_id, section_id, "
+        "current_status) VALUES (%s, %s, %s, 'Verified')",
+        (late, ids["year"], ids["g7"]),
+    )
+    fees = "SELECT fee_type, amount FROM school.fees WHERE student_id = %s ORDER BY id"
+    count = "SELECT count(*) FROM school.fees"
+    fees_before = admin.execute(count).fetchone()[0]
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start(app, school, "clerk@reports.test")
+        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await pilot.press("f")
+        await wait_until(pilot, lambda: _loaded(app, "fees-table"), "fee schedules")
+
+        # -- one student: the Grade 7 tuition, with its four dues, and nobody else's ------
+        await _pick_one_student(pilot, "late@reports")
+        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
+        question = str(app.screen.query(".modal-note").first().render())
+        assert "Charge 1 fees to Student, Test (2030-2031)?" in question
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "Charged 1 fees." in _text(app, "#fees-status"), "done")
+        assert admin.execute(fees, (late,)).fetchall() == [("Tuition", Decimal("1000.00"))]
+        assert admin.execute(count).fetchone()[0] == fees_before + 1
+        dues = admin.execute(
+            "SELECT count(*) FROM school.fee_installments i JOIN school.fees f "
+            "ON f.id = i.fee_id WHERE f.student_id = %s",
+            (late,),
+        ).fetchone()[0]
+        assert dues == 4  # the schedule's plan, copied
+
+        # -- twice: nothing more, and it says so -------------------------------------------
+        await _pick_one_student(pilot, "late@reports")
+        await wait_until(
+            pilot, lambda: "Nothing to add" in _text(app, "#assign-status"), "nothing to add"
+        )
+        assert "Student, Test already has every fee of 2030-2031 (1 fees)" in _text(
+            app, "#assign-status"
+        )
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: _loaded(app, "fees-table"), "back on the schedules")
+        assert admin.execute(count).fetchone()[0] == fees_before + 1
+
+        # -- a new fee type: checked, then saved, then offered for a schedule -------------
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.screen.query("#type-name"), "the fee type form")
+        form = app.screen
+        assert "Tuition" in str(form.query(".modal-note").first().render())
+        await _save_expecting(pilot, "Name: required", "type-name")
+        form.query_one("#type-name", Input).value = "x" * 61
+        await _save_expecting(pilot, "Name: at most 60 characters (you typed 61)", "type-name")
+        form.query_one("#type-name", Input).value = "  tuition "
+        await _save_expecting(pilot, "Name: the fee type Tuition exists", "type-name")
+        form.query_one("#type-name", Input).value = "Computer  laboratory"
+        await _save_expecting(pilot, "Required: choose yes or no", "type-required")
+        types = "SELECT name, required FROM school.fee_types ORDER BY id"
+        assert ("Computer laboratory", False) not in admin.execute(types).fetchall()
+        form.query_one("#type-required", Select).value = "no"
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot,
+            lambda: "Fee type Computer laboratory added (optional)" in _text(app, "#fees-status"),
+            "saved",
+        )
+        assert admin.execute(types).fetchall()[-1] == ("Computer laboratory", False)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen.query("#sched-type"), "the schedule form")
+        fee_type = app.screen.query_one("#sched-type", Select)
+        fee_type.value = "Computer laboratory"  # a value not offered would raise
+        assert fee_type.value == "Computer laboratory"
+
+
 async def _export(pilot, path) -> None:
     """Ctrl+S, then the file name (its ending picks the format), Enter; wait for the file."""
     await pilot.press("ctrl+s")
@@ -270,6 +358,57 @@ async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
         lines = (tmp_path / "statement.csv").read_text(encoding="utf-8").splitlines()
         assert lines[0] == "date,kind,description,reference,charge,credit,balance"
         assert lines[-1].endswith(",700.00") and len(lines) == 5
+
+
+async def test_reports_export_the_tab_shown_to_csv(books, tmp_path):
+    school, ids = books
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start(app, school, "clerk@reports.test")
+        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: _loaded(app, "table-aging"), "the reports")
+        for key, path, rows in (
+            ("2", tmp_path / "methods.csv", 3),
+            ("4", tmp_path / "outstanding.csv", 2),
+        ):
+            await pilot.press(key, "ctrl+s")
+            await wait_until(pilot, lambda: app.screen.query("#export-path"), "where to export")
+            field = app.screen.query_one("#export-path", Input)
+            assert field.value.endswith(".csv")
+            field.value = str(path)
+            await pilot.press("enter")
+            await wait_until(
+                pilot,
+                lambda p=path, n=rows: f"Exported {n} rows to {p}" in _text(app, "#report-status"),
+                path.name,
+            )
+        # Ctrl+S never overwrites: the same name again is refused in the form
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.query("#export-path"), "where to export")
+        app.screen.query_one("#export-path", Input).value = str(tmp_path / "outstanding.csv")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "already exists" in _text(app, "#export-status"), "refused")
+        await pilot.press("escape")
+    import csv
+
+    def read(name: str) -> list[list[str]]:
+        with (tmp_path / name).open(encoding="utf-8", newline="") as f:
+            return list(csv.reader(f))
+
+    # the last 30 days by method (the check of today was reversed: nets to zero)
+    assert read("methods.csv") == [
+        ["method", "payments", "collected"],
+        ["Card", "1", "250.00"],
+        ["Cash", "2", "500.00"],
+        ["Check", "1", "0.00"],
+    ]
+    outstanding = read("outstanding.csv")
+    assert outstanding[0][:3] == ["grade_level", "section", "students"]
+    assert [row[:3] + row[-1:] for row in outstanding[1:]] == [
+        ["Grade 7", "Rizal", "2", "1450.00"],
+        ["Grade 8", "Luna", "1", "400.00"],
+    ]
 
 
 def test_reports_screen_snapshot(demo_school, snap_compare):

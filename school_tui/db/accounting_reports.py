@@ -466,33 +466,63 @@ def assign_scopes(conn: psycopg.Connection, school_year_id: int) -> list[tuple[s
 
 
 def assign_preview(
-    conn: psycopg.Connection, school_year_id: int, grade_level: str, section_id: int | None
+    conn: psycopg.Connection,
+    school_year_id: int,
+    grade_level: str | None,
+    section_id: int | None,
+    student_id: int | None = None,
 ) -> tuple[int, int, int]:
     """What assign_fees would do: (students it applies to, fees it would add, fees they
-    already have). The same targets as the ledger's assign_fees."""
+    already have). The same targets as the ledger's assign_fees: a student's grade level is
+    their section's, else their profile's (a late enrollee may have no section yet)."""
     return conn.execute(
         """
         SELECT count(DISTINCT e.student_id)::int,
                count(*) FILTER (WHERE f.id IS NULL)::int,
                count(f.id)::int
           FROM school.enrollment_progress e
-          JOIN school.sections sec ON sec.id = e.section_id
+          LEFT JOIN school.sections sec ON sec.id = e.section_id
+          LEFT JOIN school.student_profiles sp ON sp.user_id = e.student_id
           JOIN school.fee_schedules s ON s.school_year_id = e.school_year_id
-                                     AND s.grade_level = sec.grade_level
+                                     AND s.grade_level = coalesce(sec.grade_level, sp.grade_level)
           LEFT JOIN school.fees f ON f.student_id = e.student_id AND f.schedule_id = s.id
-         WHERE e.school_year_id = %s AND e.current_status <> 'Withdrawn'
-           AND sec.grade_level = %s AND (%s::int IS NULL OR e.section_id = %s::int)
+         WHERE e.school_year_id = %(year)s AND e.current_status <> 'Withdrawn'
+           AND (%(grade)s::text IS NULL OR s.grade_level = %(grade)s::text)
+           AND (%(section)s::int IS NULL OR e.section_id = %(section)s::int)
+           AND (%(student)s::int IS NULL OR e.student_id = %(student)s::int)
         """,
-        (school_year_id, grade_level, section_id, section_id),
-    ).fetchone()
+        {"year": school_year_id, "grade": grade_level, "section": section_id,
+         "student": student_id},
+    ).fetchone()  # fmt: skip
 
 
 def assign_fees(
-    conn: psycopg.Connection, school_year_id: int, grade_level: str, section_id: int | None
+    conn: psycopg.Connection,
+    school_year_id: int,
+    grade_level: str | None,
+    section_id: int | None,
+    student_id: int | None = None,
 ) -> int:
+    """Charge the year's schedules to a grade level, a section or one student (the ledger's
+    assign_fees: nothing twice). Returns the number of fees created."""
     from school_tui.db import ledger
 
-    return ledger.assign_fees(conn, school_year_id, grade_level, section_id)
+    return ledger.assign_fees(conn, school_year_id, grade_level, section_id, student_id)
+
+
+def fee_types(conn: psycopg.Connection) -> list:
+    """Every fee type (ledger.FeeType: name, required, description), by name."""
+    from school_tui.db import ledger
+
+    return ledger.fee_types(conn)
+
+
+def add_fee_type(conn: psycopg.Connection, name: str, required: bool) -> int:
+    """A new fee type (the ledger's add_fee_type); `required` ones must be paid for the
+    year's enrollment to become Payment Complete."""
+    from school_tui.db import ledger
+
+    return ledger.add_fee_type(conn, name, required)
 
 
 # -- corrections ----------------------------------------------------------------------------

@@ -8,11 +8,16 @@
 
 Three keys per cash payment besides the student and the amount. Several students matching
 the text: a list to pick from (arrows, Enter). Esc clears the form; on an empty form it goes
-back to the home.
+back to the home. Ctrl+S saves the last receipt as 40-column text or a PDF.
 
 Posting is idempotent (db/ledger.post_payment): the key of a payment is made when it is
-first sent and kept until its reply comes, so a double Enter, or Enter again after a lost
-connection, posts it once. Overpayment is refused: more than the balance is never taken.
+first sent and kept until its reply comes, so a double Enter posts it once. When the reply
+is lost (the connection dropped mid-post) the outcome is unknown: the payment as sent (student,
+amount, method, reference, key) is kept, the form is locked, and as soon as the connection is
+back it is sent again with the same key, before anything is reloaded: the database posts it
+then, or finds the first post and replays it; either way the receipt shows. Esc (or logging
+out) does not drop such a payment without a confirmation. Overpayment is refused: more than
+the balance is never taken.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from textual import on
@@ -70,8 +76,13 @@ class PostRefused(Message):
 
 
 @dataclass
-class PostLost(Message):
-    """The post's reply never came (connection lost): its key is kept for the retry."""
+class ReceiptReady(Message):
+    receipt: Any  # receipts.Receipt (what prints), or None
+
+
+@dataclass
+class ReceiptSaved(Message):
+    path: str
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,9 @@ class CashierScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "clear", "Clear / back", id="cashier.clear"),
-        Binding("ctrl+l", "app.logout", "Log out", id="logout"),
+        Binding("ctrl+r", "resend", "Resend", id="cashier.resend"),
+        Binding("ctrl+s", "save_receipt", "Save receipt", id="cashier.save-receipt"),
+        Binding("ctrl+l", "logout", "Log out", id="logout"),
     ]
 
     def __init__(self, session) -> None:
@@ -115,6 +128,9 @@ class CashierScreen(Screen):
         self.amount: Decimal | None = None
         self.pending: Pending | None = None
         self.posting = False
+        # The pending payment was sent but no reply came: it may have been posted. Until a
+        # reply comes (or the clerk discards it after a confirmation) the form stays locked.
+        self.unknown = False
         self.last_receipt: ledger.Receipt | None = None
         self._search_generation = 0
 
@@ -159,6 +175,9 @@ class CashierScreen(Screen):
         self.query_one("#receipt", Static).border_title = "Receipt"
         self._say("Type a student number or name and press Enter.")
         self.query_one("#student", Input).focus()
+        # A signal, not ConnectionRestored: that goes to the top screen only (a confirmation
+        # may be over this one), and the resend must go before anything reloads.
+        self.app.connection_signal.subscribe(self, self._connection_changed, immediate=True)
 
     # -- helpers -------------------------------------------------------------------------------
     def _say(self, text: str, refused: bool = False) -> None:
@@ -339,8 +358,8 @@ class CashierScreen(Screen):
         self.post_now(method, reference or None)
 
     def post_now(self, method: str, reference: str | None) -> None:
-        if self.posting or self.account is None or self.amount is None:
-            return  # a second Enter while the first is on its way
+        if self.posting or self.unknown or self.account is None or self.amount is None:
+            return  # a second Enter while the first is on its way, or its outcome unknown
         pending = self.pending
         if pending is None or (
             pending.student_id,
@@ -359,10 +378,14 @@ class CashierScreen(Screen):
         self.pending = pending
         self.posting = True
         self._say(f"Posting {self.fmt(pending.amount)}…")
-        self.post_payment(pending)
+        self.post_payment(pending, self.app)
 
     @db_work(name="cashier post", group="cashier-post")
-    def post_payment(self, pending: Pending) -> None:
+    def post_payment(self, pending: Pending, app) -> None:
+        """Post `pending`. A failure after sending (the reply lost, or anything else but a
+        refusal) may have posted it: the screen learns so (`_lost`, on the UI thread, waited
+        for) before the app's error handler sees the error, so the reconnect that follows
+        always finds the payment kept and sends it again."""
         import psycopg
         from psycopg_pool import PoolTimeout
 
@@ -382,13 +405,21 @@ class CashierScreen(Screen):
             self.post_message(PostRefused(str(exc)))
             return
         except (psycopg.OperationalError, PoolTimeout):
-            self.post_message(PostLost())
+            app.call_from_thread(self._lost, True)
             raise  # the app shows the connection banner and reconnects
+        except Exception:
+            # Sent, then something else failed (reading the receipt back, say): it may have
+            # been posted, so the same key goes again (Ctrl+R) and the error modal says why.
+            app.call_from_thread(self._lost, False)
+            raise
         self.post_message(Posted(receipt))
 
     def on_posted(self, message: Posted) -> None:
         self.posting = False
         self.pending = None
+        self.unknown = False
+        self.query_one("#student", Input).disabled = False
+        self.refresh_bindings()
         receipt = message.receipt
         self.last_receipt = receipt
         self._show_receipt(receipt)
@@ -399,6 +430,10 @@ class CashierScreen(Screen):
     def on_post_refused(self, message: PostRefused) -> None:
         self.posting = False
         self.pending = None  # refused: nothing was posted under that key
+        if self.unknown:  # a resend refused (the key was not found, and now cannot post)
+            self.unknown = False
+            self.query_one("#student", Input).disabled = False
+            self.refresh_bindings()
         self._say(message.message, refused=True)
         field = message.message.split(":", 1)[0].strip().lower()
         if field == "reference":
@@ -407,13 +442,45 @@ class CashierScreen(Screen):
             self._enable(True, False, False)
             self.query_one("#amount", Input).focus()
 
-    def on_post_lost(self, message: PostLost) -> None:
-        self.posting = False  # the key stays in self.pending
+    def _lost(self, connection: bool) -> None:
+        """No reply for the pending payment: it may have been posted."""
+        if not self.is_attached:
+            return  # the clerk logged out meanwhile (after saying so)
+        self.posting = False  # the payment and its key stay in self.pending
+        self.unknown = True
+        # Nothing else may be posted (or typed over it) until its outcome is known.
+        self._enable(False, False, False)
+        self.query_one("#student", Input).disabled = True
+        self.refresh_bindings()
+        then = (
+            "It is sent again when the connection is back"
+            if connection
+            else "Ctrl+R sends it again"  # the connection is fine: nothing will resend it
+        )
         self._say(
-            "No reply from the server: press Enter again when it is back. "
-            "The same payment is sent, and posts once.",
+            f"{self._pending_text()}: no reply, it may have been posted. {then} (it posts once).",
             refused=True,
         )
+
+    def _pending_text(self) -> str:
+        p = self.pending
+        if p is None:
+            return "The payment"
+        who = clean(self.account.name) if self.account is not None else f"student {p.student_id}"
+        return f"{self.fmt(p.amount)} {p.method} for {who}"
+
+    def _connection_changed(self, connected: bool) -> None:
+        if connected and self.unknown and not self.posting:
+            self.resend()
+
+    def resend(self) -> None:
+        """The kept payment again, unchanged, with its key: posted once whatever happened."""
+        if self.pending is None or self.posting:
+            return
+        self.posting = True
+        self.refresh_bindings()
+        self._say(f"Sending {self._pending_text()} again (same payment, posts once)…")
+        self.post_payment(self.pending, self.app)
 
     def _show_receipt(self, r: ledger.Receipt) -> None:
         when = r.posted_at.astimezone().strftime("%Y-%m-%d %H:%M")
@@ -432,17 +499,114 @@ class CashierScreen(Screen):
         self.query_one("#receipt", Static).update(safe_text("\n".join(lines), multiline=True))
 
     # -- keys ----------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "resend":
+            return self.unknown and not self.posting
+        if action == "save_receipt":
+            return self.last_receipt is not None
+        return True
+
+    def action_resend(self) -> None:
+        if self.unknown:
+            self.resend()
+
     def action_clear(self) -> None:
-        student = self.query_one("#student", Input)
-        if self.account is None and not student.value and not self.posting:
-            self.app.pop_screen()
-            return
         if self.posting:
             return  # the post's reply decides what happens next
+        if self.unknown:
+            self._confirm_discard(self._discarded)
+            return
+        student = self.query_one("#student", Input)
+        if self.account is None and not student.value:
+            self.app.pop_screen()
+            return
         self.pending = None
         self.reset()
         self._say("Type a student number or name and press Enter.")
 
+    def action_logout(self) -> None:
+        if self.unknown or self.posting:
+            self._confirm_discard(lambda: self.app.action_logout())
+            return
+        self.app.action_logout()
+
+    def _confirm_discard(self, then) -> None:
+        """Dropping a payment that may have been posted: only when the clerk says so."""
+        from school_tui.screens.people_admin import ConfirmModal
+
+        question = (
+            f"{self._pending_text()} was sent, but no reply came: it may have been posted. "
+            "Kept, it is sent again when the connection is back and posts once (n). "
+            "Discard it anyway (y)? Then check the student's statement before taking the "
+            "money again."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes and (self.unknown or self.posting):
+                then()
+            elif yes:
+                self._say("Its outcome came meanwhile: see the receipt.")
+
+        self.app.push_screen(ConfirmModal("Payment outcome unknown", question), answered)
+
+    def action_save_receipt(self) -> None:
+        if self.last_receipt is not None:
+            self._load_receipt(self.last_receipt.payment_id)
+
+    @db_work(name="cashier receipt", group="cashier-receipt", exclusive=True)
+    def _load_receipt(self, payment_id: int) -> None:
+        from school_tui.db import accounting_reports as ar
+
+        printable = self.session.run(lambda conn: ar.receipt(conn, payment_id))
+        self.post_message(ReceiptReady(printable))
+
+    def on_receipt_ready(self, message: ReceiptReady) -> None:
+        from school_tui.screens.acct_forms import ExportModal
+
+        receipt = message.receipt
+        if receipt is None:
+            self._say("Receipt: not found.", refused=True)
+            return
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._save_receipt(path, receipt, self.money)
+
+        self.app.push_screen(
+            ExportModal(
+                f"Save receipt {clean(receipt.receipt_no)}",
+                f"receipt-{receipt.receipt_no}",
+                [".txt", ".pdf"],
+            ),
+            chosen,
+        )
+
+    @db_work(name="cashier save receipt", group="cashier-export")
+    def _save_receipt(self, path: Path, receipt, fmt: MoneyFormat) -> None:
+        from school_tui.screens.statement import save_receipt
+
+        save_receipt(path, receipt, fmt)
+        self.post_message(ReceiptSaved(str(path)))
+
+    def on_receipt_saved(self, message: ReceiptSaved) -> None:
+        self._say(f"Saved {clean(message.path)}")
+
+    def _discarded(self) -> None:
+        if self.posting:
+            self._say("It is being sent again now: its reply decides.")
+            return
+        self.pending = None
+        self.unknown = False
+        self.query_one("#student", Input).disabled = False
+        self.refresh_bindings()
+        self.reset()
+        self._say(
+            "Discarded: it may have been posted. Check the statement before taking it again.",
+            refused=True,
+        )
+
     def on_connection_restored(self, message: ConnectionRestored) -> None:
-        if self.account is not None and not self.posting:
+        if self.unknown or self.posting:
+            return  # the kept payment goes first (_connection_changed); its reply resets
+        if self.account is not None:
             self.load_account(self.account.student_id)

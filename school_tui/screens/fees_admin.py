@@ -1,6 +1,7 @@
-"""Accounting's fee administration: fee schedules (a fee type's amount per grade level and
-school year), assigning them to a grade level or a section in bulk, installment plans, and
-the corrections made from a statement (discounts and scholarships, payment reversals).
+"""Accounting's fee administration: fee types, fee schedules (a fee type's amount per grade
+level and school year), assigning them to a grade level, a section or one student (a late
+enrollee), installment plans, and the corrections made from a statement (discounts and
+scholarships, payment reversals).
 
 Every form checks its fields first (school_tui/fee_rules.py) and says which rule a field
 broke; the ledger's functions in the database check again and write append-only rows.
@@ -101,6 +102,49 @@ def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = No
     )
 
 
+REQUIRED_CHOICES = (("Yes: needed for Payment Complete", "yes"), ("No: optional", "no"))
+FEE_TYPE_MAX = 60  # the database's rule for fee_types.name
+
+
+def fee_type_form(existing: list) -> FormSpec:
+    """A new fee type: its name and whether it is required (the year's required fees, all
+    paid, move a Verified enrollment to Payment Complete). `existing`: ledger.FeeType rows."""
+    taken = {t.name.casefold(): t.name for t in existing}
+
+    def check(values: dict) -> dict:
+        name = " ".join((values["type-name"] or "").split())
+        if not name:
+            raise FieldError("type-name", "Name: required")
+        if len(name) > FEE_TYPE_MAX:
+            raise FieldError(
+                "type-name", f"Name: at most {FEE_TYPE_MAX} characters (you typed {len(name)})"
+            )
+        if any(not ch.isprintable() for ch in name):
+            raise FieldError("type-name", "Name: no control characters (tabs, escapes, …)")
+        if name.casefold() in taken:
+            raise FieldError("type-name", f"Name: the fee type {taken[name.casefold()]} exists")
+        if values["type-required"] is None:
+            raise FieldError("type-required", "Required: choose yes or no")
+        return {"name": name, "required": values["type-required"] == "yes"}
+
+    def save(conn, checked: dict) -> str:
+        ar.add_fee_type(conn, checked["name"], checked["required"])
+        kind = "required" if checked["required"] else "optional"
+        return f"Fee type {checked['name']} added ({kind})"
+
+    listed = ", ".join(t.name + ("" if t.required else " (optional)") for t in existing)
+    return FormSpec(
+        title="New fee type",
+        note=f"There are: {listed or 'none yet'}. Give it an amount per grade level with n.",
+        fields=[
+            Field("type-name", "Name", placeholder="e.g. Computer laboratory"),
+            Field("type-required", "Required", options=REQUIRED_CHOICES, placeholder="Yes or no"),
+        ],
+        check=check,
+        save=save,
+    )
+
+
 # -- corrections from a statement line ---------------------------------------------------------
 
 ADJUSTMENT_MODES = (("Fixed amount", "fixed"), ("Percentage of the fee", "percent"))
@@ -193,9 +237,13 @@ def reversal_form(line) -> FormSpec:
 # -- bulk assignment ------------------------------------------------------------------------
 
 
+ONE_STUDENT = "one student"  # the scope Select's value that opens the student picker
+
+
 class AssignModal(ModalScreen[str | None]):
-    """Assign a schedule's fee to every student of a grade level or a section: choose, see the
-    count, confirm. Students who already have it are counted and left alone."""
+    """Assign the year's fee schedules to every student of a grade level or a section, or to
+    one student (found by name or number: a late enrollee): choose, see the count, confirm.
+    Fees a student already has are counted and left alone."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="AssignModal")
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="assign.cancel")]
@@ -204,7 +252,8 @@ class AssignModal(ModalScreen[str | None]):
         super().__init__()
         self.session = session
         self.year_id, self.year_name = year
-        self.scopes = scopes
+        # (label, (grade level, section id or None, student id or None))
+        self.scopes = [(label, (*key, None)) for label, key in scopes]
         self._busy = False
 
     def compose(self) -> ComposeResult:
@@ -218,12 +267,13 @@ class AssignModal(ModalScreen[str | None]):
                 classes="modal-note",
             )
             yield Select(
-                [(label, key) for label, key in self.scopes],
-                prompt="Whole grade level or one section",
+                [("One student (find by name or number)…", ONE_STUDENT)]
+                + [(label, key) for label, key in self.scopes],
+                prompt="Grade level, section or one student",
                 id="assign-scope",
             )
             yield Static(
-                "Enter on a choice counts the students and asks before assigning.",
+                "Enter on a choice counts the fees and asks before assigning.",
                 classes="form-status",
                 id="assign-status",
             )
@@ -242,13 +292,43 @@ class AssignModal(ModalScreen[str | None]):
         if event.value is Select.NULL or self._busy:
             return
         self._busy = True
+        if event.value == ONE_STUDENT:
+            from school_tui.screens.statement import StudentPicker
+
+            self.app.push_screen(
+                StudentPicker(
+                    self.session, f"Assign the fees of {self.year_name} to which student?"
+                ),
+                self._student_picked,
+            )
+            return
         self._status("Counting…")
-        self._preview(event.value)
+        label = {key: label for label, key in self.scopes}[event.value]
+        self._preview(event.value, label)
+
+    def _student_picked(self, student_id: int | None) -> None:
+        if student_id is None:
+            self._busy = False
+            self.query_one(Select).clear()  # choosing it again opens the picker again
+            self._status("No student chosen.")
+            return
+        self._status("Counting…")
+        self._preview((None, None, student_id), None)
 
     @db_work(name="assign preview", group="acct-assign", exclusive=True)
-    def _preview(self, scope) -> None:
-        count = self.session.run(lambda c: ar.assign_preview(c, self.year_id, *scope))
-        self.post_message(Loaded("preview", (scope, count)))
+    def _preview(self, scope, label: str | None) -> None:
+        def count(conn):
+            if label is not None:
+                return label, ar.assign_preview(conn, self.year_id, *scope)
+            from school_tui.db.ledger import account
+
+            student = account(conn, scope[2])
+            name = student.name if student else f"student {scope[2]}"
+            if student is not None and student.number:
+                name = f"{name} ({student.number})"
+            return name, ar.assign_preview(conn, self.year_id, *scope)
+
+        self.post_message(Loaded("preview", (scope, *self.session.run(count))))
 
     @db_work(name="assign fees", group="acct-assign", exclusive=True)
     def _assign(self, scope) -> None:
@@ -262,20 +342,33 @@ class AssignModal(ModalScreen[str | None]):
     def on_loaded(self, message: Loaded) -> None:
         message.stop()
         if message.what == "preview":
-            scope, (students, new, already) = message.data
-            label = {key: label for label, key in self.scopes}[scope]
+            scope, label, (students, new, already) = message.data
+            one = scope[2] is not None
             if new == 0:
                 self._busy = False
-                self._status(
-                    f"Nothing to add: the {students} students of {label} already have every "
-                    f"fee of {self.year_name} ({already} fees)."
-                    if students
-                    else f"{label} has no enrolled students, or no fee schedule applies."
-                )
+                if one and students:
+                    text = (
+                        f"Nothing to add: {label} already has every fee of {self.year_name} "
+                        f"({already} fees)."
+                    )
+                elif one:
+                    text = (
+                        f"{label} is not enrolled in {self.year_name} (or has withdrawn), or "
+                        "no fee schedule applies to their grade level."
+                    )
+                elif students:
+                    text = (
+                        f"Nothing to add: the {students} students of {label} already have "
+                        f"every fee of {self.year_name} ({already} fees)."
+                    )
+                else:
+                    text = f"{label} has no enrolled students, or no fee schedule applies."
+                self._status(text)
                 return
+            whom = label if one else f"the {students} students of {label}"
             question = (
-                f"Charge {new} fees to the {students} students of {label} "
-                f"({self.year_name})? {already} fees they already have are left alone."
+                f"Charge {new} fees to {whom} ({self.year_name})? {already} fees they "
+                "already have are left alone."
             )
 
             def answered(yes: bool | None) -> None:
@@ -476,7 +569,8 @@ class FeesScreen(Screen):
         Binding("n", "new", "New", id="fees.new"),
         Binding("e", "edit", "Edit", id="fees.edit"),
         Binding("b", "assign", "Assign", id="fees.assign"),
-        Binding("i", "installments", "Installments", id="fees.installments"),
+        Binding("i", "installments", "Plan", id="fees.installments"),
+        Binding("t", "fee_type", "Fee type", id="fees.fee-type"),
     ]
     COLUMNS = ("Year", "Grade level", "Fee type", "Amount", "Due", "Plan", "Assigned")
 
@@ -485,6 +579,7 @@ class FeesScreen(Screen):
         self.session = session
         self.schedules: list[ar.Schedule] = []
         self.choices: ar.ScheduleChoices | None = None
+        self.fee_types: list = []
         self._note = ""
 
     def compose(self) -> ComposeResult:
@@ -511,13 +606,13 @@ class FeesScreen(Screen):
     @db_work(name="fee schedules", group="acct-fees", exclusive=True)
     def _load(self) -> None:
         def fetch(conn):
-            return ar.fee_schedules(conn), ar.schedule_choices(conn)
+            return ar.fee_schedules(conn), ar.schedule_choices(conn), ar.fee_types(conn)
 
         self.post_message(Loaded("schedules", self.session.run(fetch)))
 
     def on_loaded(self, message: Loaded) -> None:
         if message.what == "schedules":
-            self.schedules, self.choices = message.data
+            self.schedules, self.choices, self.fee_types = message.data
             table = self.query_one(DataTable)
             row = table.cursor_row
             with self.app.batch_update():
@@ -538,8 +633,9 @@ class FeesScreen(Screen):
                 table.move_cursor(row=min(row, len(self.schedules) - 1))
             status = (
                 f"{len(self.schedules)} schedules · n new · e edit · b assign · i installments"
+                " · t new fee type"
                 if self.schedules
-                else "No fee schedules yet: n makes one."
+                else "No fee schedules yet: n makes one (t: a new fee type)."
             )
             if self._note:  # what the last change did stays in view after the reload
                 status = f"{self._note} · {status}"
@@ -582,6 +678,10 @@ class FeesScreen(Screen):
         scopes = self.session.run(lambda c: ar.assign_scopes(c, s.school_year_id))
         self.post_message(Loaded("scopes", ((s.school_year_id, s.school_year), scopes)))
 
+    def action_fee_type(self) -> None:
+        if self.choices is not None:
+            self.app.push_screen(FormModal(self.session, fee_type_form(self.fee_types)), self._done)
+
     def action_installments(self) -> None:
         s = self._current()
         if s is not None:
@@ -597,7 +697,8 @@ class FeesScreen(Screen):
         return [
             ("New fee schedule", self.action_new, "A fee type's amount for a grade level"),
             ("Edit fee schedule", self.action_edit, "The highlighted schedule"),
-            ("Assign fees", self.action_assign, "To a grade level or a section"),
+            ("Assign fees", self.action_assign, "To a grade level, a section or one student"),
+            ("New fee type", self.action_fee_type, "A fee's name, required or optional"),
             ("Installment plan", self.action_installments, "Due dates that add up to the fee"),
             ("Back", self.action_back, "Close fee schedules"),
         ]

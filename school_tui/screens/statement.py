@@ -47,6 +47,20 @@ def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=Non
 # -- receipts -------------------------------------------------------------------------------
 
 
+def save_receipt(path: Path, receipt, fmt) -> None:
+    """Write a receipt (receipts.Receipt) to a new file: 40-column text, or .pdf (80 mm).
+    Worker threads: `fmt` is the school's money format, read on the UI thread."""
+    from school_tui.receipts import receipt_pdf, receipt_text
+
+    is_pdf = path.suffix.lower() == ".pdf"
+    with formatting(fmt):
+        write_document(
+            path,
+            None if is_pdf else receipt_text(receipt, money),
+            receipt_pdf(receipt, money) if is_pdf else None,
+        )
+
+
 class ReceiptModal(ModalScreen[None]):
     """A receipt as the printer prints it (40 columns); Ctrl+S saves it as .txt or .pdf."""
 
@@ -96,15 +110,7 @@ class ReceiptModal(ModalScreen[None]):
 
     @db_work(name="save receipt", group="acct-export")
     def _export(self, path: Path, fmt) -> None:
-        from school_tui.receipts import receipt_pdf, receipt_text
-
-        is_pdf = path.suffix.lower() == ".pdf"
-        with formatting(fmt):
-            write_document(
-                path,
-                None if is_pdf else receipt_text(self.receipt, money),
-                receipt_pdf(self.receipt, money) if is_pdf else None,
-            )
+        save_receipt(path, self.receipt, fmt)
         self.post_message(Loaded("exported", str(path)))
 
     def on_loaded(self, message: Loaded) -> None:
