@@ -138,6 +138,7 @@ class SchoolApp(App):
             on_connected=self._listener_connected,
             on_lost=lambda: self.call_from_thread(self._connection_lost),
             on_events=self.live.events,
+            on_checkpoint=self.live.checkpoint,
         )
         session.listener.start()
         self.live.refresh_unread()  # the badge shows the total from the start

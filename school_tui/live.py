@@ -57,6 +57,7 @@ class Listener:
         on_connected: Callable[[bool], None],
         on_lost: Callable[[], None],
         on_events: Callable[[list[str]], None],
+        on_checkpoint: Callable[[int], None] | None = None,
     ) -> None:
         self._conninfo = make_conninfo(
             conninfo, application_name=LISTENER_APPLICATION_NAME, **KEEPALIVES
@@ -64,6 +65,10 @@ class Listener:
         self._on_connected = on_connected
         self._on_lost = on_lost
         self._on_events = on_events
+        self._on_checkpoint = on_checkpoint
+        # The horizon (db.chat.horizon) of a snapshot taken on this connection just before
+        # its LISTEN: what committed before it was visible to the backfill that follows.
+        self.listen_horizon: int | None = None
         self._stop = threading.Event()
         self._status = "online"
         self._conn: psycopg.Connection | None = None
@@ -134,6 +139,7 @@ class Listener:
                 self._conn = None
 
     def _listen(self, conn: psycopg.Connection) -> None:
+        self.listen_horizon = chat.horizon(conn)
         for channel in chat.channels(conn):
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         self._sent_status = self._status
@@ -173,7 +179,15 @@ class Listener:
                 self._sent_status = self._status
                 chat.set_presence(conn, self._sent_status)
             if time.monotonic() >= next_sweep:
-                chat.sweep_presence(conn)
+                horizon = chat.sweep_presence_at_horizon(conn)
+                # A checkpoint: every notification of a transaction that committed before
+                # the last sweep's snapshot came in before this sweep's reply (the backend
+                # sent it when it was next idle). Handled now, they are all seen.
+                pending, carried = carried + _payloads(conn, timeout=0), []
+                if pending:
+                    self._on_events(pending)
+                if self._on_checkpoint is not None:
+                    self._on_checkpoint(horizon)
                 next_sweep = time.monotonic() + SWEEP_EVERY_S
 
 

@@ -21,11 +21,22 @@ it, so a busy UI gets one batch, not many.
 A failed read fails the listener's connection: it reconnects and backfills, so nothing that
 was being read is lost.
 
-Backfill: after every reconnect, the messages with id above (highest seen - OVERLAP) are read
-and those not seen yet are published: ids are assigned at insert but become visible at
-commit, so a smaller id can appear after a larger one; the overlap window catches it and the
-seen set keeps anything from being shown twice. A notified id is new unless it is in the seen
-set, however far below the top it is (a long transaction's).
+Backfill: ids are assigned at insert but become visible at commit, so a smaller id can appear
+after a larger one, however far below: ids cannot tell what a listener that was down missed.
+Transactions can (0010): every message records the transaction that wrote it (`xact`), and a
+snapshot's xmin (its "horizon") is the oldest transaction still running when it was taken, so
+every message written by an older one had committed by then. The horizon kept here is one
+below which everything is seen: after every reconnect the messages with xact >= it are read
+(the overlap window, exact), and those not in the seen set are published. The seen set keeps
+the ids at or above the horizon (whatever is below can come neither from a backfill nor, as
+explained at `checkpoint`, from a notification), so nothing is shown twice.
+
+Where horizons come from, always on the listening connection:
+- just before each LISTEN (`Listener.listen_horizon`): what committed before it was visible to
+  the backfill right after LISTEN (or, at the first connection, is history that screens load
+  themselves); what commits after it has xact >= it. It holds once that backfill is done.
+- each presence sweep (`checkpoint`, every live.SWEEP_EVERY_S): held at the next sweep, once
+  the notifications that came in before its reply are handled.
 """
 
 from __future__ import annotations
@@ -36,8 +47,6 @@ from textual.signal import Signal
 
 from school_tui.db import chat
 
-OVERLAP = 1000  # ids re-read below the highest seen, after a reconnect
-SEEN_KEEP = 4 * OVERLAP  # the seen set keeps ids this close to the top
 BACKFILL_PAGE = 2000  # rows per backfill query; it pages until it has everything
 UNREAD_DELAY_S = 0.2  # the unread total is counted again this long after it may have changed
 
@@ -59,8 +68,10 @@ class LiveChat:
         # None until the first count is read (at login); then published on every change.
         self.unread_total: int | None = None
         # Listener thread only:
-        self._seen: set[int] = set()
-        self._max_seen: int | None = None
+        self._seen: dict[int, int] = {}  # message id -> xact, for xact >= _horizon
+        self._max_seen: int | None = None  # the highest id seen; None until first connected
+        self._horizon: int | None = None  # everything written below it is seen (or history)
+        self._candidate: int | None = None  # a sweep's horizon, held at the next sweep
         # The outbox, filled by the listener thread, emptied on the UI thread:
         self._lock = threading.Lock()
         self._out_messages: list = []
@@ -83,23 +94,46 @@ class LiveChat:
     def connected(self, reconnected: bool) -> None:
         """LISTEN is in place: read what may have been missed before it was."""
         conn = self._conn()
+        listened_at = self.session.listener.listen_horizon
         rows = []
-        if self._max_seen is None:
+        if self._horizon is None:
             # First connection: nothing is on screen yet; screens load their own history.
             self._max_seen = conn.execute(
                 "SELECT coalesce(max(id), 0) FROM school.messages "
                 "WHERE school.me() IN (sender_id, receiver_id)"
             ).fetchone()[0]
         else:
-            after = max(0, self._max_seen - OVERLAP)
+            after = 0
             while True:
-                page = chat.messages_since(conn, after, limit=BACKFILL_PAGE)
+                page = chat.messages_written_since(conn, self._horizon, after, BACKFILL_PAGE)
                 rows += page
                 if len(page) < BACKFILL_PAGE:
                     break
-                after = page[-1].id
-        self._hand_over(self._fresh(rows), [], {}, chat.unread_total(conn))
+                after = page[-1][0].id
+        fresh = self._fresh(rows)
+        # Whatever was written before LISTEN is now seen: no notification will come for it on
+        # this connection, and a sweep's horizon from the old one is no longer to be trusted.
+        if listened_at is not None:
+            self._advance(listened_at)
+        self._candidate = None
+        self._hand_over(fresh, [], {}, chat.unread_total(conn))
         self.records.connected(reconnected)
+
+    def checkpoint(self, horizon: int) -> None:
+        """A presence sweep ran at `horizon` and every notification that came before its reply
+        has been handled (live.Listener._follow). Those include the notifications of all that
+        committed before the previous sweep's snapshot (the backend sends them when next
+        idle, before it reads another statement): below that one's horizon everything is
+        seen, and no notification is still to come."""
+        if self._candidate is not None:
+            self._advance(self._candidate)
+        self._candidate = horizon
+
+    def _advance(self, horizon: int) -> None:
+        if self._horizon is not None and horizon <= self._horizon:
+            return
+        self._horizon = horizon
+        self._seen = {i: xact for i, xact in self._seen.items() if xact >= horizon}
 
     def events(self, payloads: list[str]) -> None:
         self.records.events(payloads)  # 'e:' ids: no read here, the screens read them
@@ -118,26 +152,25 @@ class LiveChat:
                 presence_ids.add(int(value))
         conn = self._conn()
         wanted = sorted(i for i in message_ids if i not in self._seen)
-        fresh = self._fresh(chat.messages_by_id(conn, wanted)) if wanted else []
+        fresh = self._fresh(chat.live_messages_by_id(conn, wanted)) if wanted else []
         if fresh:
             self._hand_over(fresh, [], {}, None)  # first: this is what a person waits for
         statuses = chat.presence_of(conn, sorted(presence_ids)) if presence_ids else {}
         if receipt_ids or statuses:
             self._hand_over([], sorted(receipt_ids), statuses, None)
 
-    def _fresh(self, rows: list) -> list:
-        """The rows not published yet, in id order; remembers them as seen."""
+    def _fresh(self, rows: list[tuple[chat.ChatMessage, int]]) -> list[chat.ChatMessage]:
+        """The rows (with their xact) not published yet, in id order; remembers them as seen.
+        One written below the horizon is seen by definition (a notification of it can arrive
+        after a backfill that read it only before the horizon moves past it)."""
         fresh = []
-        for row in sorted({r.id: r for r in rows}.values(), key=lambda r: r.id):
-            if row.id in self._seen:
+        for row, xact in sorted({r.id: (r, x) for r, x in rows}.values(), key=lambda p: p[0].id):
+            if row.id in self._seen or (self._horizon is not None and xact < self._horizon):
                 continue
-            self._seen.add(row.id)
+            self._seen[row.id] = xact
             fresh.append(row)
         if fresh:
             self._max_seen = max(self._max_seen or 0, fresh[-1].id)
-            floor = self._max_seen - SEEN_KEEP
-            if len(self._seen) > 2 * SEEN_KEEP:
-                self._seen = {i for i in self._seen if i > floor}
         return fresh
 
     def _hand_over(self, fresh, receipt_ids, statuses, unread) -> None:

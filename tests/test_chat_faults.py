@@ -25,7 +25,8 @@ from school_tui.db import chat
 from school_tui.widgets.banner import ConnectionBanner
 from tests.harness import DEMO_PASSWORD, SchoolFactory, wait_until
 
-THREAD_TIMEOUT = 60.0  # seconds a helper thread may take; a hang fails the test, never blocks
+THREAD_TIMEOUT = 60.0
+FAR_BELOW = 100_000  # ids the school moves on while a transaction stays open  # seconds a helper thread may take; a hang fails the test, never blocks
 
 
 class ProbeApp(SchoolApp):
@@ -306,10 +307,8 @@ async def test_out_of_order_commit_while_listener_down_is_backfilled_once(school
 
 
 async def test_long_transaction_far_below_the_top_is_delivered(school):
-    """A message whose transaction stayed open while the school's ids moved far past it (more
-    than the backfill's overlap window) still arrives: its notification is enough."""
-    from school_tui.live_chat import OVERLAP
-
+    """A message whose transaction stayed open while the school's ids moved far past it
+    still arrives: its notification is enough."""
     teacher = school.add_person("Teacher", email="t@long.test")
     student = school.add_person("Student", email="s@long.test")
     async with open_receiver(school, "s@long.test") as receiver:
@@ -322,7 +321,7 @@ async def test_long_transaction_far_below_the_top_is_delivered(school):
             # Meanwhile the rest of the school sends thousands of messages.
             school.admin.execute(
                 "SELECT setval(pg_get_serial_sequence('school.messages', 'id'), %s)",
-                (late + 2 * OVERLAP,),
+                (late + FAR_BELOW,),
             )
             recent = chat.send(quick, student, "just now", uuid.uuid4())
             await receiver.wait_for([recent], "the recent message")
@@ -330,6 +329,68 @@ async def test_long_transaction_far_below_the_top_is_delivered(school):
             await receiver.wait_for([recent, late], "the late commit")
             last = chat.send(quick, student, "the end", uuid.uuid4())
             await receiver.wait_for([recent, late, last], "nothing twice")
+
+
+async def test_long_transaction_committed_while_listener_down_is_backfilled_once(
+    school, monkeypatch
+):
+    """The worst case for an id window: a message written long ago (the school's ids moved
+    100,000 past it), whose transaction commits while the listener is down. The backfill
+    after the reconnect still finds it, by its transaction, and shows it once; and the sweeps
+    in between keep moving the horizon, so what the app remembers stays small."""
+    from school_tui import live
+
+    monkeypatch.setattr(live, "SWEEP_EVERY_S", 0.1)
+    teacher = school.add_person("Teacher", email="t@down.test")
+    student = school.add_person("Student", email="s@down.test")
+    student_login = school.login_role(student)
+    async with open_receiver(school, "s@down.test") as receiver:
+        live_chat = receiver.app.live
+        with (
+            school.connect_as(teacher) as slow,
+            school.connect_as(teacher, autocommit=True) as quick,
+        ):
+            slow.execute("SELECT 1")  # a transaction left open
+            late = chat.send(slow, student, "written long ago", uuid.uuid4())
+            school.admin.execute(
+                "SELECT setval(pg_get_serial_sequence('school.messages', 'id'), %s)",
+                (late + FAR_BELOW,),
+            )
+            before = [chat.send(quick, student, f"meanwhile {i}", uuid.uuid4()) for i in range(5)]
+            await receiver.wait_for(before, "the messages sent meanwhile")
+            # The open transaction holds the horizon back: what came meanwhile is remembered.
+            await wait_until(
+                receiver.pilot,
+                lambda: live_chat._horizon is not None and set(before) <= set(live_chat._seen),
+                "the sweeps to run",
+            )
+            role = sql.Identifier(student_login)
+            school.admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(role))
+            try:
+                school.admin.execute("SELECT pg_terminate_backend(%s)", (listener_pid(receiver),))
+                await wait_until(
+                    receiver.pilot, lambda: not listening(school, student_login), "it to go"
+                )
+                slow.commit()  # its NOTIFY reaches nobody of the student's
+            finally:
+                school.admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(role))
+            await receiver.wait_for([*before, late], "the late commit, from the backfill")
+            last = chat.send(quick, student, "the end", uuid.uuid4())
+            await receiver.wait_for([*before, late, last], "nothing twice")
+        # Nothing holds the horizon back now: the sweeps move it past every message here,
+        # and the app forgets them (they can come neither from a backfill nor a notification).
+        await wait_until(receiver.pilot, lambda: not live_chat._seen, "the seen set to empty")
+        # A reconnect now backfills from that horizon: none of them again.
+        changes = len(receiver.connection)
+        school.admin.execute("SELECT pg_terminate_backend(%s)", (listener_pid(receiver),))
+        await wait_until(
+            receiver.pilot,
+            lambda: len(receiver.connection) >= changes + 2 and receiver.connection[-1],
+            "the listener to go and come back",
+        )
+        with school.connect_as(teacher, autocommit=True) as quick:
+            another = chat.send(quick, student, "more", uuid.uuid4())
+        await receiver.wait_for([*before, late, last, another], "still nothing twice")
 
 
 # -- (d) a burst: 500 messages in about a second ----------------------------------------------

@@ -82,15 +82,38 @@ def messages_by_id(conn: psycopg.Connection, ids: list[int]) -> list[ChatMessage
         return cur.fetchall()
 
 
-def messages_since(conn: psycopg.Connection, after_id: int, limit: int = 2000) -> list[ChatMessage]:
-    """Backfill: the caller's messages with id > after_id (RLS limits them to the caller's)."""
-    with conn.cursor(row_factory=class_row(ChatMessage)) as cur:
+def horizon(conn: psycopg.Connection) -> int:
+    """The xmin of a snapshot taken now: every message whose transaction (`messages.xact`,
+    0010) is older than it had committed, or never will, by now. As a plain int (xid8)."""
+    return conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").fetchone()[
+        0
+    ]
+
+
+def messages_written_since(
+    conn: psycopg.Connection, horizon: int, after_id: int = 0, limit: int = 2000
+) -> list[tuple[ChatMessage, int]]:
+    """Backfill: the caller's messages written by transactions from `horizon` on (RLS limits
+    them to the caller's), with id > after_id (keyset pages), each with its xact."""
+    with conn.cursor() as cur:
         cur.execute(
-            f"SELECT {_MESSAGE_COLUMNS} FROM school.messages "  # noqa: S608
-            "WHERE id > %s AND school.me() IN (sender_id, receiver_id) ORDER BY id LIMIT %s",
-            (after_id, limit),
+            f"SELECT {_MESSAGE_COLUMNS}, xact::text::bigint FROM school.messages "  # noqa: S608
+            "WHERE xact >= %s::text::xid8 AND id > %s "
+            "AND school.me() IN (sender_id, receiver_id) ORDER BY id LIMIT %s",
+            (horizon, after_id, limit),
         )
-        return cur.fetchall()
+        return [(ChatMessage(*row[:-1]), row[-1]) for row in cur.fetchall()]
+
+
+def live_messages_by_id(conn: psycopg.Connection, ids: list[int]) -> list[tuple[ChatMessage, int]]:
+    """The notified messages the caller may read, each with its xact (see `horizon`)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"SELECT {_MESSAGE_COLUMNS}, xact::text::bigint FROM school.messages "  # noqa: S608
+            "WHERE id = ANY(%s) ORDER BY id",
+            (ids,),
+        )
+        return [(ChatMessage(*row[:-1]), row[-1]) for row in cur.fetchall()]
 
 
 def history(
@@ -267,3 +290,10 @@ def set_presence(conn: psycopg.Connection, status: str) -> None:
 
 def sweep_presence(conn: psycopg.Connection) -> int:
     return conn.execute("SELECT school.sweep_presence()").fetchone()[0]
+
+
+def sweep_presence_at_horizon(conn: psycopg.Connection) -> int:
+    """The sweep, and the horizon (see `horizon`) of the snapshot it ran in."""
+    return conn.execute(
+        "SELECT school.sweep_presence(), pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    ).fetchone()[1]
