@@ -179,6 +179,96 @@ def test_bulk_transition_is_all_or_nothing(office):
     assert history_rows == 3 + 3 + 3  # created, verified, paid
 
 
+def _rows(office, eid: int) -> tuple:
+    """What the database holds of one enrollment: the row and its history."""
+    return office.school.admin.execute(
+        "SELECT (SELECT current_status FROM school.enrollment_progress WHERE id = %s), "
+        "(SELECT count(*) FROM school.enrollment_history WHERE enrollment_id = %s)",
+        (eid, eid),
+    ).fetchone()
+
+
+def test_the_pipeline_cannot_be_bypassed_by_insert_update_or_delete(office):
+    """The registrar's own login holds INSERT and UPDATE on enrollment_progress: a new
+    enrollment still starts at Pending, a row never changes hands, and nobody deletes an
+    enrollment or its history (the owner and a superuser neither)."""
+    school = office.school
+    sid = office.student("2026-00001")
+    eid = office.enrollment_of(sid)
+    enrollment.set_status(office.conn, [eid], "Verified", "documents seen")
+    before = _rows(office, eid)
+    assert before == ("Verified", 2)
+    next_year = school.admin.execute(
+        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
+        "VALUES ('2027-2028', '2027-06-14', '2028-03-31', false) RETURNING id"
+    ).fetchone()[0]
+    insert = (
+        "INSERT INTO school.enrollment_progress (student_id, school_year_id, current_status) "
+        "VALUES (%s, %s, %s) RETURNING id"
+    )
+    for status in ("Enrolled", "Payment Complete", "Verified", "Withdrawn"):
+        with pytest.raises(errors.CheckViolation, match="a new enrollment starts at Pending"):
+            office.conn.execute(insert, (sid, next_year, status))
+    assert school.admin.execute(
+        "SELECT count(*) FROM school.enrollment_progress WHERE school_year_id = %s", (next_year,)
+    ).fetchone() == (0,)
+    new = office.conn.execute(insert, (sid, next_year, "Pending")).fetchone()[0]
+    assert [h[1:3] for h in enrollment.history(office.conn, new)] == [(None, "Pending")]
+    # An enrollment never moves to another student or year (it would carry its status).
+    other = office.student("2026-00002")
+    for change in ("student_id = %s", "school_year_id = %s"):
+        with pytest.raises(errors.CheckViolation, match="student and school year never change"):
+            office.conn.execute(
+                f"UPDATE school.enrollment_progress SET {change} WHERE id = %s",  # noqa: S608
+                (other if "student" in change else next_year, eid),
+            )
+    # Deleting is refused for the registrar, the owner and a superuser; history stays.
+    with pytest.raises(errors.InsufficientPrivilege):
+        office.conn.execute("DELETE FROM school.enrollment_progress WHERE id = %s", (eid,))
+    owner = sql.SQL("SET ROLE {}").format(sql.Identifier(school.roles.owner))
+    for as_owner in (True, False):
+        if as_owner:
+            school.admin.execute(owner)
+        try:
+            for statement in (
+                "DELETE FROM school.enrollment_progress WHERE id = %s",
+                "DELETE FROM school.enrollment_history WHERE enrollment_id = %s",
+                "DELETE FROM school.users WHERE id = (SELECT student_id "
+                "FROM school.enrollment_progress WHERE id = %s)",
+            ):
+                with pytest.raises(errors.InsufficientPrivilege, match="kept for good"):
+                    school.admin.execute(statement, (eid,))
+            for table in ("enrollment_progress", "enrollment_history"):
+                with pytest.raises(errors.InsufficientPrivilege, match="may not be truncated"):
+                    school.admin.execute(f"TRUNCATE school.{table} CASCADE")
+        finally:
+            school.admin.execute("RESET ROLE")
+    assert _rows(office, eid) == before
+
+
+def test_a_remark_alone_is_recorded_in_the_history(office):
+    """A note added (or cleared) without a status change is a history row: from = to, with
+    the remark, by whom; so the latest history row always agrees with the enrollment."""
+    sid = office.student("2026-00001")
+    eid = office.enrollment_of(sid)
+    update = "UPDATE school.enrollment_progress SET remarks = %s WHERE id = %s"
+    office.conn.execute(update, ("guardian called: documents on Monday", eid))
+    office.conn.execute(update, ("guardian called: documents on Monday", eid))  # no change
+    office.conn.execute(update, (None, eid))
+    history = enrollment.history(office.conn, eid)
+    assert [(h[1], h[2], h[3], h[4]) for h in history] == [
+        (None, "Pending", None, "Test Registrar"),
+        ("Pending", "Pending", "guardian called: documents on Monday", "Test Registrar"),
+        ("Pending", "Pending", None, "Test Registrar"),
+    ]
+    office.conn.execute(update, ("second note", eid))
+    current = office.school.admin.execute(
+        "SELECT current_status, remarks FROM school.enrollment_progress WHERE id = %s", (eid,)
+    ).fetchone()
+    latest = enrollment.history(office.conn, eid)[-1]
+    assert (latest[2], latest[3]) == current == ("Pending", "second note")
+
+
 def test_the_accounting_hook_moves_verified_only_and_is_idempotent(office):
     school = office.school
     verified = office.student("2026-00001")

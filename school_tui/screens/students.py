@@ -354,6 +354,9 @@ class StudentForm(ModalScreen[int | None]):
                 students.update(conn, self.profile.id, fields)
                 if section_id is not None and section_id != self.profile.section_id:
                     sections.assign(conn, section_id, [self.profile.id])
+                elif section_id is None and self.profile.section_id is not None:
+                    # "— (none)": out of their section of the current year (the form's list)
+                    sections.unassign(conn, [self.profile.id])
                 return self.profile.id
 
         try:
@@ -531,7 +534,7 @@ class StudentPage(AdvancesStatus, Screen):
                     safe_text(_format(h.changed_at)),
                     safe_text(h.school_year),
                     safe_text(h.from_status or "—"),
-                    safe_text(h.to_status),
+                    safe_text(_to_cell(h)),
                     safe_text(h.changed_by or "system", max_length=20),
                     safe_text(h.remark or "", max_length=40),
                 )
@@ -558,6 +561,13 @@ class StudentPage(AdvancesStatus, Screen):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+def _to_cell(h) -> str:
+    """The history's "To": the new status, or for a remark alone (from = to) what happened."""
+    if h.from_status is not None and h.from_status == h.to_status:
+        return "(note)" if h.remark else "(note cleared)"
+    return h.to_status
 
 
 # -- the search screen ----------------------------------------------------------------------------
