@@ -472,6 +472,61 @@ def test_import_preview_names_every_kind_of_bad_row_and_writes_nothing(office):
     )
 
 
+def test_an_update_by_import_changes_only_what_the_file_gives(office):
+    """An existing student's details survive a file with only the required columns, and a
+    file whose cells are empty; the preview says which fields an update changes."""
+    sid = office.student(
+        "2026-00001",
+        "Juan",
+        "Cruz",
+        grade_level="Grade 7",
+        birth_date=date(2013, 5, 31),
+        guardian_name="Rosa Cruz",
+        guardian_phone="+63 912 345 6789",
+        address="12 Mabini St",
+    )
+    sections.assign(office.conn, office.rizal, [sid])
+    kept = ("Grade 7", date(2013, 5, 31), "Rosa Cruz", "+63 912 345 6789", "12 Mabini St")
+
+    def details() -> tuple:
+        page = students.get(office.conn, sid)
+        fields = (page.grade_level, page.birth_date, page.guardian_name, page.guardian_phone)
+        return (page.last_name, *fields, page.address, page.section)
+
+    required_only = read_csv(
+        b"student_number,first_name,last_name,email\n"
+        b"2026-00001,Juan,Cruz Jr,2026-00001@office.test\n"
+    )
+    (row,) = student_import.preview(office.conn, required_only)
+    assert (row.action, row.changes, row.note) == ("update", ("last name",), "changes last name")
+    summary = student_import.commit(office.conn, required_only)
+    assert (summary.added, summary.updated) == (0, 1)
+    assert details() == ("Cruz Jr", *kept, "Grade 7 - Rizal")
+
+    empty_cells = read_csv(
+        (
+            HEADER.rstrip("\n") + ",Guardian Name,Address\n"
+            "2026-00001,Juan,Cruz Jr,2026-00001@office.test,,,,,,\n"
+        ).encode()
+    )
+    (row,) = student_import.preview(office.conn, empty_cells)
+    assert (row.action, row.changes, row.note) == ("update", (), "no changes")
+    student_import.commit(office.conn, empty_cells)
+    assert details() == ("Cruz Jr", *kept, "Grade 7 - Rizal")
+
+    # A cell that says something changes that field, and only that one.
+    some = read_csv(
+        (
+            HEADER.rstrip("\n") + ",Address\n"
+            "2026-00001,Juan,Cruz Jr,2026-00001@office.test,7,Mabini,,,34 Luna St\n"
+        ).encode()
+    )
+    (row,) = student_import.preview(office.conn, some)
+    assert row.changes == ("section", "address")
+    student_import.commit(office.conn, some)
+    assert details() == ("Cruz Jr", *kept[:4], "34 Luna St", "Grade 7 - Mabini")
+
+
 def test_an_import_that_fails_midway_leaves_nothing(office):
     # Rizal has 2 seats; the third student of the file for it fails in the database, after
     # the first rows were written inside the transaction.

@@ -4,7 +4,8 @@
    (school_tui.student_import) and asks the database what each row would do
    (db.student_import.preview): nothing is written.
 2. The preview: totals on top (add, update, reject), then each line with its action and, for a
-   rejected one, the reason. A file that cannot be read or parsed says why and shows nothing.
+   rejected one, the reason; for an update, the fields it changes (a column the file lacks,
+   or an empty cell, leaves a field as it is). A file that cannot be read or parsed says why and shows nothing.
 3. `Ctrl+O` (import) asks once more, then the import runs in a worker, in one transaction,
    with a progress bar: the lines the preview showed as add or update, the rejected ones
    left out (db.student_import.commit with the preview shown); the summary says what was
@@ -244,7 +245,7 @@ class ImportScreen(Screen):
                     safe_text(row.action),
                     safe_text(row.student_number or "", max_length=COLUMNS[2][2]),
                     safe_text(row.name or "", max_length=COLUMNS[3][2]),
-                    safe_text(row.reason or "", max_length=COLUMNS[4][2]),
+                    safe_text(row.note, max_length=COLUMNS[4][2]),
                     key=str(row.line),
                 )
         total = len(message.rows)
@@ -279,8 +280,8 @@ class ImportScreen(Screen):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         row = next((r for r in self.preview if str(r.line) == event.row_key.value), None)
         detail = ""
-        if row is not None and row.reason:
-            detail = f"Line {row.line}: {row.reason}"
+        if row is not None and row.note:
+            detail = f"Line {row.line}: {row.note}"
         self.query_one("#import-detail", Static).update(safe_text(detail))
 
     # -- 3. the import -----------------------------------------------------------------------
