@@ -496,12 +496,18 @@ def test_an_update_by_import_changes_only_what_the_file_gives(office):
     required_only = read_csv(
         b"student_number,first_name,last_name,email\n"
         b"2026-00001,Juan,Cruz Jr,2026-00001@office.test\n"
+        b"2026-00002,Ana,Lim,ana@office.test\n"
     )
-    (row,) = student_import.preview(office.conn, required_only)
+    row, new = student_import.preview(office.conn, required_only)
     assert (row.action, row.changes, row.note) == ("update", ("last name",), "changes last name")
+    assert (new.action, new.note) == ("add", "")
     summary = student_import.commit(office.conn, required_only)
-    assert (summary.added, summary.updated) == (0, 1)
+    assert (summary.added, summary.updated) == (1, 1)
     assert details() == ("Cruz Jr", *kept, "Grade 7 - Rizal")
+    # the new student (no section in the file) is enrolled this year, Pending
+    assert [
+        (h.student_number, h.section, h.status) for h in students.search(office.conn, "lim")
+    ] == [("2026-00002", None, "Pending")]
 
     empty_cells = read_csv(
         (

@@ -240,6 +240,60 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         assert imported() == 2
 
 
+async def test_exports_hold_every_match_not_only_the_rows_shown(demo_school, tmp_path):
+    """The board's column shows its first LIST_LIMIT students and the students screen a page
+    of a search: Ctrl+S writes all of them, read again from the database."""
+    from school_tui.db import student_import
+    from school_tui.screens.enrollment_board import LIST_LIMIT
+    from school_tui.screens.students import StudentsScreen
+    from school_tui.student_import import read_csv
+
+    registrar = demo_school.user_id("registrar@demo.school")
+    lines = [f"2026-8{n:04d},Kid{n:04d},Bulkload,kid{n}@bulk.test\n" for n in range(1005)]
+    with demo_school.connect_as(registrar, autocommit=True) as conn:
+        parsed = read_csv(("student_number,first_name,last_name,email\n" + "".join(lines)).encode())
+        assert student_import.commit(conn, parsed).added == 1005
+        pending = [r[1] for r in enrollment.board_list(conn, "Pending", limit=None)]
+    assert len(pending) > LIST_LIMIT
+
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        board = await _open_board(pilot)
+        table = board.query_one("#board-table", DataTable)
+        assert table.row_count == LIST_LIMIT and board.counts["Pending"] == len(pending)
+        assert f"(the first {LIST_LIMIT})" in _text(app, "#board-status")
+        path = tmp_path / "pending.csv"
+        await pilot.press("ctrl+s")
+        await _wait_for_form(pilot, ExportModal, Input)
+        assert f"Export Pending students: {len(pending)} rows" in _text(app, "#export-summary")
+        app.screen.query_one("#export-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _exported(app, path), "the board's export")
+        header, *cells = _csv(path)
+        assert header[0] == "student_number"
+        assert [row[0] for row in cells] == pending  # all of them, in the board's order
+        await pilot.press("escape")
+
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, StudentsScreen), "students")
+        screen = app.screen
+        await pilot.press(*"bulkload")
+        await wait_until(pilot, lambda: len(screen.rows) == 25, "a page of matches")
+        path = tmp_path / "students.csv"
+        await pilot.press("ctrl+s")
+        await _wait_for_form(pilot, ExportModal, Input)
+        assert "every student matching 'bulkload'" in _text(app, "#export-summary")
+        app.screen.query_one("#export-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _exported(app, path), "the students' export")
+        header, *cells = _csv(path)
+        rows = [dict(zip(header, row, strict=True)) for row in cells]
+        assert len(rows) == 1005
+        assert {r["last_name"] for r in rows} == {"Bulkload"}
+        assert [r["first_name"] for r in rows] == [f"Kid{n:04d}" for n in range(1005)]
+        assert {r["status"] for r in rows} == {"Pending"}
+
+
 def _exported(app, path) -> bool:
     """The export's toast says the file is written (before it, the file may be partial)."""
     return any(

@@ -586,6 +586,7 @@ class StudentsScreen(AdvancesStatus, Screen):
         Binding("o", "open_student", "Open", id="students.open"),
         Binding("n", "new_student", "New", id="students.new"),
         Binding("e", "edit_student", "Edit", id="students.edit"),
+        Binding("ctrl+s", "export", "CSV", id="students.export"),
         Binding("escape", "back", "Back", id="students.back"),
         Binding("down", "focus_table", "To the list", show=False, id="students.to-list"),
     ]
@@ -736,6 +737,21 @@ class StudentsScreen(AdvancesStatus, Screen):
     def _saved(self, student_id: int | None) -> None:
         if student_id is not None:
             self.reload()
+
+    def action_export(self) -> None:
+        """Every match of the search (not only the page shown), read again in the worker."""
+        from school_tui.db import students
+        from school_tui.screens.export import export_query
+
+        text = self.query_one("#student-search", Input).value.strip()
+        export_query(
+            self,
+            session=self.session,
+            what=f"every student matching {text!r}" if text else "every student",
+            stem="students",
+            header=students.EXPORT_COLUMNS,
+            fetch=lambda conn: students.every_match(conn, text),
+        )
 
     def action_back(self) -> None:
         self.dismiss(None)

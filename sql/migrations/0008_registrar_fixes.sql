@@ -12,7 +12,9 @@
 --    history row disagreed. It is recorded now: from = to = the status, with the remark.
 -- 3. The CSV import set an existing student's grade level, birth date, guardian and address
 --    from the file even where the file had no such column or an empty cell, erasing them.
---    Now an absent column or an empty cell leaves the field as it was.
+--    Now an absent column or an empty cell leaves the field as it was. And a new student
+--    whose row named no section got no enrollment at all (the enrollment statement took
+--    the students just added for existing ones): every new student is Pending now.
 
 -- =====================================================================================
 -- 1. A new enrollment starts at Pending; enrollments and their history are kept.
@@ -204,13 +206,15 @@ BEGIN
       JOIN school.import_rows(p_batch) r ON lower(r.email) = m.email AND r.existing_id IS NULL;
 
     -- Enrollment in the current year: new students always (Pending), the section where the
-    -- file names one (the capacity rule applies row by row).
+    -- file names one (the capacity rule applies row by row). New students are those just
+    -- made (m): import_rows, read again now, finds their profiles, so its existing_id no
+    -- longer tells them apart (0006 enrolled only those whose row named a section).
     IF v_year IS NOT NULL THEN
         INSERT INTO school.enrollment_progress AS e (student_id, school_year_id, section_id)
-        SELECT coalesce(r.existing_id, m.id), v_year, r.section_id
+        SELECT coalesce(m.id, r.existing_id), v_year, r.section_id
           FROM school.import_rows(p_batch) r
           LEFT JOIN unnest(v_ids, v_emails) AS m(id, email) ON m.email = lower(r.email)
-         WHERE r.existing_id IS NULL OR r.section_id IS NOT NULL
+         WHERE m.id IS NOT NULL OR r.section_id IS NOT NULL
          ORDER BY r.line
         ON CONFLICT (student_id, school_year_id) DO UPDATE SET section_id = EXCLUDED.section_id
          WHERE e.section_id IS DISTINCT FROM EXCLUDED.section_id;
