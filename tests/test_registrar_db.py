@@ -414,6 +414,40 @@ def test_search_by_partial_name_number_or_email_with_and_without_trigram(office)
     assert answers() == with_index  # the fallback: same answers, no index
 
 
+def test_search_works_on_a_server_without_pg_trgm(office):
+    """Where bootstrap cannot create pg_trgm (here: the extension is gone and the one who
+    upgrades may not create it), `db upgrade` makes no index and search answers the same."""
+    from school_tui.db import bootstrap
+
+    school = office.school
+    juan = office.student("2026-00001", "Juan", "Dela Cruz")
+    ana = office.student("2026-00002", "Ana", "Cruzado", email="ana.c@office.test")
+    miguel = office.student("2026-00103", "Miguel", "Bautista")
+    school.admin.execute("DROP EXTENSION pg_trgm CASCADE")  # the index goes with it
+    school.admin.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(school.roles.owner)))
+    try:
+        assert bootstrap.ensure_trigram(school.admin) is False  # no CREATE on the database
+        version = bootstrap.upgrade(school.admin, school.roles)
+    finally:
+        school.admin.execute("RESET ROLE")
+    assert version == bootstrap.migrations()[-1].version
+    assert school.admin.execute(
+        "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"
+    ).fetchone() == (0,)
+    assert not students.has_trigram_index(office.conn)
+    queries = {
+        "cruz": [ana, juan],
+        "ju cru": [juan],
+        "00002": [ana],
+        "ANA.C@": [ana],
+        "bau mig": [miguel],
+        "ista": [miguel],  # no name starts with it, too few matches: the rare-word branch
+        "zzz": [],
+        "": [miguel, ana, juan],
+    }
+    assert {q: [h.id for h in students.search(office.conn, q)] for q in queries} == queries
+
+
 # -- the CSV import ------------------------------------------------------------------------------
 HEADER = "Student Number,First Name,Last Name,Email,Grade Level,Section,Birth Date,Guardian Phone\n"
 
