@@ -240,6 +240,47 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         assert imported() == 2
 
 
+async def test_import_says_it_is_writing_while_the_database_works(demo_school, tmp_path):
+    """Once every row is sent, the database's one statement has no progress: the screen says
+    it is writing (the bar pulses) until it is done. Another session holds the section's row
+    meanwhile, so the import waits in that step for as long as the test needs."""
+    from textual.widgets import ProgressBar
+
+    path = tmp_path / "students.csv"
+    path.write_text(
+        "student_number,first_name,last_name,email,grade_level,section\n"
+        "2026-90001,Ana,Reyes,ana.reyes@import.test,Grade 7,Rizal\n",
+        encoding="utf-8",
+    )
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        await pilot.press("i")
+        await _wait_for_form(pilot, ImportScreen, Input)
+        screen = app.screen
+        screen.query_one("#import-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.parsed is not None, "the preview")
+        bar = screen.query_one("#import-progress", ProgressBar)
+        with demo_school.server.admin(demo_school.dbname, autocommit=False) as holder:
+            holder.execute(
+                "SELECT 1 FROM school.sections WHERE grade_level = 'Grade 7' AND name = 'Rizal' "
+                "FOR UPDATE"
+            )
+            await pilot.press("ctrl+o")
+            await _wait_for_form(pilot, ConfirmImportModal, Button)
+            await pilot.press("y")
+            await wait_until(
+                pilot, lambda: _text(app, "#import-status").startswith("Writing"), "writing"
+            )
+            assert "checks 1 row again and writes them" in _text(app, "#import-status")
+            assert bar.total is None  # pulsing: no progress to show
+            holder.rollback()
+        await wait_until(pilot, lambda: "Imported" in _text(app, "#import-status"), "the import")
+        assert _text(app, "#import-status").startswith("Imported: 1 students added")
+        assert bar.total == bar.progress == 1
+
+
 async def test_exports_hold_every_match_not_only_the_rows_shown(demo_school, tmp_path):
     """The board's column shows its first LIST_LIMIT students and the students screen a page
     of a search: Ctrl+S writes all of them, read again from the database."""

@@ -179,13 +179,16 @@ def commit(
     *,
     skip_rejected: bool = False,
     checked: list[PreviewRow] | None = None,
+    writing: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Write the file's students in one transaction, all or nothing.
 
     A file with rejected rows raises ImportRejected (nothing written) unless `skip_rejected`,
     which imports the other rows. `progress(done, total)` is called as rows are sent and once
-    more when the database has written them. `checked`: the preview just shown for this
-    file (else it is made again here); the database checks every row again either way.
+    more when the database has written them. `writing(total)` is called when every row is
+    sent and the database starts checking and writing them (the longest step, with no
+    progress of its own). `checked`: the preview just shown for this file (else it is made
+    again here); the database checks every row again either way.
     """
     progress = progress or (lambda done, total: None)
     with conn.transaction():
@@ -208,6 +211,9 @@ def commit(
                     copy.write_row((batch, row.line, *(row.values[c] or None for c in COLUMNS)))
                     if done % CHUNK == 0:
                         progress(done, total)
+            progress(total, total)
+            if writing is not None:
+                writing(total)
             added, updated = conn.execute(
                 "SELECT added, updated FROM school.import_students(%s)", (batch,)
             ).fetchone()
