@@ -179,6 +179,96 @@ def test_bulk_transition_is_all_or_nothing(office):
     assert history_rows == 3 + 3 + 3  # created, verified, paid
 
 
+def _rows(office, eid: int) -> tuple:
+    """What the database holds of one enrollment: the row and its history."""
+    return office.school.admin.execute(
+        "SELECT (SELECT current_status FROM school.enrollment_progress WHERE id = %s), "
+        "(SELECT count(*) FROM school.enrollment_history WHERE enrollment_id = %s)",
+        (eid, eid),
+    ).fetchone()
+
+
+def test_the_pipeline_cannot_be_bypassed_by_insert_update_or_delete(office):
+    """The registrar's own login holds INSERT and UPDATE on enrollment_progress: a new
+    enrollment still starts at Pending, a row never changes hands, and nobody deletes an
+    enrollment or its history (the owner and a superuser neither)."""
+    school = office.school
+    sid = office.student("2026-00001")
+    eid = office.enrollment_of(sid)
+    enrollment.set_status(office.conn, [eid], "Verified", "documents seen")
+    before = _rows(office, eid)
+    assert before == ("Verified", 2)
+    next_year = school.admin.execute(
+        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
+        "VALUES ('2027-2028', '2027-06-14', '2028-03-31', false) RETURNING id"
+    ).fetchone()[0]
+    insert = (
+        "INSERT INTO school.enrollment_progress (student_id, school_year_id, current_status) "
+        "VALUES (%s, %s, %s) RETURNING id"
+    )
+    for status in ("Enrolled", "Payment Complete", "Verified", "Withdrawn"):
+        with pytest.raises(errors.CheckViolation, match="a new enrollment starts at Pending"):
+            office.conn.execute(insert, (sid, next_year, status))
+    assert school.admin.execute(
+        "SELECT count(*) FROM school.enrollment_progress WHERE school_year_id = %s", (next_year,)
+    ).fetchone() == (0,)
+    new = office.conn.execute(insert, (sid, next_year, "Pending")).fetchone()[0]
+    assert [h[1:3] for h in enrollment.history(office.conn, new)] == [(None, "Pending")]
+    # An enrollment never moves to another student or year (it would carry its status).
+    other = office.student("2026-00002")
+    for change in ("student_id = %s", "school_year_id = %s"):
+        with pytest.raises(errors.CheckViolation, match="student and school year never change"):
+            office.conn.execute(
+                f"UPDATE school.enrollment_progress SET {change} WHERE id = %s",  # noqa: S608
+                (other if "student" in change else next_year, eid),
+            )
+    # Deleting is refused for the registrar, the owner and a superuser; history stays.
+    with pytest.raises(errors.InsufficientPrivilege):
+        office.conn.execute("DELETE FROM school.enrollment_progress WHERE id = %s", (eid,))
+    owner = sql.SQL("SET ROLE {}").format(sql.Identifier(school.roles.owner))
+    for as_owner in (True, False):
+        if as_owner:
+            school.admin.execute(owner)
+        try:
+            for statement in (
+                "DELETE FROM school.enrollment_progress WHERE id = %s",
+                "DELETE FROM school.enrollment_history WHERE enrollment_id = %s",
+                "DELETE FROM school.users WHERE id = (SELECT student_id "
+                "FROM school.enrollment_progress WHERE id = %s)",
+            ):
+                with pytest.raises(errors.InsufficientPrivilege, match="kept for good"):
+                    school.admin.execute(statement, (eid,))
+            for table in ("enrollment_progress", "enrollment_history"):
+                with pytest.raises(errors.InsufficientPrivilege, match="may not be truncated"):
+                    school.admin.execute(f"TRUNCATE school.{table} CASCADE")
+        finally:
+            school.admin.execute("RESET ROLE")
+    assert _rows(office, eid) == before
+
+
+def test_a_remark_alone_is_recorded_in_the_history(office):
+    """A note added (or cleared) without a status change is a history row: from = to, with
+    the remark, by whom; so the latest history row always agrees with the enrollment."""
+    sid = office.student("2026-00001")
+    eid = office.enrollment_of(sid)
+    update = "UPDATE school.enrollment_progress SET remarks = %s WHERE id = %s"
+    office.conn.execute(update, ("guardian called: documents on Monday", eid))
+    office.conn.execute(update, ("guardian called: documents on Monday", eid))  # no change
+    office.conn.execute(update, (None, eid))
+    history = enrollment.history(office.conn, eid)
+    assert [(h[1], h[2], h[3], h[4]) for h in history] == [
+        (None, "Pending", None, "Test Registrar"),
+        ("Pending", "Pending", "guardian called: documents on Monday", "Test Registrar"),
+        ("Pending", "Pending", None, "Test Registrar"),
+    ]
+    office.conn.execute(update, ("second note", eid))
+    current = office.school.admin.execute(
+        "SELECT current_status, remarks FROM school.enrollment_progress WHERE id = %s", (eid,)
+    ).fetchone()
+    latest = enrollment.history(office.conn, eid)[-1]
+    assert (latest[2], latest[3]) == current == ("Pending", "second note")
+
+
 def test_the_accounting_hook_moves_verified_only_and_is_idempotent(office):
     school = office.school
     verified = office.student("2026-00001")
@@ -324,6 +414,40 @@ def test_search_by_partial_name_number_or_email_with_and_without_trigram(office)
     assert answers() == with_index  # the fallback: same answers, no index
 
 
+def test_search_works_on_a_server_without_pg_trgm(office):
+    """Where bootstrap cannot create pg_trgm (here: the extension is gone and the one who
+    upgrades may not create it), `db upgrade` makes no index and search answers the same."""
+    from school_tui.db import bootstrap
+
+    school = office.school
+    juan = office.student("2026-00001", "Juan", "Dela Cruz")
+    ana = office.student("2026-00002", "Ana", "Cruzado", email="ana.c@office.test")
+    miguel = office.student("2026-00103", "Miguel", "Bautista")
+    school.admin.execute("DROP EXTENSION pg_trgm CASCADE")  # the index goes with it
+    school.admin.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(school.roles.owner)))
+    try:
+        assert bootstrap.ensure_trigram(school.admin) is False  # no CREATE on the database
+        version = bootstrap.upgrade(school.admin, school.roles)
+    finally:
+        school.admin.execute("RESET ROLE")
+    assert version == bootstrap.migrations()[-1].version
+    assert school.admin.execute(
+        "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"
+    ).fetchone() == (0,)
+    assert not students.has_trigram_index(office.conn)
+    queries = {
+        "cruz": [ana, juan],
+        "ju cru": [juan],
+        "00002": [ana],
+        "ANA.C@": [ana],
+        "bau mig": [miguel],
+        "ista": [miguel],  # no name starts with it, too few matches: the rare-word branch
+        "zzz": [],
+        "": [miguel, ana, juan],
+    }
+    assert {q: [h.id for h in students.search(office.conn, q)] for q in queries} == queries
+
+
 # -- the CSV import ------------------------------------------------------------------------------
 HEADER = "Student Number,First Name,Last Name,Email,Grade Level,Section,Birth Date,Guardian Phone\n"
 
@@ -380,6 +504,67 @@ def test_import_preview_names_every_kind_of_bad_row_and_writes_nothing(office):
     assert office.school.admin.execute("SELECT count(*) FROM school.import_staging").fetchone() == (
         0,
     )
+
+
+def test_an_update_by_import_changes_only_what_the_file_gives(office):
+    """An existing student's details survive a file with only the required columns, and a
+    file whose cells are empty; the preview says which fields an update changes."""
+    sid = office.student(
+        "2026-00001",
+        "Juan",
+        "Cruz",
+        grade_level="Grade 7",
+        birth_date=date(2013, 5, 31),
+        guardian_name="Rosa Cruz",
+        guardian_phone="+63 912 345 6789",
+        address="12 Mabini St",
+    )
+    sections.assign(office.conn, office.rizal, [sid])
+    kept = ("Grade 7", date(2013, 5, 31), "Rosa Cruz", "+63 912 345 6789", "12 Mabini St")
+
+    def details() -> tuple:
+        page = students.get(office.conn, sid)
+        fields = (page.grade_level, page.birth_date, page.guardian_name, page.guardian_phone)
+        return (page.last_name, *fields, page.address, page.section)
+
+    required_only = read_csv(
+        b"student_number,first_name,last_name,email\n"
+        b"2026-00001,Juan,Cruz Jr,2026-00001@office.test\n"
+        b"2026-00002,Ana,Lim,ana@office.test\n"
+    )
+    row, new = student_import.preview(office.conn, required_only)
+    assert (row.action, row.changes, row.note) == ("update", ("last name",), "changes last name")
+    assert (new.action, new.note) == ("add", "")
+    summary = student_import.commit(office.conn, required_only)
+    assert (summary.added, summary.updated) == (1, 1)
+    assert details() == ("Cruz Jr", *kept, "Grade 7 - Rizal")
+    # the new student (no section in the file) is enrolled this year, Pending
+    assert [
+        (h.student_number, h.section, h.status) for h in students.search(office.conn, "lim")
+    ] == [("2026-00002", None, "Pending")]
+
+    empty_cells = read_csv(
+        (
+            HEADER.rstrip("\n") + ",Guardian Name,Address\n"
+            "2026-00001,Juan,Cruz Jr,2026-00001@office.test,,,,,,\n"
+        ).encode()
+    )
+    (row,) = student_import.preview(office.conn, empty_cells)
+    assert (row.action, row.changes, row.note) == ("update", (), "no changes")
+    student_import.commit(office.conn, empty_cells)
+    assert details() == ("Cruz Jr", *kept, "Grade 7 - Rizal")
+
+    # A cell that says something changes that field, and only that one.
+    some = read_csv(
+        (
+            HEADER.rstrip("\n") + ",Address\n"
+            "2026-00001,Juan,Cruz Jr,2026-00001@office.test,7,Mabini,,,34 Luna St\n"
+        ).encode()
+    )
+    (row,) = student_import.preview(office.conn, some)
+    assert row.changes == ("section", "address")
+    student_import.commit(office.conn, some)
+    assert details() == ("Cruz Jr", *kept[:4], "34 Luna St", "Grade 7 - Mabini")
 
 
 def test_an_import_that_fails_midway_leaves_nothing(office):

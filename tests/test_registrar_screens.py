@@ -14,7 +14,7 @@ from school_tui.screens.enrollment_board import EnrollmentBoardScreen, Transitio
 from school_tui.screens.error import ErrorModal
 from school_tui.screens.export import ExportModal
 from school_tui.screens.student_import import ConfirmImportModal, ImportScreen
-from tests.harness import log_in, wait_until
+from tests.harness import log_in, table_rows, wait_until
 
 SIZE = (80, 24)
 
@@ -240,6 +240,101 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         assert imported() == 2
 
 
+async def test_import_says_it_is_writing_while_the_database_works(demo_school, tmp_path):
+    """Once every row is sent, the database's one statement has no progress: the screen says
+    it is writing (the bar pulses) until it is done. Another session holds the section's row
+    meanwhile, so the import waits in that step for as long as the test needs."""
+    from textual.widgets import ProgressBar
+
+    path = tmp_path / "students.csv"
+    path.write_text(
+        "student_number,first_name,last_name,email,grade_level,section\n"
+        "2026-90001,Ana,Reyes,ana.reyes@import.test,Grade 7,Rizal\n",
+        encoding="utf-8",
+    )
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        await pilot.press("i")
+        await _wait_for_form(pilot, ImportScreen, Input)
+        screen = app.screen
+        screen.query_one("#import-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.parsed is not None, "the preview")
+        bar = screen.query_one("#import-progress", ProgressBar)
+        with demo_school.server.admin(demo_school.dbname, autocommit=False) as holder:
+            holder.execute(
+                "SELECT 1 FROM school.sections WHERE grade_level = 'Grade 7' AND name = 'Rizal' "
+                "FOR UPDATE"
+            )
+            await pilot.press("ctrl+o")
+            await _wait_for_form(pilot, ConfirmImportModal, Button)
+            await pilot.press("y")
+            await wait_until(
+                pilot, lambda: _text(app, "#import-status").startswith("Writing"), "writing"
+            )
+            assert "checks 1 row again and writes them" in _text(app, "#import-status")
+            assert bar.total is None  # pulsing: no progress to show
+            holder.rollback()
+        await wait_until(pilot, lambda: "Imported" in _text(app, "#import-status"), "the import")
+        assert _text(app, "#import-status").startswith("Imported: 1 students added")
+        assert bar.total == bar.progress == 1
+
+
+async def test_exports_hold_every_match_not_only_the_rows_shown(demo_school, tmp_path):
+    """The board's column shows its first LIST_LIMIT students and the students screen a page
+    of a search: Ctrl+S writes all of them, read again from the database."""
+    from school_tui.db import student_import
+    from school_tui.screens.enrollment_board import LIST_LIMIT
+    from school_tui.screens.students import StudentsScreen
+    from school_tui.student_import import read_csv
+
+    registrar = demo_school.user_id("registrar@demo.school")
+    lines = [f"2026-8{n:04d},Kid{n:04d},Bulkload,kid{n}@bulk.test\n" for n in range(1005)]
+    with demo_school.connect_as(registrar, autocommit=True) as conn:
+        parsed = read_csv(("student_number,first_name,last_name,email\n" + "".join(lines)).encode())
+        assert student_import.commit(conn, parsed).added == 1005
+        pending = [r[1] for r in enrollment.board_list(conn, "Pending", limit=None)]
+    assert len(pending) > LIST_LIMIT
+
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        board = await _open_board(pilot)
+        table = board.query_one("#board-table", DataTable)
+        assert table.row_count == LIST_LIMIT and board.counts["Pending"] == len(pending)
+        assert f"(the first {LIST_LIMIT})" in _text(app, "#board-status")
+        path = tmp_path / "pending.csv"
+        await pilot.press("ctrl+s")
+        await _wait_for_form(pilot, ExportModal, Input)
+        assert f"Export Pending students: {len(pending)} rows" in _text(app, "#export-summary")
+        app.screen.query_one("#export-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _exported(app, path), "the board's export")
+        header, *cells = _csv(path)
+        assert header[0] == "student_number"
+        assert [row[0] for row in cells] == pending  # all of them, in the board's order
+        await pilot.press("escape")
+
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, StudentsScreen), "students")
+        screen = app.screen
+        await pilot.press(*"bulkload")
+        await wait_until(pilot, lambda: len(screen.rows) == 25, "a page of matches")
+        path = tmp_path / "students.csv"
+        await pilot.press("ctrl+s")
+        await _wait_for_form(pilot, ExportModal, Input)
+        assert "every student matching 'bulkload'" in _text(app, "#export-summary")
+        app.screen.query_one("#export-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _exported(app, path), "the students' export")
+        header, *cells = _csv(path)
+        rows = [dict(zip(header, row, strict=True)) for row in cells]
+        assert len(rows) == 1005
+        assert {r["last_name"] for r in rows} == {"Bulkload"}
+        assert [r["first_name"] for r in rows] == [f"Kid{n:04d}" for n in range(1005)]
+        assert {r["status"] for r in rows} == {"Pending"}
+
+
 def _exported(app, path) -> bool:
     """The export's toast says the file is written (before it, the file may be partial)."""
     return any(
@@ -367,6 +462,132 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
         await wait_until(pilot, lambda: app.screen is roster, "back to the roster")
         names = [r[2] for r in roster.rows]
         assert names == ["Seatfinder, Lara"]
+
+
+async def test_sections_of_another_year_then_move_a_student_and_export_the_roster(
+    demo_school, tmp_path
+):
+    """A section saved for next year shows under that year (the year chooser follows it);
+    back on this year, `m` moves a student to another section and Ctrl+S writes the roster
+    as the database holds it."""
+    from school_tui.db import sections
+    from school_tui.screens.sections import RosterScreen, SectionForm, SectionPicker, SectionsScreen
+
+    admin = demo_school.admin
+    current = admin.execute("SELECT id FROM school.school_years WHERE is_current").fetchone()[0]
+    next_year = admin.execute(
+        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
+        "VALUES ('2027-2028', '2027-06-14', '2028-03-31', false) RETURNING id"
+    ).fetchone()[0]
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        await pilot.press("r")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, SectionsScreen) and isinstance(app.focused, DataTable),
+            "the sections",
+        )
+        screen = app.screen
+        table = screen.query_one("#sections-table", DataTable)
+        year = screen.query_one("#sections-year", Select)
+        assert year.value == current and "2026-2027 (current)" in _text(app, "#title-bar")
+        this_year = table.row_count
+        await pilot.press("n")
+        await _wait_for_form(pilot, SectionForm, Input)
+        form = app.screen
+        await wait_until(
+            pilot, lambda: form.query_one("#sec-year", Select).value == current, "the years"
+        )
+        form.query_one("#sec-year", Select).value = next_year
+        form.query_one("#sec-grade", Select).value = "Grade 7"
+        form.query_one("#sec-name", Input).value = "Aguinaldo"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen, "the saved section")
+        await wait_until(pilot, lambda: year.value == next_year, "next year shown")
+        assert table_rows(app, "sections-table") == [
+            ["Grade 7", "Aguinaldo", "2027-2028", "—", "0"]
+        ]
+        assert "2027-2028" in _text(app, "#title-bar")
+        year.value = current  # as the chooser (`y`) sets it
+        await wait_until(pilot, lambda: table.row_count == this_year, "this year again")
+
+        # The roster of this year's Grade 7 Rizal: move its first student to Grade 7 Mabini.
+        rizal, mabini = (
+            admin.execute(
+                "SELECT id FROM school.sections WHERE grade_level = 'Grade 7' AND name = %s "
+                "AND school_year_id = %s",
+                (name, current),
+            ).fetchone()[0]
+            for name in ("Rizal", "Mabini")
+        )
+        table.move_cursor(row=table.get_row_index(str(rizal)))
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, RosterScreen) and app.screen.section is not None,
+            "the roster",
+        )
+        roster = app.screen
+        before = [r[0] for r in roster.rows]
+        moved, name = roster.rows[0][0], roster.rows[0][2]
+        await pilot.press("m")
+        await wait_until(pilot, lambda: isinstance(app.screen, SectionPicker), "the sections")
+        picker = app.screen.query_one("#pick-section", OptionList)
+        picker.highlighted = picker.get_option_index(str(mabini))
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: app.screen is roster and moved not in [r[0] for r in roster.rows],
+            "the student gone from the roster",
+        )
+        said = f"Moved {name} to Grade 7 - Mabini."
+        assert any(n.message == said for n in app._notifications)
+        with demo_school.connect_as(demo_school.user_id("registrar@demo.school")) as conn:
+            assert moved in [r[0] for r in sections.roster(conn, mabini)]
+            held = sections.roster(conn, rizal)
+        assert [r[0] for r in held] == [r for r in before if r != moved]
+
+        path = tmp_path / "roster.csv"
+        await pilot.press("ctrl+s")
+        await _wait_for_form(pilot, ExportModal, Input)
+        app.screen.query_one("#export-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _exported(app, path), "the roster's export")
+        assert _csv(path) == [
+            ["student_number", "name", "email", "status"],
+            *([str(c) for c in row[1:]] for row in held),
+        ]
+
+
+async def test_board_section_filter(demo_school):
+    """Choosing a section shows its students only, and the counts are the section's."""
+    admin = demo_school.admin
+    section, grade, name = admin.execute(
+        "SELECT s.id, s.grade_level, s.name FROM school.sections s "
+        "JOIN school.enrollment_progress e ON e.section_id = s.id "
+        "WHERE e.current_status = 'Pending' GROUP BY s.id ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    expected = dict(enrollment.board_counts(admin, section_id=section))
+    pending = [r[1] for r in enrollment.board_list(admin, "Pending", section_id=section)]
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        board = await _open_board(pilot)
+        table = board.query_one("#board-table", DataTable)
+        everyone = table.row_count
+        await wait_until(pilot, lambda: board.sections, "the sections")
+        board.query_one("#board-grade", Select).value = grade
+        await wait_until(pilot, lambda: board.grade == grade and not table.loading, "the grade")
+        board.query_one("#board-section", Select).value = section
+        await wait_until(
+            pilot,
+            lambda: [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == pending,
+            "the section's Pending students",
+        )
+        assert table.row_count < everyone
+        assert {str(table.get_row_at(i)[4]) for i in range(table.row_count)} == {name}
+        assert board.counts == expected
+        assert f"Pending in {grade}, section {name}" in _text(app, "#board-status")
 
 
 # -- 80x24 snapshots (update with --snapshot-update, then look at the SVGs) --------------------

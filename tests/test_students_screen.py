@@ -1,6 +1,6 @@
 """The registrar's students screen, driven by keys as at the office counter (Pilot, 80x24):
 find a student and advance their enrollment in a few keys; create one through the form,
-whose refusals name the field; the student's page."""
+whose refusals name the field; edit one (`e`); the student's page."""
 
 from __future__ import annotations
 
@@ -147,3 +147,64 @@ async def test_create_a_student_the_form_names_the_bad_field_then_the_page(demo_
         assert "0.00 billed" in details
         assert table_rows(app, "page-history")[0][2:4] == ["—", "Pending"]
     assert scalar(school, "SELECT count(*) FROM school.users") == before + 1
+
+
+async def test_edit_a_student_through_the_screen_clearing_the_section(demo_school):
+    """`e` on the list opens the student's details; a changed guardian and "— (none)" for the
+    section are saved (the section really emptied); the page shows a remark added without a
+    change of status as a note in the history."""
+    school = demo_school
+    registrar = school.user_id("registrar@demo.school")
+    student_id, number, enrollment_id, status = school.admin.execute(
+        "SELECT p.user_id, p.student_number, e.id, e.current_status "
+        "FROM school.student_profiles p JOIN school.enrollment_progress e "
+        "ON e.student_id = p.user_id AND e.section_id IS NOT NULL "
+        "JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current "
+        "WHERE e.current_status = 'Pending' ORDER BY p.student_number LIMIT 1"
+    ).fetchone()
+    with school.connect_as(registrar, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE school.enrollment_progress SET remarks = 'birth certificate promised' "
+            "WHERE id = %s",
+            (enrollment_id,),
+        )
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        screen = await open_students(pilot)
+        await pilot.press(*number)
+        await wait_until(
+            pilot, lambda: [h.id for h in screen.rows.values()] == [student_id], "the match"
+        )
+        await pilot.press("enter", "e")
+        await wait_until(pilot, lambda: isinstance(app.screen, StudentForm), "the form")
+        form = app.screen
+        section = form.query_one("#section")
+        await wait_until(pilot, lambda: not section.is_blank(), "the student's section")
+        assert form.query_one("#student-number", Input).value == number
+        form.query_one("#guardian-name", Input).value = "Lorna Edited"
+        section.clear()  # "— (none)"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen, "back on the list")
+        await wait_until(
+            pilot,
+            lambda: " - " not in table_rows(app, "students-table")[0][2],  # grade, no section
+            "the list without the section",
+        )
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, StudentPage) and app.screen.profile is not None,
+            "the student's page",
+        )
+        details = str(app.screen.query_one("#page-details").render())
+        assert "not assigned" in details and "Lorna Edited" in details
+        newest = table_rows(app, "page-history")[0]
+        assert newest[2:4] == [status, "(note)"]
+        assert newest[5] == "birth certificate promised"
+    saved = school.admin.execute(
+        "SELECT p.guardian_name, e.section_id FROM school.student_profiles p "
+        "JOIN school.enrollment_progress e ON e.student_id = p.user_id WHERE e.id = %s",
+        (enrollment_id,),
+    ).fetchone()
+    assert saved == ("Lorna Edited", None)

@@ -163,9 +163,10 @@ def board_list(
     year_id: int | None = None,
     grade_level: str | None = None,
     section_id: int | None = None,
-    limit: int = 500,
+    limit: int | None = 500,
 ) -> list[tuple]:
-    """Enrollments at `status` (rows: enrollment id first, then BOARD_COLUMNS), by name."""
+    """Enrollments at `status` (rows: enrollment id first, then BOARD_COLUMNS), by name;
+    the first `limit` (None: all of them)."""
     year_sql, params = _current_year(year_id)
     return conn.execute(
         _BOARD_SELECT

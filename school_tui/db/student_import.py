@@ -1,7 +1,9 @@
 """Importing students from a CSV: a preview that writes nothing, then one transaction.
 
 preview() says for each row of a school_tui.student_import.ParsedFile whether it would add a
-student, update one (its student number exists) or be rejected, and why. commit() writes:
+student, update one (its student number exists; with the fields the row changes) or be
+rejected, and why. An update changes only what the row gives: a column the file lacks, or an
+empty cell, leaves that field as it is. commit() writes:
 in one transaction it COPYs the accepted rows into school.import_staging (the caller's own
 rows, under row-level security), then school.import_students() checks them again and
 inserts/updates users, student_profiles and enrollments set-wise, and deletes the staged
@@ -29,6 +31,17 @@ class PreviewRow:
     student_number: str
     name: str
     reason: str | None = None
+    # an update's fields that the file changes (CHANGE_LABELS' words); empty: none
+    changes: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str:
+        """The reason of a rejected row; for an update, what it changes."""
+        if self.reason:
+            return self.reason
+        if self.action == "update":
+            return "changes " + ", ".join(self.changes) if self.changes else "no changes"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,54 @@ class ImportRejected(ValueError):
         self.rows = rows
 
 
+# What an update may change, in the file's column order: a column the file lacks and an empty
+# cell leave the field as it is (school.import_students keeps it).
+CHANGE_LABELS = {
+    "first_name": "first name",
+    "last_name": "last name",
+    "email": "email",
+    "grade_level": "grade level",
+    "section": "section",
+    "birth_date": "birth date",
+    "guardian_name": "guardian name",
+    "guardian_phone": "guardian phone",
+    "address": "address",
+}
+
+
+def _current_details(conn: psycopg.Connection, numbers: list[str]) -> dict[str, dict]:
+    """The existing students of these numbers as the import compares them: student number ->
+    {column: current text ('' for none)}, the section as "grade|name" in the current year."""
+    rows = conn.execute(
+        """
+        SELECT p.student_number, u.first_name, u.last_name, u.email, p.grade_level,
+               sec.grade_level || '|' || lower(sec.name), to_char(p.birth_date, 'YYYY-MM-DD'), p.guardian_name,
+               p.guardian_phone, p.address
+        FROM school.student_profiles p
+        JOIN school.users u ON u.id = p.user_id
+        LEFT JOIN school.enrollment_progress e ON e.student_id = p.user_id
+              AND e.school_year_id = (SELECT id FROM school.school_years WHERE is_current)
+        LEFT JOIN school.sections sec ON sec.id = e.section_id
+        WHERE p.student_number = ANY(%s)
+        """,
+        (numbers,),
+    ).fetchall()
+    return {
+        row[0]: dict(zip(CHANGE_LABELS, (v or "" for v in row[1:]), strict=True)) for row in rows
+    }
+
+
+def _changes(values: dict[str, str], current: dict[str, str]) -> tuple[str, ...]:
+    changed = []
+    for column, label in CHANGE_LABELS.items():
+        new = values[column]
+        if column == "section" and new:
+            new = f"{values['grade_level']}|{new.lower()}"
+        if new and new != current[column]:
+            changed.append(label)
+    return tuple(changed)
+
+
 def _name(row: Row) -> str:
     return f"{row.values['first_name']} {row.values['last_name']}".strip()
 
@@ -66,6 +127,7 @@ def preview(conn: psycopg.Connection, parsed: ParsedFile) -> list[PreviewRow]:
             (numbers,),
         ).fetchall()
     )
+    details = _current_details(conn, sorted(existing))
     email_owner = dict(
         conn.execute(
             "SELECT lower(email), id FROM school.users WHERE lower(email) = ANY(%s)", (emails,)
@@ -105,7 +167,8 @@ def preview(conn: psycopg.Connection, parsed: ParsedFile) -> list[PreviewRow]:
         if email:
             first_email.setdefault(email, row.line)
         action = "reject" if reason else ("update" if student is not None else "add")
-        result.append(PreviewRow(row.line, action, number, _name(row), reason))
+        changes = _changes(v, details[number]) if action == "update" else ()
+        result.append(PreviewRow(row.line, action, number, _name(row), reason, changes))
     return result
 
 
@@ -116,13 +179,16 @@ def commit(
     *,
     skip_rejected: bool = False,
     checked: list[PreviewRow] | None = None,
+    writing: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Write the file's students in one transaction, all or nothing.
 
     A file with rejected rows raises ImportRejected (nothing written) unless `skip_rejected`,
     which imports the other rows. `progress(done, total)` is called as rows are sent and once
-    more when the database has written them. `checked`: the preview just shown for this
-    file (else it is made again here); the database checks every row again either way.
+    more when the database has written them. `writing(total)` is called when every row is
+    sent and the database starts checking and writing them (the longest step, with no
+    progress of its own). `checked`: the preview just shown for this file (else it is made
+    again here); the database checks every row again either way.
     """
     progress = progress or (lambda done, total: None)
     with conn.transaction():
@@ -145,6 +211,9 @@ def commit(
                     copy.write_row((batch, row.line, *(row.values[c] or None for c in COLUMNS)))
                     if done % CHUNK == 0:
                         progress(done, total)
+            progress(total, total)
+            if writing is not None:
+                writing(total)
             added, updated = conn.execute(
                 "SELECT added, updated FROM school.import_students(%s)", (batch,)
             ).fetchone()

@@ -84,6 +84,38 @@ def search(conn: psycopg.Connection, text: str, *, limit: int = DEFAULT_LIMIT) -
         return cur.fetchall()
 
 
+EXPORT_COLUMNS = (
+    "student_number",
+    "last_name",
+    "first_name",
+    "email",
+    "grade_level",
+    "section",
+    "status",
+)
+
+
+def every_match(conn: psycopg.Connection, text: str) -> psycopg.Cursor:
+    """Every student `search` would find for `text` (not a page: all of them), by name, as
+    EXPORT_COLUMNS rows. For exports: read through row-level security, without
+    search_students' limit, so a scan (the trigram index cannot serve it; see search_sql)."""
+    patterns = [_like_word(w) for w in text.split()[:8]]
+    return conn.execute(
+        """
+        SELECT p.student_number, u.last_name, u.first_name, u.email, p.grade_level,
+               sec.grade_level || ' - ' || sec.name, e.current_status
+        FROM school.student_profiles p
+        JOIN school.users u ON u.id = p.user_id
+        LEFT JOIN school.enrollment_progress e ON e.student_id = p.user_id
+              AND e.school_year_id = (SELECT id FROM school.school_years WHERE is_current)
+        LEFT JOIN school.sections sec ON sec.id = e.section_id
+        WHERE p.search_text LIKE ALL (%s::text[])
+        ORDER BY p.sort_name, p.user_id
+        """,
+        (patterns,),
+    )
+
+
 def has_trigram_index(conn: psycopg.Connection) -> bool:
     return conn.execute(
         "SELECT to_regclass('school.student_profiles_search_trgm') IS NOT NULL"

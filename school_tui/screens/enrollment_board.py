@@ -10,7 +10,7 @@ read again (live_records' resync comes once LISTEN is back in place).
 Bulk change: `space` marks rows (`a` marks or clears every row shown), `t` asks for the
 target status and a remark, and the database moves all of them or none
 (school.set_enrollment_status); a refusal says which student and why. `Ctrl+S` exports the
-column as shown to CSV.
+column with its filters to CSV: all of it, read again (the table shows the first LIST_LIMIT).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select,
 from textual.widgets.option_list import Option
 
 from school_tui.messages import ConnectionRestored
-from school_tui.screens.export import export_rows
+from school_tui.screens.export import export_query
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
@@ -616,17 +616,27 @@ class EnrollmentBoardScreen(Screen):
         )
 
     def action_export(self) -> None:
-        table = self.query_one("#board-table", DataTable)
-        ordered = [self.rows[int(key.value)] for key in table.rows if int(key.value) in self.rows]
-        export_rows(
+        """The whole column with the filters shown, read again in the worker: the table
+        holds at most LIST_LIMIT rows."""
+        from school_tui.db import enrollment
+
+        status, grade, section = self.status, self.grade, self.section_id
+
+        def fetch(conn):
+            for row in enrollment.board_list(
+                conn, status, grade_level=grade, section_id=section, limit=None
+            ):
+                r = _board_row(row)
+                yield (r.number, r.name, r.grade, r.section, r.status, r.updated, r.remark)
+
+        export_query(
             self,
-            what=f"{self.status} students{self._filter_words()}",
-            stem=f"enrollment-{self.status}",
+            session=self.session,
+            what=f"{status} students{self._filter_words()}",
+            stem=f"enrollment-{status}",
             header=CSV_HEADER,
-            rows=[
-                (r.number, r.name, r.grade, r.section, r.status, r.updated, r.remark)
-                for r in ordered
-            ],
+            fetch=fetch,
+            count=self.counts.get(status),
         )
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
@@ -642,7 +652,7 @@ class EnrollmentBoardScreen(Screen):
         ]
         commands += [
             ("Change status of marked students", self.action_move, "All or none"),
-            ("Export this list to CSV", self.action_export, "The students shown"),
+            ("Export this list to CSV", self.action_export, "Every student of the column"),
             ("Back", self.action_back, "Close the board"),
         ]
         return commands

@@ -5,12 +5,15 @@ path the form shows) and returns a Path, or None on Escape. `export_rows` is wha
 calls: the modal, then the rows written in a thread worker (a long list must not stall the
 UI), then a toast saying how many rows went where. The rows are what the screen holds (the
 visible list), read on the UI thread before the worker starts, so the file matches the
-screen at the moment of the export. Cells go through csv_export (formulas defused).
+screen at the moment of the export. Where a screen shows only the first rows of a longer
+list (a page of search results, a board column cut at its limit), `export_query` reads the
+whole list again in the worker, through the person's own connection, and writes all of it.
+Cells go through csv_export (formulas defused).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from rich.text import Text
@@ -104,6 +107,45 @@ def export_rows(
             app.call_from_thread(app.handle_error, exc)
             return
         app.call_from_thread(written, path, count)
+
+    def chosen(path: Path | None) -> None:
+        if path is not None:
+            node.run_worker(
+                lambda: write(path),
+                thread=True,
+                name="csv export",
+                group="csv-export",
+                exit_on_error=False,
+            )
+
+    app.push_screen(ExportModal(summary, stem), chosen)
+
+
+def export_query(
+    node,
+    *,
+    session,
+    what: str,
+    stem: str,
+    header: Sequence[str],
+    fetch: Callable[[object], Iterable[Sequence[object]]],
+    count: int | None = None,
+) -> None:
+    """Ask for a file, then write `header` and every row `fetch(conn)` returns to it, read in
+    the worker on the person's own connection (not what the screen holds: all of the list,
+    however many the screen shows), and say so. `count`, when known, goes in the modal."""
+    rows = f": {count} rows" if count is not None else ""
+    summary = safe_text(f"Export {what}{rows}")
+    app = node.app
+
+    def write(path: Path) -> None:
+        try:
+            written = session.run(lambda conn: write_csv(path, header, fetch(conn)))
+        except Exception as exc:  # the connection, a full disk: the banner or the error modal
+            app.call_from_thread(app.handle_error, exc)
+            return
+        text = f"Exported {written} rows to {clean(path)}"
+        app.call_from_thread(app.notify, text, title="Exported", markup=False, timeout=8)
 
     def chosen(path: Path | None) -> None:
         if path is not None:

@@ -1,8 +1,9 @@
 """Sections and rosters (Registrar).
 
-`SectionsScreen`: the current school year's sections (grade, name, adviser, seats taken of
-capacity); `n` new, `e` edit (a form with an error under the field at fault), `Enter` the
-roster, `Ctrl+S` export. `RosterScreen`: a section's students; `a` assigns a student found by
+`SectionsScreen`: a school year's sections (the current year first; `y` chooses another),
+with grade, name, adviser, seats taken of capacity; `n` new (in the year shown), `e` edit (a
+form with an error under the field at fault), `Enter` the roster, `Ctrl+S` export. A section
+saved for another year shows that year. `RosterScreen`: a section's students; `a` assigns a student found by
 name or number, `m` moves the one under the cursor to another section of the year, `Ctrl+S`
 exports. The database enforces capacity (it locks the section and counts): a full section's
 refusal is shown as it says it ("section: Grade 7 - Rizal is full (45 of 45 seats taken)").
@@ -49,6 +50,8 @@ def _seats(section) -> str:
 @dataclass
 class SectionsLoaded(Message):
     sections: list  # db.sections.Section
+    years: list[tuple[int, str, bool]]  # (id, name, is_current), newest first
+    year_id: int | None  # the school year shown
 
 
 @dataclass
@@ -127,10 +130,11 @@ class SectionForm(ModalScreen[int | None]):
         Binding("ctrl+s", "save", "Save", id="section.save"),
     ]
 
-    def __init__(self, session, section=None) -> None:
+    def __init__(self, session, section=None, year_id: int | None = None) -> None:
         super().__init__()
         self.session = session
         self.section = section
+        self.year_id = year_id  # a new section's school year (default the current one)
 
     def compose(self) -> ComposeResult:
         s = self.section
@@ -184,8 +188,8 @@ class SectionForm(ModalScreen[int | None]):
         year.set_options(
             [(name + (" (current)" if cur else ""), i) for i, name, cur in message.years]
         )
-        current = self.section.school_year_id if self.section else None
-        if current is None:
+        current = self.section.school_year_id if self.section else self.year_id
+        if current is None or not any(i == current for i, _n, _c in message.years):
             current = next((i for i, _n, cur in message.years if cur), None)
         if current is not None:
             year.value = current
@@ -317,7 +321,11 @@ def _sentence(text: str) -> str:
 
 
 class SectionsScreen(Screen):
+    """The sections of one school year (the current one first; `y` picks another)."""
+
+    AUTO_FOCUS = ""  # none: the table once its rows are there (not the year chooser)
     DEFAULT_CSS = """
+    SectionsScreen #sections-year { width: 40; }
     SectionsScreen #sections-status { height: 1; color: $text-muted; padding: 0 1; }
     SectionsScreen DataTable { height: 1fr; }
     """
@@ -326,6 +334,7 @@ class SectionsScreen(Screen):
         Binding("enter", "roster", "Roster", id="sections.roster"),
         Binding("n", "new", "New", id="sections.new"),
         Binding("e", "edit", "Edit", id="sections.edit"),
+        Binding("y", "year", "Year", id="sections.year"),
         Binding("ctrl+s", "export", "Export CSV", id="sections.export"),
     ]
     COLUMNS = (("Grade", 12), ("Section", 18), ("Year", 9), ("Adviser", 18), ("Seats", 7))
@@ -334,10 +343,13 @@ class SectionsScreen(Screen):
         super().__init__()
         self.session = session
         self.sections: dict[int, Any] = {}
+        self.year_id: int | None = None  # None: the current school year (until loaded)
+        self.year_name = "current school year"
 
     def compose(self) -> ComposeResult:
-        yield TitleBar(safe_join("Sections", "·", "current school year"))
+        yield TitleBar(safe_join("Sections", "·", self.year_name))
         yield ConnectionBanner()
+        yield Select([], prompt="School year", allow_blank=True, id="sections-year")
         yield Static("Loading…", id="sections-status")
         yield DataTable(id="sections-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -352,15 +364,38 @@ class SectionsScreen(Screen):
 
     @db_work(name="sections load", group="sections-load", exclusive=True)
     def load(self, select: int | None = None) -> None:
-        from school_tui.db import sections
+        """The chosen year's sections; with `select`, that section's year, cursor on it."""
+        from school_tui.db import records, sections
+
+        year_id = self.year_id
+
+        def fetch(conn):
+            year = year_id
+            if select is not None:
+                chosen = sections.get_section(conn, select)
+                year = chosen.school_year_id if chosen else year
+            years = records.school_years(conn)
+            if year is None or not any(i == year for i, _n, _c in years):
+                year = next((i for i, _n, current in years if current), None)
+            found = sections.list_sections(conn, year_id=year) if year is not None else []
+            return found, years, year
 
         self._select = select
-        self.post_message(SectionsLoaded(self.session.run(sections.list_sections)))
+        self.post_message(SectionsLoaded(*self.session.run(fetch)))
 
     def on_sections_loaded(self, message: SectionsLoaded) -> None:
         table = self.query_one("#sections-table", DataTable)
         keep = getattr(self, "_select", None) or self._cursor_id()
         self.sections = {s.id: s for s in message.sections}
+        self.year_id = message.year_id
+        names = {i: name + (" (current)" if current else "") for i, name, current in message.years}
+        self.year_name = names.get(message.year_id, "no school year")
+        year_select = self.query_one("#sections-year", Select)
+        with self.prevent(Select.Changed):
+            year_select.set_options([(name, i) for i, name in names.items()])
+            if message.year_id is not None:
+                year_select.value = message.year_id
+        self.query_one("#title-bar", Static).update(safe_join("Sections", "·", self.year_name))
         with self.app.batch_update():
             table.clear()
             for s in message.sections:
@@ -380,11 +415,21 @@ class SectionsScreen(Screen):
         count = len(message.sections)
         self.query_one("#sections-status", Static).update(
             safe_text(
-                f"{count} sections. Enter: roster · n: new · e: edit"
+                f"{count} sections. Enter: roster · n: new · e: edit · y: year"
                 if count
-                else "No sections this school year yet: n creates one."
+                else f"No sections in {self.year_name} yet: n creates one; y: another year."
             )
         )
+
+    @on(Select.Changed, "#sections-year")
+    def _year_changed(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or event.value == self.year_id:
+            return
+        self.year_id = int(event.value)
+        self.load()
+
+    def action_year(self) -> None:
+        self.query_one("#sections-year", Select).focus()
 
     def _cursor_id(self) -> int | None:
         table = self.query_one("#sections-table", DataTable)
@@ -393,7 +438,7 @@ class SectionsScreen(Screen):
         return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def action_new(self) -> None:
-        self.app.push_screen(SectionForm(self.session), self._saved)
+        self.app.push_screen(SectionForm(self.session, year_id=self.year_id), self._saved)
 
     def action_edit(self) -> None:
         section = self.sections.get(self._cursor_id() or -1)
@@ -439,6 +484,7 @@ class SectionsScreen(Screen):
             ("New section", self.action_new, "Name, grade, year, adviser, capacity"),
             ("Edit section", self.action_edit, "The section under the cursor"),
             ("Open roster", self.action_roster, "The section's students"),
+            ("Choose the school year", self.action_year, "Sections of another year"),
             ("Export sections to CSV", self.action_export, "The list shown"),
             ("Back", self.action_back, "Close sections"),
         ]

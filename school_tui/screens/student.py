@@ -37,9 +37,19 @@ SUMMARY_KEY = "enrollment-summary"  # HomeLoaded.data key of the summary above t
 def history_rows(conn: psycopg.Connection) -> list[tuple]:
     """The student's status changes, newest first, as the tab shows them."""
     return [
-        (when, year, f"{old} → {new}" if old else new, remark)
+        (when, year, step_text(old, new, remark), remark)
         for when, year, old, new, remark in records.my_history(conn)
     ]
+
+
+def step_text(old: str | None, new: str, remark: str | None) -> str:
+    """A history row's change: "Pending → Verified", the first status alone, or for a remark
+    added or cleared with no change of status "Pending · note" / "Pending · note cleared"."""
+    if old is None:
+        return new
+    if old == new:
+        return f"{new} · note" if remark else f"{new} · note cleared"
+    return f"{old} → {new}"
 
 
 def describe_enrollment(now: records.MyEnrollment | None) -> Text:

@@ -4,9 +4,11 @@
    (school_tui.student_import) and asks the database what each row would do
    (db.student_import.preview): nothing is written.
 2. The preview: totals on top (add, update, reject), then each line with its action and, for a
-   rejected one, the reason. A file that cannot be read or parsed says why and shows nothing.
+   rejected one, the reason; for an update, the fields it changes (a column the file lacks,
+   or an empty cell, leaves a field as it is). A file that cannot be read or parsed says why and shows nothing.
 3. `Ctrl+O` (import) asks once more, then the import runs in a worker, in one transaction,
-   with a progress bar: the lines the preview showed as add or update, the rejected ones
+   with a progress bar while the rows are sent, then "Writing" (the bar pulses) while the
+   database checks and writes them: the lines the preview showed as add or update, the rejected ones
    left out (db.student_import.commit with the preview shown); the summary says what was
    added and updated. When the database
    refuses (a rule broken, a section full), nothing is imported and the reason shows.
@@ -61,6 +63,11 @@ class ImportFileRefused(Message):
 class ImportProgress(Message):
     done: int
     total: int
+
+
+@dataclass
+class ImportWriting(Message):
+    total: int  # rows sent: the database checks and writes them now
 
 
 @dataclass
@@ -244,7 +251,7 @@ class ImportScreen(Screen):
                     safe_text(row.action),
                     safe_text(row.student_number or "", max_length=COLUMNS[2][2]),
                     safe_text(row.name or "", max_length=COLUMNS[3][2]),
-                    safe_text(row.reason or "", max_length=COLUMNS[4][2]),
+                    safe_text(row.note, max_length=COLUMNS[4][2]),
                     key=str(row.line),
                 )
         total = len(message.rows)
@@ -279,8 +286,8 @@ class ImportScreen(Screen):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         row = next((r for r in self.preview if str(r.line) == event.row_key.value), None)
         detail = ""
-        if row is not None and row.reason:
-            detail = f"Line {row.line}: {row.reason}"
+        if row is not None and row.note:
+            detail = f"Line {row.line}: {row.note}"
         self.query_one("#import-detail", Static).update(safe_text(detail))
 
     # -- 3. the import -----------------------------------------------------------------------
@@ -327,7 +334,14 @@ class ImportScreen(Screen):
             # rejected ones left out, as the confirmation said. The database checks every
             # row again; one that breaks a rule now (an email taken meanwhile) refuses the lot.
             skip = any(row.action == "reject" for row in shown)
-            return db_import.commit(conn, parsed, progress, skip_rejected=skip, checked=shown)
+            return db_import.commit(
+                conn,
+                parsed,
+                progress,
+                skip_rejected=skip,
+                checked=shown,
+                writing=lambda total: self.post_message(ImportWriting(total)),
+            )
 
         try:
             summary = self.session.run(run)
@@ -346,12 +360,21 @@ class ImportScreen(Screen):
         bar = self.query_one("#import-progress", ProgressBar)
         bar.update(total=max(message.total, 1), progress=message.done)
 
+    def on_import_writing(self, message: ImportWriting) -> None:
+        # Every row is sent; the database's one statement has no progress to show: the bar
+        # pulses (no total) under a line that says what is happening.
+        self.query_one("#import-progress", ProgressBar).update(total=None)
+        students = "1 row" if message.total == 1 else f"{message.total} rows"
+        self._set_status(
+            f"Writing: the database checks {students} again and writes them, all or nothing…"
+        )
+
     def on_import_finished(self, message: ImportFinished) -> None:
         self.running = False
         self.parsed = None
         s = message.summary
         bar = self.query_one("#import-progress", ProgressBar)
-        bar.update(progress=bar.total or 0)
+        bar.update(total=max(s.added + s.updated, 1), progress=max(s.added + s.updated, 1))
         left_out = f", {s.rejected} rejected rows left out" if s.rejected else ""
         text = f"Imported: {s.added} students added, {s.updated} updated{left_out}."
         self._set_status(text, "done")

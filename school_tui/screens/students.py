@@ -354,6 +354,9 @@ class StudentForm(ModalScreen[int | None]):
                 students.update(conn, self.profile.id, fields)
                 if section_id is not None and section_id != self.profile.section_id:
                     sections.assign(conn, section_id, [self.profile.id])
+                elif section_id is None and self.profile.section_id is not None:
+                    # "— (none)": out of their section of the current year (the form's list)
+                    sections.unassign(conn, [self.profile.id])
                 return self.profile.id
 
         try:
@@ -531,7 +534,7 @@ class StudentPage(AdvancesStatus, Screen):
                     safe_text(_format(h.changed_at)),
                     safe_text(h.school_year),
                     safe_text(h.from_status or "—"),
-                    safe_text(h.to_status),
+                    safe_text(_to_cell(h)),
                     safe_text(h.changed_by or "system", max_length=20),
                     safe_text(h.remark or "", max_length=40),
                 )
@@ -560,6 +563,13 @@ class StudentPage(AdvancesStatus, Screen):
         self.dismiss(None)
 
 
+def _to_cell(h) -> str:
+    """The history's "To": the new status, or for a remark alone (from = to) what happened."""
+    if h.from_status is not None and h.from_status == h.to_status:
+        return "(note)" if h.remark else "(note cleared)"
+    return h.to_status
+
+
 # -- the search screen ----------------------------------------------------------------------------
 
 
@@ -576,6 +586,7 @@ class StudentsScreen(AdvancesStatus, Screen):
         Binding("o", "open_student", "Open", id="students.open"),
         Binding("n", "new_student", "New", id="students.new"),
         Binding("e", "edit_student", "Edit", id="students.edit"),
+        Binding("ctrl+s", "export", "CSV", id="students.export"),
         Binding("escape", "back", "Back", id="students.back"),
         Binding("down", "focus_table", "To the list", show=False, id="students.to-list"),
     ]
@@ -726,6 +737,21 @@ class StudentsScreen(AdvancesStatus, Screen):
     def _saved(self, student_id: int | None) -> None:
         if student_id is not None:
             self.reload()
+
+    def action_export(self) -> None:
+        """Every match of the search (not only the page shown), read again in the worker."""
+        from school_tui.db import students
+        from school_tui.screens.export import export_query
+
+        text = self.query_one("#student-search", Input).value.strip()
+        export_query(
+            self,
+            session=self.session,
+            what=f"every student matching {text!r}" if text else "every student",
+            stem="students",
+            header=students.EXPORT_COLUMNS,
+            fetch=lambda conn: students.every_match(conn, text),
+        )
 
     def action_back(self) -> None:
         self.dismiss(None)
