@@ -15,6 +15,10 @@ else is already buffered. If more arrived while that batch was handled, it is a 
 thread gathers for COALESCE_S and hands the lot over as one batch, so 500 messages a second
 arrive as a few dozen batches, not 500 redraws.
 
+Horizons (live_chat.py): just before LISTEN, and with each presence sweep, the thread reads
+the xmin of a snapshot; after a sweep it first handles every notification that came before
+the sweep's reply, then hands the sweep's horizon over (`on_checkpoint`).
+
 Presence: this connection *is* the person's presence. It marks the person online (or away,
 see `set_status`) and every SWEEP_EVERY_S runs the school-wide sweep, which marks offline
 anyone without a live listener connection (a killed app, a dropped connection).
