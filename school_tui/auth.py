@@ -18,7 +18,6 @@ LOGIN_FAILED = "Wrong email or password."
 _AUTH_FAILURES = (
     "password authentication failed",
     "is not permitted to log in",
-    'role "',  # 'role "x" does not exist' on servers that do not mock SCRAM for unknown roles
     "no password supplied",
 )
 
@@ -33,9 +32,13 @@ class ServerUnavailable(Exception):
 
 def _is_auth_failure(exc: psycopg.OperationalError) -> bool:
     text = str(exc)
-    return getattr(exc, "sqlstate", None) in ("28P01", "28000") or any(
-        marker in text for marker in _AUTH_FAILURES
-    )
+    if getattr(exc, "sqlstate", None) in ("28P01", "28000"):
+        return True
+    # 'too many connections for role "x"' also names a role, but is an outage: the person
+    # stays logged in and the app reconnects.
+    if 'role "' in text and "does not exist" in text:
+        return True
+    return any(marker in text for marker in _AUTH_FAILURES)
 
 
 def login(target: Target, email: str, password: str):

@@ -834,3 +834,35 @@ async def test_the_app_of_a_person_whose_session_was_ended_returns_to_the_login(
         assert app.session is None
         assert app.connected
         assert not app.screen.query("ConnectionBanner.-lost")
+
+
+async def test_a_connection_limit_reached_is_an_outage_not_the_end_of_the_session(school):
+    """'too many connections for role "…"' names the login, but the login was not refused:
+    the person stays logged in behind the connection banner, and it lifts once connections
+    are allowed again (the reconnect check once took it for a deactivation)."""
+    user_id = school.add_person("Teacher", email="tess@limit.test")
+    login = sql.Identifier(school.login_role(user_id))
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "tess@limit.test")
+        await wait_until(pilot, lambda: app.session.listener.backend_pid is not None, "listener")
+        home = app.screen
+        school.admin.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 0").format(login))
+        try:
+            school.admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (school.login_role(user_id),),
+            )
+            await wait_until(pilot, lambda: not app.connected, "the banner")
+            # Each reconnect attempt is refused for the limit meanwhile: still logged in.
+            refused = lambda: school.admin.execute(  # noqa: E731
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = %s",
+                (school.login_role(user_id),),
+            ).fetchone()[0]
+            assert refused() == 0
+            assert app.session is not None
+        finally:
+            school.admin.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT -1").format(login))
+        await wait_until(pilot, lambda: app.connected, "the banner to lift")
+        assert app.session is not None and app.screen is home
+        assert not login_status(app).startswith("Your session was ended")

@@ -103,6 +103,22 @@ def conversation_ids(school, a: int, b: int) -> list[int]:
     ]
 
 
+@asynccontextmanager
+async def listener_kept_down(school, receiver: Receiver, login_role: str):
+    """The receiver's listener goes, and cannot come back until the block ends: the login may
+    open no new connection meanwhile. A connection limit, not NOLOGIN: a login refused
+    outright means the person was deactivated, and the app rightly ends the session (if its
+    reconnect check ran inside the block, it would); "too many connections" is an outage."""
+    role = sql.Identifier(login_role)
+    school.admin.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT 0").format(role))
+    try:
+        school.admin.execute("SELECT pg_terminate_backend(%s)", (listener_pid(receiver),))
+        await wait_until(receiver.pilot, lambda: not listening(school, login_role), "it to go")
+        yield
+    finally:
+        school.admin.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT -1").format(role))
+
+
 async def join(thread: threading.Thread) -> None:
     await asyncio.to_thread(thread.join, THREAD_TIMEOUT)
     assert not thread.is_alive(), f"{thread.name} did not finish"
@@ -289,17 +305,8 @@ async def test_out_of_order_commit_while_listener_down_is_backfilled_once(school
             tx2.commit()
             await receiver.wait_for([second], "the larger id")
 
-            # The listener goes and cannot come back for now: the person may not log in.
-            role = sql.Identifier(student_login)
-            school.admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(role))
-            try:
-                school.admin.execute("SELECT pg_terminate_backend(%s)", (listener_pid(receiver),))
-                await wait_until(
-                    receiver.pilot, lambda: not listening(school, student_login), "it to go"
-                )
+            async with listener_kept_down(school, receiver, student_login):
                 tx1.commit()  # its NOTIFY reaches nobody of the student's
-            finally:
-                school.admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(role))
         await receiver.wait_for([second, first], "the smaller id, from the backfill")
         with school.connect_as(teacher, autocommit=True) as sender:
             last = chat.send(sender, student, "the end", uuid.uuid4())
@@ -364,16 +371,8 @@ async def test_long_transaction_committed_while_listener_down_is_backfilled_once
                 lambda: live_chat._horizon is not None and set(before) <= set(live_chat._seen),
                 "the sweeps to run",
             )
-            role = sql.Identifier(student_login)
-            school.admin.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(role))
-            try:
-                school.admin.execute("SELECT pg_terminate_backend(%s)", (listener_pid(receiver),))
-                await wait_until(
-                    receiver.pilot, lambda: not listening(school, student_login), "it to go"
-                )
+            async with listener_kept_down(school, receiver, student_login):
                 slow.commit()  # its NOTIFY reaches nobody of the student's
-            finally:
-                school.admin.execute(sql.SQL("ALTER ROLE {} LOGIN").format(role))
             await receiver.wait_for([*before, late], "the late commit, from the backfill")
             last = chat.send(quick, student, "the end", uuid.uuid4())
             await receiver.wait_for([*before, late, last], "nothing twice")
