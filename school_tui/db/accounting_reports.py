@@ -255,6 +255,9 @@ def receipt(conn: psycopg.Connection, payment_id: int):
     r = ledger.receipt(conn, payment_id)
     if r is None:
         return None
+    # Everything up to this payment in the statement's order (time, then charges,
+    # adjustments, payments, reversals, then id), so the receipt and the statement's line
+    # agree, also for a payment recorded with an earlier date than later-numbered ones.
     after = conn.execute(
         """
         SELECT coalesce((SELECT sum(amount) FROM school.fees
@@ -262,9 +265,10 @@ def receipt(conn: psycopg.Connection, payment_id: int):
              - coalesce((SELECT sum(amount) FROM school.adjustments
                           WHERE student_id = p.student_id AND recorded_at <= p.payment_date), 0)
              - coalesce((SELECT sum(amount_paid) FROM school.payments x
-                          WHERE x.student_id = p.student_id AND x.receipt_no <= p.receipt_no), 0)
+                          WHERE x.student_id = p.student_id
+                            AND (x.payment_date, x.id) <= (p.payment_date, p.id)), 0)
              + coalesce((SELECT sum(amount) FROM school.reversals
-                          WHERE student_id = p.student_id AND reversed_at <= p.payment_date), 0)
+                          WHERE student_id = p.student_id AND reversed_at < p.payment_date), 0)
           FROM school.payments p WHERE p.id = %s
         """,
         (payment_id,),
@@ -430,8 +434,10 @@ def save_schedule(
     amount: Decimal,
     due_date: date,
     plan: Sequence = (),
+    schedule_id: int | None = None,
 ) -> int:
-    """Create or change a schedule (the ledger's save_schedule: one per year, grade, type)."""
+    """A new schedule (schedule_id None: refused when the year, grade and type have one), or
+    a change of schedule `schedule_id` (the ledger's save_schedule)."""
     from school_tui.db import ledger
 
     return ledger.save_schedule(
@@ -442,6 +448,7 @@ def save_schedule(
         amount,
         due_date,
         [ledger.Installment(d, a) for d, a in plan],
+        schedule_id=schedule_id,
     )
 
 
