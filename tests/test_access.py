@@ -763,6 +763,13 @@ OPS: dict[tuple[str, str], Op] = {
         "ARRAY[40.00, 60.00])",
         "FX",
     ),
+    ("functions", "add_fee"): call(
+        "SELECT school.add_fee(%s, 'Other', 25.00, %s, current_date)", "S1", "Y"
+    ),
+    ("functions", "save_fee_schedule"): call(
+        "SELECT school.save_fee_schedule(NULL, %s, 'Grade 10', 'Tuition', 900.00, current_date)",
+        "Y",
+    ),
     ("functions", "close_day"): call("SELECT school.close_day(current_date, 0, NULL)"),
     ("functions", "expected_takings"): call(
         "SELECT * FROM school.expected_takings(%s, current_date)", "A1"

@@ -65,6 +65,7 @@ def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = No
             "amount": value,
             "due_date": due,
             "plan": s.plan if s else [],
+            "schedule_id": s.id if s else None,  # None: new, refused if it exists
         }
 
     def save(conn, checked: dict) -> str:
@@ -435,6 +436,7 @@ class InstallmentModal(ModalScreen[str | None]):
                     s.amount,
                     s.due_date,
                     [(i.due_date, i.amount) for i in plan],
+                    schedule_id=s.id,
                 )
             )
         except BaseException:
