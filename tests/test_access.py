@@ -39,6 +39,7 @@ from psycopg import errors, sql
 from school_tui.access import MATRIX_FILE, ROLES
 from school_tui.db import people
 from school_tui.db.connect import APP_ROLE_GROUP
+from tests.harness import assert_ledger_invariants
 
 COLUMNS = ("Adm", "Pri", "Coo", "Tea", "Stu", "Gui", "Reg", "Acc")
 
@@ -293,6 +294,8 @@ def world(school_factory):
     try:
         made = build_world(school)
         yield made
+        # Every cell rolled back: the world's books still add up.
+        assert_ledger_invariants(school.admin)
     finally:
         if made is not None:
             made.close()
