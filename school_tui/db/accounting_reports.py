@@ -91,17 +91,24 @@ _UNDONE = """
 """
 
 
-def _collections(conn: psycopg.Connection, start: date, end: date, keys: str) -> list[tuple]:
-    """Net collections (payments taken minus reversals made) grouped by `keys` (a constant of
-    this module), with the number of payments taken."""
-    return conn.execute(
+def collections_query(keys: str, start: date, end: date) -> tuple[str, dict]:
+    """The collections report's SQL and parameters, grouped by `keys` (a constant of this
+    module): what _collections runs, and what the benchmark runs through psql as the raw
+    baseline."""
+    return (
         f"""
         SELECT {keys}, sum(n)::int, sum(total)::numeric(14,2)
           FROM ({_TAKEN} UNION ALL {_UNDONE}) c
          GROUP BY {keys} ORDER BY {keys}
         """,  # noqa: S608 - keys and the sub-selects are constants of this module
         {"start": start, "end": end + timedelta(days=1)},
-    ).fetchall()
+    )
+
+
+def _collections(conn: psycopg.Connection, start: date, end: date, keys: str) -> list[tuple]:
+    """Net collections (payments taken minus reversals made) grouped by `keys` (a constant of
+    this module), with the number of payments taken."""
+    return conn.execute(*collections_query(keys, start, end)).fetchall()
 
 
 def collections_by_day(conn: psycopg.Connection, start: date, end: date) -> list[tuple]:
