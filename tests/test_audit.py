@@ -125,13 +125,11 @@ def test_an_update_records_only_the_changed_fields_and_a_no_op_nothing(school):
     ).fetchone()[0]
     before = last_id(school)
     with school.connect_as(accountant, autocommit=True) as conn:
-        query = "UPDATE school.fee_schedules SET due_date = '2025-08-31' WHERE id = %s"
-        conn.execute(query, (schedule,))
-        conn.execute(query, (schedule,))  # no change
-        conn.execute(
-            "UPDATE school.fee_schedules SET amount = 600, due_date = '2025-08-31' WHERE id = %s",
-            (schedule,),
-        )
+        # (Accounting changes a schedule through the ledger's function: 0009)
+        query = "SELECT school.save_fee_schedule(%s, NULL, NULL, NULL, %s, '2025-08-31')"
+        conn.execute(query, (schedule, Decimal("500.00")))
+        conn.execute(query, (schedule, Decimal("500.00")))  # no change
+        conn.execute(query, (schedule, Decimal("600")))
     rows = [
         r
         for r in log_entries(school, table_name="fee_schedules", row_id=schedule)

@@ -60,7 +60,7 @@ class Books:
 
 @pytest.fixture
 def books(school):
-    """The small school; after the test, the books must add up (one query)."""
+    """The small school; after the test, the books must add up (one query, in `school`)."""
     ids: dict[str, int] = {}
     for key, role, password in (
         ("clerk", "Accounting", "school-tui-demo"),
@@ -115,7 +115,7 @@ def books(school):
     yield made
     for conn in made.conns:
         conn.close()
-    assert_ledger_invariants(admin)
+    # (then the `school` fixture checks that the books add up: conftest.py)
 
 
 def _assign(books: Books) -> None:
@@ -168,14 +168,22 @@ def test_a_plan_that_does_not_add_up_is_refused(books):
             LedgerRefused, match="installments: they add up to 1.00, the fee is 900.00"
         ):
             ledger.set_installment_plan(conn, fee, [Installment(TODAY, D("1.00"))])
-        # Directly, as Accounting may write schedules: refused at commit, by the database.
-        with pytest.raises(errors.CheckViolation):
+        # Directly: Accounting writes plans through the functions only (0009).
+        with pytest.raises(errors.InsufficientPrivilege):
             with conn.transaction():
                 conn.execute(
                     "INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, "
                     "amount) VALUES (%s, 1, %s, 1.00)",
                     (ids["misc"], TODAY),
                 )
+    # Even the owner's direct write of a plan that does not add up is refused at commit.
+    with pytest.raises(errors.CheckViolation):
+        with books.admin.transaction():
+            books.admin.execute(
+                "INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, "
+                "amount) VALUES (%s, 1, %s, 1.00)",
+                (ids["misc"], TODAY),
+            )
     # A fee given no plan has one due, for its amount.
     with books.clerk() as conn:
         plain = ledger.add_fee(conn, ids["s2"], "Other", D("75.50"), ids["year"], TODAY)
@@ -766,3 +774,421 @@ def test_0007_allocates_earlier_payments_numbers_them_and_derives_status(
                 (roles.prefix + "\\_%", roles.member, roles.owner),
             ).fetchall():
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+# =====================================================================================
+# 0009: amounts refused as typed, never rounded (as the accountant's own login)
+# =====================================================================================
+BAD_AMOUNTS = [  # (amount, the rule)
+    (D("0"), "must be more than zero"),
+    (D("-1500.00"), "must be more than zero"),
+    (D("1500.005"), "at most two decimal places"),  # numeric(10,2) would make it 1500.01
+    (D("0.001"), "at most two decimal places"),
+    (D("10000000.00"), "at most 9,999,999.99"),
+    (D("1e400"), "at most 9,999,999.99"),
+]
+
+
+@pytest.mark.parametrize(("amount", "rule"), BAD_AMOUNTS, ids=lambda v: str(v))
+def test_every_money_function_refuses_a_bad_amount_as_typed(books, amount, rule):
+    _assign(books)
+    ids = books.ids
+    tuition = books.admin.execute(
+        "SELECT id FROM school.fees WHERE student_id = %s AND fee_type = 'Tuition'", (ids["s1"],)
+    ).fetchone()[0]
+    before = {t: books.count(t) for t in ("fees", "fee_schedules", "fee_schedule_installments",
+                                          "fee_installments", "payments", "adjustments")}  # fmt: skip
+    good = D("1500.00")
+    with books.clerk() as conn:
+        attempts = {
+            "amount": [
+                lambda: ledger.add_fee(conn, ids["s1"], "Uniform", amount, ids["year"], TODAY),
+                lambda: ledger.save_schedule(
+                    conn, ids["year"], "Grade 8", "Tuition", amount, TODAY
+                ),
+                lambda: ledger.post_payment(conn, ids["s1"], amount, "Cash", None, uuid.uuid4()),
+                lambda: ledger.add_adjustment(
+                    conn, tuition, "Discount", "sibling", ids["principal"], amount
+                ),
+            ],
+            "installment 2": [
+                lambda: ledger.add_fee(
+                    conn,
+                    ids["s1"],
+                    "Uniform",
+                    good,
+                    ids["year"],
+                    TODAY,
+                    [Installment(TODAY, good), Installment(TODAY, amount)],
+                ),  # fmt: skip
+                lambda: ledger.save_schedule(
+                    conn,
+                    ids["year"],
+                    "Grade 8",
+                    "Tuition",
+                    good,
+                    TODAY,
+                    [Installment(TODAY, good), Installment(TODAY, amount)],
+                ),  # fmt: skip
+                lambda: ledger.set_installment_plan(
+                    conn, tuition, [Installment(TODAY, good), Installment(TODAY, amount)]
+                ),
+            ],
+        }
+        for field_name, calls in attempts.items():
+            for n, attempt in enumerate(calls):
+                with pytest.raises(LedgerRefused) as refused:
+                    attempt()
+                assert str(refused.value) == f"{field_name}: {rule}", (field_name, n)
+    after = {t: books.count(t) for t in before}
+    assert after == before  # nothing written, nothing rounded
+
+
+@pytest.mark.parametrize("amount", ["1500.005", "0", "-1", "10000000.00"])
+def test_accounting_cannot_write_money_columns_directly(books, amount):
+    """What psql would do with the accountant's login: no direct INSERT or UPDATE of a money
+    column, so no numeric(10,2) gets the chance to round 1500.005 to 1500.01."""
+    _assign(books)
+    ids = books.ids
+    fee = books.admin.execute("SELECT min(id) FROM school.fees").fetchone()[0]
+    statements = [
+        ("INSERT INTO school.fees (student_id, fee_type, amount, school_year_id) "
+         "VALUES (%s, 'Other', %s::numeric, %s)", (ids["s1"], amount, ids["year"])),
+        ("INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount, "
+         "due_date) VALUES (%s, 'Grade 9', 'Tuition', %s::numeric, current_date)",
+         (ids["year"], amount)),
+        ("UPDATE school.fee_schedules SET amount = %s::numeric WHERE id = %s",
+         (amount, ids["misc"])),
+        ("INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, amount) "
+         "VALUES (%s, 1, current_date, %s::numeric)", (ids["books"], amount)),
+        ("DELETE FROM school.fee_schedule_installments WHERE schedule_id = %s",
+         (ids["tuition"],)),
+        ("INSERT INTO school.fee_installments (fee_id, seq, due_date, amount) "
+         "VALUES (%s, 9, current_date, %s::numeric)", (fee, amount)),
+        ("INSERT INTO school.payments (fee_id, amount_paid, payment_method) "
+         "VALUES (%s, %s::numeric, 'Cash')", (fee, amount)),
+    ]  # fmt: skip
+    with books.clerk() as conn:
+        for statement, params in statements:
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(statement, params)
+    assert books.admin.execute(
+        "SELECT amount FROM school.fee_schedules WHERE id = %s", (ids["misc"],)
+    ).fetchone()[0] == D("1000.00")
+    assert books.count("payments") == 0 and books.count("fees") == 9
+
+
+def test_good_amounts_go_in_through_the_functions_as_typed(books):
+    ids = books.ids
+    with books.clerk() as conn:
+        fee = ledger.add_fee(
+            conn, ids["s1"], "Uniform", D("1500.01"), ids["year"], TODAY,
+            [Installment(TODAY, D("0.01")), Installment(TODAY + timedelta(30), D("1500.00"))],
+        )  # fmt: skip
+        big = ledger.add_fee(conn, ids["s2"], "Other", D("9999999.99"), ids["year"], TODAY)
+        sched = ledger.save_schedule(conn, ids["year"], "Grade 8", "Tuition", D("0.01"), TODAY)
+    assert books.admin.execute(
+        "SELECT array_agg(amount ORDER BY seq) FROM school.fee_installments WHERE fee_id = %s",
+        (fee,),
+    ).fetchone()[0] == [D("0.01"), D("1500.00")]
+    assert books.admin.execute("SELECT amount FROM school.fees WHERE id = %s", (big,)).fetchone()[
+        0
+    ] == D("9999999.99")
+    assert [s.amount for s in ledger.schedules(books.admin, ids["year"]) if s.id == sched] == [
+        D("0.01")
+    ]
+
+
+# =====================================================================================
+# 0009: a new schedule never replaces an existing one; editing names it
+# =====================================================================================
+def test_a_new_schedule_where_one_exists_is_refused_and_the_old_plan_stays(books):
+    ids = books.ids
+    with books.clerk() as conn:
+        with pytest.raises(LedgerRefused) as refused:
+            ledger.save_schedule(conn, ids["year"], "Grade 7", "Tuition", D("9000.00"), TODAY)
+        assert str(refused.value) == (
+            "fee type: Grade 7 already has a Tuition schedule for 2030-2031; edit that one (e)"
+        )
+        tuition = next(s for s in ledger.schedules(conn, ids["year"]) if s.id == ids["tuition"])
+        assert (tuition.amount, len(tuition.plan)) == (D("10000.00"), 4)
+        # Editing it (by id): the due date moves, the plan is what the edit says.
+        plan = [Installment(TODAY + timedelta(days=n), D("5000.00")) for n in (1, 2)]
+        assert (
+            ledger.save_schedule(
+                conn,
+                ids["year"],
+                "Grade 7",
+                "Tuition",
+                D("10000.00"),
+                plan[-1].due_date,
+                plan,
+                schedule_id=ids["tuition"],
+            )  # fmt: skip
+            == ids["tuition"]
+        )
+        with pytest.raises(LedgerRefused, match="^fee type: a schedule's school year"):
+            ledger.save_schedule(
+                conn, ids["year"], "Grade 8", "Tuition", D("1.00"), TODAY, schedule_id=ids["misc"]
+            )
+        edited = next(s for s in ledger.schedules(conn, ids["year"]) if s.id == ids["tuition"])
+    assert edited.plan == plan and edited.due_date == plan[-1].due_date
+    assert books.count("fee_schedules") == 3
+
+
+# =====================================================================================
+# 0009: the day close holds against reversals and against a close landing mid-post
+# =====================================================================================
+def test_a_clerk_who_closed_the_day_reverses_no_payment_on_it(books):
+    _assign(books)
+    ids = books.ids
+    tuition = books.admin.execute(
+        "SELECT id FROM school.fees WHERE student_id = %s AND fee_type = 'Tuition'", (ids["s1"],)
+    ).fetchone()[0]
+    with books.clerk() as conn, books.clerk("clerk2") as other:
+        paid = ledger.post_payment(conn, ids["s1"], D("300.00"), "Cash", None, uuid.uuid4())
+        discount = ledger.add_adjustment(
+            conn, tuition, "Discount", "sibling", ids["principal"], D("100.00")
+        )
+        ledger.close_day(conn, TODAY, D("300.00"))
+        with pytest.raises(LedgerRefused, match=f"^day: you have closed {TODAY} already"):
+            ledger.reverse_payment(conn, paid.payment_id, "wrong student")
+        assert books.count("reversals") == 0
+        # The close still matches the books.
+        close = ledger.day_closes(conn)[0]
+        expected = {
+            t.method: t.expected for t in ledger.expected_takings(conn, ids["clerk"], TODAY)
+        }
+        assert close.expected_cash == expected["Cash"] == D("300.00")
+        # An adjustment moves no money: its reversal is allowed.
+        ledger.reverse_adjustment(conn, discount, "withdrawn")
+        # A clerk whose day is open hands the money back, from their own drawer.
+        ledger.reverse_payment(other, paid.payment_id, "wrong student")
+        theirs = {t.method: t for t in ledger.expected_takings(other, ids["clerk2"], TODAY)}
+    assert (theirs["Cash"].reversals, theirs["Cash"].expected) == (1, D("-300.00"))
+
+
+def _in_thread(fn, *args) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = fn(*args)
+        except Exception as exc:  # handed to the test, which asserts on it
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def test_a_close_landing_while_a_post_is_checking_wins_and_the_post_is_refused(books):
+    """The close takes the lock first and has not committed; the same clerk's post must wait
+    for it before it looks for a close (it used to look first, then wait at the receipt
+    number, then post on the closed day)."""
+    _assign(books)
+    closing = books.clerk(autocommit=False)
+    posting = books.clerk()
+    ledger.close_day(closing, TODAY, D("0.00"))  # holds the lock, not committed
+    thread, result = _in_thread(
+        ledger.post_payment, posting, books.ids["s1"], D("100.00"), "Cash", None, uuid.uuid4()
+    )
+    _blocked(books, posting)
+    closing.commit()
+    thread.join(30)
+    assert isinstance(result.get("error"), LedgerRefused), result
+    assert str(result["error"]).startswith(f"day: you have closed {TODAY} already")
+    assert books.count("payments") == 0
+
+
+def test_a_close_landing_while_a_reversal_is_checking_wins_and_the_reversal_is_refused(books):
+    _assign(books)
+    with books.clerk() as conn:
+        paid = ledger.post_payment(conn, books.ids["s1"], D("100.00"), "Cash", None, uuid.uuid4())
+    closing = books.clerk(autocommit=False)
+    reversing = books.clerk()
+    ledger.close_day(closing, TODAY, D("100.00"))
+    thread, result = _in_thread(ledger.reverse_payment, reversing, paid.payment_id, "typo")
+    _blocked(books, reversing)
+    closing.commit()
+    thread.join(30)
+    assert isinstance(result.get("error"), LedgerRefused), result
+    assert books.count("reversals") == 0
+
+
+def test_a_post_in_flight_is_counted_by_the_close_that_waits_for_it(books):
+    _assign(books)
+    posting = books.clerk(autocommit=False)
+    closing = books.clerk()
+    posting.execute(
+        "SELECT * FROM school.post_payment(%s, 250.00, 'Cash', NULL, %s)",
+        (books.ids["s1"], uuid.uuid4()),
+    )
+    thread, result = _in_thread(ledger.close_day, closing, TODAY, D("250.00"))
+    _blocked(books, closing)
+    posting.commit()
+    thread.join(30)
+    assert "error" not in result, result
+    close = ledger.day_closes(books.admin)[0]
+    assert (close.payments_count, close.expected_cash, close.cash_difference) == (
+        1,
+        D("250.00"),
+        D("0.00"),
+    )
+
+
+# =====================================================================================
+# Concurrency: two cashiers, one student; many cashiers, many students
+# =====================================================================================
+def test_two_cashiers_paying_one_students_dues_at_once_both_post(books):
+    _assign(books)
+    ids = books.ids
+    first, second = books.clerk(autocommit=False), books.clerk("clerk2")
+    first.execute(
+        "SELECT * FROM school.post_payment(%s, 2600.00, 'Cash', NULL, %s)",
+        (ids["s1"], uuid.uuid4()),
+    )  # the first due (2,500.00) and 100.00 of the next
+    thread, result = _post_in_thread(second, (ids["s1"], D("2000.00"), "Card", None, uuid.uuid4()))
+    _blocked(books, second)  # on the first cashier's lock on the dues
+    first.commit()
+    thread.join(30)
+    assert "error" not in result, result
+    second_receipt = result["receipt"]
+    assert second_receipt.receipt_no == 2
+    # The second saw what the first allocated: it starts where the first stopped.
+    assert [(a.fee_type, a.seq, a.amount) for a in second_receipt.allocations] == [
+        ("Books", 1, D("400.00")),
+        ("Miscellaneous", 1, D("1000.00")),
+        ("Tuition", 2, D("600.00")),
+    ]
+    over = books.admin.execute(
+        "SELECT count(*) FROM school.installment_balances WHERE student_id = %s "
+        "AND (paid > amount OR open < 0)",
+        (ids["s1"],),
+    ).fetchone()[0]
+    assert over == 0
+    assert second_receipt.balance == D("6900.00")
+
+
+def test_concurrent_posts_for_different_students_get_gapless_unique_receipts(books):
+    _assign(books)
+    ids = books.ids
+    students = [ids["s1"], ids["s2"], ids["s3"]]
+    per_thread = 6
+    barrier = threading.Barrier(len(students) + 1)
+    conns = [books.clerk(which) for which in ("clerk", "clerk2", "clerk")]
+    loser = books.clerk(autocommit=False)
+    errors_seen: list[Exception] = []
+    numbers: list[int] = []
+    lock = threading.Lock()
+
+    def cashier(conn, student):
+        barrier.wait()
+        try:
+            for _ in range(per_thread):
+                r = ledger.post_payment(conn, student, D("10.00"), "Cash", None, uuid.uuid4())
+                with lock:
+                    numbers.append(r.receipt_no)
+        except Exception as exc:  # reported below
+            errors_seen.append(exc)
+
+    def rolls_back():
+        barrier.wait()
+        try:
+            for _ in range(per_thread):  # takes a number, then gives it back
+                loser.execute(
+                    "SELECT * FROM school.post_payment(%s, 10.00, 'Card', NULL, %s)",
+                    (ids["s2"], uuid.uuid4()),
+                )
+                loser.rollback()
+        except Exception as exc:  # reported below
+            errors_seen.append(exc)
+
+    threads = [
+        threading.Thread(target=cashier, args=(c, s)) for c, s in zip(conns, students, strict=True)
+    ]
+    threads.append(threading.Thread(target=rolls_back))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors_seen == []
+    total = per_thread * len(students)
+    assert sorted(numbers) == list(range(1, total + 1))
+    assert books.admin.execute(
+        "SELECT count(*), count(DISTINCT receipt_no), min(receipt_no), max(receipt_no) "
+        "FROM school.payments"
+    ).fetchone() == (total, total, 1, total)
+
+
+# =====================================================================================
+# A receipt's balance after it agrees with the statement, back-dated payments too
+# =====================================================================================
+def test_a_receipts_balance_after_is_the_statements_for_back_dated_payments(books):
+    from school_tui.db import accounting_reports as ar
+
+    ids = books.ids
+    now = books.admin.execute("SELECT now()").fetchone()[0]
+    fee = books.admin.execute(
+        "INSERT INTO school.fees (student_id, fee_type, amount, school_year_id, created_at) "
+        "VALUES (%s, 'Other', 1000.00, %s, %s) RETURNING id",
+        (ids["s1"], ids["year"], now - timedelta(days=30)),
+    ).fetchone()[0]
+    with books.clerk() as conn:
+        today = ledger.post_payment(conn, ids["s1"], D("100.00"), "Cash", None, uuid.uuid4())
+    # Recorded afterwards (receipt 2), dated ten days ago: as the demo loader does.
+    earlier = books.admin.execute(
+        "SELECT payment_id FROM school.record_payment(%s, 200.00, 'Cash', NULL, %s, %s, %s)",
+        (ids["s1"], uuid.uuid4(), ids["clerk"], now - timedelta(days=10)),
+    ).fetchone()[0]
+    with books.clerk() as conn:
+        statement = ar.statement(conn, ids["s1"])
+        after = {pid: ar.receipt(conn, pid).balance_after for pid in (today.payment_id, earlier)}
+    on_statement = {line.payment_id: line.balance for line in statement.lines if line.payment_id}
+    assert on_statement == {earlier: D("800.00"), today.payment_id: D("700.00")}
+    assert after == on_statement
+    assert fee
+
+
+# =====================================================================================
+# Paid before being verified: verifying completes the payment step
+# =====================================================================================
+def test_verifying_a_student_who_has_paid_everything_completes_payment(books):
+    from school_tui.db import enrollment
+
+    _assign(books)
+    ids = books.ids
+    admin = books.admin
+    admin.execute(
+        "UPDATE school.enrollment_progress SET current_status = 'Pending' "
+        "WHERE student_id IN (%s, %s)",
+        (ids["s1"], ids["s2"]),
+    )
+    with books.clerk() as conn:
+        ledger.post_payment(conn, ids["s1"], D("11500.00"), "Cash", None, uuid.uuid4())
+        ledger.post_payment(conn, ids["s2"], D("11000.00"), "Cash", None, uuid.uuid4())
+    assert books.status("s1") == "Pending"  # the hook leaves Pending alone
+    registrar = books.school.add_person("Registrar", email="registrar@ledger.test")
+    enrollments = dict(
+        admin.execute(
+            "SELECT student_id, id FROM school.enrollment_progress WHERE student_id IN (%s, %s)",
+            (ids["s1"], ids["s2"]),
+        ).fetchall()
+    )
+    with books.school.connect_as(registrar, autocommit=True) as conn:
+        enrollment.set_status(conn, [enrollments[ids["s1"]], enrollments[ids["s2"]]], "Verified")
+        assert books.status("s1") == "Payment Complete"
+        assert books.status("s2") == "Verified"  # 500.00 of Tuition still open
+        # Back a step on purpose: it stays where the registrar put it.
+        enrollment.set_status(conn, [enrollments[ids["s1"]]], "Verified", "recheck documents")
+    assert books.status("s1") == "Verified"
+    history = admin.execute(
+        "SELECT from_status, to_status, remark, changed_by FROM school.enrollment_history "
+        "WHERE enrollment_id = %s ORDER BY id",
+        (enrollments[ids["s1"]],),
+    ).fetchall()
+    assert history[-3:] == [
+        ("Pending", "Verified", None, registrar),
+        ("Verified", "Payment Complete", "Required fees paid", registrar),
+        ("Payment Complete", "Verified", "recheck documents", registrar),
+    ]

@@ -91,17 +91,24 @@ _UNDONE = """
 """
 
 
-def _collections(conn: psycopg.Connection, start: date, end: date, keys: str) -> list[tuple]:
-    """Net collections (payments taken minus reversals made) grouped by `keys` (a constant of
-    this module), with the number of payments taken."""
-    return conn.execute(
+def collections_query(keys: str, start: date, end: date) -> tuple[str, dict]:
+    """The collections report's SQL and parameters, grouped by `keys` (a constant of this
+    module): what _collections runs, and what the benchmark runs through psql as the raw
+    baseline."""
+    return (
         f"""
         SELECT {keys}, sum(n)::int, sum(total)::numeric(14,2)
           FROM ({_TAKEN} UNION ALL {_UNDONE}) c
          GROUP BY {keys} ORDER BY {keys}
         """,  # noqa: S608 - keys and the sub-selects are constants of this module
         {"start": start, "end": end + timedelta(days=1)},
-    ).fetchall()
+    )
+
+
+def _collections(conn: psycopg.Connection, start: date, end: date, keys: str) -> list[tuple]:
+    """Net collections (payments taken minus reversals made) grouped by `keys` (a constant of
+    this module), with the number of payments taken."""
+    return conn.execute(*collections_query(keys, start, end)).fetchall()
 
 
 def collections_by_day(conn: psycopg.Connection, start: date, end: date) -> list[tuple]:
@@ -255,6 +262,9 @@ def receipt(conn: psycopg.Connection, payment_id: int):
     r = ledger.receipt(conn, payment_id)
     if r is None:
         return None
+    # Everything up to this payment in the statement's order (time, then charges,
+    # adjustments, payments, reversals, then id), so the receipt and the statement's line
+    # agree, also for a payment recorded with an earlier date than later-numbered ones.
     after = conn.execute(
         """
         SELECT coalesce((SELECT sum(amount) FROM school.fees
@@ -262,9 +272,10 @@ def receipt(conn: psycopg.Connection, payment_id: int):
              - coalesce((SELECT sum(amount) FROM school.adjustments
                           WHERE student_id = p.student_id AND recorded_at <= p.payment_date), 0)
              - coalesce((SELECT sum(amount_paid) FROM school.payments x
-                          WHERE x.student_id = p.student_id AND x.receipt_no <= p.receipt_no), 0)
+                          WHERE x.student_id = p.student_id
+                            AND (x.payment_date, x.id) <= (p.payment_date, p.id)), 0)
              + coalesce((SELECT sum(amount) FROM school.reversals
-                          WHERE student_id = p.student_id AND reversed_at <= p.payment_date), 0)
+                          WHERE student_id = p.student_id AND reversed_at < p.payment_date), 0)
           FROM school.payments p WHERE p.id = %s
         """,
         (payment_id,),
@@ -430,8 +441,10 @@ def save_schedule(
     amount: Decimal,
     due_date: date,
     plan: Sequence = (),
+    schedule_id: int | None = None,
 ) -> int:
-    """Create or change a schedule (the ledger's save_schedule: one per year, grade, type)."""
+    """A new schedule (schedule_id None: refused when the year, grade and type have one), or
+    a change of schedule `schedule_id` (the ledger's save_schedule)."""
     from school_tui.db import ledger
 
     return ledger.save_schedule(
@@ -442,6 +455,7 @@ def save_schedule(
         amount,
         due_date,
         [ledger.Installment(d, a) for d, a in plan],
+        schedule_id=schedule_id,
     )
 
 

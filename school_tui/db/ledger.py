@@ -351,31 +351,27 @@ def save_schedule(
     amount: Decimal,
     due_date: date,
     plan: Sequence[Installment] = (),
+    *,
+    schedule_id: int | None = None,
 ) -> int:
-    """Create or replace the schedule of (year, grade, fee type), with its plan (whose amounts
-    must add up to `amount`: checked at commit). Fees already charged keep their own copy."""
-    with _refusals(), conn.transaction():
-        schedule_id = conn.execute(
-            """
-            INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount,
-                                              due_date)
-            VALUES (%s, %s, %s, %s, %s)
-            ON CONFLICT (school_year_id, grade_level, fee_type)
-            DO UPDATE SET amount = EXCLUDED.amount, due_date = EXCLUDED.due_date
-            RETURNING id
-            """,
-            (school_year_id, grade_level, fee_type, amount, due_date),
+    """A new schedule of (year, grade, fee type), or, given `schedule_id`, a change of that
+    one's amount, due date and plan. A new one where the three have a schedule already is
+    refused (LedgerRefused naming the fee type: edit that one instead), never replaced. The
+    plan's amounts must add up to `amount`; fees already charged keep their own copy."""
+    with _refusals():
+        return conn.execute(
+            "SELECT school.save_fee_schedule(%s, %s, %s, %s, %s, %s, %s::date[], %s::numeric[])",
+            (
+                schedule_id,
+                school_year_id,
+                grade_level,
+                fee_type,
+                amount,
+                due_date,
+                [p.due_date for p in plan],
+                [p.amount for p in plan],
+            ),
         ).fetchone()[0]
-        conn.execute(
-            "DELETE FROM school.fee_schedule_installments WHERE schedule_id = %s", (schedule_id,)
-        )
-        for seq, part in enumerate(plan, start=1):
-            conn.execute(
-                "INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, "
-                "amount) VALUES (%s, %s, %s, %s)",
-                (schedule_id, seq, part.due_date, part.amount),
-            )
-    return schedule_id
 
 
 def assign_fees(
@@ -404,15 +400,19 @@ def add_fee(
     plan: Sequence[Installment] = (),
 ) -> int:
     """An ad-hoc charge to one student (no schedule), with an optional installment plan."""
-    with _refusals(), conn.transaction():
-        fee_id = conn.execute(
-            "INSERT INTO school.fees (student_id, fee_type, amount, due_date, school_year_id) "
-            "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-            (student_id, fee_type, amount, due_date, school_year_id),
+    with _refusals():
+        return conn.execute(
+            "SELECT school.add_fee(%s, %s, %s, %s, %s, %s::date[], %s::numeric[])",
+            (
+                student_id,
+                fee_type,
+                amount,
+                school_year_id,
+                due_date,
+                [p.due_date for p in plan],
+                [p.amount for p in plan],
+            ),
         ).fetchone()[0]
-        if plan:
-            set_installment_plan(conn, fee_id, plan)
-    return fee_id
 
 
 def set_installment_plan(

@@ -66,6 +66,7 @@ def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = No
             "amount": value,
             "due_date": due,
             "plan": s.plan if s else [],
+            "schedule_id": s.id if s else None,  # None: new, refused if it exists
         }
 
     def save(conn, checked: dict) -> str:
@@ -528,6 +529,7 @@ class InstallmentModal(ModalScreen[str | None]):
                     s.amount,
                     s.due_date,
                     [(i.due_date, i.amount) for i in plan],
+                    schedule_id=s.id,
                 )
             )
         except BaseException:
