@@ -31,6 +31,7 @@ class LoginRefused(Message):
 @dataclass
 class HomeLoaded(Message):
     data: dict
+    since: int = 0  # LivePresence.since() when the load began
 
 
 @dataclass

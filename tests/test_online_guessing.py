@@ -125,12 +125,13 @@ async def test_the_admin_sees_wrong_passwords_per_person(password_school):
 
         def counted():  # the server's log collector writes a moment after the refusal
             rows = security.failed_logins(conn)
-            return rows if any(r[1] == victim_email and r[3] >= 3 for r in rows) else None
+            return rows if any(r[3] == victim_email and r[5] >= 3 for r in rows) else None
 
         rows = _wait_for(counted, "three failures in the log")
-    by_email = {row[1]: row for row in rows}
+    by_email = {row[3]: row for row in rows}
     assert set(by_email) == {victim_email}  # the spared student and the decoy are not there
-    name, email, role, failures, last_failure = by_email[victim_email]
+    victim_id, presence, name, email, role, failures, last_failure = by_email[victim_email]
+    assert (victim_id, presence) == (school.user_id(victim_email), "offline")
     assert (name, role, failures) == ("Tom Target", "Teacher", 3)
     assert abs(time.time() - last_failure.timestamp()) < 120
 
@@ -140,7 +141,10 @@ async def test_the_admin_sees_wrong_passwords_per_person(password_school):
         await log_in(pilot, admin_email)
         await pilot.press("5")
         shown = table_rows(app, "table-failed-logins")
-        assert [row[:4] for row in shown] == [["Tom Target", victim_email, "Teacher", "3"]]
+        # (the email cut to its column, with the person's presence last)
+        assert [row[:4] + row[5:] for row in shown] == [
+            ["Tom Target", "tom.target@t…", "Teacher", "3", "○ offline"]
+        ]
 
 
 async def test_without_the_log_the_admin_is_told_it_is_not_available(school):

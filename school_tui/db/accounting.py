@@ -52,14 +52,17 @@ def recent_payments(conn: psycopg.Connection, limit: int = 200) -> list[tuple]:
 
 
 def balances(conn: psycopg.Connection, limit: int = 300) -> list[tuple]:
-    """Who owes: biggest balance first, with the oldest open due."""
+    """Who owes, biggest balance first: (id, presence, name, billed, paid, balance, the
+    oldest open due)."""
     return conn.execute(
         """
-        SELECT s.last_name || ', ' || s.first_name, s.email, b.charged - b.adjusted,
+        SELECT s.id, coalesce(o.status, 'offline'), s.last_name || ', ' || s.first_name,
+               b.charged - b.adjusted,
                b.paid - b.reversed, b.balance,
                (SELECT min(ib.due_date) FROM school.installment_balances ib
                  WHERE ib.student_id = b.student_id AND ib.open > 0)
         FROM school.student_balances b JOIN school.users s ON s.id = b.student_id
+        LEFT JOIN school.online_status o ON o.user_id = s.id
         WHERE b.balance > 0
         ORDER BY b.balance DESC, s.last_name, s.id LIMIT %s
         """,

@@ -309,11 +309,11 @@ def receipt(conn: psycopg.Connection, payment_id: int):
 
 
 def find_students(conn: psycopg.Connection, text: str) -> list[tuple]:
-    """(id, name, number, grade/section, balance) of the students `text` finds."""
+    """(id, name, number, grade/section, balance, presence) of the students `text` finds."""
     from school_tui.db import ledger
 
     return [
-        (m.student_id, m.name, m.number or m.email, m.section or "—", m.balance)
+        (m.student_id, m.name, m.number or m.email, m.section or "—", m.balance, m.presence)
         for m in ledger.find_students(conn, text)
     ]
 

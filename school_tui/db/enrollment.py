@@ -145,14 +145,16 @@ def board_counts(
 
 BOARD_COLUMNS = ("Student no.", "Student", "Grade", "Section", "Status", "Updated", "Remark")
 
+# Rows: enrollment id, BOARD_COLUMNS, then the student's user id and presence.
 _BOARD_SELECT = """
     SELECT e.id, p.student_number, u.last_name || ', ' || u.first_name,
            coalesce(sec.grade_level, p.grade_level), sec.name, e.current_status,
-           e.last_updated, e.remarks
+           e.last_updated, e.remarks, e.student_id, coalesce(o.status, 'offline')
     FROM school.enrollment_progress e
     JOIN school.users u ON u.id = e.student_id
     LEFT JOIN school.student_profiles p ON p.user_id = e.student_id
     LEFT JOIN school.sections sec ON sec.id = e.section_id
+    LEFT JOIN school.online_status o ON o.user_id = e.student_id
 """
 
 
@@ -165,8 +167,8 @@ def board_list(
     section_id: int | None = None,
     limit: int | None = 500,
 ) -> list[tuple]:
-    """Enrollments at `status` (rows: enrollment id first, then BOARD_COLUMNS), by name;
-    the first `limit` (None: all of them)."""
+    """Enrollments at `status` (rows: enrollment id first, then BOARD_COLUMNS, the student's
+    id and presence), by name; the first `limit` (None: all of them)."""
     year_sql, params = _current_year(year_id)
     return conn.execute(
         _BOARD_SELECT

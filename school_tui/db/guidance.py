@@ -37,10 +37,11 @@ def read_report(conn: psycopg.Connection, report_id: int) -> str:
 
 
 def students(conn: psycopg.Connection, limit: int = 500) -> list[tuple]:
-    """Students with their current section, for counsellors choosing whom a report is about."""
+    """Students with their current section, for counsellors choosing whom a report is about:
+    (id, presence, name, email, section, enrollment status, reports)."""
     return conn.execute(
         """
-        SELECT u.last_name || ', ' || u.first_name, u.email,
+        SELECT u.id, coalesce(o.status, 'offline'), u.last_name || ', ' || u.first_name, u.email,
                coalesce(sec.grade_level || ' - ' || sec.name, '—'), coalesce(e.current_status, '—'),
                (SELECT count(*) FROM school.guidance_reports g WHERE g.student_id = u.id)
         FROM school.users u
@@ -48,6 +49,7 @@ def students(conn: psycopg.Connection, limit: int = 500) -> list[tuple]:
         LEFT JOIN school.enrollment_progress e ON e.student_id = u.id
              AND e.school_year_id = (SELECT id FROM school.school_years WHERE is_current)
         LEFT JOIN school.sections sec ON sec.id = e.section_id
+        LEFT JOIN school.online_status o ON o.user_id = u.id
         ORDER BY u.last_name, u.first_name, u.id LIMIT %s
         """,
         (limit,),

@@ -61,6 +61,7 @@ class StudentMatch:
     email: str
     section: str | None  # "Grade 7 - Rizal" in the current school year
     balance: Decimal
+    presence: str = "offline"  # 'online' | 'away' | 'offline' (online_status)
 
 
 def find_students(conn: psycopg.Connection, text: str, limit: int = 20) -> list[StudentMatch]:
@@ -80,10 +81,12 @@ def find_students(conn: psycopg.Connection, text: str, limit: int = 20) -> list[
                   JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current
                  WHERE e.student_id = u.id) AS section,
                coalesce((SELECT b.balance FROM school.student_balances b
-                          WHERE b.student_id = u.id), 0) AS balance
+                          WHERE b.student_id = u.id), 0) AS balance,
+               coalesce(o.status, 'offline') AS presence
           FROM school.users u
           JOIN school.roles r ON r.id = u.role_id AND r.name = 'Student'
           LEFT JOIN school.student_profiles p ON p.user_id = u.id
+          LEFT JOIN school.online_status o ON o.user_id = u.id
          WHERE p.student_number = upper(%(text)s)
             OR (SELECT bool_and(coalesce(p.search_text, lower(u.first_name || ' ' || u.last_name
                                                               || ' ' || u.email))

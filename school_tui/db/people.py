@@ -175,16 +175,20 @@ def people_per_role(conn: psycopg.Connection) -> list[tuple]:
 
 
 def directory(conn: psycopg.Connection, limit: int = 500) -> list[tuple]:
-    """People the caller may see (row-level security decides), staff first."""
-    return conn.execute(
+    """People the caller may see (row-level security decides), staff first: (id, presence,
+    name, email, role, account, the day of their last login in local time)."""
+    rows = conn.execute(
         """
-        SELECT u.last_name || ', ' || u.first_name, u.email, r.name,
-               CASE WHEN u.is_active THEN 'active' ELSE 'deactivated' END, u.last_login
+        SELECT u.id, coalesce(o.status, 'offline'), u.last_name || ', ' || u.first_name,
+               u.email, r.name, CASE WHEN u.is_active THEN 'active' ELSE 'deactivated' END,
+               u.last_login
         FROM school.users u JOIN school.roles r ON r.id = u.role_id
+        LEFT JOIN school.online_status o ON o.user_id = u.id
         ORDER BY r.name = 'Student', r.id, u.last_name, u.first_name, u.id LIMIT %s
         """,
         (limit,),
     ).fetchall()
+    return [(*row[:-1], row[-1] and row[-1].astimezone().date()) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,12 @@ def board_rows(
         """
         SELECT e.id, p.student_number, u.last_name || ', ' || u.first_name,
                coalesce(sec.grade_level, p.grade_level), sec.name, e.current_status,
-               e.last_updated, e.remarks
+               e.last_updated, e.remarks, e.student_id, coalesce(o.status, 'offline')
         FROM school.enrollment_progress e
         JOIN school.users u ON u.id = e.student_id
         LEFT JOIN school.student_profiles p ON p.user_id = e.student_id
         LEFT JOIN school.sections sec ON sec.id = e.section_id
+        LEFT JOIN school.online_status o ON o.user_id = e.student_id
         WHERE e.id = ANY(%s) AND e.current_status = %s
           AND e.school_year_id = (SELECT id FROM school.school_years WHERE is_current)
           AND (%s::text IS NULL OR coalesce(sec.grade_level, p.grade_level) = %s)

@@ -159,14 +159,16 @@ ROSTER_COLUMNS = ("Student no.", "Student", "Email", "Status")
 
 
 def roster(conn: psycopg.Connection, section_id: int) -> list[tuple]:
-    """The section's students (withdrawn ones last): student id first, then ROSTER_COLUMNS."""
+    """The section's students (withdrawn ones last): student id first, then ROSTER_COLUMNS,
+    then their presence ('online' | 'away' | 'offline')."""
     return conn.execute(
         """
         SELECT e.student_id, p.student_number, u.last_name || ', ' || u.first_name, u.email,
-               e.current_status
+               e.current_status, coalesce(o.status, 'offline')
         FROM school.enrollment_progress e
         JOIN school.users u ON u.id = e.student_id
         LEFT JOIN school.student_profiles p ON p.user_id = e.student_id
+        LEFT JOIN school.online_status o ON o.user_id = e.student_id
         WHERE e.section_id = %s
         ORDER BY e.current_status = 'Withdrawn', u.last_name, u.first_name, u.id
         """,

@@ -57,11 +57,15 @@ def failed_login_log_available(conn: psycopg.Connection) -> bool:
 
 
 def failed_logins(conn: psycopg.Connection, hours: int = FAILED_LOGIN_HOURS) -> RowsWithNote:
-    """(name, email, role, failures, last failure) per person, newest failure first."""
+    """(user id, presence, name, email, role, failures, last failure) per person, newest
+    failure first."""
     if not failed_login_log_available(conn):
         return RowsWithNote([], NOT_AVAILABLE)
     rows = conn.execute(
-        "SELECT full_name, email, role, failures, last_failure FROM school.failed_logins(%s)",
+        "SELECT f.user_id, coalesce(o.status, 'offline'), f.full_name, f.email, f.role, "
+        "f.failures, f.last_failure FROM school.failed_logins(%s) f "
+        "LEFT JOIN school.online_status o ON o.user_id = f.user_id "
+        "ORDER BY f.last_failure DESC, f.user_id",
         (hours,),
     ).fetchall()
     return RowsWithNote(rows, NONE_RECENTLY)

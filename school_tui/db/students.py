@@ -33,6 +33,7 @@ class StudentHit:
     section: str | None  # "Grade 7 - Rizal" in the current year
     enrollment_id: int | None  # the current year's enrollment
     status: str | None
+    presence: str = "offline"  # 'online' | 'away' | 'offline' (online_status)
 
     @property
     def full_name(self) -> str:
@@ -51,7 +52,8 @@ def search_sql(words: list[str]) -> str:
     return """
         SELECT f.user_id AS id, p.student_number, u.last_name, u.first_name, u.email,
                p.grade_level, sec.grade_level || ' - ' || sec.name AS section,
-               e.id AS enrollment_id, e.current_status AS status
+               e.id AS enrollment_id, e.current_status AS status,
+               coalesce(o.status, 'offline') AS presence
         FROM school.search_students(%s::text[], %s) WITH ORDINALITY AS f(user_id, sort_name, n)
         JOIN school.student_profiles p ON p.user_id = f.user_id
         JOIN school.users u ON u.id = f.user_id
@@ -61,6 +63,7 @@ def search_sql(words: list[str]) -> str:
               AND e.school_year_id = (SELECT id FROM school.school_years WHERE is_current)
         ) e ON true
         LEFT JOIN school.sections sec ON sec.id = e.section_id
+        LEFT JOIN school.online_status o ON o.user_id = f.user_id
         ORDER BY f.n
     """
 

@@ -29,9 +29,11 @@ class AccountingHome(RoleHome):
         Pane(
             "balances",
             "Balances",
-            ("Student", "Email", "Billed", "Paid", "Balance", "Oldest due"),
+            ("Student", "Billed", "Paid", "Balance", "Oldest due"),
             accounting.balances,
             "Nobody owes anything.",
+            presence=True,
+            widths=(15, 10, 10, 10, 10),
         ),
         ANNOUNCEMENTS,
     )

@@ -15,7 +15,12 @@ class AdminHome(RoleHome):
     ]
     PANES = (
         Pane(
-            "people", "People", ("Name", "Email", "Role", "Account", "Last login"), people.directory
+            "people",
+            "People",
+            ("Name", "Email", "Role", "Account", "Last login"),
+            people.directory,
+            presence=True,
+            widths=(13, 17, 10, 7, 10),
         ),
         Pane("roles", "Roles", ("Role", "Active", "Deactivated"), people.people_per_role),
         ANNOUNCEMENTS,
@@ -29,8 +34,10 @@ class AdminHome(RoleHome):
         Pane(
             "failed-logins",
             "Failed logins",
-            ("Name", "Email", "Role", "Failures 24 h", "Last failure"),
+            ("Name", "Email", "Role", "In 24 h", "Last failure"),
             security.failed_logins,
+            presence=True,
+            widths=(11, 13, 8, 7, 16),
         ),
     )
 

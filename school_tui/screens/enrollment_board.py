@@ -31,6 +31,7 @@ from textual.widgets.option_list import Option
 from school_tui.messages import ConnectionRestored
 from school_tui.screens.export import export_query
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 from school_tui.workers import db_work
@@ -46,11 +47,11 @@ MARK = "*"
 COLUMNS = (
     ("mark", " ", 1),
     ("number", "Student no.", 11),
-    ("name", "Name", 22),
+    ("name", "Name", 17),
     ("grade", "Grade", 8),
-    ("section", "Section", 12),
+    ("section", "Section", 8),
     ("updated", "Updated", 10),
-)
+)  # and Presence (widgets/presence.py), last
 # The counts line abbreviates where the terminal is too narrow for the full names.
 SHORT = {"Payment Complete": "Paid", "Withdrawn": "Withdr."}
 CSV_HEADER = (
@@ -76,6 +77,8 @@ class BoardRow:
     status: str
     updated: Any  # datetime
     remark: str | None
+    student_id: int = 0
+    presence: str = "offline"  # as read; the table's cell follows it live
 
 
 @dataclass
@@ -93,6 +96,7 @@ class BoardLoaded(Message):
     generation: int
     counts: dict[str, int]
     rows: list[BoardRow]
+    since: int = 0  # LivePresence.since() when the load began
 
 
 @dataclass
@@ -102,6 +106,7 @@ class BoardRowsChanged(Message):
     counts: dict[str, int]
     ids: list[int]  # what the notification named
     rows: list[BoardRow]  # those of them that belong to the column shown now
+    since: int = 0  # LivePresence.since() when the re-read began
 
 
 @dataclass
@@ -268,6 +273,8 @@ class EnrollmentBoardScreen(Screen):
         table = self.query_one("#board-table", DataTable)
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
+        self.presence = LivePresence(self)
+        self.presence.add_column(table)
         table.loading = True  # a loading table takes no focus: it gets it once loaded
         live = self.app.live
         if live is not None:
@@ -295,8 +302,9 @@ class EnrollmentBoardScreen(Screen):
             )
             return _counts(counts), [_board_row(r) for r in rows]
 
+        since = self.presence.since()
         counts, rows = self.session.run(fetch)
-        self.post_message(BoardLoaded(generation, counts, rows))
+        self.post_message(BoardLoaded(generation, counts, rows, since))
 
     def on_board_loaded(self, message: BoardLoaded) -> None:
         if message.generation != self._generation:
@@ -311,10 +319,11 @@ class EnrollmentBoardScreen(Screen):
         rows = message.rows[:LIST_LIMIT]
         with self.app.batch_update():
             table.clear()
+            self.presence.clear(table)
             self.rows = {}
             for row in rows:
                 self.rows[row.id] = row
-                table.add_row(*self._cells(row), key=str(row.id))
+                self._add_row(table, row, message.since)
             table.loading = False
             self.marked &= set(self.rows)
             self._restore_cursor(table, cursor_key)
@@ -344,8 +353,9 @@ class EnrollmentBoardScreen(Screen):
             counts = enrollment.board_counts(conn, grade_level=grade, section_id=section)
             return _counts(counts), [_board_row(r) for r in found]
 
+        since = self.presence.since()
         counts, found = self.session.run(fetch)
-        self.post_message(BoardRowsChanged(generation, seq, counts, ids, found))
+        self.post_message(BoardRowsChanged(generation, seq, counts, ids, found, since))
 
     def _enrollment_changed(self, ids: list[int]) -> None:
         if self._load_in_flight:
@@ -375,7 +385,7 @@ class EnrollmentBoardScreen(Screen):
                         ):
                             table.update_cell(key, column, value)
                     elif len(self.rows) <= LIST_LIMIT:
-                        table.add_row(*self._cells(row), key=key)
+                        self._add_row(table, row, message.since)
                         added = True
                     else:
                         del self.rows[enrollment_id]
@@ -384,6 +394,7 @@ class EnrollmentBoardScreen(Screen):
                     del self.rows[enrollment_id]
                     self.marked.discard(enrollment_id)
                     table.remove_row(key)
+                    self.presence.forget(table, key)
             if added:
                 # board_list's order: by name (last, first), then id
                 cursor_key = self._cursor_key()
@@ -396,6 +407,16 @@ class EnrollmentBoardScreen(Screen):
         self._show_status()
 
     # -- drawing -----------------------------------------------------------------------------
+
+    def _add_row(self, table: DataTable, row: BoardRow, since: int) -> None:
+        self.presence.add_row(
+            table,
+            self._cells(row),
+            key=str(row.id),
+            user_id=row.student_id,
+            status=row.presence,
+            since=since,
+        )
 
     def _cells(self, row: BoardRow) -> tuple[Text, ...]:
         return (

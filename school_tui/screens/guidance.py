@@ -21,6 +21,8 @@ class GuidanceHome(OpensGuidanceReports, RoleHome):
             "Students",
             ("Name", "Email", "Section", "Enrollment", "Reports"),
             guidance.students,
+            presence=True,
+            widths=(15, 15, 11, 9, 7),
         ),
         ANNOUNCEMENTS,
     )

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from school_tui.db import notices
 from school_tui.messages import ConnectionRestored, HomeLoaded
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 from school_tui.workers import db_work
@@ -44,6 +45,12 @@ class Pane:
     # row's key and its cells as shown. With it set, each row `query` returns starts with
     # that key (an id, say), which becomes the DataTable row key and is not shown.
     on_select: str | None = None
+    # A list of people: each row (after the key, if any) goes on with the person's user id
+    # and their status ('online' | 'away' | 'offline', from school.online_status), neither
+    # shown as such: a last Presence column says it, live (widgets/presence.py).
+    presence: bool = False
+    # Each column's width (long values end in …), so the table fits 80 columns.
+    widths: Sequence[int] | None = None
 
 
 class RoleHome(Screen):
@@ -73,6 +80,7 @@ class RoleHome(Screen):
         super().__init__()
         self.session = session
         self.pane_rows: dict[str, Rows] = {}  # as loaded: what Ctrl+S exports
+        self.presence: LivePresence | None = None  # set at mount
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -91,16 +99,24 @@ class RoleHome(Screen):
 
     def on_mount(self) -> None:
         self.title = f"{self.ROLE} home"
+        self.presence = LivePresence(self)
         for pane in self.PANES:
             table = self.query_one(f"#table-{pane.id}", DataTable)
-            table.add_columns(*pane.columns)
+            if pane.widths:
+                for label, width in zip(pane.columns, pane.widths, strict=True):
+                    table.add_column(label, width=width)
+            else:
+                table.add_columns(*pane.columns)
+            if pane.presence:
+                self.presence.add_column(table)
         self.load_all()
 
     # -- data --------------------------------------------------------------------------------
 
     @db_work(name="load home", group="home-load", exclusive=True)
     def load_all(self) -> None:
-        self.post_message(HomeLoaded(self.session.run(self.fetch)))
+        since = self.presence.since() if self.presence else 0
+        self.post_message(HomeLoaded(self.session.run(self.fetch), since))
 
     def fetch(self, conn: psycopg.Connection, only: set[str] | None = None) -> dict:
         """The rows of every pane (or of the panes in `only`), by pane id. A subclass may add
@@ -114,13 +130,30 @@ class RoleHome(Screen):
             rows = message.data[pane.id]
             self.pane_rows[pane.id] = rows
             table = self.query_one(f"#table-{pane.id}", DataTable)
+            widths = pane.widths or ()
             with self.app.batch_update():
                 table.clear()
+                if pane.presence:
+                    self.presence.clear(table)
                 for row in rows:
                     key, cells = (str(row[0]), row[1:]) if pane.on_select else (None, row)
-                    table.add_row(
-                        *(safe_text(_format(cell), max_length=CELL_MAX) for cell in cells), key=key
-                    )
+                    if pane.presence:
+                        (user_id, status), cells = cells[:2], cells[2:]
+                    shown = [
+                        safe_text(_format(cell), max_length=_width(widths, i))
+                        for i, cell in enumerate(cells)
+                    ]
+                    if pane.presence:
+                        self.presence.add_row(
+                            table,
+                            shown,
+                            key=key,
+                            user_id=user_id,
+                            status=status,
+                            since=message.since,
+                        )
+                    else:
+                        table.add_row(*shown, key=key)
                 table.loading = False
             note = self.query_one(f"#empty-{pane.id}", Static)
             # a query may say why it has no rows (db.security.RowsWithNote: "not available")
@@ -188,7 +221,7 @@ class RoleHome(Screen):
             what=f"{pane.title} ({self.ROLE} home)",
             stem=f"{self.ROLE}-{pane.title}",
             header=pane.columns,
-            rows=[row[1:] if pane.on_select else row for row in rows],
+            rows=[_shown_cells(pane, row) for row in rows],
         )
 
     def action_open_chat(self) -> None:
@@ -222,6 +255,15 @@ ANNOUNCEMENTS = Pane(
     notices.recent_announcements,
     "No announcements yet.",
 )
+
+
+def _width(widths: Sequence[int], index: int) -> int:
+    return widths[index] if index < len(widths) else CELL_MAX
+
+
+def _shown_cells(pane: Pane, row: tuple) -> tuple:
+    """A row's cells as its columns say (without the key, the user id and the status)."""
+    return row[(1 if pane.on_select else 0) + (2 if pane.presence else 0) :]
 
 
 def _format(cell: object) -> object:

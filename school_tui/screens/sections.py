@@ -26,7 +26,8 @@ from textual.widgets.option_list import Option
 from school_tui.messages import ConnectionRestored
 from school_tui.screens.export import export_rows
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.safe import clean, safe_join, safe_text
+from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 from school_tui.workers import db_work
 
@@ -75,6 +76,7 @@ class SectionRefused(Message):
 class RosterLoaded(Message):
     section: Any  # db.sections.Section | None
     rows: list[tuple]
+    since: int = 0  # LivePresence.since() when the load began
 
 
 @dataclass
@@ -614,7 +616,8 @@ class RosterScreen(Screen):
         Binding("m", "move", "Move", id="roster.move"),
         Binding("ctrl+s", "export", "Export CSV", id="roster.export"),
     ]
-    COLUMNS = (("Student no.", 11), ("Student", 20), ("Email", 20), ("Status", 16))
+    # With Presence last, 80 columns (each cell's padding and the scrollbar included).
+    COLUMNS = (("Student no.", 11), ("Student", 18), ("Email", 14), ("Status", 16))
 
     def __init__(self, session, section_id: int) -> None:
         super().__init__()
@@ -634,6 +637,8 @@ class RosterScreen(Screen):
         table = self.query_one("#roster-table", DataTable)
         for label, width in self.COLUMNS:
             table.add_column(label, width=width)
+        self.presence = LivePresence(self)
+        self.presence.add_column(table)
         table.loading = True  # a loading table takes no focus: it gets it once loaded
         live = self.app.live
         if live is not None:  # a student moved in or out by anyone: read it again
@@ -655,7 +660,8 @@ class RosterScreen(Screen):
                 conn, self.section_id
             )
 
-        self.post_message(RosterLoaded(*self.session.run(fetch)))
+        since = self.presence.since()
+        self.post_message(RosterLoaded(*self.session.run(fetch), since))
 
     def on_roster_loaded(self, message: RosterLoaded) -> None:
         self.section = message.section
@@ -664,13 +670,17 @@ class RosterScreen(Screen):
         keep = self._cursor_id()
         with self.app.batch_update():
             table.clear()
-            for student_id, number, name, email, status in message.rows:
-                table.add_row(
-                    safe_text(number or "—", max_length=11),
-                    safe_text(name, max_length=20),
-                    safe_text(email, max_length=20),
-                    safe_text(status),
+            self.presence.clear(table)
+            widths = [width for _label, width in self.COLUMNS]
+            for student_id, *cells, presence in message.rows:
+                cells[0] = cells[0] or "—"
+                self.presence.add_row(
+                    table,
+                    safe_cells(cells, widths),
                     key=str(student_id),
+                    user_id=student_id,
+                    status=presence,
+                    since=message.since,
                 )
             table.loading = False
             if keep is not None and str(keep) in table.rows:
@@ -776,7 +786,7 @@ class RosterScreen(Screen):
             what=f"the roster of {label}",
             stem=f"roster-{label}",
             header=("student_number", "name", "email", "status"),
-            rows=[row[1:] for row in self.rows],
+            rows=[row[1:5] for row in self.rows],
         )
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:

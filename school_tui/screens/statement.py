@@ -23,7 +23,8 @@ from school_tui.messages import ConnectionRestored
 from school_tui.screens.acct_forms import ExportModal, Loaded, formatting, money, money_format
 from school_tui.screens.people_admin import MODAL_CSS
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.safe import clean, safe_join, safe_text
+from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
 from school_tui.workers import db_work
 
 
@@ -121,6 +122,10 @@ class ReceiptModal(ModalScreen[None]):
 # -- picking a student ----------------------------------------------------------------------
 
 
+# (label, width): with Presence, the picker's table fits its 78-column box.
+PICKER_COLUMNS = (("Student", 18), ("Number", 10), ("Grade/section", 13), ("Balance", 11))
+
+
 class StudentPicker(ModalScreen[int | None]):
     """Type part of a name, email or student number; Enter in the list opens the student."""
 
@@ -152,7 +157,11 @@ class StudentPicker(ModalScreen[int | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Student", "Number", "Grade/section", "Balance")
+        table = self.query_one(DataTable)
+        for label, width in PICKER_COLUMNS:
+            table.add_column(label, width=width)
+        self.presence = LivePresence(self)
+        self.presence.add_column(table)
         self.query_one(Input).focus()
         self._search("")
 
@@ -174,24 +183,30 @@ class StudentPicker(ModalScreen[int | None]):
 
     @db_work(name="find students", group="acct-picker", exclusive=True)
     def _find(self, generation: int, text: str) -> None:
+        since = self.presence.since()
         rows = self.session.run(lambda conn: ar.find_students(conn, text))
-        self.post_message(Loaded("students", (generation, rows)))
+        self.post_message(Loaded("students", (generation, rows, since)))
 
     def on_loaded(self, message: Loaded) -> None:
         message.stop()
-        generation, rows = message.data
+        generation, rows, since = message.data
         if generation != self._generation:
             return
         table = self.query_one(DataTable)
-        table.clear()
-        for student_id, name, number, where, balance in rows:
-            table.add_row(
-                safe_text(name, max_length=32),
-                safe_text(number, max_length=14),
-                safe_text(where, max_length=20),
-                safe_text(money(balance)),
-                key=str(student_id),
-            )
+        widths = [width for _label, width in PICKER_COLUMNS]
+        with self.app.batch_update():
+            table.clear()
+            self.presence.clear(table)
+            for student_id, name, number, where, balance, presence in rows:
+                cells = (name, number, where, money(balance))
+                self.presence.add_row(
+                    table,
+                    safe_cells(cells, widths),
+                    key=str(student_id),
+                    user_id=student_id,
+                    status=presence,
+                    since=since,
+                )
         status = self.query_one("#picker-status", Static)
         query = self.query_one("#picker-query", Input).value.strip()
         if rows:

@@ -28,9 +28,12 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 from school_tui.messages import ConnectionRestored
 from school_tui.student_import import GRADE_LEVELS, check_fields
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.safe import clean, safe_join, safe_text
+from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
 from school_tui.workers import db_work
 
+# The search results' (label, width): with Presence, 80 columns (padding and scrollbar too).
+SEARCH_COLUMNS = (("Student no.", 11), ("Name", 17), ("Section", 13), ("Status", 16))
 FIELDS = (  # (input id, label, StudentFields attribute)
     ("first-name", "First name", "first_name"),
     ("last-name", "Last name", "last_name"),
@@ -67,6 +70,7 @@ def students_limit() -> int:
 class StudentsFound(Message):
     generation: int
     rows: list  # list[db.students.StudentHit]
+    since: int = 0  # LivePresence.since() when the search began
 
 
 @dataclass
@@ -611,7 +615,10 @@ class StudentsScreen(AdvancesStatus, Screen):
     def on_mount(self) -> None:
         self.title = "Students"
         table = self.query_one(DataTable)
-        table.add_columns("Student no.", "Name", "Section", "Status")
+        for label, width in SEARCH_COLUMNS:
+            table.add_column(label, width=width)
+        self.presence = LivePresence(self)
+        self.presence.add_column(table)
         self.query_one("#student-search", Input).focus()
         self.reload()
 
@@ -625,26 +632,36 @@ class StudentsScreen(AdvancesStatus, Screen):
     def _search(self, generation: int, text: str) -> None:
         from school_tui.db import students
 
+        since = self.presence.since()
         rows = self.session.run(lambda conn: students.search(conn, text))
-        self.post_message(StudentsFound(generation, rows))
+        self.post_message(StudentsFound(generation, rows, since))
 
     def on_students_found(self, message: StudentsFound) -> None:
         if message.generation != self._generation:
             return  # an older keystroke's answer
         table = self.query_one(DataTable)
         selected = self._selected_key()
+        widths = [width for _label, width in SEARCH_COLUMNS]
         with self.app.batch_update():
             table.clear()
+            self.presence.clear(table)
             self.rows = {}
             for hit in message.rows:
                 key = str(hit.id)
                 self.rows[key] = hit
-                table.add_row(
-                    safe_text(hit.student_number),
-                    safe_text(f"{hit.last_name}, {hit.first_name}", max_length=32),
-                    safe_text(hit.section or hit.grade_level or "—", max_length=20),
-                    safe_text(hit.status or "—"),
+                cells = (
+                    hit.student_number,
+                    f"{hit.last_name}, {hit.first_name}",
+                    hit.section or hit.grade_level or "—",
+                    hit.status or "—",
+                )
+                self.presence.add_row(
+                    table,
+                    safe_cells(cells, widths),
                     key=key,
+                    user_id=hit.id,
+                    status=hit.presence,
+                    since=message.since,
                 )
             if selected in self.rows:
                 table.move_cursor(row=table.get_row_index(selected))

@@ -57,3 +57,8 @@ def safe_text(
 
 def safe_join(*parts: object, sep: str = " ") -> Text:
     return safe_text(sep.join(clean(p) for p in parts if p is not None and p != ""))
+
+
+def safe_cells(values, widths) -> list[Text]:
+    """A table row's cells: each value literal, cut to its column's width."""
+    return [safe_text(v, max_length=w) for v, w in zip(values, widths, strict=True)]
