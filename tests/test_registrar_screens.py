@@ -557,7 +557,8 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
         await wait_until(pilot, lambda: _exported(app, path), "the roster's export")
         assert _csv(path) == [
             ["student_number", "name", "email", "status"],
-            *([str(c) for c in row[1:]] for row in held),
+            # the roster's columns without Presence (a live cell, not data to export)
+            *([str(c) for c in row[1:5]] for row in held),
         ]
 
 
@@ -586,7 +587,8 @@ async def test_board_section_filter(demo_school):
             "the section's Pending students",
         )
         assert table.row_count < everyone
-        assert {str(table.get_row_at(i)[4]) for i in range(table.row_count)} == {name}
+        # (the cell may be cut to fit 80 columns: the rows behind it say the section)
+        assert {row.section for row in board.rows.values()} == {name}
         assert board.counts == expected
         assert f"Pending in {grade}, section {name}" in _text(app, "#board-status")
 
