@@ -36,10 +36,7 @@ def demo_env():
 def _log_in(term: Tmux, email: str) -> None:
     term.wait_for("Log in with your school email", timeout=30)
     term.wait_for_absent("Starting the database", timeout=60)
-    term.type_and_wait(email)
-    term.press_and_wait_for_row_change("Enter")
-    term.type("school-tui-demo")
-    term.keys("Enter")
+    term.keys(email, "Enter", "school-tui-demo", "Enter")  # one burst (typeahead.py)
     term.wait_for(" home ", also="unread", timeout=30)
 
 
