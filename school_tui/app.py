@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState
 from school_tui.commands import RoleCommands
 from school_tui.idle import DEFAULT_IDLE_LOCK_SECONDS, IdleLock
 from school_tui.messages import ConnectionRestored, ServerFailed, ServerReady
+from school_tui.typeahead import TypeAhead
 from school_tui.workers import db_work
 
 
@@ -44,6 +45,8 @@ class SchoolApp(App):
         self.money_format = money_format
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
         self.idle_lock = IdleLock(self, idle_lock_seconds)
+        # Keys go on one at a time, each once the last one's effects are in (typeahead.py)
+        self.typeahead = TypeAhead(self)
         self.target = target
         self.session = None
         self.live = None  # LiveChat while someone is logged in (school_tui.live_chat)
@@ -166,11 +169,19 @@ class SchoolApp(App):
     # -- chat, app-wide ----------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseEvent, events.Paste)):
-            self.idle_lock.touch()  # input: the idle lock's time starts again (see idle.py)
-            if self.idle is not None:
-                self.idle.input_seen()  # and the person is not away (chat_alerts.IdleAway)
+        if self.typeahead.take(event):
+            # A key from the terminal: queued, and routed (back through here) once the keys
+            # before it have done what they do, so it reaches what they focused.
+            self._input_seen()
+            return
+        if isinstance(event, events.MouseEvent):
+            self._input_seen()
         await super().on_event(event)
+
+    def _input_seen(self) -> None:
+        self.idle_lock.touch()  # input: the idle lock's time starts again (see idle.py)
+        if self.idle is not None:
+            self.idle.input_seen()  # and the person is not away (chat_alerts.IdleAway)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "goto_last_message":
@@ -206,6 +217,9 @@ class SchoolApp(App):
         import psycopg
         from psycopg_pool import PoolTimeout
 
+        # Keys typed ahead were meant for what the failed work would have shown: not for
+        # the error modal (Enter would close it unread) nor the form under it.
+        self.typeahead.drop()
         if self.session is not None and isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
             self._connection_lost()
             return
@@ -264,6 +278,7 @@ class SchoolApp(App):
         self.screen.post_message(ConnectionRestored())
 
     def on_unmount(self) -> None:
+        self.typeahead.stop()
         # Clearing self.session first ends the reconnect loop, which runs while it is set.
         session, self.session = self.session, None
         if session is not None:

@@ -354,6 +354,32 @@ async def wait_until(pilot, predicate, what: str, timeout: float = WAIT_TIMEOUT)
         await pilot.pause()
 
 
+async def burst(pilot, *keys: str) -> None:
+    """Send `keys` as one burst: every key is queued at the app before it handles the first,
+    as a terminal delivers a paste, `tmux send-keys`, or a fast typist's keys arriving
+    together over a slow SSH link. (`pilot.press` is not a burst: it waits for the app to go
+    idle after each key.) Keys are named as for `pilot.press`; a longer text is typed with
+    `*"text"`. Then wait for the outcome with wait_until, never a sleep."""
+    import unicodedata
+
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    app = pilot.app
+    for key in keys:  # built as Pilot builds them (textual.app.App._press_keys)
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        original = REPLACED_KEYS.get(key, key)
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(original))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)  # what the terminal driver does with each key read
+    await pilot.pause()
+
+
 def login_status(app) -> str:
     """The text of the login form's status line ('' when not on the login screen)."""
     from school_tui.screens.login import LoginScreen

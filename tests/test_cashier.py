@@ -11,7 +11,7 @@ from textual.widgets import Input, OptionList, Static
 from school_tui.app import SchoolApp
 from school_tui.db import ledger
 from school_tui.screens.cashier import CashierScreen
-from tests.harness import assert_ledger_invariants, log_in, wait_until
+from tests.harness import assert_ledger_invariants, burst, log_in, wait_until
 
 SIZE = (80, 24)
 
@@ -339,3 +339,57 @@ async def test_the_registrars_board_shows_the_payment_completing_an_enrollment_l
             assert name.split()[-1] in shown
             assert registrar.screen is board  # no key was pressed: still the same column
     assert_ledger_invariants(demo_school.admin)
+
+
+# -- type-ahead: a clerk who knows the keys types them in one go -------------------------------
+
+
+async def test_a_whole_payment_typed_as_one_burst_posts_once_with_the_typed_amount(demo_school):
+    """Student number, Enter, amount, Enter, Enter as one burst (a fast clerk, a slow SSH
+    link): the amount waits for the account looked up in a worker, reaches the amount field
+    and posts once; the next student's number typed while that posts lands in the student
+    field (school_tui/typeahead.py)."""
+    student, _, balance, next_due, number = _verified_student(demo_school)
+    typed = Decimal("123.45")
+    assert typed < next_due <= balance
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_cashier(pilot)
+        field = app.screen.query_one("#student", Input)
+        await burst(pilot, *number, "enter", *str(typed), "enter", "enter")
+        await wait_until(pilot, lambda: "OR 000" in _receipt(app), "the receipt")
+        assert "₱123.45" in _receipt(app)
+        assert f"Balance now ₱{balance - typed:,.2f}" in _receipt(app)
+        assert "Next student" in _status(app)
+        assert app.focused is field and field.value == ""
+        assert _payments(demo_school, student) == [(typed, "Cash", None)]
+
+        # Again with the next due (Enter takes it), a third Enter while it posts, and the
+        # next student's number typed right after: it waits for the post, then goes to the
+        # emptied student field (the Enter before it finds that field empty: nothing more).
+        await burst(pilot, *number, "enter", "enter", "enter", "enter", *number)
+        await wait_until(pilot, lambda: len(_payments(demo_school, student)) == 2, "the post")
+        await wait_until(pilot, lambda: field.value == number, "the next number, typed ahead")
+        assert f"₱{next_due - typed:,.2f}" in _receipt(app)
+        assert app.focused is field
+        assert app.typeahead.waiting == 0
+    assert _payments(demo_school, student) == [
+        (typed, "Cash", None),
+        (next_due - typed, "Cash", None),
+    ]
+    assert_ledger_invariants(demo_school.admin)
+
+
+async def test_keys_typed_ahead_of_a_lookup_that_finds_nobody_are_dropped(demo_school):
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    before = _payment_count(demo_school)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_cashier(pilot)
+        await burst(pilot, *"nobody-like-this", "enter", *"100", "enter", "enter")
+        await wait_until(pilot, lambda: "nobody matches" in _status(app), "no match")
+        note = "5 keys typed ahead not used: see the message, then type again."
+        await wait_until(pilot, lambda: note in [n.message for n in app._notifications], "the note")
+        # Not typed into the student field, nor sent as another search.
+        assert app.screen.query_one("#student", Input).value == "nobody-like-this"
+        assert app.focused is app.screen.query_one("#student", Input)
+    assert _payment_count(demo_school) == before

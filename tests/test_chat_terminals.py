@@ -36,10 +36,7 @@ def demo_env():
 def _log_in(term: Tmux, email: str) -> None:
     term.wait_for("Log in with your school email", timeout=30)
     term.wait_for_absent("Starting the database", timeout=60)
-    term.type_and_wait(email)
-    term.press_and_wait_for_row_change("Enter")
-    term.type("school-tui-demo")
-    term.keys("Enter")
+    term.keys(email, "Enter", "school-tui-demo", "Enter")  # one burst (typeahead.py)
     term.wait_for(" home ", also="unread", timeout=30)
 
 
@@ -54,18 +51,10 @@ def test_two_terminals_chat(demo_env):
         teacher.wait_for("New chat", timeout=15)
         teacher.keys("C-n")
         teacher.wait_for("find someone by name", timeout=15)  # the people search is open
-        teacher.type("Sofia")
-        teacher.wait_for("Sofia Cruz", timeout=15)
-        # Enter goes from the name to the results, Enter again picks. Keys typed faster than
-        # the focus moves land in the name field again, so press until the search closes.
-        for _ in range(4):
-            teacher.keys("Enter")
-            try:
-                teacher.wait_for_absent("find someone by name", timeout=3)
-                break
-            except TimeoutError:
-                continue
-        teacher.wait_for_absent("find someone by name", timeout=5)
+        # The name, Enter to the results and Enter to pick, in one send-keys call: the
+        # Enters wait for the search's results (school_tui/typeahead.py).
+        teacher.keys("Sofia", "Enter", "Enter")
+        teacher.wait_for_absent("find someone by name", timeout=15)
         teacher.type_and_wait("Bring your [b]index card[/b] tomorrow")
         teacher.keys("Enter")
 

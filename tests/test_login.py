@@ -15,6 +15,7 @@ from school_tui.screens.home import RoleHome
 from school_tui.screens.login import LoginScreen
 from tests.harness import (
     DEMO_PASSWORD,
+    burst,
     home_loaded,
     log_in,
     login_status,
@@ -299,3 +300,53 @@ def test_demo_logins_outlive_a_clone_that_changed_them(password_school_factory):
                 session.close()
     finally:
         factory.drop(second)
+
+
+# -- type-ahead: the keys of a burst land where the person meant them ---------------------------
+
+
+async def test_email_enter_password_enter_typed_as_one_burst_logs_in(demo_school):
+    """A clerk types the login and the first command as one burst (a fast typist, a paste, a
+    slow SSH link): the password reaches the password field, not the email's, and the key
+    typed after the last Enter waits for the home (school_tui/typeahead.py)."""
+    from school_tui.screens.cashier import CashierScreen
+
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        email = app.screen.query_one("#email")
+        await wait_until(pilot, lambda: app.focused is email, "focus on the email")
+        await burst(pilot, *"accounting@demo.school", "enter", *DEMO_PASSWORD, "enter", "p")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, CashierScreen) or "error" in login_status(app),
+            "the cashier, opened from the home by the `p` typed ahead",
+        )
+        assert login_status(app) == ""
+        assert isinstance(app.screen, CashierScreen)
+        assert app.session.person.email == "accounting@demo.school"
+        assert app.focused is app.screen.query_one("#student")
+        assert app.screen.query_one("#student").value == ""
+
+
+@pytest.mark.needs_passwords
+async def test_keys_typed_after_a_refused_login_are_dropped_not_typed_into_the_form(
+    password_demo_school,
+):
+    app = SchoolApp(password_demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
+        email = app.screen.query_one("#email")
+        await wait_until(pilot, lambda: app.focused is email, "focus on the email")
+        await burst(pilot, *"student@demo.school", "enter", *"wrong-one", "enter", *"abc")
+        await wait_until(
+            pilot, lambda: login_status(app) == auth.LOGIN_FAILED, "the refusal message"
+        )
+        # Dropped, and said so: they were typed for the home, not for this form.
+        note = "3 keys typed ahead not used: see the message, then type again."
+        await wait_until(pilot, lambda: note in [n.message for n in app._notifications], "the note")
+        assert app.typeahead.waiting == 0
+        screen = app.screen
+        assert screen.query_one("#email").value == "student@demo.school"
+        assert screen.query_one("#password").value == ""  # not "abc"
+        assert app.focused is screen.query_one("#password")

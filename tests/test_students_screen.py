@@ -8,7 +8,7 @@ from textual.widgets import Input
 
 from school_tui.app import SchoolApp
 from school_tui.screens.students import AdvanceModal, StudentForm, StudentPage, StudentsScreen
-from tests.harness import log_in, table_rows, wait_until
+from tests.harness import burst, log_in, table_rows, wait_until
 
 SIZE = (80, 24)
 
@@ -85,6 +85,49 @@ async def test_find_a_student_and_advance_them_in_a_few_keys(demo_school):
         (enrollment_id,),
     ).fetchone()
     assert last == ("Verified", "Payment Complete", "registrar@demo.school")
+
+
+async def test_search_enter_a_enter_typed_as_one_burst_advances_the_first_match(demo_school):
+    """The counter path typed in one go (a fast registrar, a slow SSH link): `a` waits for
+    the search's results, and the last Enter for the question (school_tui/typeahead.py)."""
+    school = demo_school
+    student_id, number, enrollment_id = school.admin.execute(
+        "SELECT p.user_id, p.student_number, e.id FROM school.student_profiles p "
+        "JOIN school.enrollment_progress e ON e.student_id = p.user_id "
+        "WHERE e.current_status = 'Verified' ORDER BY p.student_number LIMIT 1"
+    ).fetchone()
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        screen = await open_students(pilot)
+        await burst(pilot, *number, "enter", "a", "enter")
+        await wait_until(
+            pilot,
+            lambda: (
+                app.screen is screen
+                and table_rows(app, "students-table")
+                and table_rows(app, "students-table")[0][3] == "Payment Complete"
+            ),
+            "the new status in the list",
+        )
+        assert [row[0] for row in table_rows(app, "students-table")] == [number]
+        assert screen.query_one("#student-search", Input).value == number  # no stray "a"
+        assert app.focused is screen.query_one("#students-table")
+        assert app.typeahead.waiting == 0
+    assert (
+        scalar(
+            school,
+            "SELECT current_status FROM school.enrollment_progress WHERE id = %s",
+            (enrollment_id,),
+        )
+        == "Payment Complete"
+    )
+    history = school.admin.execute(
+        "SELECT from_status, to_status FROM school.enrollment_history "
+        "WHERE enrollment_id = %s ORDER BY id DESC LIMIT 1",
+        (enrollment_id,),
+    ).fetchone()
+    assert history == ("Verified", "Payment Complete")  # advanced once
 
 
 async def test_create_a_student_the_form_names_the_bad_field_then_the_page(demo_school):

@@ -6,7 +6,11 @@
                                        their reference first, then Enter posts
     -> a numbered receipt on screen, and the cursor back in the student field
 
-Three keys per cash payment besides the student and the amount. Several students matching
+Three keys per cash payment besides the student and the amount, and they may all be typed
+as one burst: keys typed while the account is looked up (or a payment posts) wait, and go to
+the amount field (or the next student's) once it is ready (school_tui/typeahead.py); when
+the lookup is a refusal or a choice (nobody, several students, nothing owed) they are
+dropped with a note instead of landing in the wrong field. Several students matching
 the text: a list to pick from (arrows, Enter). Esc clears the form; on an empty form it goes
 back to the home. Ctrl+S saves the last receipt as 40-column text or a PDF.
 
@@ -37,6 +41,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from school_tui import typeahead
 from school_tui.db import ledger
 from school_tui.messages import ConnectionRestored
 from school_tui.money import DEFAULT_FORMAT, MoneyFormat, format_money, parse_amount
@@ -223,6 +228,8 @@ class CashierScreen(Screen):
             return  # (a stray Enter after a post leaves its "Posted" note in place)
         self._search_generation += 1
         self._say("Looking up…")
+        # The amount typed ahead is for this student's account: it waits for it.
+        typeahead.hold(self, "account")
         self.search(text)
 
     @db_work(name="cashier search", group="cashier-search", exclusive=True)
@@ -236,6 +243,7 @@ class CashierScreen(Screen):
         matches = message.matches
         if not matches:
             self._say(f"Student: nobody matches {clean(message.text)!r}.", refused=True)
+            typeahead.release(self, "account", drop=True)
             return
         if len(matches) == 1:
             self.open_account(matches[0].student_id)
@@ -260,6 +268,8 @@ class CashierScreen(Screen):
         options.highlighted = 0
         options.focus()
         self._say(f"{len(matches)} students match: pick one and press Enter (Esc: back).")
+        # An Enter typed ahead would pick the first, maybe the wrong student: the clerk looks.
+        typeahead.release(self, "account", drop=True)
 
     @on(OptionList.OptionSelected, "#matches")
     def match_chosen(self, event: OptionList.OptionSelected) -> None:
@@ -268,6 +278,7 @@ class CashierScreen(Screen):
 
     def open_account(self, student_id: int) -> None:
         self._say("Loading the account…")
+        typeahead.hold(self, "account")  # (picked from the list: the amount waits too)
         self.load_account(student_id)
 
     @db_work(name="cashier account", group="cashier-account", exclusive=True)
@@ -279,6 +290,7 @@ class CashierScreen(Screen):
         account = message.account
         if account is None:
             self._say("Student: not found (removed meanwhile?).", refused=True)
+            typeahead.release(self, "account", drop=True)
             return
         self.account = account
         who = self.query_one("#who", Static)
@@ -303,6 +315,7 @@ class CashierScreen(Screen):
                 )
         if not account.dues:
             self._say("Nothing to pay: this student owes nothing. Esc for the next student.")
+            typeahead.release(self, "account", drop=True)
             return
         amount = self.query_one("#amount", Input)
         self._enable(True, False, False)
@@ -312,6 +325,9 @@ class CashierScreen(Screen):
         self._say(
             f"Amount: Enter takes the next due ({self.fmt(account.dues[0].open)}), or type another."
         )
+        # The amount field is enabled and focused (applied before the keys go on): the
+        # amount and Enters typed ahead reach it, and post against this account.
+        typeahead.release(self, "account")
 
     # -- 2. the amount -------------------------------------------------------------------------
     @on(Input.Submitted, "#amount")
@@ -378,6 +394,8 @@ class CashierScreen(Screen):
         self.pending = pending
         self.posting = True
         self._say(f"Posting {self.fmt(pending.amount)}…")
+        # The next student's number typed ahead goes to the student field once this is done.
+        typeahead.hold(self, "post")
         self.post_payment(pending, self.app)
 
     @db_work(name="cashier post", group="cashier-post")
@@ -426,10 +444,12 @@ class CashierScreen(Screen):
         note = "already posted, not again: " if receipt.replayed else "Posted "
         self._say(f"{note}{receipt.receipt_label}. Next student.")
         self.reset()
+        typeahead.release(self, "post")
 
     def on_post_refused(self, message: PostRefused) -> None:
         self.posting = False
         self.pending = None  # refused: nothing was posted under that key
+        typeahead.release(self, "post", drop=True)  # the clerk reads why first
         if self.unknown:  # a resend refused (the key was not found, and now cannot post)
             self.unknown = False
             self.query_one("#student", Input).disabled = False
@@ -448,6 +468,7 @@ class CashierScreen(Screen):
             return  # the clerk logged out meanwhile (after saying so)
         self.posting = False  # the payment and its key stay in self.pending
         self.unknown = True
+        typeahead.release(self, "post", drop=True)
         # Nothing else may be posted (or typed over it) until its outcome is known.
         self._enable(False, False, False)
         self.query_one("#student", Input).disabled = True

@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from school_tui import typeahead
 from school_tui.db import chat
 from school_tui.db.connect import APP_ROLE_GROUP
 from school_tui.messages import (
@@ -435,6 +436,8 @@ class ContactSearch(ModalScreen["chat.Contact | None"]):
         super().__init__()
         self.session = session
         self.found: dict[int, chat.Contact] = {}
+        self._shown: tuple[str, str | None] | None = None  # the search whose results show
+        self._enter_waiting = False  # Enter came before the results of the text typed
         self._timer: Timer | None = None
         student = session.person.role == "Student"
         self.roles = [r for r in APP_ROLE_GROUP if not (student and r == "Student")]
@@ -496,6 +499,7 @@ class ContactSearch(ModalScreen["chat.Contact | None"]):
     def on_contacts_found(self, message: ContactsFound) -> None:
         if (message.query, message.role) != (self.text, self.role):
             return  # an older search; a newer one is on its way
+        self._shown = (message.query, message.role)
         results = self.query_one("#contact-results", OptionList)
         self.found = {c.id: c for c in message.rows}
         results.set_options(Option(self.prompt(c), id=str(c.id)) for c in message.rows)
@@ -505,9 +509,20 @@ class ContactSearch(ModalScreen["chat.Contact | None"]):
         if len(message.rows) == 50:
             note = "The first 50; type more of the name"
         self.query_one("#contact-note", Static).update(note + " · Enter picks · Esc closes")
+        if self._enter_waiting:  # the Enter typed before these came: it acts now
+            self._enter_waiting = False
+            if message.rows:
+                results.focus()
+            typeahead.release(self, "results", drop=not message.rows)
 
     @on(Input.Submitted, "#contact-query")
     def _to_results(self) -> None:
+        if self._shown != (self.text, self.role):
+            # The name just typed is still being looked up (debounced, then a worker): the
+            # Enter acts once its results are in, and the keys after it (Enter picks) wait.
+            self._enter_waiting = True
+            typeahead.hold(self, "results")
+            return
         results = self.query_one("#contact-results", OptionList)
         if results.option_count:
             results.focus()

@@ -8,6 +8,7 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from school_tui import typeahead
 from school_tui.messages import LoginRefused, LoginSucceeded
 from school_tui.widgets.safe import safe_text
 from school_tui.workers import db_work
@@ -58,6 +59,8 @@ class LoginScreen(Screen):
 
     @on(Input.Submitted, "#email")
     def _email_done(self) -> None:
+        # Applied a few message hops later; keys typed after the Enter in the same burst wait
+        # for it at the App (school_tui/typeahead.py), so they reach the password.
         self.query_one("#password", Input).focus()
 
     @on(Input.Submitted, "#password")
@@ -77,6 +80,8 @@ class LoginScreen(Screen):
             return
         self._busy = True
         self.set_status("Logging in…")
+        # Keys typed from now on are for the home (a command key, say): they wait for it.
+        typeahead.hold(self, "login")
         self._login(email, password)
 
     @db_work(name="login", group="login", exclusive=True)
@@ -93,6 +98,7 @@ class LoginScreen(Screen):
 
     def on_login_refused(self, message: LoginRefused) -> None:
         self._busy = False
+        typeahead.release(self, "login", drop=True)  # not for a refused login's form
         self.set_status(message.message, error=True)
         password = self.query_one("#password", Input)
         password.value = ""
@@ -102,3 +108,4 @@ class LoginScreen(Screen):
         self._busy = False
         self.query_one("#password", Input).value = ""
         self.app.start_session(message.session)
+        typeahead.release(self, "login")  # they go on once the home is mounted

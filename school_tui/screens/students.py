@@ -6,6 +6,9 @@ screen with the search box focused; type a name, student number or email; `Enter
 the list (the first match highlighted); `a` asks to move that student to the next status of
 the pipeline, with an optional remark; `Enter` does it. Three keys after the search text.
 The database enforces the pipeline's rules (set_enrollment_status); a refusal shows why.
+The whole path may be typed as one burst (search text, Enter, `a`, Enter): keys after the
+Enter wait for the search's results, and the Enter after `a` for the question
+(school_tui/typeahead.py).
 
 All SQL is in school_tui.db.students / enrollment / sections and runs in db_work workers.
 """
@@ -25,6 +28,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
+from school_tui import typeahead
 from school_tui.messages import ConnectionRestored
 from school_tui.student_import import GRADE_LEVELS, check_fields
 from school_tui.widgets.banner import ConnectionBanner
@@ -402,7 +406,10 @@ class AdvancesStatus:
     def advance(self, name: str, number: str, enrollment_id: int | None, status: str | None):
         if enrollment_id is None or status is None:
             self.notify("No enrollment this school year to advance.", severity="warning")
+            typeahead.drop(self)  # an Enter typed ahead would open the student instead
             return
+        # The Enter typed after `a` is for the question, asked once the next status is known.
+        typeahead.hold(self, "advance")
         self._ask_next(name, number, enrollment_id, status)
 
     @db_work(name="next status", group="advance")
@@ -418,6 +425,7 @@ class AdvancesStatus:
             self.notify(
                 f"{clean(name)} is {status}: no next step.", severity="warning", markup=False
             )
+            typeahead.release(self, "advance", drop=True)
             return
 
         def chosen(result: Advance | None) -> None:
@@ -427,6 +435,7 @@ class AdvancesStatus:
         self.app.push_screen(
             AdvanceModal(name, number, enrollment_id, status, message.next_status), chosen
         )
+        typeahead.release(self, "advance")  # they go on once the question is up and focused
 
     @db_work(name="set status", group="advance")
     def _set_status(self, name: str, advance: Advance) -> None:
@@ -599,7 +608,8 @@ class StudentsScreen(AdvancesStatus, Screen):
         super().__init__()
         self.session = session
         self.rows: dict[str, Any] = {}
-        self._generation = 0
+        self._generation = 0  # of the last search started (one per keystroke)
+        self._shown = 0  # of the search whose results are in the list
 
     def compose(self) -> ComposeResult:
         person = self.session.person
@@ -639,6 +649,7 @@ class StudentsScreen(AdvancesStatus, Screen):
     def on_students_found(self, message: StudentsFound) -> None:
         if message.generation != self._generation:
             return  # an older keystroke's answer
+        self._shown = message.generation
         table = self.query_one(DataTable)
         selected = self._selected_key()
         widths = [width for _label, width in SEARCH_COLUMNS]
@@ -674,6 +685,9 @@ class StudentsScreen(AdvancesStatus, Screen):
         )
         self.query_one("#students-status", Static).update(note)
         self.refresh_bindings()
+        # Keys typed after Enter (`a`, Enter) were for the first match: with one, they go
+        # on to it; with nobody, they are dropped with a note.
+        typeahead.release(self, "results", drop=not count)
 
     @on(Input.Changed, "#student-search")
     def _search_changed(self) -> None:
@@ -682,6 +696,10 @@ class StudentsScreen(AdvancesStatus, Screen):
     @on(Input.Submitted, "#student-search")
     def _search_done(self) -> None:
         self.action_focus_table()
+        if self._shown != self._generation:
+            # The results of the text just typed are not in yet: `a` would find no student
+            # (or an older search's first), so the keys after this Enter wait for them.
+            typeahead.hold(self, "results")
 
     @on(DataTable.RowSelected, "#students-table")
     def _row_chosen(self, event: DataTable.RowSelected) -> None:
