@@ -2,7 +2,7 @@
 
 The shape (symbol, where it goes, separators) comes from config.toml (see config.py):
 
-    currency_symbol = "₱"          # any text, "PHP " or "" too
+    currency_symbol = "₱"          # up to 8 characters, no digits: "PHP " or "" too
     currency_position = "before"   # or "after": 1.234,50 €
     thousands_separator = ","
     decimal_separator = "."

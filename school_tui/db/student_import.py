@@ -4,8 +4,9 @@ preview() says for each row of a school_tui.student_import.ParsedFile whether it
 student, update one (its student number exists; with the fields the row changes) or be
 rejected, and why. An update changes only what the row gives: a column the file lacks, or an
 empty cell, leaves that field as it is. commit() writes:
-in one transaction it COPYs the accepted rows into school.import_staging (the caller's own
-rows, under row-level security), then school.import_students() checks them again and
+in one transaction it COPYs the accepted rows into school.import_staging (INSERT only for
+the Registrar and the Admin, each row stamped with the loader's login; COPY cannot go through
+row-level security, so the table has none), then school.import_students() checks them again and
 inserts/updates users, student_profiles and enrollments set-wise, and deletes the staged
 rows. Any failure, at any point, rolls the whole transaction back: nothing is written.
 """
