@@ -92,33 +92,7 @@ def export_rows(
     status line update it)."""
     rows = [tuple(row) for row in rows]  # a snapshot: the screen may change while writing
     summary = safe_text(f"Export {what}: {len(rows)} rows")
-    app = node.app
-
-    def written(path: Path, count: int) -> None:
-        text = f"Exported {count} rows to {clean(path)}"
-        app.notify(text, title="Exported", markup=False, timeout=8)
-        if done is not None:
-            done(path, count)
-
-    def write(path: Path) -> None:
-        try:
-            count = write_csv(path, header, rows)
-        except Exception as exc:  # a full disk, a folder removed meanwhile: the error modal
-            app.call_from_thread(app.handle_error, exc)
-            return
-        app.call_from_thread(written, path, count)
-
-    def chosen(path: Path | None) -> None:
-        if path is not None:
-            node.run_worker(
-                lambda: write(path),
-                thread=True,
-                name="csv export",
-                group="csv-export",
-                exit_on_error=False,
-            )
-
-    app.push_screen(ExportModal(summary, stem), chosen)
+    _ask_and_write(node, summary, stem, lambda path: write_csv(path, header, rows), done)
 
 
 def export_query(
@@ -136,16 +110,38 @@ def export_query(
     however many the screen shows), and say so. `count`, when known, goes in the modal."""
     rows = f": {count} rows" if count is not None else ""
     summary = safe_text(f"Export {what}{rows}")
+
+    def produce(path: Path) -> int:
+        return session.run(lambda conn: write_csv(path, header, fetch(conn)))
+
+    _ask_and_write(node, summary, stem, produce)
+
+
+def _ask_and_write(
+    node,
+    summary,
+    stem: str,
+    produce: Callable[[Path], int],
+    done: Callable[[Path, int], None] | None = None,
+) -> None:
+    """The ExportModal, then `produce(path)` (returns the rows written) in a worker; a toast
+    says where the file went. An error (the connection, a full disk, a folder removed
+    meanwhile) goes to the app's one handler: the banner or the error modal."""
     app = node.app
+
+    def written(path: Path, count: int) -> None:
+        text = f"Exported {count} rows to {clean(path)}"
+        app.notify(text, title="Exported", markup=False, timeout=8)
+        if done is not None:
+            done(path, count)
 
     def write(path: Path) -> None:
         try:
-            written = session.run(lambda conn: write_csv(path, header, fetch(conn)))
-        except Exception as exc:  # the connection, a full disk: the banner or the error modal
+            count = produce(path)
+        except Exception as exc:
             app.call_from_thread(app.handle_error, exc)
             return
-        text = f"Exported {written} rows to {clean(path)}"
-        app.call_from_thread(app.notify, text, title="Exported", markup=False, timeout=8)
+        app.call_from_thread(written, path, count)
 
     def chosen(path: Path | None) -> None:
         if path is not None:
