@@ -57,12 +57,14 @@ def test_every_table_of_the_school_has_the_audit_triggers(school):
         """
         SELECT c.relname,
                (SELECT array_agg(t.tgname::text ORDER BY t.tgname) FROM pg_trigger t
-                WHERE t.tgrelid = c.oid AND t.tgname IN ('audit', 'audit_truncate')
+                WHERE t.tgrelid = c.oid
                   AND t.tgenabled = 'A'
-                  AND t.tgfoid = ANY (ARRAY['school.audit_row()'::regprocedure,
-                                            'school.audit_truncate()'::regprocedure])
-                  -- audit: AFTER ROW INSERT/UPDATE/DELETE; audit_truncate: AFTER TRUNCATE
-                  AND t.tgtype IN (1 | 4 | 8 | 16, 32))
+                  -- audit: AFTER ROW UPDATE/DELETE; audit_insert: AFTER STATEMENT INSERT
+                  -- (0011); audit_truncate: AFTER TRUNCATE
+                  AND (t.tgname, t.tgfoid, t.tgtype) IN (
+                      ('audit', 'school.audit_row()'::regprocedure, 1 | 8 | 16),
+                      ('audit_insert', 'school.audit_rows_inserted()'::regprocedure, 4),
+                      ('audit_truncate', 'school.audit_truncate()'::regprocedure, 32)))
         FROM pg_class c
         WHERE c.relnamespace = 'school'::regnamespace AND c.relkind IN ('r', 'p')
           AND NOT c.relispartition AND c.relname NOT IN ('audit_log', 'schema_version',
@@ -72,7 +74,9 @@ def test_every_table_of_the_school_has_the_audit_triggers(school):
         """
     ).fetchall()
     assert len(rows) >= 17
-    missing = [name for name, triggers in rows if triggers != ["audit", "audit_truncate"]]
+    missing = [
+        name for name, triggers in rows if triggers != ["audit", "audit_insert", "audit_truncate"]
+    ]
     assert missing == [], (
         "tables without the audit triggers: call SELECT school.audit_table('school.<name>') "
         f"in the migration that adds them: {missing}"
