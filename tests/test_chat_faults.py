@@ -119,6 +119,18 @@ async def listener_kept_down(school, receiver: Receiver, login_role: str):
         school.admin.execute(sql.SQL("ALTER ROLE {} CONNECTION LIMIT -1").format(role))
 
 
+def written_long_ago(school, slow, student: int) -> int:
+    """A message sent in a transaction left open on `slow`, while the rest of the school
+    sends FAR_BELOW messages (the id sequence moves on). Returns its id; not committed."""
+    slow.execute("SELECT 1")  # a transaction left open (chat.send's block: a savepoint)
+    late = chat.send(slow, student, "written long ago", uuid.uuid4())
+    school.admin.execute(
+        "SELECT setval(pg_get_serial_sequence('school.messages', 'id'), %s)",
+        (late + FAR_BELOW,),
+    )
+    return late
+
+
 async def join(thread: threading.Thread) -> None:
     await asyncio.to_thread(thread.join, THREAD_TIMEOUT)
     assert not thread.is_alive(), f"{thread.name} did not finish"
@@ -323,13 +335,7 @@ async def test_long_transaction_far_below_the_top_is_delivered(school):
             school.connect_as(teacher) as slow,
             school.connect_as(teacher, autocommit=True) as quick,
         ):
-            slow.execute("SELECT 1")  # a transaction left open
-            late = chat.send(slow, student, "written long ago", uuid.uuid4())
-            # Meanwhile the rest of the school sends thousands of messages.
-            school.admin.execute(
-                "SELECT setval(pg_get_serial_sequence('school.messages', 'id'), %s)",
-                (late + FAR_BELOW,),
-            )
+            late = written_long_ago(school, slow, student)
             recent = chat.send(quick, student, "just now", uuid.uuid4())
             await receiver.wait_for([recent], "the recent message")
             slow.commit()
@@ -357,12 +363,7 @@ async def test_long_transaction_committed_while_listener_down_is_backfilled_once
             school.connect_as(teacher) as slow,
             school.connect_as(teacher, autocommit=True) as quick,
         ):
-            slow.execute("SELECT 1")  # a transaction left open
-            late = chat.send(slow, student, "written long ago", uuid.uuid4())
-            school.admin.execute(
-                "SELECT setval(pg_get_serial_sequence('school.messages', 'id'), %s)",
-                (late + FAR_BELOW,),
-            )
+            late = written_long_ago(school, slow, student)
             before = [chat.send(quick, student, f"meanwhile {i}", uuid.uuid4()) for i in range(5)]
             await receiver.wait_for(before, "the messages sent meanwhile")
             # The open transaction holds the horizon back: what came meanwhile is remembered.

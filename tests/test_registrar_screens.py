@@ -53,6 +53,22 @@ async def _open_board(pilot) -> EnrollmentBoardScreen:
     return pilot.app.screen
 
 
+async def _open_sections(pilot):
+    from school_tui.screens.sections import SectionsScreen
+
+    await log_in(pilot, "registrar@demo.school")
+    await pilot.press("r")
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, SectionsScreen)
+            and isinstance(pilot.app.focused, DataTable)
+        ),
+        "the sections",
+    )
+    return pilot.app.screen
+
+
 async def test_board_follows_another_session_and_moves_all_or_none(demo_school, tmp_path):
     registrar = demo_school.user_id("registrar@demo.school")
     app = SchoolApp(demo_school.target, prepare_server=False)
@@ -396,7 +412,7 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
     database's unique name), two students assigned through the roster: the second one finds
     the section full and the database's refusal is shown as it says it."""
     from school_tui.db import students
-    from school_tui.screens.sections import RosterScreen, SectionForm, SectionsScreen, StudentPicker
+    from school_tui.screens.sections import RosterScreen, SectionForm, StudentPicker
 
     registrar = demo_school.user_id("registrar@demo.school")
     with demo_school.connect_as(registrar, autocommit=True) as conn:
@@ -406,14 +422,7 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
             )
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        await log_in(pilot, "registrar@demo.school")
-        await pilot.press("r")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, SectionsScreen) and isinstance(app.focused, DataTable),
-            "the sections",
-        )
-        sections_screen = app.screen
+        sections_screen = await _open_sections(pilot)
         await pilot.press("n")
         await _wait_for_form(pilot, SectionForm, Input)
         form = app.screen
@@ -472,7 +481,7 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
     back on this year, `m` moves a student to another section and Ctrl+S writes the roster
     as the database holds it."""
     from school_tui.db import sections
-    from school_tui.screens.sections import RosterScreen, SectionForm, SectionPicker, SectionsScreen
+    from school_tui.screens.sections import RosterScreen, SectionForm, SectionPicker
 
     admin = demo_school.admin
     current = admin.execute("SELECT id FROM school.school_years WHERE is_current").fetchone()[0]
@@ -482,14 +491,7 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
     ).fetchone()[0]
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        await log_in(pilot, "registrar@demo.school")
-        await pilot.press("r")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, SectionsScreen) and isinstance(app.focused, DataTable),
-            "the sections",
-        )
-        screen = app.screen
+        screen = await _open_sections(pilot)
         table = screen.query_one("#sections-table", DataTable)
         year = screen.query_one("#sections-year", Select)
         assert year.value == current and "2026-2027 (current)" in _text(app, "#title-bar")

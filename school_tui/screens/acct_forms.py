@@ -298,7 +298,7 @@ class ExportModal(ModalScreen[Path | None]):
         kinds = ", ".join(f"{ext} {FORMATS[ext]}" for ext in self.allowed)
         with Vertical():
             yield Static(safe_text(self._title), classes="modal-title")
-            yield Label(f"File (a new file; the ending picks the format: {kinds})")
+            yield Label(f"File (a new file; the ending picks the format: {kinds})", markup=False)
             yield Input(default_name(self.stem, self.allowed[0]), id="export-path")
             yield Static(
                 "Enter exports, Escape cancels.", classes="form-status", id="export-status"
