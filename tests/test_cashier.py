@@ -369,10 +369,17 @@ async def test_a_whole_payment_typed_as_one_burst_posts_once_with_the_typed_amou
         # emptied student field (the Enter before it finds that field empty: nothing more).
         await burst(pilot, *number, "enter", "enter", "enter", "enter", *number)
         await wait_until(pilot, lambda: len(_payments(demo_school, student)) == 2, "the post")
-        await wait_until(pilot, lambda: field.value == number, "the next number, typed ahead")
-        assert f"₱{next_due - typed:,.2f}" in _receipt(app)
-        assert app.focused is field
-        assert app.typeahead.waiting == 0
+        # The payment is in the table before its answer reaches the screen (on a loaded
+        # machine, noticeably so); and the field still holds this student's number from the
+        # lookup, so only after the receipt does "the number again" mean the typed-ahead one.
+        await wait_until(
+            pilot, lambda: f"₱{next_due - typed:,.2f}" in _receipt(app), "the second receipt"
+        )
+        await wait_until(
+            pilot,
+            lambda: app.focused is field and field.value == number and not app.typeahead.waiting,
+            "the next number, typed ahead into the emptied field",
+        )
     assert _payments(demo_school, student) == [
         (typed, "Cash", None),
         (next_due - typed, "Cash", None),

@@ -10,12 +10,13 @@ import asyncio
 from decimal import Decimal
 
 import pytest
+from psycopg import sql
 from textual.widgets import DataTable, Input, Select, Static
 
 from school_tui.app import SchoolApp
 from school_tui.auth import login
 from school_tui.money import MoneyFormat
-from tests.acct_books import AS_OF, assert_books_add_up, make_books
+from tests.acct_books import assert_books_add_up, make_books
 from tests.harness import DEMO_PASSWORD, table_rows, wait_until
 
 SIZE = (80, 24)
@@ -76,7 +77,7 @@ async def test_fee_admin_by_keyboard(books):
         form.query_one("#sched-type", Select).value = "Library"
         amount = form.query_one("#sched-amount", Input)
         due = form.query_one("#sched-due", Input)
-        due.value = AS_OF.replace(day=1).isoformat()
+        due.value = ids["today"].replace(day=1).isoformat()
         for typed, message in (
             ("0", "Amount: must be more than zero"),
             ("-5", "Amount: must be more than zero"),
@@ -90,7 +91,7 @@ async def test_fee_admin_by_keyboard(books):
         due.value = "2031-02-30"
         await _save_expecting(pilot, "Due date: use YYYY-MM-DD, a real date", "sched-due")
         assert admin.execute("SELECT count(*) FROM school.fee_schedules").fetchone()[0] == 2
-        due.value = (AS_OF.replace(day=1)).isoformat()
+        due.value = (ids["today"].replace(day=1)).isoformat()
         await pilot.press("ctrl+s")
         await wait_until(
             pilot, lambda: len(_rows(app, "fees-table")) == 3, "the new schedule listed"
@@ -125,7 +126,7 @@ async def test_fee_admin_by_keyboard(books):
         await pilot.press("i")
         await wait_until(pilot, lambda: app.screen.query("#plan-live"), "plan editor")
         screen = app.screen
-        screen.query_one("#due-1", Input).value = AS_OF.replace(day=1).isoformat()
+        screen.query_one("#due-1", Input).value = ids["today"].replace(day=1).isoformat()
         screen.query_one("#amount-1", Input).value = "1000"
         screen.query_one("#due-2", Input).value = "2031-03-01"
         screen.query_one("#amount-2", Input).value = "400"
@@ -427,3 +428,46 @@ def test_reports_screen_snapshot(demo_school, snap_compare):
 
     app = SchoolApp(demo_school.target, prepare_server=False)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_day_close_is_the_databases_day_not_this_terminals(books):
+    """A server whose day differs from the terminal's (its time zone, here the clerk's login's
+    TimeZone): the close screen shows and closes the day the ledger dates payments by, with
+    today's takings in it, instead of the terminal's day (empty, and refused by close_day)."""
+    from datetime import date
+
+    school, ids = books
+    admin = school.admin
+    # UTC+14 and UTC-12 are 26 hours apart: at any moment one of them is on another day.
+    zone = next(
+        z
+        for z in ("Pacific/Kiritimati", "Etc/GMT+12")
+        if admin.execute("SELECT (now() AT TIME ZONE %s)::date", (z,)).fetchone()[0] != date.today()
+    )
+    admin.execute(
+        sql.SQL("ALTER ROLE {} SET TimeZone = {}").format(
+            sql.Identifier(school.login_role(ids["clerk"])), sql.Literal(zone)
+        )
+    )
+    with school.connect_as(ids["clerk"]) as conn:
+        server_day = conn.execute("SELECT current_date").fetchone()[0]
+    assert server_day != date.today()
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start(app, school, "clerk@reports.test")
+        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: _loaded(app, "expected"), "expected takings")
+        await wait_until(
+            pilot, lambda: server_day.isoformat() in _text(app, "#title-bar"), "the server's day"
+        )
+        # make_books' payments were posted just now: the 200.00 cash is on the server's day
+        expected = {r[0]: r[2] for r in table_rows(app, "expected")}
+        assert expected["Cash"] == "₱200.00" and expected["Check"] == "₱0.00"
+        await pilot.press(*"200.00", "enter", "enter")
+        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: len(_rows(app, "history")) == 1, "the close listed")
+    assert admin.execute("SELECT business_date FROM school.day_closes").fetchall() == [
+        (server_day,)
+    ]

@@ -25,8 +25,6 @@ from school_tui.money import MoneyFormat, format_money, parse_amount
 from tests.harness import assert_ledger_invariants, wait_until_sql
 
 D = Decimal
-TODAY = date.today()
-PAST = TODAY - timedelta(days=30)
 
 
 @dataclass
@@ -34,6 +32,13 @@ class Books:
     school: object
     ids: dict[str, int] = field(default_factory=dict)
     conns: list[psycopg.Connection] = field(default_factory=list)
+    # The database's today, read when the fixture is made (not at import: a suite running
+    # past midnight would compare yesterday with the server's today).
+    today: date = field(default_factory=date.today)
+
+    @property
+    def past(self) -> date:
+        return self.today - timedelta(days=30)
 
     def clerk(self, which: str = "clerk", autocommit: bool = True) -> psycopg.Connection:
         if which == "clerk2" and "clerk2" not in self.ids:
@@ -72,6 +77,8 @@ def books(school):
     ):
         ids[key] = school.add_person(role, email=f"{key}@ledger.test", password=password)
     admin = school.admin
+    today = admin.execute("SELECT current_date").fetchone()[0]
+    past = today - timedelta(days=30)
 
     def one(query: str, *params):
         return admin.execute(query, params).fetchone()[0]
@@ -79,8 +86,8 @@ def books(school):
     ids["year"] = one(
         "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
         "VALUES ('2030-2031', %s, %s, true) RETURNING id",
-        TODAY - timedelta(days=60),
-        TODAY + timedelta(days=300),
+        today - timedelta(days=60),
+        today + timedelta(days=300),
     )
     ids["g7"] = one(
         "INSERT INTO school.sections (name, grade_level, school_year_id, adviser_id) "
@@ -101,17 +108,17 @@ def books(school):
             (ids[student], ids["year"], ids[section]),
         )
     # Tuition: 4 x 2,500.00, the first one 30 days ago (overdue when unpaid).
-    plan = [Installment(PAST + timedelta(days=60 * n), D("2500.00")) for n in range(4)]
+    plan = [Installment(past + timedelta(days=60 * n), D("2500.00")) for n in range(4)]
     ids["tuition"] = ledger.save_schedule(
         admin, ids["year"], "Grade 7", "Tuition", D("10000.00"), plan[-1].due_date, plan
     )
     ids["misc"] = ledger.save_schedule(
-        admin, ids["year"], "Grade 7", "Miscellaneous", D("1000.00"), TODAY + timedelta(days=10)
+        admin, ids["year"], "Grade 7", "Miscellaneous", D("1000.00"), today + timedelta(days=10)
     )
     ids["books"] = ledger.save_schedule(
-        admin, ids["year"], "Grade 7", "Books", D("500.00"), TODAY + timedelta(days=5)
+        admin, ids["year"], "Grade 7", "Books", D("500.00"), today + timedelta(days=5)
     )
-    made = Books(school, ids)
+    made = Books(school, ids, today=today)
     yield made
     for conn in made.conns:
         conn.close()
@@ -150,31 +157,33 @@ def test_assigning_twice_charges_once_and_copies_the_plan(books):
         (ids["s1"],),
     ).fetchall()
     assert plans == [
-        ("Books", [D("500.00")], TODAY + timedelta(days=5)),
-        ("Miscellaneous", [D("1000.00")], TODAY + timedelta(days=10)),
-        ("Tuition", [D("2500.00")] * 4, PAST + timedelta(days=180)),
+        ("Books", [D("500.00")], books.today + timedelta(days=5)),
+        ("Miscellaneous", [D("1000.00")], books.today + timedelta(days=10)),
+        ("Tuition", [D("2500.00")] * 4, books.past + timedelta(days=180)),
     ]
 
 
 def test_a_plan_that_does_not_add_up_is_refused(books):
     ids = books.ids
-    bad = [Installment(TODAY, D("600.00")), Installment(TODAY, D("300.00"))]
+    bad = [Installment(books.today, D("600.00")), Installment(books.today, D("300.00"))]
     with books.clerk() as conn:
         with pytest.raises(LedgerRefused, match="installments: they add up to 900.00"):
-            ledger.save_schedule(conn, ids["year"], "Grade 8", "Tuition", D("1000.00"), TODAY, bad)
+            ledger.save_schedule(
+                conn, ids["year"], "Grade 8", "Tuition", D("1000.00"), books.today, bad
+            )
         assert ledger.schedules(conn, ids["year"])[-1].grade_level == "Grade 7"  # nothing new
-        fee = ledger.add_fee(conn, ids["s1"], "Uniform", D("900.00"), ids["year"], TODAY, bad)
+        fee = ledger.add_fee(conn, ids["s1"], "Uniform", D("900.00"), ids["year"], books.today, bad)
         with pytest.raises(
             LedgerRefused, match="installments: they add up to 1.00, the fee is 900.00"
         ):
-            ledger.set_installment_plan(conn, fee, [Installment(TODAY, D("1.00"))])
+            ledger.set_installment_plan(conn, fee, [Installment(books.today, D("1.00"))])
         # Directly: Accounting writes plans through the functions only (0009).
         with pytest.raises(errors.InsufficientPrivilege):
             with conn.transaction():
                 conn.execute(
                     "INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, "
                     "amount) VALUES (%s, 1, %s, 1.00)",
-                    (ids["misc"], TODAY),
+                    (ids["misc"], books.today),
                 )
     # Even the owner's direct write of a plan that does not add up is refused at commit.
     with pytest.raises(errors.CheckViolation):
@@ -182,14 +191,14 @@ def test_a_plan_that_does_not_add_up_is_refused(books):
             books.admin.execute(
                 "INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, "
                 "amount) VALUES (%s, 1, %s, 1.00)",
-                (ids["misc"], TODAY),
+                (ids["misc"], books.today),
             )
     # A fee given no plan has one due, for its amount.
     with books.clerk() as conn:
-        plain = ledger.add_fee(conn, ids["s2"], "Other", D("75.50"), ids["year"], TODAY)
+        plain = ledger.add_fee(conn, ids["s2"], "Other", D("75.50"), ids["year"], books.today)
     assert books.admin.execute(
         "SELECT seq, due_date, amount FROM school.fee_installments WHERE fee_id = %s", (plain,)
-    ).fetchall() == [(1, TODAY, D("75.50"))]
+    ).fetchall() == [(1, books.today, D("75.50"))]
 
 
 def test_fees_and_ledger_rows_are_append_only_for_everyone(books):
@@ -203,7 +212,7 @@ def test_fees_and_ledger_rows_are_append_only_for_everyone(books):
             (books.ids["s1"],),
         ).fetchone()[0]
         ledger.add_adjustment(conn, fee, "Discount", "sibling", books.ids["principal"], D("50"))
-        ledger.close_day(conn, TODAY, D("0.00"))
+        ledger.close_day(conn, books.today, D("0.00"))
         # Accounting holds no UPDATE or DELETE on any of them.
         for table in ("fees", "payments", "allocations", "adjustments", "reversals"):
             with pytest.raises(errors.InsufficientPrivilege):
@@ -519,7 +528,9 @@ def test_paying_the_required_fees_completes_the_enrollment(books):
     ids = books.ids
     with books.clerk() as conn:
         # Not required, and due last: it stays open.
-        ledger.add_fee(conn, ids["s1"], "Uniform", D("800.00"), ids["year"], TODAY + timedelta(400))
+        ledger.add_fee(
+            conn, ids["s1"], "Uniform", D("800.00"), ids["year"], books.today + timedelta(400)
+        )
         ledger.post_payment(conn, ids["s1"], D("11000.00"), "Cash", None, uuid.uuid4())
         assert books.status("s1") == "Verified"  # Books came first: 500.00 of Tuition is open
         ledger.post_payment(conn, ids["s1"], D("500.00"), "Bank Transfer", "TRX-1", uuid.uuid4())
@@ -537,7 +548,7 @@ def test_a_clerk_closes_the_day_against_the_ledger(books):
         ledger.post_payment(conn, ids["s2"], D("400.00"), "Check", "CHK-9", uuid.uuid4())
         ledger.post_payment(other, ids["s3"], D("99.00"), "Cash", None, uuid.uuid4())
         ledger.reverse_payment(conn, wrong.payment_id, "handed back")
-        totals = {t.method: t for t in ledger.expected_takings(conn, ids["clerk"], TODAY)}
+        totals = {t.method: t for t in ledger.expected_takings(conn, ids["clerk"], books.today)}
         assert [totals[m].expected for m in ledger.METHODS] == [
             D("1000.00"),
             D("0.00"),
@@ -546,10 +557,10 @@ def test_a_clerk_closes_the_day_against_the_ledger(books):
         ]
         assert (totals["Cash"].payments, totals["Cash"].reversals) == (2, 1)
         with pytest.raises(LedgerRefused, match="counted cash"):
-            ledger.close_day(conn, TODAY, D("-1"))
-        ledger.close_day(conn, TODAY, D("995.00"), "short by 5")
+            ledger.close_day(conn, books.today, D("-1"))
+        ledger.close_day(conn, books.today, D("995.00"), "short by 5")
         with pytest.raises(LedgerRefused, match="closed .* already"):
-            ledger.close_day(conn, TODAY, D("1000.00"))
+            ledger.close_day(conn, books.today, D("1000.00"))
         with pytest.raises(LedgerRefused, match="day: you have closed"):
             ledger.post_payment(conn, ids["s1"], D("1.00"), "Cash", None, uuid.uuid4())
         ledger.post_payment(other, ids["s3"], D("1.00"), "Cash", None, uuid.uuid4())  # still open
@@ -574,10 +585,10 @@ def test_collections_by_day(books):
         ledger.post_payment(conn, books.ids["s1"], D("100.00"), "Cash", None, uuid.uuid4())
         card = ledger.post_payment(conn, books.ids["s2"], D("40.00"), "Card", None, uuid.uuid4())
         ledger.reverse_payment(conn, card.payment_id, "declined after all")
-        rows = ledger.collections_by_day(conn, TODAY, TODAY)
+        rows = ledger.collections_by_day(conn, books.today, books.today)
     assert rows == [
-        (TODAY, "Card", 1, D("40.00"), D("40.00"), D("0.00")),
-        (TODAY, "Cash", 1, D("100.00"), D("0.00"), D("100.00")),
+        (books.today, "Card", 1, D("40.00"), D("40.00"), D("0.00")),
+        (books.today, "Cash", 1, D("100.00"), D("0.00"), D("100.00")),
     ]
 
 
@@ -802,9 +813,11 @@ def test_every_money_function_refuses_a_bad_amount_as_typed(books, amount, rule)
     with books.clerk() as conn:
         attempts = {
             "amount": [
-                lambda: ledger.add_fee(conn, ids["s1"], "Uniform", amount, ids["year"], TODAY),
+                lambda: ledger.add_fee(
+                    conn, ids["s1"], "Uniform", amount, ids["year"], books.today
+                ),
                 lambda: ledger.save_schedule(
-                    conn, ids["year"], "Grade 8", "Tuition", amount, TODAY
+                    conn, ids["year"], "Grade 8", "Tuition", amount, books.today
                 ),
                 lambda: ledger.post_payment(conn, ids["s1"], amount, "Cash", None, uuid.uuid4()),
                 lambda: ledger.add_adjustment(
@@ -818,8 +831,8 @@ def test_every_money_function_refuses_a_bad_amount_as_typed(books, amount, rule)
                     "Uniform",
                     good,
                     ids["year"],
-                    TODAY,
-                    [Installment(TODAY, good), Installment(TODAY, amount)],
+                    books.today,
+                    [Installment(books.today, good), Installment(books.today, amount)],
                 ),  # fmt: skip
                 lambda: ledger.save_schedule(
                     conn,
@@ -827,11 +840,13 @@ def test_every_money_function_refuses_a_bad_amount_as_typed(books, amount, rule)
                     "Grade 8",
                     "Tuition",
                     good,
-                    TODAY,
-                    [Installment(TODAY, good), Installment(TODAY, amount)],
+                    books.today,
+                    [Installment(books.today, good), Installment(books.today, amount)],
                 ),  # fmt: skip
                 lambda: ledger.set_installment_plan(
-                    conn, tuition, [Installment(TODAY, good), Installment(TODAY, amount)]
+                    conn,
+                    tuition,
+                    [Installment(books.today, good), Installment(books.today, amount)],
                 ),
             ],
         }
@@ -882,11 +897,13 @@ def test_good_amounts_go_in_through_the_functions_as_typed(books):
     ids = books.ids
     with books.clerk() as conn:
         fee = ledger.add_fee(
-            conn, ids["s1"], "Uniform", D("1500.01"), ids["year"], TODAY,
-            [Installment(TODAY, D("0.01")), Installment(TODAY + timedelta(30), D("1500.00"))],
+            conn, ids["s1"], "Uniform", D("1500.01"), ids["year"], books.today,
+            [Installment(books.today, D("0.01")), Installment(books.today + timedelta(30), D("1500.00"))],
         )  # fmt: skip
-        big = ledger.add_fee(conn, ids["s2"], "Other", D("9999999.99"), ids["year"], TODAY)
-        sched = ledger.save_schedule(conn, ids["year"], "Grade 8", "Tuition", D("0.01"), TODAY)
+        big = ledger.add_fee(conn, ids["s2"], "Other", D("9999999.99"), ids["year"], books.today)
+        sched = ledger.save_schedule(
+            conn, ids["year"], "Grade 8", "Tuition", D("0.01"), books.today
+        )
     assert books.admin.execute(
         "SELECT array_agg(amount ORDER BY seq) FROM school.fee_installments WHERE fee_id = %s",
         (fee,),
@@ -906,14 +923,14 @@ def test_a_new_schedule_where_one_exists_is_refused_and_the_old_plan_stays(books
     ids = books.ids
     with books.clerk() as conn:
         with pytest.raises(LedgerRefused) as refused:
-            ledger.save_schedule(conn, ids["year"], "Grade 7", "Tuition", D("9000.00"), TODAY)
+            ledger.save_schedule(conn, ids["year"], "Grade 7", "Tuition", D("9000.00"), books.today)
         assert str(refused.value) == (
             "fee type: Grade 7 already has a Tuition schedule for 2030-2031; edit that one (e)"
         )
         tuition = next(s for s in ledger.schedules(conn, ids["year"]) if s.id == ids["tuition"])
         assert (tuition.amount, len(tuition.plan)) == (D("10000.00"), 4)
         # Editing it (by id): the due date moves, the plan is what the edit says.
-        plan = [Installment(TODAY + timedelta(days=n), D("5000.00")) for n in (1, 2)]
+        plan = [Installment(books.today + timedelta(days=n), D("5000.00")) for n in (1, 2)]
         assert (
             ledger.save_schedule(
                 conn,
@@ -929,7 +946,13 @@ def test_a_new_schedule_where_one_exists_is_refused_and_the_old_plan_stays(books
         )
         with pytest.raises(LedgerRefused, match="^fee type: a schedule's school year"):
             ledger.save_schedule(
-                conn, ids["year"], "Grade 8", "Tuition", D("1.00"), TODAY, schedule_id=ids["misc"]
+                conn,
+                ids["year"],
+                "Grade 8",
+                "Tuition",
+                D("1.00"),
+                books.today,
+                schedule_id=ids["misc"],
             )
         edited = next(s for s in ledger.schedules(conn, ids["year"]) if s.id == ids["tuition"])
     assert edited.plan == plan and edited.due_date == plan[-1].due_date
@@ -950,21 +973,21 @@ def test_a_clerk_who_closed_the_day_reverses_no_payment_on_it(books):
         discount = ledger.add_adjustment(
             conn, tuition, "Discount", "sibling", ids["principal"], D("100.00")
         )
-        ledger.close_day(conn, TODAY, D("300.00"))
-        with pytest.raises(LedgerRefused, match=f"^day: you have closed {TODAY} already"):
+        ledger.close_day(conn, books.today, D("300.00"))
+        with pytest.raises(LedgerRefused, match=f"^day: you have closed {books.today} already"):
             ledger.reverse_payment(conn, paid.payment_id, "wrong student")
         assert books.count("reversals") == 0
         # The close still matches the books.
         close = ledger.day_closes(conn)[0]
         expected = {
-            t.method: t.expected for t in ledger.expected_takings(conn, ids["clerk"], TODAY)
+            t.method: t.expected for t in ledger.expected_takings(conn, ids["clerk"], books.today)
         }
         assert close.expected_cash == expected["Cash"] == D("300.00")
         # An adjustment moves no money: its reversal is allowed.
         ledger.reverse_adjustment(conn, discount, "withdrawn")
         # A clerk whose day is open hands the money back, from their own drawer.
         ledger.reverse_payment(other, paid.payment_id, "wrong student")
-        theirs = {t.method: t for t in ledger.expected_takings(other, ids["clerk2"], TODAY)}
+        theirs = {t.method: t for t in ledger.expected_takings(other, ids["clerk2"], books.today)}
     assert (theirs["Cash"].reversals, theirs["Cash"].expected) == (1, D("-300.00"))
 
 
@@ -989,7 +1012,7 @@ def test_a_close_landing_while_a_post_is_checking_wins_and_the_post_is_refused(b
     _assign(books)
     closing = books.clerk(autocommit=False)
     posting = books.clerk()
-    ledger.close_day(closing, TODAY, D("0.00"))  # holds the lock, not committed
+    ledger.close_day(closing, books.today, D("0.00"))  # holds the lock, not committed
     thread, result = _in_thread(
         ledger.post_payment, posting, books.ids["s1"], D("100.00"), "Cash", None, uuid.uuid4()
     )
@@ -997,7 +1020,7 @@ def test_a_close_landing_while_a_post_is_checking_wins_and_the_post_is_refused(b
     closing.commit()
     thread.join(30)
     assert isinstance(result.get("error"), LedgerRefused), result
-    assert str(result["error"]).startswith(f"day: you have closed {TODAY} already")
+    assert str(result["error"]).startswith(f"day: you have closed {books.today} already")
     assert books.count("payments") == 0
 
 
@@ -1007,7 +1030,7 @@ def test_a_close_landing_while_a_reversal_is_checking_wins_and_the_reversal_is_r
         paid = ledger.post_payment(conn, books.ids["s1"], D("100.00"), "Cash", None, uuid.uuid4())
     closing = books.clerk(autocommit=False)
     reversing = books.clerk()
-    ledger.close_day(closing, TODAY, D("100.00"))
+    ledger.close_day(closing, books.today, D("100.00"))
     thread, result = _in_thread(ledger.reverse_payment, reversing, paid.payment_id, "typo")
     _blocked(books, reversing)
     closing.commit()
@@ -1024,7 +1047,7 @@ def test_a_post_in_flight_is_counted_by_the_close_that_waits_for_it(books):
         "SELECT * FROM school.post_payment(%s, 250.00, 'Cash', NULL, %s)",
         (books.ids["s1"], uuid.uuid4()),
     )
-    thread, result = _in_thread(ledger.close_day, closing, TODAY, D("250.00"))
+    thread, result = _in_thread(ledger.close_day, closing, books.today, D("250.00"))
     _blocked(books, closing)
     posting.commit()
     thread.join(30)

@@ -580,6 +580,12 @@ def reverse_adjustment(conn: psycopg.Connection, adjustment_id: int, reason: str
 # -- the day close --------------------------------------------------------------------------
 
 
+def business_day(conn: psycopg.Connection) -> date:
+    """The database's today (its clock, the session's time zone): the day a payment posted now
+    is on, and the latest day close_day accepts."""
+    return conn.execute("SELECT current_date").fetchone()[0]
+
+
 def day_expected(conn: psycopg.Connection, day: date) -> list[tuple[str, int, Decimal]]:
     """(method, payments, expected) of the calling clerk's drawer for `day`: the ledger's
     expected_takings (payments taken minus payments reversed that day)."""

@@ -73,9 +73,11 @@ class ReportsScreen(Screen):
     def __init__(self, session, today: date | None = None) -> None:
         super().__init__()
         self.session = session
-        self.today = today or date.today()
-        self.start = self.today - timedelta(days=DEFAULT_DAYS - 1)
-        self.end = self.today
+        # Aging counts days overdue as of the database's today (None: read by each load), the
+        # day the ledger itself calls overdue by; the default range is only a starting filter.
+        self.today = today
+        self.end = today or date.today()
+        self.start = self.end - timedelta(days=DEFAULT_DAYS - 1)
         self.data: dict[str, list] = {}
         self._generation = 0
         self._focus_table = True  # the first load puts the cursor in the table, not a date
@@ -141,13 +143,13 @@ class ReportsScreen(Screen):
         self._load(self._generation, self.start, self.end, self.today)
 
     @db_work(name="accounting reports", group="acct-reports", exclusive=True)
-    def _load(self, generation: int, start: date, end: date, today: date) -> None:
+    def _load(self, generation: int, start: date, end: date, today: date | None) -> None:
         def fetch(conn) -> dict:
             return {
                 "days": ar.collections_by_day(conn, start, end),
                 "methods": ar.collections_by_method(conn, start, end),
                 "clerks": ar.collections_by_clerk(conn, start, end),
-                "aging": ar.outstanding_aging(conn, today),
+                "aging": ar.outstanding_aging(conn, today or ar.business_day(conn)),
             }
 
         self.post_message(Loaded("reports", (generation, self.session.run(fetch))))

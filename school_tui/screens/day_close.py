@@ -1,6 +1,11 @@
 """A clerk closes their day: what they took by method (as the ledger says), the cash they
 counted in the drawer, the difference, recorded once (the database refuses a second close of
 the same day, and computes the expected totals itself: what the screen shows is a preview).
+
+The day is the database's `current_date`, read by the first load, never this machine's date:
+posting stamps payments with the server's clock in the session's time zone, and close_day
+refuses a day after the server's today, so a terminal whose clock or zone differs from the
+server's would otherwise show an empty drawer or be unable to close at all.
 """
 
 from __future__ import annotations
@@ -67,17 +72,14 @@ class DayCloseScreen(Screen):
     def __init__(self, session, day: date | None = None) -> None:
         super().__init__()
         self.session = session
-        self.day = day or date.today()
+        self.day = day  # None until the first load reads the database's today
         self.expected: list[tuple[str, int, Decimal]] = []
         self.closed = None
         self._busy = False
 
     def compose(self) -> ComposeResult:
         person = self.session.person
-        yield Static(
-            safe_join("Close the day", "·", self.day.isoformat(), "·", person.full_name),
-            id="title-bar",
-        )
+        yield Static(self._title_text(person.full_name), id="title-bar")
         yield ConnectionBanner()
         expected = DataTable(id="expected", cursor_type="row", zebra_stripes=True)
         expected.loading = True
@@ -102,13 +104,20 @@ class DayCloseScreen(Screen):
         self.query_one("#counted-cash", Input).focus()
         self.reload()
 
+    def _title_text(self, name: str):
+        day = self.day.isoformat() if self.day else "…"
+        return safe_join("Close the day", "·", day, "·", name)
+
     def reload(self) -> None:
         self._load(self.day)
 
     @db_work(name="day close", group="acct-close", exclusive=True)
-    def _load(self, day: date) -> None:
+    def _load(self, day: date | None) -> None:
         def fetch(conn):
-            return ar.day_expected(conn, day), ar.my_day_closes(conn)
+            # The day stays the one first read, even if the screen is left open past midnight:
+            # the clerk is closing the day they counted.
+            on = day or ar.business_day(conn)
+            return on, ar.day_expected(conn, on), ar.my_day_closes(conn)
 
         self.post_message(Loaded("close", self.session.run(fetch)))
 
@@ -124,7 +133,12 @@ class DayCloseScreen(Screen):
             self.notify(f"Day {self.day} closed.", title="Day close", markup=False)
             self.reload()
             return
-        self.expected, history = message.data
+        day, self.expected, history = message.data
+        if self.day is None:
+            self.day = day
+            self.query_one("#title-bar", Static).update(
+                self._title_text(self.session.person.full_name)
+            )
         table = self.query_one("#expected", DataTable)
         with self.app.batch_update():
             table.clear()
@@ -175,7 +189,7 @@ class DayCloseScreen(Screen):
             self.action_close_day()
 
     def action_close_day(self) -> None:
-        if self._busy:
+        if self._busy or self.day is None:  # nothing to close before the first load
             return
         if self.closed:
             self._set_status(f"{self.day} is already closed.", error=True)
