@@ -464,3 +464,8 @@ def wait_until_sql(conn, query: str, *params, timeout: float = WAIT_TIMEOUT) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for: {query}")
         time.sleep(0.02)
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as drawn, a line of text per terminal row (what a person reads)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

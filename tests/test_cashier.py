@@ -400,3 +400,21 @@ async def test_keys_typed_ahead_of_a_lookup_that_finds_nobody_are_dropped(demo_s
         assert app.screen.query_one("#student", Input).value == "nobody-like-this"
         assert app.focused is app.screen.query_one("#student", Input)
     assert _payment_count(demo_school) == before
+
+
+async def test_what_the_clerk_types_is_drawn_in_the_focused_field(demo_school):
+    """A focused one-line field keeps its one line for text: Input's own focus style (a tall
+    border) once took that line, so the clerk typed blind until leaving the field."""
+    from tests.harness import screen_lines
+
+    _, _, _, _, number = _verified_student(demo_school)
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_cashier(pilot)
+        await pilot.press(*number)
+        assert app.focused.id == "student"
+        assert any(line.startswith(" Student") and number in line for line in screen_lines(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.focused.id == "amount", "the amount field")
+        await pilot.press(*"123.45")
+        assert any(line.startswith(" Amount") and "123.45" in line for line in screen_lines(app))

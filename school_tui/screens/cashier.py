@@ -106,7 +106,9 @@ class CashierScreen(Screen):
     CashierScreen Horizontal.row { height: 1; margin: 0 1; }
     CashierScreen Label.field { width: 11; }
     CashierScreen Input { border: none; height: 1; padding: 0 1; width: 1fr; }
-    CashierScreen Input:focus { background: $boost; }
+    /* Input's own :focus rule (a tall border) outranks the line above: without this, a
+       focused one-line field is all border and hides what is typed */
+    CashierScreen Input:focus { border: none; background: $boost; }
     CashierScreen #who { height: 1; margin: 0 1; }
     CashierScreen #dues { height: 8; margin: 0 1; }
     CashierScreen #matches { height: 8; margin: 0 1; border: none; display: none; }

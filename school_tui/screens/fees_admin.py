@@ -415,7 +415,7 @@ class InstallmentModal(ModalScreen[str | None]):
     InstallmentModal .plan-row { height: 1; }
     InstallmentModal .plan-row Label { width: 4; }
     InstallmentModal .plan-row Input { width: 1fr; border: none; height: 1; padding: 0 1; }
-    InstallmentModal .plan-row Input:focus { background: $boost; }
+    InstallmentModal .plan-row Input:focus { border: none; background: $boost; }
     InstallmentModal #plan-live { height: 1; text-style: bold; }
     """
     )
