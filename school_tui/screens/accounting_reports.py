@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,7 +19,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 from school_tui.db import accounting_reports as ar
 from school_tui.fee_rules import FieldError, required_date
 from school_tui.messages import ConnectionRestored
-from school_tui.screens.acct_forms import ExportModal, Loaded, money
+from school_tui.screens.acct_forms import ExportModal, Loaded, money, money_cell
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.collections_chart import CollectionsChart
 from school_tui.widgets.safe import clean, safe_join, safe_text
@@ -35,11 +36,23 @@ TABLES = {
 }
 
 
+# The outstanding table at 80 columns: amounts without the symbol (the totals line has it),
+# one space between columns instead of DataTable's two, and "Not due" moved last, the one
+# column that may scroll off, so the aging buckets and the total are always in view. The CSV
+# keeps the database's order (ar.AGING_COLUMNS).
+AGING_SHOWN = ("Grade", "Section", "Stud.", "0-30", "31-60", "61-90", "90+", "Total", "Not due")
+
+
+def _aging_cells(row: tuple) -> list[Text]:
+    grade, section, students, not_due, *buckets, total = row
+    names = [safe_text(f" {clean(v)}", max_length=16) for v in (grade, section)]
+    count = safe_text(f" {students}")
+    count.justify = "right"
+    return [*names, count, *(money_cell(a, lead=" ") for a in (*buckets, total, not_due))]
+
+
 def _cells(tab: str, row: tuple) -> tuple:
     """What the table shows: money through format_money, counts as numbers."""
-    if tab == "aging":
-        grade, section, students, *amounts = row
-        return (grade, section, students, *(money(a) for a in amounts))
     *keys, count, total = row
     return (*(k.isoformat() if isinstance(k, date) else k for k in keys), count, money(total))
 
@@ -101,7 +114,12 @@ class ReportsScreen(Screen):
                 with TabPane(f"{index} {title}", id=f"tab-{tab}"):
                     if tab == "days":
                         yield CollectionsChart(id="chart")
-                    table = DataTable(id=f"table-{tab}", cursor_type="row", zebra_stripes=True)
+                    table = DataTable(
+                        id=f"table-{tab}",
+                        cursor_type="row",
+                        zebra_stripes=True,
+                        cell_padding=0 if tab == "aging" else 1,
+                    )
                     table.loading = True
                     yield table
         yield Static("", id="report-status")
@@ -110,7 +128,8 @@ class ReportsScreen(Screen):
     def on_mount(self) -> None:
         self.title = "Reports"
         for tab, (_, columns) in TABLES.items():
-            self.query_one(f"#table-{tab}", DataTable).add_columns(*columns)
+            shown = [f" {c}" for c in AGING_SHOWN] if tab == "aging" else columns
+            self.query_one(f"#table-{tab}", DataTable).add_columns(*shown)
         self._reload()
 
     def _set_status(self, text: str, error: bool = False) -> None:
@@ -170,7 +189,10 @@ class ReportsScreen(Screen):
                 table = self.query_one(f"#table-{tab}", DataTable)
                 table.clear()
                 for row in data[tab]:
-                    table.add_row(*(safe_text(c, max_length=40) for c in _cells(tab, row)))
+                    if tab == "aging":
+                        table.add_row(*_aging_cells(row))
+                    else:
+                        table.add_row(*(safe_text(c, max_length=40) for c in _cells(tab, row)))
                 table.loading = False
             days = ar.fill_days(data["days"], self.start, self.end)
             self.query_one(CollectionsChart).show(

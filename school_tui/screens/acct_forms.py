@@ -64,6 +64,17 @@ def money(amount) -> str:
     return format_money(amount, money_format())
 
 
+def money_cell(amount, lead: str = ""):
+    """A table cell of money: right-aligned, without the symbol (the column is money, and the
+    symbol costs a column's worth of width at 80 columns). `lead`: a gap of its own, for a
+    table without cell padding."""
+    from school_tui.money import format_money
+
+    cell = safe_text(lead + format_money(amount, money_format(), symbol=False))
+    cell.justify = "right"
+    return cell
+
+
 @dataclass
 class Loaded(Message):
     """A worker's result for the screen that asked: `what` names the request."""

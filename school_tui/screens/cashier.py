@@ -512,12 +512,20 @@ class CashierScreen(Screen):
         lines = [
             f"{r.receipt_label}   {when}   {r.method}{reference}",
             f"{clean(r.student)[:40]}{number}".ljust(52) + self.fmt(r.amount).rjust(18),
+            # Before the dues it settled: what the clerk tells the student must never be the
+            # line cut off (at 80x24 the box holds five lines).
+            f"Balance now {self.fmt(r.balance)} · received by {clean(r.clerk or '—')}",
         ]
+        dues = []
         for a in r.allocations:
             due = a.due_date.isoformat() if a.due_date else "no due date"
             label = f"  {clean(a.fee_type)[:24]} {a.seq} of {a.installments}, due {due}"
-            lines.append(label.ljust(52) + self.fmt(a.amount, symbol=False).rjust(18))
-        lines.append(f"Balance now {self.fmt(r.balance)} · received by {clean(r.clerk or '—')}")
+            dues.append(label.ljust(52) + self.fmt(a.amount, symbol=False).rjust(18))
+        room = max(self.query_one("#receipt", Static).content_size.height - len(lines), 1)
+        if len(dues) > room:  # say how many more rather than cut them off unseen
+            hidden = len(dues) - room + 1
+            dues[room - 1 :] = [f"  … and {hidden} more dues (Ctrl+S saves the whole receipt)"]
+        lines += dues
         # clean() above: every part from the database is literal text without control bytes
         self.query_one("#receipt", Static).update(safe_text("\n".join(lines), multiline=True))
 

@@ -20,7 +20,14 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from school_tui.db import accounting_reports as ar
 from school_tui.messages import ConnectionRestored
-from school_tui.screens.acct_forms import ExportModal, Loaded, formatting, money, money_format
+from school_tui.screens.acct_forms import (
+    ExportModal,
+    Loaded,
+    formatting,
+    money,
+    money_cell,
+    money_format,
+)
 from school_tui.screens.people_admin import MODAL_CSS
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.presence import LivePresence
@@ -68,9 +75,10 @@ class ReceiptModal(ModalScreen[None]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="ReceiptModal")
         + """
-    ReceiptModal > Vertical { width: 46; }
+    /* 40 columns of receipt + the scrollbar (2) + padding (4) + border (2), and slack */
+    ReceiptModal > Vertical { width: 50; }
     ReceiptModal #receipt-scroll { height: auto; max-height: 18; }
-    ReceiptModal #receipt-text { width: 42; }
+    ReceiptModal #receipt-text { width: 40; }
     """
     )
     BINDINGS = [
@@ -314,15 +322,17 @@ class StatementScreen(Screen):
                 table.add_row(
                     safe_text(line.on.isoformat()),
                     safe_text(line.kind),
+                    # 18: the six columns fit 80 (the summary above has the currency; the
+                    # exported statement has every description whole)
                     safe_text(
                         f"{line.description} ({line.reference})"
                         if line.reference
                         else line.description,
-                        max_length=48,
+                        max_length=18,
                     ),
-                    safe_text(money(line.charge) if line.charge else ""),
-                    safe_text(money(line.credit) if line.credit else ""),
-                    safe_text(money(line.balance)),
+                    money_cell(line.charge) if line.charge else "",
+                    money_cell(line.credit) if line.credit else "",
+                    money_cell(line.balance),
                     key=str(index),
                 )
             table.loading = False
@@ -332,7 +342,7 @@ class StatementScreen(Screen):
             "r receipt · a discount/scholarship · v reverse · " if self.manage else "r receipt · "
         )
         self.query_one("#statement-status", Static).update(
-            safe_text(f"{len(s.lines)} lines · {keys}Ctrl+S export (.txt .pdf .csv)")
+            safe_text(f"{len(s.lines)} lines · {keys}Ctrl+S .txt .pdf .csv")
         )
 
     def _current_line(self):
