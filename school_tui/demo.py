@@ -328,6 +328,13 @@ def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: 
         for fee_type, amount, due, grades in OTHER_FEES:
             if grade in grades:
                 demo_data.add_fee_schedule(conn, year_id, grade, fee_type, amount, due)
+    # Charged (and discounted) when the year opened, before its payments (dated over the
+    # months up to NOW): the statements' and receipts' running balances follow these times.
+    # The loader is a superuser, the one session whose ledger_clock may be set (0012).
+    conn.execute(
+        "SELECT set_config('school.ledger_clock', %s, false)",
+        (datetime.combine(YEAR_START, datetime.min.time(), UTC).isoformat(),),
+    )
     demo_data.assign_fees(conn, year_id)
 
     def key() -> uuid.UUID:
@@ -352,6 +359,7 @@ def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: 
         elif status == "Verified":
             when = NOW - timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 7))
             planned.append((when, user_id, Decimal("10000.00")))
+    conn.execute("SELECT set_config('school.ledger_clock', '', false)")
     days = set()
     for number, (when, user_id, amount) in enumerate(sorted(planned), start=1):
         if amount is None:

@@ -143,3 +143,30 @@ def test_assign_preview_counts_what_assigning_adds(books):
         ("Grade 8: every section", ("Grade 8", None)),
         ("Grade 8 · Luna", ("Grade 8", ids["g8"])),
     ]
+
+
+def test_the_demo_school_charges_before_it_takes_payments(demo_school):
+    """The demo's history (payments over the months before its clock) reads as it happened:
+    no payment comes before the charges it paid, so no receipt shows a balance below zero and
+    every statement starts with its charges (0012's ledger_clock, set by the loader)."""
+    admin = demo_school.admin
+    assert (
+        admin.execute(
+            "SELECT count(*) FROM school.payments p JOIN school.fees f USING (student_id) "
+            "WHERE f.created_at > p.payment_date"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        admin.execute(
+            "SELECT count(*) FROM school.payments p JOIN school.adjustments a USING (student_id) "
+            "WHERE a.recorded_at > p.payment_date"
+        ).fetchone()[0]
+        == 0
+    )
+    payments = [r[0] for r in admin.execute("SELECT id FROM school.payments ORDER BY id")]
+    assert len(payments) > 200
+    after = [ar.receipt(admin, pid).balance_after for pid in payments[::7]]
+    assert min(after) >= 0
+    student = admin.execute("SELECT student_id FROM school.payments LIMIT 1").fetchone()[0]
+    assert ar.statement(admin, student).lines[0].kind == "Charge"

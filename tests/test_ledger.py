@@ -1215,3 +1215,34 @@ def test_verifying_a_student_who_has_paid_everything_completes_payment(books):
         ("Verified", "Payment Complete", "Required fees paid", registrar),
         ("Payment Complete", "Verified", "recheck documents", registrar),
     ]
+
+
+def test_only_a_superusers_session_sets_the_time_a_charge_is_recorded_at(books):
+    """school.ledger_clock (0012) is how the demo dates its history; a clerk who sets it still
+    charges and discounts at now()."""
+    ids = books.ids
+    with books.clerk() as conn:
+        conn.execute("SELECT set_config('school.ledger_clock', '2001-01-01 00:00+00', false)")
+        _assign_fees_with(conn, ids["year"])
+        tuition = conn.execute(
+            "SELECT id FROM school.fees WHERE student_id = %s AND fee_type = 'Tuition'",
+            (ids["s1"],),
+        ).fetchone()[0]
+        ledger.add_adjustment(conn, tuition, "Discount", "sibling", ids["principal"], D("1.00"))
+    admin = books.admin
+    assert admin.execute(
+        "SELECT bool_and(created_at > now() - interval '1 hour') FROM school.fees"
+    ).fetchone()[0]
+    assert admin.execute(
+        "SELECT bool_and(recorded_at > now() - interval '1 hour') FROM school.adjustments"
+    ).fetchone()[0]
+    admin.execute("SELECT set_config('school.ledger_clock', '2001-01-01 00:00+00', false)")
+    fee = ledger.add_fee(admin, ids["s2"], "Other", D("5.00"), ids["year"], books.today)
+    admin.execute("SELECT set_config('school.ledger_clock', '', false)")
+    assert admin.execute(
+        "SELECT created_at::date FROM school.fees WHERE id = %s", (fee,)
+    ).fetchone()[0] == date(2001, 1, 1)
+
+
+def _assign_fees_with(conn, year: int) -> None:
+    assert ledger.assign_fees(conn, year) == 9
