@@ -471,3 +471,17 @@ async def test_day_close_is_the_databases_day_not_this_terminals(books):
     assert admin.execute("SELECT business_date FROM school.day_closes").fetchall() == [
         (server_day,)
     ]
+
+
+async def test_the_accounting_home_shows_amounts_in_the_schools_format(books):
+    """The home's tables (Summary, Balances) use config.toml's separators too, not Python's
+    1,234.50 (a school writing 1.234,50 would read 2,600.00 as two point six)."""
+    school, _ = books
+    euro = MoneyFormat(symbol="€", symbol_after=True, thousands=".", decimal=",")
+    app = SchoolApp(school.target, prepare_server=False, money_format=euro)
+    async with app.run_test(size=SIZE) as pilot:
+        await _start(app, school, "clerk@reports.test")
+        await wait_until(pilot, lambda: _loaded(app, "table-summary"), "the home")
+        summary = dict((r[0], r[1]) for r in table_rows(app, "table-summary"))
+        assert summary["Billed"] == "2.600,00"  # 2 x 1,000.00 (Grade 7) + 600.00 (Grade 8)
+        assert summary["Open fees"] == "3"  # counts are not money: as they are

@@ -267,16 +267,20 @@ def _shown_cells(pane: Pane, row: tuple) -> tuple:
 
 
 def _format(cell: object) -> object:
-    """Dates as dates, money with two decimals; everything else as it is."""
+    """Dates as dates, money in the school's format (config.toml's separators; no symbol: a
+    column of amounts); everything else as it is."""
     from datetime import date, datetime
     from decimal import Decimal
+
+    from school_tui.money import format_money
+    from school_tui.screens.acct_forms import money_format
 
     if isinstance(cell, datetime):
         return cell.astimezone().strftime("%Y-%m-%d %H:%M")
     if isinstance(cell, date):
         return cell.isoformat()
     if isinstance(cell, Decimal):
-        return f"{cell:,.2f}"
+        return format_money(cell, money_format(), symbol=False)
     if cell is None:
         return "—"
     return cell
