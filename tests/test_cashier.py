@@ -78,6 +78,7 @@ async def test_a_cash_payment_takes_three_keys_and_a_double_enter_posts_once(dem
         await wait_until(pilot, lambda: "OR 000" in _receipt(app), "the receipt")
         assert f"₱{next_due:,.2f}" in _receipt(app)
         assert "Next student" in _status(app)
+        assert "Enrollment now" not in _status(app)  # a part paid moves no enrollment
         assert app.focused is app.screen.query_one("#student", Input)
         assert _payments(demo_school, student) == [(next_due, "Cash", None)]
 
@@ -119,6 +120,8 @@ async def test_paying_the_balance_completes_the_enrollment_and_the_form_says_so(
         assert app.focused is methods
         await pilot.press("down", "down", "down", "enter")  # Card
         await wait_until(pilot, lambda: "Balance now ₱0.00" in _receipt(app), "the receipt")
+        # the clerk can tell the student at the window
+        assert "Enrollment now Payment Complete." in _status(app)
     status = demo_school.admin.execute(
         "SELECT current_status FROM school.enrollment_progress WHERE student_id = %s", (student,)
     ).fetchone()[0]

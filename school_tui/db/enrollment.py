@@ -108,6 +108,17 @@ def history(conn: psycopg.Connection, enrollment_id: int) -> list[tuple]:
     ).fetchall()
 
 
+def current_status(conn: psycopg.Connection, student_id: int) -> str | None:
+    """The student's status this school year (None: not enrolled this year)."""
+    row = conn.execute(
+        "SELECT e.current_status FROM school.enrollment_progress e "
+        "JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current "
+        "WHERE e.student_id = %s",
+        (student_id,),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def _current_year(year_id: int | None) -> tuple[str, list]:
     if year_id is None:
         return "(SELECT id FROM school.school_years WHERE is_current)", []

@@ -42,7 +42,7 @@ from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from school_tui import typeahead
-from school_tui.db import ledger
+from school_tui.db import enrollment, ledger
 from school_tui.messages import ConnectionRestored
 from school_tui.money import DEFAULT_FORMAT, MoneyFormat, format_money, parse_amount
 from school_tui.widgets.banner import ConnectionBanner
@@ -73,6 +73,9 @@ class AccountLoaded(Message):
 @dataclass
 class Posted(Message):
     receipt: Any  # ledger.Receipt
+    # The status this payment moved the student's enrollment to (the ledger's hook: required
+    # fees paid -> Payment Complete), or None when it moved nothing
+    enrollment_now: str | None = None
 
 
 @dataclass
@@ -410,7 +413,8 @@ class CashierScreen(Screen):
         from psycopg_pool import PoolTimeout
 
         def post(conn):
-            return ledger.post_payment(
+            before = enrollment.current_status(conn, pending.student_id)
+            posted = ledger.post_payment(
                 conn,
                 pending.student_id,
                 pending.amount,
@@ -418,9 +422,11 @@ class CashierScreen(Screen):
                 pending.reference,
                 pending.key,
             )
+            after = enrollment.current_status(conn, pending.student_id)
+            return posted, (after if after != before else None)
 
         try:
-            receipt = self.session.run(post)
+            receipt, enrollment_now = self.session.run(post)
         except ledger.LedgerRefused as exc:
             self.post_message(PostRefused(str(exc)))
             return
@@ -432,7 +438,7 @@ class CashierScreen(Screen):
             # been posted, so the same key goes again (Ctrl+R) and the error modal says why.
             app.call_from_thread(self._lost, False)
             raise
-        self.post_message(Posted(receipt))
+        self.post_message(Posted(receipt, enrollment_now))
 
     def on_posted(self, message: Posted) -> None:
         self.posting = False
@@ -444,7 +450,8 @@ class CashierScreen(Screen):
         self.last_receipt = receipt
         self._show_receipt(receipt)
         note = "already posted, not again: " if receipt.replayed else "Posted "
-        self._say(f"{note}{receipt.receipt_label}. Next student.")
+        moved = f" Enrollment now {message.enrollment_now}." if message.enrollment_now else ""
+        self._say(f"{note}{receipt.receipt_label}.{moved} Next student.")
         self.reset()
         typeahead.release(self, "post")
 
