@@ -46,6 +46,7 @@ EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x
 PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{4,29}")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+GRADE_NUMBER = re.compile(r"(?:grade\s*)?(\d{1,2})")
 MAX_ROWS = 200_000
 
 
@@ -78,10 +79,12 @@ def _key(name: str) -> str:
 def normalise_grade(text: str) -> str:
     """'7', 'grade 7', 'Grade 7' -> 'Grade 7'; 'k', 'kinder' -> 'Kindergarten'; else as is."""
     t = text.strip()
+    if t in GRADE_LEVELS:  # already as stored (most files): what the rules below give too
+        return t
     low = t.lower()
     if low in ("k", "kg", "kinder", "kindergarten"):
         return "Kindergarten"
-    match = re.fullmatch(r"(?:grade\s*)?(\d{1,2})", low)
+    match = GRADE_NUMBER.fullmatch(low)
     if match and 1 <= int(match.group(1)) <= 12:
         return f"Grade {int(match.group(1))}"
     return t

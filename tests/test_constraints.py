@@ -218,8 +218,19 @@ BAD_ROWS = {
         ENROLL + "VALUES (%(teacher)s, %(year)s, 'Pending')",
         errors.CheckViolation,
     ),
+    # The foreign key refuses it first: the role check of an INSERT runs once per statement,
+    # after the row triggers (0012), a FOR EACH ROW check of an UPDATE before the change.
     "enrollment_of_nobody": (
         ENROLL + "VALUES (%(missing)s, %(year)s, 'Pending')",
+        errors.ForeignKeyViolation,
+    ),
+    # One statement, one bad row among good ones: the whole statement is refused.
+    "enrollments_one_of_a_teacher": (
+        ENROLL + "VALUES (%(student2)s, %(year)s, 'Pending'), (%(teacher)s, %(year)s, 'Pending')",
+        errors.CheckViolation,
+    ),
+    "profile_of_a_teacher": (
+        "INSERT INTO school.student_profiles (user_id, student_number) VALUES (%(teacher)s, 'T-1')",
         errors.CheckViolation,
     ),
     "enrollment_moved_to_a_teacher": (

@@ -5,6 +5,7 @@ concurrency, search with and without pg_trgm, and the CSV import. Real logins, r
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date
 
@@ -565,6 +566,130 @@ def test_an_update_by_import_changes_only_what_the_file_gives(office):
     assert row.changes == ("section", "address")
     student_import.commit(office.conn, some)
     assert details() == ("Cruz Jr", *kept[:4], "34 Luna St", "Grade 7 - Mabini")
+
+
+def _groups(school, login: str) -> set[str]:
+    rows = school.admin.execute(
+        "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles l ON l.oid = m.member WHERE l.rolname = %s",
+        (login,),
+    ).fetchall()
+    return {name.removeprefix(school.roles.prefix + "_") for (name,) in rows}
+
+
+def test_an_imported_student_has_all_a_student_has_and_logs_in_once_given_a_password(office):
+    """What import_students writes set-wise is what create_student writes: the person (no
+    login yet), the profile with its search fields, a Pending enrollment with its first
+    history row, the audit entries naming each row and the registrar, the notifications;
+    then the Admin's temporary password makes the login, which follows the membership rule."""
+    school = office.school
+    admin = school.admin
+    parsed = read_csv(
+        (
+            HEADER + "2026-00201,Lea,Salonga,lea@office.test,7,Rizal,2013-01-02,0912 345 6789\n"
+            "2026-00202,Jose,Rizal,jose@office.test,8,,,\n"
+        ).encode()
+    )
+    staff_channel = enrollment.channel(office.conn)
+    with psycopg.connect(school.target.admin(), autocommit=True) as listener:
+        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(staff_channel)))
+        summary = student_import.commit(office.conn, parsed)
+        assert (summary.added, summary.updated) == (2, 0)
+        got = [(n.channel, n.payload) for n in listener.notifies(timeout=5, stop_after=2)]
+    lea, jose = (school.user_id(e) for e in ("lea@office.test", "jose@office.test"))
+    assert jose > lea  # ids in the file's order
+    eids = [office.enrollment_of(sid) for sid in (lea, jose)]
+    assert got == [(staff_channel, f"e:{eid}") for eid in eids]
+
+    prefix = school.roles.prefix
+    for sid in (lea, jose):
+        login, role, must_change = admin.execute(
+            "SELECT u.login_role, r.name, u.must_change_password FROM school.users u "
+            "JOIN school.roles r ON r.id = u.role_id WHERE u.id = %s",
+            (sid,),
+        ).fetchone()
+        assert (role, must_change) == ("Student", True)
+        assert re.fullmatch(rf"{prefix}_u_[0-9a-f]{{16}}", login)
+        assert admin.execute(
+            "SELECT count(*) FROM pg_roles WHERE rolname = %s", (login,)
+        ).fetchone() == (0,)
+    page = students.get(office.conn, lea)
+    assert (page.student_number, page.section, page.status, page.guardian_phone) == (
+        "2026-00201",
+        "Grade 7 - Rizal",
+        "Pending",
+        "0912 345 6789",
+    )
+    assert [h.id for h in students.search(office.conn, "salon")] == [lea]
+    history = enrollment.history(office.conn, eids[0])
+    assert [(h[1], h[2], h[4]) for h in history] == [(None, "Pending", "Test Registrar")]
+    # Every row written has its audit entry, naming the row and the registrar.
+    entries = admin.execute(
+        "SELECT table_name, row_id, person_id FROM school.audit_log "
+        "WHERE action = 'INSERT' AND table_name IN ('users', 'student_profiles', "
+        "'enrollment_progress', 'enrollment_history') AND txid = ("
+        "  SELECT txid FROM school.audit_log WHERE table_name = 'users' AND row_id = %s"
+        "  AND action = 'INSERT') ORDER BY table_name, row_id",
+        (lea,),
+    ).fetchall()
+    hist_ids = [
+        r[0]
+        for r in admin.execute(
+            "SELECT id FROM school.enrollment_history WHERE enrollment_id = ANY(%s) ORDER BY id",
+            (eids,),
+        )
+    ]
+    reg = office.registrar_id
+    assert entries == sorted(
+        [("users", sid, reg) for sid in (lea, jose)]
+        + [("student_profiles", sid, reg) for sid in (lea, jose)]
+        + [("enrollment_progress", eid, reg) for eid in eids]
+        + [("enrollment_history", hid, reg) for hid in hist_ids]
+    )
+
+    # An enrollment's insert also tells the student's own channel (the one my_channel()
+    # names once they log in), here for another year's enrollment of Jose.
+    own = admin.execute(
+        "SELECT school.channel_for_login(%s)", (school.login_role(jose),)
+    ).fetchone()[0]
+    with psycopg.connect(school.target.admin(), autocommit=True) as listener:
+        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(own)))
+        next_year = admin.execute(
+            "INSERT INTO school.school_years (name, starts_on, ends_on) "
+            "VALUES ('2027-2028', '2027-06-14', '2028-03-31') RETURNING id"
+        ).fetchone()[0]
+        eid = admin.execute(
+            "INSERT INTO school.enrollment_progress (student_id, school_year_id) "
+            "VALUES (%s, %s) RETURNING id",
+            (jose, next_year),
+        ).fetchone()[0]
+        got = [(n.channel, n.payload) for n in listener.notifies(timeout=5, stop_after=1)]
+    assert got == [(own, f"e:{eid}")]
+
+    # The Admin's temporary password makes the login: member only, until the student picks
+    # their own; then the Student group, and the student reads their own record.
+    login = school.login_role(lea)
+    people.set_password(admin, lea, "a temporary password for lea")
+    school.passwords["lea@office.test"] = "a temporary password for lea"
+    assert _groups(school, login) == {"member"}
+    with school.connect_as(lea, autocommit=True) as conn:
+        assert conn.execute("SELECT school.me()").fetchone() == (None,)
+        people.change_own_password(conn, "lanterns over the quiet harbour at dusk")
+    school.passwords["lea@office.test"] = "lanterns over the quiet harbour at dusk"
+    assert _groups(school, login) == {"student"}
+    with school.connect_as(lea) as conn:
+        assert conn.execute("SELECT school.me()").fetchone()[0] == lea
+        assert conn.execute("SELECT student_number FROM school.student_profiles").fetchall() == [
+            ("2026-00201",)
+        ]
+        assert conn.execute("SELECT current_status FROM school.enrollment_progress").fetchall() == [
+            ("Pending",)
+        ]
+    # Deactivation ends it: the login loses its group and cannot log in.
+    admin.execute("SELECT school.set_person_active(%s, false)", (lea,))
+    assert _groups(school, login) == set()
+    with pytest.raises(psycopg.OperationalError):
+        school.connect_as(lea).close()
 
 
 def test_an_import_that_fails_midway_leaves_nothing(office):
