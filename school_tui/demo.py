@@ -330,7 +330,7 @@ def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: 
                 demo_data.add_fee_schedule(conn, year_id, grade, fee_type, amount, due)
     # Charged (and discounted) when the year opened, before its payments (dated over the
     # months up to NOW): the statements' and receipts' running balances follow these times.
-    # The loader is a superuser, the one session whose ledger_clock may be set (0012).
+    # The loader is a superuser, the one session whose ledger_clock may be set (0013).
     conn.execute(
         "SELECT set_config('school.ledger_clock', %s, false)",
         (datetime.combine(YEAR_START, datetime.min.time(), UTC).isoformat(),),

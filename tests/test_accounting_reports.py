@@ -148,7 +148,7 @@ def test_assign_preview_counts_what_assigning_adds(books):
 def test_the_demo_school_charges_before_it_takes_payments(demo_school):
     """The demo's history (payments over the months before its clock) reads as it happened:
     no payment comes before the charges it paid, so no receipt shows a balance below zero and
-    every statement starts with its charges (0012's ledger_clock, set by the loader)."""
+    every statement starts with its charges (0013's ledger_clock, set by the loader)."""
     admin = demo_school.admin
     assert (
         admin.execute(

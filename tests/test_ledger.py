@@ -1218,7 +1218,7 @@ def test_verifying_a_student_who_has_paid_everything_completes_payment(books):
 
 
 def test_only_a_superusers_session_sets_the_time_a_charge_is_recorded_at(books):
-    """school.ledger_clock (0012) is how the demo dates its history; a clerk who sets it still
+    """school.ledger_clock (0013) is how the demo dates its history; a clerk who sets it still
     charges and discounts at now()."""
     ids = books.ids
     with books.clerk() as conn:

@@ -1,4 +1,4 @@
--- 0012: the time a charge or an adjustment is recorded at, which a superuser may set.
+-- 0013: the time a charge or an adjustment is recorded at, which a superuser may set.
 --
 -- Fees (created_at) and adjustments (recorded_at) were stamped now() by their column
 -- defaults. A statement of account and a receipt's "balance after" order the ledger by
