@@ -325,9 +325,16 @@ class MessageView(ScrollView, can_focus=True):
         if not fresh:
             return []
         anchor = self._anchor()
-        if self._appends(fresh) and len(self.rows) + len(fresh) <= self.MAX_LOADED:
-            self._append(fresh)
-            return fresh
+        if self._appends(fresh):
+            over = len(self.rows) + len(fresh) - self.MAX_LOADED
+            if over <= 0:
+                self._append(fresh)
+                return fresh
+            if self._follow and over < len(self.rows):
+                # A full window at the bottom: the oldest rows go, the rest keep their layout.
+                self._drop_laid_out(over)
+                self._append(fresh, moved=True)
+                return fresh
         self._merge(fresh)
         if len(self.rows) > self.MAX_LOADED:
             self._drop(oldest=len(self.rows) - self.MAX_LOADED)
@@ -344,9 +351,19 @@ class MessageView(ScrollView, can_focus=True):
             and min(r.id for r in fresh) > self.rows[-1].id
         )
 
-    def _append(self, fresh: list[ChatMessage]) -> None:
+    def _drop_laid_out(self, count: int) -> None:
+        """Drop the `count` oldest rows and move the layout of the others up, without laying
+        them out again (the window is full and the view follows the bottom)."""
+        self._drop(oldest=count)
+        self.has_older = True
+        shift = self._starts[count] - self._starts[0]
+        self._starts = [start - shift for start in self._starts[count:]]
+        self._index = {row.id: i for i, row in enumerate(self.rows)}
+
+    def _append(self, fresh: list[ChatMessage], moved: bool = False) -> None:
         """The usual live message: lay out only the new rows, draw only the new lines (or, if
-        the view follows the bottom and must scroll, the pane, which scrolling redraws)."""
+        the view follows the bottom and must scroll, the pane, which scrolling redraws).
+        `moved`: the rows above moved too (the oldest were dropped): the pane is redrawn."""
         fresh = sorted(fresh, key=lambda r: r.id)
         self._ids.update(r.id for r in fresh)
         y = first = self._starts[-1] + self._height(self.rows[-1])
@@ -359,6 +376,9 @@ class MessageView(ScrollView, can_focus=True):
         top = round(self.scroll_y)
         if self._follow and self.max_scroll_y != top:
             self.scroll_to(y=self.max_scroll_y, animate=False)  # scrolling redraws the pane
+            return
+        if moved:
+            self.refresh()
             return
         # Only the new lines that are on screen (a region outside the widget would widen
         # the screen's update to whatever lies below it).
