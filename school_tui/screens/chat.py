@@ -100,7 +100,9 @@ class ChatScreen(Screen):
         self.title = "Chat"
         live = self.app.live
         if live is not None:
-            live.messages.subscribe(self, self._live_messages)
+            # Called in LiveChat's publish itself, not queued behind this screen's messages:
+            # an arriving message goes into the pane one hop sooner.
+            live.messages.subscribe(self, self._live_messages, immediate=True)
             live.receipts.subscribe(self, self._live_receipts)
             live.presence.subscribe(self, self._live_presence)
         self._show_header()
