@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui import typeahead
+from school_tui.compositor import CroppingCompositor
 from school_tui.db import chat
 from school_tui.db.connect import APP_ROLE_GROUP
 from school_tui.messages import (
@@ -66,6 +67,8 @@ class ChatScreen(Screen):
 
     def __init__(self, session, partner_id: int | None = None) -> None:
         super().__init__()
+        # Draws only what shows in an update (an arriving message redraws the pane alone).
+        self._compositor = CroppingCompositor()
         self.session = session
         self.me = session.person.id
         self.partner_id: int | None = None
