@@ -209,6 +209,9 @@ class LiveChat:
         if self.app.live is not self:
             return  # from a session that has ended
         self._publish(fresh, receipts, statuses, unread)
+        from school_tui.app import collect_quietly
+
+        self.app.call_after_refresh(collect_quietly)  # once the batch is drawn
         changed = [i for i in receipts if i not in self._marked_here]
         changed += [row.id for row in fresh if row.receiver_id == self.me]
         if changed:
