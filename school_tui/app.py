@@ -6,6 +6,7 @@ while the login form is already usable, and every query runs in a db_work thread
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from textual import events
@@ -41,6 +42,9 @@ class SchoolApp(App):
         away_after: float = 300.0,
         money_format=None,  # school_tui.money.MoneyFormat from config.toml; None: the default
     ):
+        from school_tui import textual_patches
+
+        textual_patches.install()
         super().__init__()
         self.money_format = money_format
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
@@ -143,6 +147,9 @@ class SchoolApp(App):
             on_events=self.live.events,
             on_checkpoint=self.live.checkpoint,
         )
+        # The listener thread wakes for a notification while the UI thread may be drawing:
+        # it gets the interpreter within 1 ms, not Python's default 5 ms switch interval.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         session.listener.start()
         self.live.refresh_unread()  # the badge shows the total from the start
         self.alerts = ChatAlerts(self, self.live, session)
@@ -298,6 +305,7 @@ def _login_refused(session) -> bool:
     return False
 
 
+SWITCH_INTERVAL_S = 0.001  # see start_session
 # Garbage collection while logged in (see `_freeze_heap` and `collect_quietly`):
 GC_YOUNG = 700  # allocations that make a young collection due (CPython's default threshold)
 GC_OLDER = 10  # collections of one generation that make one of the next due (the same)
