@@ -265,6 +265,7 @@ class MessageView(ScrollView, can_focus=True):
         self._follow = True  # at the bottom: new messages keep it there
         self._paint_style: Style | None = None
         self._strips_style: Style | None = None
+        self._part_styles: dict[str, Style] = {}
 
     # -- content ---------------------------------------------------------------------------
 
@@ -489,6 +490,16 @@ class MessageView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()  # the styles are in the rendered lines
         self._paint_style = None
+        self._part_styles.clear()
+
+    def _component_style(self, part: str) -> Style:
+        """`message-view--<part>`'s style, read once per widget style (like `rich_style`, it
+        walks every ancestor: three times per message drawn)."""
+        style = self._part_styles.get(part)
+        if style is None:
+            style = self.get_component_rich_style(f"message-view--{part}")
+            self._part_styles[part] = style
+        return style
 
     def on_resize(self, event) -> None:
         if self._content_width() != self._width:
@@ -505,15 +516,16 @@ class MessageView(ScrollView, can_focus=True):
         if strips is not None:
             return strips
         width = self._width
+        base = self._base_style()  # first: a new one makes the component styles read again
         mine = row.sender_id == self.me
         who = Text("You") if mine else safe_text(self.partner_name, max_length=30)
-        who.stylize(self.get_component_rich_style(f"message-view--{'mine' if mine else 'theirs'}"))
+        who.stylize(self._component_style("mine" if mine else "theirs"))
         meta = format_time(row.sent_at)
         if mine:
             meta += " · read" if row.is_read else " · sent"
         header = Text.assemble(
             who,
-            (" · " + meta, self.get_component_rich_style("message-view--meta")),
+            (" · " + meta, self._component_style("meta")),
             no_wrap=True,
             overflow="ellipsis",
         )
@@ -525,7 +537,6 @@ class MessageView(ScrollView, can_focus=True):
             pad=True,
         )
         # Kept as drawn (the widget's own style applied), so drawing a line is a lookup.
-        base = self._base_style()
         strips = [Strip(line, width).apply_style(base) for line in lines]
         strips.append(Strip.blank(width, base))
         self._strips.set(row.id, strips)
@@ -535,7 +546,7 @@ class MessageView(ScrollView, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------
 
     def _notice(self, text: str) -> Strip:
-        strip = Strip([Segment(text, self.get_component_rich_style("message-view--notice"))])
+        strip = Strip([Segment(text, self._component_style("notice"))])
         return self._finish(strip)
 
     def _blank(self) -> Strip:
@@ -554,6 +565,7 @@ class MessageView(ScrollView, can_focus=True):
             style = self._paint_style = self.rich_style
         if style != self._strips_style:
             self._strips.clear()
+            self._part_styles.clear()
             self._strips_style = style
         return style
 
