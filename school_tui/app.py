@@ -6,6 +6,7 @@ while the login form is already usable, and every query runs in a db_work thread
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from textual import events
@@ -41,6 +42,9 @@ class SchoolApp(App):
         away_after: float = 300.0,
         money_format=None,  # school_tui.money.MoneyFormat from config.toml; None: the default
     ):
+        from school_tui import textual_patches
+
+        textual_patches.install()
         super().__init__()
         self.money_format = money_format
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
@@ -143,6 +147,9 @@ class SchoolApp(App):
             on_events=self.live.events,
             on_checkpoint=self.live.checkpoint,
         )
+        # The listener thread wakes for a notification while the UI thread may be drawing:
+        # it gets the interpreter within 1 ms, not Python's default 5 ms switch interval.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         session.listener.start()
         self.live.refresh_unread()  # the badge shows the total from the start
         self.alerts = ChatAlerts(self, self.live, session)
@@ -298,14 +305,38 @@ def _login_refused(session) -> bool:
     return False
 
 
+SWITCH_INTERVAL_S = 0.001  # see start_session
+# Garbage collection while logged in (see `_freeze_heap` and `collect_quietly`):
+GC_YOUNG = 700  # allocations that make a young collection due (CPython's default threshold)
+GC_OLDER = 10  # collections of one generation that make one of the next due (the same)
+GC_BURST = 50_000  # the automatic threshold: it collects only where no quiet moment came
+
+
 def _freeze_heap() -> None:
     """Once the home is drawn after login: what exists now (modules, the app, its CSS, the
     home) lives about as long as the session. Frozen (gc.freeze), a full collection no longer
     walks it; that walk was the longest pause of the UI thread, a message's worst delay (in
     benchmarks/chat_latency.py: full collections of ~150 ms on a loaded machine, ~15 ms
-    frozen). Unfrozen first, so what an earlier session left is collected, not kept."""
+    frozen). Unfrozen first, so what an earlier session left is collected, not kept.
+
+    From then on the collector runs at quiet moments (`collect_quietly`); the automatic one,
+    which runs wherever allocations cross its threshold (that is, while a message is being
+    read, handed over or drawn, stopping every thread), only in a burst of GC_BURST."""
     import gc
 
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(GC_BURST, GC_OLDER, GC_OLDER)
+
+
+def collect_quietly() -> None:
+    """Run, after the screen has drawn a live batch, the collection that its allocations
+    made due (the generations and counts of CPython's own schedule), so that it does not
+    fall inside the next message's way to the screen."""
+    import gc
+
+    young, older, oldest = gc.get_count()
+    if young < GC_YOUNG:
+        return
+    gc.collect(2 if oldest >= GC_OLDER else 1 if older >= GC_OLDER else 0)

@@ -49,6 +49,7 @@ from school_tui.db import chat
 
 BACKFILL_PAGE = 2000  # rows per backfill query; it pages until it has everything
 UNREAD_DELAY_S = 0.2  # the unread total is counted again this long after it may have changed
+MARKED_KEEP = 2000  # ids marked read here lately (their receipts are echoes, not changes)
 
 
 class LiveChat:
@@ -84,6 +85,10 @@ class LiveChat:
         # screen), and how many markings have begun (a count that overlapped one is dropped).
         self._marking: set[int] = set()
         self._marks_begun = 0
+        # Ids a marking here has begun for (newest MARKED_KEEP): that marking counts the total
+        # itself, so neither their arrival nor the echo of their receipts needs a recount.
+        self._marked_here: dict[int, None] = {}
+        self._recount_ids: set[int] = set()  # what the pending recount is for
         self._published_up_to: int | None = None  # the highest message id published
 
     # -- on the listener thread, with its connection ----------------------------------------
@@ -204,19 +209,28 @@ class LiveChat:
         if self.app.live is not self:
             return  # from a session that has ended
         self._publish(fresh, receipts, statuses, unread)
-        if receipts or any(row.receiver_id == self.me for row in fresh):
-            self._recount_soon()
+        from school_tui.app import collect_quietly
 
-    def _recount_soon(self) -> None:
-        """The unread total may have changed: count again in UNREAD_DELAY_S, once for all
+        self.app.call_after_refresh(collect_quietly)  # once the batch is drawn
+        changed = [i for i in receipts if i not in self._marked_here]
+        changed += [row.id for row in fresh if row.receiver_id == self.me]
+        if changed:
+            self._recount_soon(changed)
+
+    def _recount_soon(self, ids: list[int]) -> None:
+        """Messages `ids` arrived or were read: count again in UNREAD_DELAY_S, once for all
         that comes meanwhile. By then an open conversation has marked what it shows as read,
-        so the badge does not flash a count for a message that is on screen."""
+        so the badge does not flash a count for a message that is on screen; and if it has
+        begun marking every one of them, that marking's own count is the new total (the
+        echo of its receipts changes nothing), so nothing is counted here."""
+        self._recount_ids.update(ids)
         if self._recount_timer is None:
             self._recount_timer = self.app.set_timer(UNREAD_DELAY_S, self._recount)
 
     def _recount(self) -> None:
         self._recount_timer = None
-        if self.app.live is self:
+        ids, self._recount_ids = self._recount_ids, set()
+        if self.app.live is self and any(i not in self._marked_here for i in ids):
             self.refresh_unread()
 
     def _publish(self, fresh, receipt_ids, statuses, unread) -> None:
@@ -232,15 +246,29 @@ class LiveChat:
             self.unread_total = unread
             self.unread.publish(unread)
 
-    def marking_started(self, ids: list[int]) -> None:
-        """An open chat began marking `ids` read (they are on screen)."""
+    def marking_started(self, ids: list[int]) -> tuple[list[int], int | None, int]:
+        """An open chat began marking `ids` read (they are on screen). Returns what its count
+        of the total, in the marking's own transaction, must leave out (the ids other
+        markings are marking, and messages above the highest one published) and the marking's
+        number, for `marking_done`."""
+        others = sorted(self._marking.difference(ids))
         self._marking.update(ids)
         self._marks_begun += 1
+        for message_id in ids:
+            self._marked_here[message_id] = None
+        while len(self._marked_here) > MARKED_KEEP:
+            del self._marked_here[next(iter(self._marked_here))]
+        return others, self._published_up_to, self._marks_begun
 
-    def marking_done(self, ids: list[int]) -> None:
-        """That marking committed (or failed): count again."""
+    def marking_done(self, ids: list[int], counted: tuple[int, int] | None = None) -> None:
+        """That marking committed, with `counted` = (the total it counted, its number); or it
+        failed (None): count again. A count during which another marking began is dropped
+        (that one counts when it is done)."""
         self._marking.difference_update(ids)
-        self.refresh_unread()
+        if counted is None:
+            self.refresh_unread()
+        else:
+            self._counted(*counted)
 
     def refresh_unread(self) -> None:
         """Re-read the unread total (after this person marked messages read). Not counted:

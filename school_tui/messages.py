@@ -119,6 +119,7 @@ class SendFailed(Message):
 @dataclass
 class MarkedRead(Message):
     ids: list  # message ids whose marking finished (or failed)
+    counted: tuple | None = None  # (unread total, marking number) if it committed
 
 
 @dataclass

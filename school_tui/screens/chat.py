@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui import typeahead
+from school_tui.compositor import CroppingCompositor
 from school_tui.db import chat
 from school_tui.db.connect import APP_ROLE_GROUP
 from school_tui.messages import (
@@ -66,6 +67,8 @@ class ChatScreen(Screen):
 
     def __init__(self, session, partner_id: int | None = None) -> None:
         super().__init__()
+        # Draws only what shows in an update (an arriving message redraws the pane alone).
+        self._compositor = CroppingCompositor()
         self.session = session
         self.me = session.person.id
         self.partner_id: int | None = None
@@ -100,7 +103,9 @@ class ChatScreen(Screen):
         self.title = "Chat"
         live = self.app.live
         if live is not None:
-            live.messages.subscribe(self, self._live_messages)
+            # Called in LiveChat's publish itself, not queued behind this screen's messages:
+            # an arriving message goes into the pane one hop sooner.
+            live.messages.subscribe(self, self._live_messages, immediate=True)
             live.receipts.subscribe(self, self._live_receipts)
             live.presence.subscribe(self, self._live_presence)
         self._show_header()
@@ -243,8 +248,9 @@ class ChatScreen(Screen):
         if not ids:
             return
         self._marking.update(ids)
-        if self.app.live is not None:
-            self.app.live.marking_started(ids)
+        # The unread total is counted in the marking's own transaction (one round trip, no
+        # second worker), leaving out what LiveChat says the badge must not count yet.
+        count_as = self.app.live.marking_started(ids) if self.app.live is not None else None
         for message_id in ids:  # their receipts will come back: nothing to recount for them
             self._marked[message_id] = None
         while len(self._marked) > MARKED_KEEP:  # receipts lost with a connection never come
@@ -253,19 +259,27 @@ class ChatScreen(Screen):
         self.conversations.set_unread(self.partner_id, 0)
         # The database after the screen: the message is drawn first, and the worker's
         # thread does not compete with the drawing for the interpreter.
-        self.call_after_refresh(self._mark_read, self.partner_id, max(ids), ids)
+        self.call_after_refresh(self._mark_read, self.partner_id, max(ids), ids, count_as)
 
     @db_work(name="mark messages read", group="chat-read")
-    def _mark_read(self, partner_id: int, up_to: int, ids: list[int]) -> None:
+    def _mark_read(self, partner_id: int, up_to: int, ids: list[int], count_as) -> None:
+        def mark(conn) -> tuple[int, int] | None:
+            chat.mark_read(conn, partner_id, up_to)
+            if count_as is None:
+                return None
+            being_marked, published_up_to, number = count_as
+            return chat.unread_total(conn, being_marked, published_up_to), number
+
+        counted = None
         try:
-            self.session.run(lambda conn: chat.mark_read(conn, partner_id, up_to))
+            counted = self.session.run(mark)
         finally:
-            self.post_message(MarkedRead(ids))
+            self.post_message(MarkedRead(ids, counted))
 
     def on_marked_read(self, message: MarkedRead) -> None:
         self._marking.difference_update(message.ids)
         if self.app.live is not None:
-            self.app.live.marking_done(message.ids)
+            self.app.live.marking_done(message.ids, message.counted)
 
     def on_screen_resume(self) -> None:
         self.mark_seen()

@@ -265,6 +265,7 @@ class MessageView(ScrollView, can_focus=True):
         self._follow = True  # at the bottom: new messages keep it there
         self._paint_style: Style | None = None
         self._strips_style: Style | None = None
+        self._part_styles: dict[str, Style] = {}
 
     # -- content ---------------------------------------------------------------------------
 
@@ -325,9 +326,16 @@ class MessageView(ScrollView, can_focus=True):
         if not fresh:
             return []
         anchor = self._anchor()
-        if self._appends(fresh) and len(self.rows) + len(fresh) <= self.MAX_LOADED:
-            self._append(fresh)
-            return fresh
+        if self._appends(fresh):
+            over = len(self.rows) + len(fresh) - self.MAX_LOADED
+            if over <= 0:
+                self._append(fresh)
+                return fresh
+            if self._follow and over < len(self.rows):
+                # A full window at the bottom: the oldest rows go, the rest keep their layout.
+                self._drop_laid_out(over)
+                self._append(fresh, moved=True)
+                return fresh
         self._merge(fresh)
         if len(self.rows) > self.MAX_LOADED:
             self._drop(oldest=len(self.rows) - self.MAX_LOADED)
@@ -344,9 +352,19 @@ class MessageView(ScrollView, can_focus=True):
             and min(r.id for r in fresh) > self.rows[-1].id
         )
 
-    def _append(self, fresh: list[ChatMessage]) -> None:
+    def _drop_laid_out(self, count: int) -> None:
+        """Drop the `count` oldest rows and move the layout of the others up, without laying
+        them out again (the window is full and the view follows the bottom)."""
+        self._drop(oldest=count)
+        self.has_older = True
+        shift = self._starts[count] - self._starts[0]
+        self._starts = [start - shift for start in self._starts[count:]]
+        self._index = {row.id: i for i, row in enumerate(self.rows)}
+
+    def _append(self, fresh: list[ChatMessage], moved: bool = False) -> None:
         """The usual live message: lay out only the new rows, draw only the new lines (or, if
-        the view follows the bottom and must scroll, the pane, which scrolling redraws)."""
+        the view follows the bottom and must scroll, the pane, which scrolling redraws).
+        `moved`: the rows above moved too (the oldest were dropped): the pane is redrawn."""
         fresh = sorted(fresh, key=lambda r: r.id)
         self._ids.update(r.id for r in fresh)
         y = first = self._starts[-1] + self._height(self.rows[-1])
@@ -359,6 +377,9 @@ class MessageView(ScrollView, can_focus=True):
         top = round(self.scroll_y)
         if self._follow and self.max_scroll_y != top:
             self.scroll_to(y=self.max_scroll_y, animate=False)  # scrolling redraws the pane
+            return
+        if moved:
+            self.refresh()
             return
         # Only the new lines that are on screen (a region outside the widget would widen
         # the screen's update to whatever lies below it).
@@ -469,6 +490,16 @@ class MessageView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()  # the styles are in the rendered lines
         self._paint_style = None
+        self._part_styles.clear()
+
+    def _component_style(self, part: str) -> Style:
+        """`message-view--<part>`'s style, read once per widget style (like `rich_style`, it
+        walks every ancestor: three times per message drawn)."""
+        style = self._part_styles.get(part)
+        if style is None:
+            style = self.get_component_rich_style(f"message-view--{part}")
+            self._part_styles[part] = style
+        return style
 
     def on_resize(self, event) -> None:
         if self._content_width() != self._width:
@@ -485,15 +516,16 @@ class MessageView(ScrollView, can_focus=True):
         if strips is not None:
             return strips
         width = self._width
+        base = self._base_style()  # first: a new one makes the component styles read again
         mine = row.sender_id == self.me
         who = Text("You") if mine else safe_text(self.partner_name, max_length=30)
-        who.stylize(self.get_component_rich_style(f"message-view--{'mine' if mine else 'theirs'}"))
+        who.stylize(self._component_style("mine" if mine else "theirs"))
         meta = format_time(row.sent_at)
         if mine:
             meta += " · read" if row.is_read else " · sent"
         header = Text.assemble(
             who,
-            (" · " + meta, self.get_component_rich_style("message-view--meta")),
+            (" · " + meta, self._component_style("meta")),
             no_wrap=True,
             overflow="ellipsis",
         )
@@ -505,7 +537,6 @@ class MessageView(ScrollView, can_focus=True):
             pad=True,
         )
         # Kept as drawn (the widget's own style applied), so drawing a line is a lookup.
-        base = self._base_style()
         strips = [Strip(line, width).apply_style(base) for line in lines]
         strips.append(Strip.blank(width, base))
         self._strips.set(row.id, strips)
@@ -515,7 +546,7 @@ class MessageView(ScrollView, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------
 
     def _notice(self, text: str) -> Strip:
-        strip = Strip([Segment(text, self.get_component_rich_style("message-view--notice"))])
+        strip = Strip([Segment(text, self._component_style("notice"))])
         return self._finish(strip)
 
     def _blank(self) -> Strip:
@@ -534,6 +565,7 @@ class MessageView(ScrollView, can_focus=True):
             style = self._paint_style = self.rich_style
         if style != self._strips_style:
             self._strips.clear()
+            self._part_styles.clear()
             self._strips_style = style
         return style
 
