@@ -40,6 +40,13 @@ async def _start(pilot_app, school, email):
     pilot_app.start_session(session)
 
 
+async def _clerk_home(pilot, school) -> None:
+    """The clerk logged in, on the Accounting home."""
+    app = pilot.app
+    await _start(app, school, "clerk@reports.test")
+    await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+
+
 def _rows(app, table_id: str) -> list[list[str]]:
     """The rows of a table on the current screen; none while another screen (a modal) is up."""
     return table_rows(app, table_id) if app.screen.query(f"#{table_id}") else []
@@ -62,8 +69,7 @@ async def test_fee_admin_by_keyboard(books):
     admin = school.admin
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        await _start(app, school, "clerk@reports.test")
-        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await _clerk_home(pilot, school)
 
         # -- a new schedule through its form ---------------------------------------------
         await pilot.press("f")
@@ -254,8 +260,7 @@ async def test_a_late_enrollee_gets_the_years_fees_and_a_new_fee_type(books):
     fees_before = admin.execute(count).fetchone()[0]
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        await _start(app, school, "clerk@reports.test")
-        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await _clerk_home(pilot, school)
         await pilot.press("f")
         await wait_until(pilot, lambda: _loaded(app, "fees-table"), "fee schedules")
 
@@ -365,8 +370,7 @@ async def test_reports_export_the_tab_shown_to_csv(books, tmp_path):
     school, ids = books
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        await _start(app, school, "clerk@reports.test")
-        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await _clerk_home(pilot, school)
         await pilot.press("r")
         await wait_until(pilot, lambda: _loaded(app, "table-aging"), "the reports")
         for key, path, rows in (
@@ -454,8 +458,7 @@ async def test_day_close_is_the_databases_day_not_this_terminals(books):
     assert server_day != date.today()
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        await _start(app, school, "clerk@reports.test")
-        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await _clerk_home(pilot, school)
         await pilot.press("d")
         await wait_until(pilot, lambda: _loaded(app, "expected"), "expected takings")
         await wait_until(
