@@ -49,7 +49,8 @@ from school_tui.db import chat
 
 BACKFILL_PAGE = 2000  # rows per backfill query; it pages until it has everything
 UNREAD_DELAY_S = 0.2  # the unread total is counted again this long after it may have changed
-MARKED_KEEP = 2000  # ids marked read here lately (their receipts are echoes, not changes)
+MARKED_KEEP = 2000  # ids marked read here lately (their receipts are echoes, not changes;
+# one lost with a connection never comes, so the oldest are forgotten)
 
 
 class LiveChat:
@@ -259,6 +260,11 @@ class LiveChat:
         while len(self._marked_here) > MARKED_KEEP:
             del self._marked_here[next(iter(self._marked_here))]
         return others, self._published_up_to, self._marks_begun
+
+    def marked_here(self, message_id: int) -> bool:
+        """Was `message_id` marked read by this session lately? Its receipt is then an echo
+        of our own marking, not a change (the chat screen's counts already show it)."""
+        return message_id in self._marked_here
 
     def marking_done(self, ids: list[int], counted: tuple[int, int] | None = None) -> None:
         """That marking committed, with `counted` = (the total it counted, its number); or it

@@ -45,8 +45,6 @@ from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 from school_tui.workers import db_work
 
-MARKED_KEEP = 2000  # ids of our own mark-reads whose receipts have not come back yet
-
 
 class ChatScreen(Screen):
     DEFAULT_CSS = """
@@ -77,7 +75,6 @@ class ChatScreen(Screen):
         self._send_key: tuple[int, str, uuid.UUID] | None = None  # (partner, text, key)
         self._sending = False
         self._marking: set[int] = set()  # message ids being marked read
-        self._marked: dict[int, None] = {}  # ids marked read here, their receipts not back yet
         self._receipts_pending: set[int] = set()
         self._receipts_timer: Timer | None = None
         self._reload_timer: Timer | None = None
@@ -250,11 +247,8 @@ class ChatScreen(Screen):
         self._marking.update(ids)
         # The unread total is counted in the marking's own transaction (one round trip, no
         # second worker), leaving out what LiveChat says the badge must not count yet.
+        # LiveChat also remembers them: their receipts will come back as echoes.
         count_as = self.app.live.marking_started(ids) if self.app.live is not None else None
-        for message_id in ids:  # their receipts will come back: nothing to recount for them
-            self._marked[message_id] = None
-        while len(self._marked) > MARKED_KEEP:  # receipts lost with a connection never come
-            del self._marked[next(iter(self._marked))]
         self.view.mark_read(ids)
         self.conversations.set_unread(self.partner_id, 0)
         # The database after the screen: the message is drawn first, and the worker's
@@ -316,10 +310,8 @@ class ChatScreen(Screen):
         # session of ours: the counts of just those conversations are read again, and their
         # rows updated in place (no reload of the list).
         mine = self.view.sent_by(self.me, ids)
-        echoed = {i for i in ids if i in self._marked}
-        for message_id in echoed:
-            del self._marked[message_id]
-        others = [i for i in ids if i not in mine and i not in echoed]
+        live = self.app.live
+        others = [i for i in ids if i not in mine and not (live and live.marked_here(i))]
         if others:
             self._receipts_pending.update(others)
             if self._receipts_timer is None:
