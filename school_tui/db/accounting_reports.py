@@ -137,14 +137,15 @@ def collections_by_clerk(conn: psycopg.Connection, start: date, end: date) -> li
 # -- outstanding balances with aging --------------------------------------------------------
 
 
-def outstanding_aging(conn: psycopg.Connection, as_of: date) -> list[tuple]:
+def outstanding_aging(conn: psycopg.Connection, as_of: date | None = None) -> list[tuple]:
     """(grade level, section, students owing, not due, 0-30, 31-60, 61-90, 90+, total) of the
-    open dues, by the section the student is in for the due's school year."""
+    open dues, by the section the student is in for the due's school year, aged as of `as_of`
+    (None: the database's today, the day the ledger calls a due overdue by)."""
     return conn.execute(
         f"""
         WITH open AS (
             SELECT ib.student_id, ib.open AS remaining,
-                   coalesce(%(as_of)s::date - ib.due_date, -1) AS days,
+                   coalesce(coalesce(%(as_of)s::date, current_date) - ib.due_date, -1) AS days,
                    coalesce(sec.grade_level, '(no section)') AS grade_level,
                    coalesce(sec.name, '—') AS section,
                    coalesce(array_position(ARRAY['Kindergarten', 'Grade 1', 'Grade 2',

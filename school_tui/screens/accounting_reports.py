@@ -168,7 +168,7 @@ class ReportsScreen(Screen):
                 "days": ar.collections_by_day(conn, start, end),
                 "methods": ar.collections_by_method(conn, start, end),
                 "clerks": ar.collections_by_clerk(conn, start, end),
-                "aging": ar.outstanding_aging(conn, today or ar.business_day(conn)),
+                "aging": ar.outstanding_aging(conn, today),
             }
 
         self.post_message(Loaded("reports", (generation, self.session.run(fetch))))
