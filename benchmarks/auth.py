@@ -9,7 +9,7 @@ server gets, auth_delay included):
 - guesses_per_s_20conn: the same with 20 clients at once (auth_delay holds each slot, it
   does not queue them: reported, not a goal).
 - unknown_vs_wrong_timing_ratio: median time of a refused login through the app's own path
-  (school_tui.auth.login) for an unknown email, over the median for a known email with a
+  (school_tui.auth.login.login) for an unknown email, over the median for a known email with a
   wrong password, samples interleaved. Goal: 0.95-1.05.
 - baselines from the same run: correct-password raw connects per second on one slot, the
   argon2 KDF alone, a raw refused connect's time, and the server's auth_delay setting.
@@ -44,9 +44,9 @@ def main() -> None:
     parser.add_argument("--guesses", type=int, default=8, help="sequential raw guesses")
     args = parser.parse_args()
 
-    from school_tui.config import load
     from school_tui.db.connect import Target
-    from school_tui.provision import prepare, release
+    from school_tui.server.config import load
+    from school_tui.server.provision import prepare, release
 
     data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-auth-"))
     env = {"SCHOOL_TUI_DATA_DIR": str(data_dir)}
@@ -66,9 +66,9 @@ def main() -> None:
 def run(target, samples: int, guesses: int) -> dict[str, float]:
     import psycopg
 
-    from school_tui import auth
+    from school_tui.auth import login as auth
+    from school_tui.auth.passwords import derive_db_password
     from school_tui.db import people
-    from school_tui.passwords import derive_db_password
 
     with psycopg.connect(target.admin(), autocommit=True) as conn:
         people.create_person(

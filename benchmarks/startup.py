@@ -57,9 +57,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    from school_tui.config import load
     from school_tui.db.connect import Target
-    from school_tui.provision import prepare, release
+    from school_tui.server.config import load
+    from school_tui.server.provision import prepare, release
 
     data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-"))
     env = {**os.environ, "SCHOOL_TUI_DATA_DIR": str(data_dir), "TZ": "UTC"}
@@ -119,8 +119,8 @@ def raw_login_parts(target, runs: int) -> dict:
     """The same work the login does, piece by piece, without the app around it."""
     import psycopg
 
+    from school_tui.auth.passwords import derive_db_password
     from school_tui.db import people
-    from school_tui.passwords import derive_db_password
 
     with psycopg.connect(target.prelogin(), autocommit=True) as pre:
         login_role, salt = people.prelogin_lookup(pre, "student@demo.school")
@@ -163,7 +163,7 @@ def record_student_home_sql(conninfo: str) -> str:
     """Run the student home's pane queries once, keeping each statement as sent."""
     import psycopg
 
-    from school_tui.screens.student import StudentHome
+    from school_tui.screens.homes.student import StudentHome
 
     recorded: list[str] = []
 
@@ -179,7 +179,7 @@ def record_student_home_sql(conninfo: str) -> str:
 
 
 def _psql_binary() -> str:
-    from school_tui.embedded import _bin_dir
+    from school_tui.server.embedded import _bin_dir
 
     return str(_bin_dir() / "psql")
 

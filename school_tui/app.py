@@ -15,11 +15,11 @@ from textual.binding import Binding
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
-from school_tui.commands import RoleCommands
-from school_tui.idle import DEFAULT_IDLE_LOCK_SECONDS, IdleLock
-from school_tui.messages import ConnectionRestored, ServerFailed, ServerReady
-from school_tui.typeahead import TypeAhead
-from school_tui.workers import db_work
+from school_tui.runtime.commands import RoleCommands
+from school_tui.runtime.idle import DEFAULT_IDLE_LOCK_SECONDS, IdleLock
+from school_tui.runtime.messages import ConnectionRestored, ServerFailed, ServerReady
+from school_tui.runtime.workers import db_work
+from school_tui.textual_internals.typeahead import TypeAhead
 
 
 class SchoolApp(App):
@@ -40,21 +40,21 @@ class SchoolApp(App):
         prepare_server: bool = True,
         idle_lock_seconds: float = DEFAULT_IDLE_LOCK_SECONDS,
         away_after: float = 300.0,
-        money_format=None,  # school_tui.money.MoneyFormat from config.toml; None: the default
+        money_format=None,  # school_tui.domain.money.MoneyFormat from config.toml; None: the default
     ):
-        from school_tui import textual_patches
+        from school_tui.textual_internals import patches as textual_patches
 
         textual_patches.install()
         super().__init__()
         self.money_format = money_format
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
         self.idle_lock = IdleLock(self, idle_lock_seconds)
-        # Keys go on one at a time, each once the last one's effects are in (typeahead.py)
+        # Keys go on one at a time, each once the last one's effects are in (textual_internals/typeahead.py)
         self.typeahead = TypeAhead(self)
         self.target = target
         self.session = None
-        self.live = None  # LiveChat while someone is logged in (school_tui.live_chat)
-        self.alerts = None  # ChatAlerts while someone is logged in (school_tui.chat_alerts)
+        self.live = None  # LiveChat while someone is logged in (school_tui.live.chat)
+        self.alerts = None  # ChatAlerts while someone is logged in (school_tui.screens.chat.alerts)
         self.idle = None  # IdleAway: no input for `away_after` seconds shows the person away
         self.away_after = away_after
         self.demo_if_empty = demo_if_empty
@@ -67,7 +67,7 @@ class SchoolApp(App):
     # -- start-up ----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        from school_tui.screens.login import LoginScreen
+        from school_tui.screens.auth.login import LoginScreen
 
         self.push_screen(LoginScreen())
         self.idle_lock.start()
@@ -82,7 +82,7 @@ class SchoolApp(App):
 
     def wait_for_server(self, timeout: float = 120) -> None:
         """Block a worker thread until the database can take logins."""
-        from school_tui.auth import ServerUnavailable
+        from school_tui.auth.login import ServerUnavailable
 
         if not self._server_ready.wait(timeout):
             raise ServerUnavailable("The database is still starting; try again in a moment.")
@@ -91,7 +91,7 @@ class SchoolApp(App):
 
     @db_work(name="prepare database", group="server")
     def prepare_server(self) -> None:
-        from school_tui.provision import prepare
+        from school_tui.server.provision import prepare
 
         try:
             prepare(self.target, demo_if_empty=self.demo_if_empty, progress=self._progress)
@@ -107,14 +107,14 @@ class SchoolApp(App):
         self.call_from_thread(self._show_login_status, text)
 
     def _show_login_status(self, text: str, error: bool = False) -> None:
-        from school_tui.screens.login import LoginScreen
+        from school_tui.screens.auth.login import LoginScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, LoginScreen):
                 screen.set_status(text, error=error)
 
     def on_server_ready(self, message: ServerReady) -> None:
-        from school_tui.screens.login import LoginScreen
+        from school_tui.screens.auth.login import LoginScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, LoginScreen):
@@ -126,16 +126,16 @@ class SchoolApp(App):
     # -- the session -------------------------------------------------------------------------
 
     def start_session(self, session) -> None:
-        from school_tui.chat_alerts import ChatAlerts, IdleAway
-        from school_tui.live import Listener
-        from school_tui.live_chat import LiveChat
-        from school_tui.screens.roles import home_screen_class
+        from school_tui.live.chat import LiveChat
+        from school_tui.live.listener import Listener
+        from school_tui.screens.chat.alerts import ChatAlerts, IdleAway
+        from school_tui.screens.homes.for_role import home_screen_class
 
         self.session = session
         if session.person.must_change_password:
             # A temporary password: choosing their own comes before anything else (the
             # database agrees: until then me() is NULL). The screen starts a new session.
-            from school_tui.screens.change_password import ChangePasswordScreen
+            from school_tui.screens.auth.change_password import ChangePasswordScreen
 
             self.switch_screen(ChangePasswordScreen(session))
             return
@@ -159,7 +159,7 @@ class SchoolApp(App):
 
     def action_logout(self) -> None:
 
-        from school_tui.screens.login import LoginScreen
+        from school_tui.screens.auth.login import LoginScreen
 
         session, self.session = self.session, None
         self.live = None
@@ -186,7 +186,7 @@ class SchoolApp(App):
         await super().on_event(event)
 
     def _input_seen(self) -> None:
-        self.idle_lock.touch()  # input: the idle lock's time starts again (see idle.py)
+        self.idle_lock.touch()  # input: the idle lock's time starts again (see runtime/idle.py)
         if self.idle is not None:
             self.idle.input_seen()  # and the person is not away (chat_alerts.IdleAway)
 
@@ -196,7 +196,7 @@ class SchoolApp(App):
         return super().check_action(action, parameters)
 
     def action_goto_last_message(self) -> None:
-        from school_tui.screens.chat import ChatScreen
+        from school_tui.screens.chat.screen import ChatScreen
 
         if self.alerts is None or self.alerts.last_partner is None or self.session is None:
             return
@@ -230,7 +230,7 @@ class SchoolApp(App):
         if self.session is not None and isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
             self._connection_lost()
             return
-        from school_tui.screens.error import ErrorModal, describe
+        from school_tui.widgets.error import ErrorModal, describe
 
         title, detail = describe(exc)
         self.push_screen(ErrorModal(title, detail))
@@ -296,7 +296,7 @@ def _login_refused(session) -> bool:
     """Whether the server now refuses the session's own login (not merely unreachable)."""
     import psycopg
 
-    from school_tui.auth import _is_auth_failure
+    from school_tui.auth.login import _is_auth_failure
 
     try:
         psycopg.connect(session.conninfo, connect_timeout=5).close()

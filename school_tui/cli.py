@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from school_tui.config import ConfigError, load
+    from school_tui.server.config import ConfigError, load
 
     try:
         config = load(cli_dsn=args.dsn, cli_role_prefix=args.role_prefix)
@@ -79,7 +79,7 @@ def _run_app(
     target, demo_if_empty: bool, idle_lock_seconds: float, away_after: float, money=None
 ) -> int:
     from school_tui.app import SchoolApp
-    from school_tui.provision import release
+    from school_tui.server.provision import release
 
     app = SchoolApp(
         target,
@@ -98,7 +98,7 @@ def _run_app(
 def _admin_connection(target):
     import psycopg
 
-    from school_tui.provision import ensure_embedded_database
+    from school_tui.server.provision import ensure_embedded_database
 
     if target.embedded_server is not None:
         ensure_embedded_database(target, progress=lambda text: text and print(text))
@@ -121,7 +121,7 @@ def _admin_command(args, target) -> int:
             else:
                 print(json.dumps(bootstrap.status(conn), indent=2, default=str))
         elif args.command == "demo":
-            from school_tui import demo
+            from school_tui.server import demo
 
             if not demo.is_empty(conn):
                 print(
@@ -139,8 +139,8 @@ def _admin_command(args, target) -> int:
 
 
 def _user_add(conn, args) -> int:
+    from school_tui.auth.passwords import temporary_password
     from school_tui.db import people
-    from school_tui.passwords import temporary_password
 
     password = temporary_password()
     user_id = people.create_person(

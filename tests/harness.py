@@ -4,7 +4,7 @@
   on it), or else an embedded server of our own in a temporary directory.
 - The schema is applied once per session into a template database; each test gets a fresh
   database cloned from it (CREATE DATABASE ... TEMPLATE, milliseconds).
-- The deterministic demo school (school_tui.demo) is loaded at most once per session, into a
+- The deterministic demo school (school_tui.server.demo) is loaded at most once per session, into a
   second template cloned from the first; `create(demo=True)` clones that one.
 - Each session has its own role prefix, so sessions running at once (xdist workers, CI's two
   servers) never share roles; the people a test creates get their own login roles, which are
@@ -55,7 +55,7 @@ class Server:
 
 
 def start_embedded(directory: Path) -> Server:
-    from school_tui.embedded import EmbeddedServer
+    from school_tui.server.embedded import EmbeddedServer
 
     server = EmbeddedServer(directory)
     server.ensure_running()
@@ -84,13 +84,13 @@ class School:
     server: Server
     dbname: str
     roles: RoleNames
-    demo: bool = False  # cloned from the demo template (school_tui.demo)
+    demo: bool = False  # cloned from the demo template (school_tui.server.demo)
     _admin: psycopg.Connection | None = None
     passwords: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.demo:
-            from school_tui import demo
+            from school_tui.server import demo
 
             self.passwords.update(dict.fromkeys(demo.DEMO_LOGINS, demo.DEMO_PASSWORD))
 
@@ -164,7 +164,7 @@ class School:
 @functools.lru_cache(maxsize=256)
 def _derived(password: str, salt: bytes) -> str:
     """argon2 costs ~0.3 s a call: a test connecting as the same person again pays it once."""
-    from school_tui.passwords import derive_db_password
+    from school_tui.auth.passwords import derive_db_password
 
     return derive_db_password(password, salt)
 
@@ -199,7 +199,7 @@ class SchoolFactory:
         """The demo school, loaded once: a clone of the schema template plus demo.load()."""
         if self._demo_logins is not None:
             return
-        from school_tui import demo
+        from school_tui.server import demo
 
         self._ensure_template()
         with self.server.admin() as conn:
@@ -382,7 +382,7 @@ async def burst(pilot, *keys: str) -> None:
 
 def login_status(app) -> str:
     """The text of the login form's status line ('' when not on the login screen)."""
-    from school_tui.screens.login import LoginScreen
+    from school_tui.screens.auth.login import LoginScreen
 
     if not isinstance(app.screen, LoginScreen):
         return ""
@@ -394,8 +394,8 @@ def home_loaded(app) -> bool:
     its unread total."""
     from textual.widgets import DataTable
 
-    from school_tui.screens.home import RoleHome
-    from school_tui.widgets.chat import UnreadBadge
+    from school_tui.screens.chat.widgets import UnreadBadge
+    from school_tui.screens.homes.base import RoleHome
 
     screen = app.screen
     return (
@@ -413,7 +413,7 @@ async def submit_login(pilot, email: str, password: str, typed: bool = False) ->
     """
     from textual.widgets import Input
 
-    from school_tui.screens.login import LoginScreen
+    from school_tui.screens.auth.login import LoginScreen
 
     app = pilot.app
     await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")

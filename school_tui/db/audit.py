@@ -231,6 +231,6 @@ def export_csv(conn: psycopg.Connection, f: AuditFilter, path: Path) -> int:
     removes its partial file. Cells are written by csv_export.write_csv, which defuses what a
     spreadsheet would run as a formula: names, titles and application names are anyone's
     text."""
-    from school_tui.csv_export import write_csv
+    from school_tui.output.csv_files import write_csv
 
     return write_csv(Path(path), CSV_HEADER, entries(conn, f))

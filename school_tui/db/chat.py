@@ -265,7 +265,7 @@ def person_names(conn: psycopg.Connection, user_ids: list[int]) -> dict[int, str
 
 def channels(conn: psycopg.Connection) -> tuple[str, ...]:
     """The caller's private channel and the school's presence channel, and the staff's
-    enrollment channel when the caller may read enrollment (live_records.py)."""
+    enrollment channel when the caller may read enrollment (live/records.py)."""
     mine = conn.execute("SELECT school.my_channel(), school.presence_channel()").fetchone()
     enrollment = enrollment_channel(conn)
     return (*mine, enrollment) if enrollment else tuple(mine)

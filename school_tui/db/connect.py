@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from school_tui.config import EMBEDDED_DBNAME, Config
+from school_tui.server.config import EMBEDDED_DBNAME, Config
 
 # The pre-login role's password is public by design: that role can call one function, which
 # answers any email with a login name and salt (real or decoy). Knowing it gains nothing.
@@ -76,7 +76,7 @@ class Target:
     def from_config(cls, config: Config) -> Target:
         roles = RoleNames(config.role_prefix)
         if config.embedded:
-            from school_tui.embedded import EmbeddedServer, default_data_dir
+            from school_tui.server.embedded import EmbeddedServer, default_data_dir
 
             server = EmbeddedServer(config.embedded_data_dir or default_data_dir())
             return cls(server.conninfo(dbname=EMBEDDED_DBNAME), roles, server)

@@ -9,7 +9,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from school_tui.passwords import (
+from school_tui.auth.passwords import (
     derive_db_password,
     new_salt,
     temporary_password,

@@ -1,6 +1,6 @@
 """Importing students from a CSV: a preview that writes nothing, then one transaction.
 
-preview() says for each row of a school_tui.student_import.ParsedFile whether it would add a
+preview() says for each row of a school_tui.domain.student_csv.ParsedFile whether it would add a
 student, update one (its student number exists; with the fields the row changes) or be
 rejected, and why. An update changes only what the row gives: a column the file lacks, or an
 empty cell, leaves that field as it is. commit() writes:
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from school_tui.student_import import COLUMNS, ParsedFile, Row
+from school_tui.domain.student_csv import COLUMNS, ParsedFile, Row
 
 Progress = Callable[[int, int], None]
 CHUNK = 1000

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from school_tui.widgets.chat import presence_label
+from school_tui.screens.chat.widgets import presence_label
 from school_tui.widgets.safe import safe_text
 
 PRESENCE = "presence"  # the column's key

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from school_tui.widgets.chat import UnreadBadge
+from school_tui.screens.chat.widgets import UnreadBadge
 
 
 class TitleBar(Horizontal):

@@ -1,0 +1,203 @@
+"""The session's listener: its own autocommit connection (never a pooled one) that LISTENs.
+
+Order, on every (re)connect: LISTEN on the person's private channel and the presence channel
+first, then tell the app (which backfills from the tables what it may have missed), then
+follow notifications. Payloads are ids only ('m:<message id>', 'r:<message id>' for a read
+receipt, 'p:<user id>' for presence); the app reads the rows through row-level security, in
+the callbacks, on this thread and this connection (`connection`): school_tui.live.chat.
+
+A killed backend or a restarted server ends the wait at once (the app shows the banner);
+TCP keepalives notice a cut network. Reconnects back off up to MAX_BACKOFF_S. Whatever goes
+wrong in a round (a statement, a callback), the thread reconnects rather than dies.
+
+Coalescing: the first notification is handed over at once (latency), together with whatever
+else is already buffered. If more arrived while that batch was handled, it is a burst: the
+thread gathers for COALESCE_S and hands the lot over as one batch, so 500 messages a second
+arrive as a few dozen batches, not 500 redraws.
+
+Horizons (live/chat.py): just before LISTEN, and with each presence sweep, the thread reads
+the xmin of a snapshot; after a sweep it first handles every notification that came before
+the sweep's reply, then hands the sweep's horizon over (`on_checkpoint`).
+
+Presence: this connection *is* the person's presence. It marks the person online (or away,
+see `set_status`) and every SWEEP_EVERY_S runs the school-wide sweep, which marks offline
+anyone without a live listener connection (a killed app, a dropped connection).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from school_tui.db import chat
+
+LISTENER_APPLICATION_NAME = "school-tui listener"  # sweep_presence() looks for it
+# A cut network gives no FIN: keepalives notice within idle + interval * count seconds.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+MAX_BACKOFF_S = 5.0
+SWEEP_EVERY_S = 10.0
+WAIT_S = 1.0  # longest a wait lasts before the thread looks at stop/status/sweep
+# Under a burst (new messages already waiting when a batch is done), gather this long before
+# the next batch: about 20 redraws a second at most, while a lone message goes at once.
+COALESCE_S = 0.05
+BURST_MESSAGES = 2  # new messages already waiting that make a burst
+
+
+class Listener:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        on_connected: Callable[[bool], None],
+        on_lost: Callable[[], None],
+        on_events: Callable[[list[str]], None],
+        on_checkpoint: Callable[[int], None] | None = None,
+    ) -> None:
+        self._conninfo = make_conninfo(
+            conninfo, application_name=LISTENER_APPLICATION_NAME, **KEEPALIVES
+        )
+        self._on_connected = on_connected
+        self._on_lost = on_lost
+        self._on_events = on_events
+        self._on_checkpoint = on_checkpoint
+        # The horizon (db.chat.horizon) of a snapshot taken on this connection just before
+        # its LISTEN: what committed before it was visible to the backfill that follows.
+        self.listen_horizon: int | None = None
+        self._stop = threading.Event()
+        self._status = "online"
+        self._conn: psycopg.Connection | None = None
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+
+    # -- called from the UI thread -----------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def set_status(self, status: str) -> None:
+        """'online' or 'away'; sent within WAIT_S by the listener thread."""
+        self._status = status
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=WAIT_S + 3)
+
+    @property
+    def connection(self) -> psycopg.Connection | None:
+        """The live connection. Only for the listener thread itself, i.e. its callbacks."""
+        return self._conn
+
+    @property
+    def backend_pid(self) -> int | None:
+        conn = self._conn
+        return conn.info.backend_pid if conn is not None and not conn.closed else None
+
+    # -- the thread --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        connected_before = False
+        delay = 0.1
+        while not self._stop.is_set():
+            try:
+                conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
+            except psycopg.OperationalError:
+                self._stop.wait(delay)  # backoff between reconnect attempts
+                delay = min(delay * 2, MAX_BACKOFF_S)
+                continue
+            self._conn = conn
+            following = False
+            try:
+                with conn:
+                    self._listen(conn)
+                    self._on_connected(connected_before)
+                    connected_before = True
+                    following = True
+                    delay = 0.1
+                    self._follow(conn)
+                    if self._stop.is_set():
+                        chat.set_presence(conn, "offline")
+            except Exception:
+                # The connection died (killed backend, restart, cut network), a statement
+                # failed, or a callback did: whichever, the thread must not die with it. It
+                # reconnects, and the reconnect's backfill reads what this one was reading.
+                if self._stop.is_set():
+                    break
+                try:
+                    self._on_lost()
+                except RuntimeError:
+                    break  # the app is gone
+                if not following:
+                    # It failed before following: again at once would fail the same way.
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, MAX_BACKOFF_S)
+            finally:
+                self._conn = None
+
+    def _listen(self, conn: psycopg.Connection) -> None:
+        self.listen_horizon = chat.horizon(conn)
+        for channel in chat.channels(conn):
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        self._sent_status = self._status
+        chat.set_presence(conn, self._sent_status)
+        chat.sweep_presence(conn)
+
+    def _follow(self, conn: psycopg.Connection) -> None:
+        next_sweep = time.monotonic() + SWEEP_EVERY_S
+        carried: list[str] = []  # came in while the last batch was being handled
+        bursting = False
+        while not self._stop.is_set():
+            if not bursting and _messages(carried) >= BURST_MESSAGES:
+                # Several new messages arrived while one batch was handled: a burst. Until a
+                # COALESCE_S window passes without a new message, each batch is what one
+                # window gathers: one read and one redraw for the lot.
+                bursting = True
+            if bursting:
+                payloads = carried + _payloads(conn, timeout=COALESCE_S)
+                bursting = _messages(payloads) > 0
+            elif carried:
+                # One message (a conversation going back and forth can have the next one
+                # here already), receipts (an open chat marks each message read as it
+                # comes), presence: at once.
+                payloads = carried + _payloads(conn, timeout=0)
+            else:
+                # Blocks on the socket until a notification, a dead connection (raises) or
+                # WAIT_S. The first one is handed over at once, with whatever else is
+                # already here (timeout=0 polls without waiting).
+                payloads = _payloads(conn, timeout=WAIT_S, stop_after=1)
+                if payloads:
+                    payloads += _payloads(conn, timeout=0)
+            carried = []
+            if payloads:
+                self._on_events(payloads)
+                carried = _payloads(conn, timeout=0)
+            if self._status != self._sent_status:
+                self._sent_status = self._status
+                chat.set_presence(conn, self._sent_status)
+            if time.monotonic() >= next_sweep:
+                horizon = chat.sweep_presence_at_horizon(conn)
+                # A checkpoint: every notification of a transaction that committed before
+                # the last sweep's snapshot came in before this sweep's reply (the backend
+                # sent it when it was next idle). Handled now, they are all seen.
+                pending, carried = carried + _payloads(conn, timeout=0), []
+                if pending:
+                    self._on_events(pending)
+                if self._on_checkpoint is not None:
+                    self._on_checkpoint(horizon)
+                next_sweep = time.monotonic() + SWEEP_EVERY_S
+
+
+def _messages(payloads: list[str]) -> int:
+    return sum(p.startswith("m:") for p in payloads)
+
+
+def _payloads(conn: psycopg.Connection, **kwargs) -> list[str]:
+    return [n.payload for n in conn.notifies(**kwargs)]

@@ -1,0 +1,127 @@
+"""Typed messages that workers post back to the UI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class ServerReady(Message):
+    """The database (embedded or configured) is reachable for logins."""
+
+
+@dataclass
+class ServerFailed(Message):
+    error: str
+
+
+@dataclass
+class LoginSucceeded(Message):
+    session: Any  # school_tui.runtime.session.Session
+
+
+@dataclass
+class LoginRefused(Message):
+    message: str
+
+
+@dataclass
+class HomeLoaded(Message):
+    data: dict
+    since: int = 0  # LivePresence.since() when the load began
+
+
+@dataclass
+class ConnectionRestored(Message):
+    """The lost database connection works again; screens reload what they show."""
+
+
+@dataclass
+class UnlockChecked(Message):
+    """The idle lock's password check finished: `ok`, or `error` when the server could not say."""
+
+    ok: bool
+    error: str | None = None
+
+
+@dataclass
+class GuidanceReportRead(Message):
+    """A guidance report's text, read through the logging functions (db.guidance.read_report).
+    `cells` is the list row it was opened from (date, student, counselor)."""
+
+    report_id: int
+    text: str
+    cells: list
+
+
+@dataclass
+class AuditTablesLoaded(Message):
+    tables: list
+
+
+@dataclass
+class AuditPageLoaded(Message):
+    """A page of the audit log for the filter of search `generation`; `append`: a next page."""
+
+    generation: int
+    entries: list
+    has_more: bool
+    append: bool
+
+
+@dataclass
+class AuditEntryLoaded(Message):
+    entry: Any  # school_tui.db.audit.Entry, or None when it is not there
+
+
+@dataclass
+class AuditExported(Message):
+    path: str
+    count: int
+
+
+# -- chat (screens/chat/screen.py) ----------------------------------------------------------------------
+
+
+@dataclass
+class ConversationsLoaded(Message):
+    rows: list  # list[db.chat.Conversation], newest first
+
+
+@dataclass
+class HistoryLoaded(Message):
+    partner_id: int
+    mode: str  # 'latest', 'older' (newest first), 'newer' (oldest first), 'failed' (none)
+    rows: list  # list[db.chat.ChatMessage]
+
+
+@dataclass
+class ContactsFound(Message):
+    query: str
+    role: str | None
+    rows: list  # list[db.chat.Contact]
+
+
+@dataclass
+class MessageSent(Message):
+    partner_id: int
+    rows: list  # the sent message as read back (db.chat.ChatMessage), for the pane
+
+
+@dataclass
+class SendFailed(Message):
+    partner_id: int
+
+
+@dataclass
+class MarkedRead(Message):
+    ids: list  # message ids whose marking finished (or failed)
+    counted: tuple | None = None  # (unread total, marking number) if it committed
+
+
+@dataclass
+class UnreadCounted(Message):
+    counts: dict  # partner id -> their messages this person has not read

@@ -1,0 +1,706 @@
+"""Accounting's fee administration: fee types, fee schedules (a fee type's amount per grade
+level and school year), assigning them to a grade level, a section or one student (a late
+enrollee), installment plans, and the corrections made from a statement (discounts and
+scholarships, payment reversals).
+
+Every form checks its fields first (school_tui/domain/fee_rules.py) and says which rule a field
+broke; the ledger's functions in the database check again and write append-only rows.
+Bulk assignment asks first with the count, and a second run adds nothing and says so.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+
+from school_tui.db import accounting_reports as ar
+from school_tui.domain import fee_rules
+from school_tui.domain.fee_rules import FieldError
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work
+from school_tui.screens.accounting.forms import (
+    Failed,
+    Field,
+    FormModal,
+    FormSpec,
+    Loaded,
+    money,
+    money_format,
+)
+from school_tui.screens.admin.people import MODAL_CSS, ConfirmModal
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.safe import safe_join, safe_text
+
+# -- fee schedules ----------------------------------------------------------------------------
+
+
+def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = None) -> FormSpec:
+    """A new schedule, or a changed amount and due date of one (its year, grade level and
+    fee type are what it is: a different one is a new schedule)."""
+    s = schedule
+
+    def check(values: dict) -> dict:
+        if s is None:
+            if values["sched-year"] is None:
+                raise FieldError("sched-year", "School year: choose one")
+            if values["sched-grade"] is None:
+                raise FieldError("sched-grade", "Grade level: choose one")
+            if values["sched-type"] is None:
+                raise FieldError("sched-type", "Fee type: choose one")
+        value = fee_rules.amount(values["sched-amount"], "sched-amount", "Amount", money_format())
+        due = fee_rules.required_date(values["sched-due"], "sched-due", "Due date")
+        if s is not None and s.plan and value != s.amount:
+            raise FieldError(
+                "sched-amount",
+                f"Amount: its {len(s.plan)} installments add up to {money(s.amount)}; change "
+                "the plan with it (i, then clear it to one due)",
+            )
+        return {
+            "school_year_id": s.school_year_id if s else values["sched-year"],
+            "grade_level": s.grade_level if s else values["sched-grade"],
+            "fee_type": s.fee_type if s else values["sched-type"],
+            "amount": value,
+            "due_date": due,
+            "plan": s.plan if s else [],
+            "schedule_id": s.id if s else None,  # None: new, refused if it exists
+        }
+
+    def save(conn, checked: dict) -> str:
+        ar.save_schedule(conn, **checked)
+        return f"{checked['fee_type']} for {checked['grade_level']}: {money(checked['amount'])}"
+
+    if s is None:
+        fields = [
+            Field("sched-year", "School year", options=choices.years),
+            Field("sched-grade", "Grade level", options=[(g, g) for g in choices.grades]),
+            Field("sched-type", "Fee type", options=[(t, t) for t in choices.fee_types]),
+        ]
+    else:
+        fields = []
+    fields += [
+        Field("sched-amount", "Amount", str(s.amount) if s else "", placeholder="e.g. 25000.00"),
+        Field(
+            "sched-due", "Due date", s.due_date.isoformat() if s else "", placeholder="YYYY-MM-DD"
+        ),
+    ]
+    return FormSpec(
+        title="New fee schedule"
+        if s is None
+        else f"{s.fee_type} · {s.grade_level} · {s.school_year}",
+        note=(
+            "Fees already assigned keep their amount (correct those with a discount or "
+            "scholarship); the change applies to fees assigned from now on."
+            if s
+            else "Assign it to students with b."
+        ),
+        fields=fields,
+        check=check,
+        save=save,
+    )
+
+
+REQUIRED_CHOICES = (("Yes: needed for Payment Complete", "yes"), ("No: optional", "no"))
+FEE_TYPE_MAX = 60  # the database's rule for fee_types.name
+
+
+def fee_type_form(existing: list) -> FormSpec:
+    """A new fee type: its name and whether it is required (the year's required fees, all
+    paid, move a Verified enrollment to Payment Complete). `existing`: ledger.FeeType rows."""
+    taken = {t.name.casefold(): t.name for t in existing}
+
+    def check(values: dict) -> dict:
+        name = " ".join((values["type-name"] or "").split())
+        if not name:
+            raise FieldError("type-name", "Name: required")
+        if len(name) > FEE_TYPE_MAX:
+            raise FieldError(
+                "type-name", f"Name: at most {FEE_TYPE_MAX} characters (you typed {len(name)})"
+            )
+        if any(not ch.isprintable() for ch in name):
+            raise FieldError("type-name", "Name: no control characters (tabs, escapes, …)")
+        if name.casefold() in taken:
+            raise FieldError("type-name", f"Name: the fee type {taken[name.casefold()]} exists")
+        if values["type-required"] is None:
+            raise FieldError("type-required", "Required: choose yes or no")
+        return {"name": name, "required": values["type-required"] == "yes"}
+
+    def save(conn, checked: dict) -> str:
+        ar.add_fee_type(conn, checked["name"], checked["required"])
+        kind = "required" if checked["required"] else "optional"
+        return f"Fee type {checked['name']} added ({kind})"
+
+    listed = ", ".join(t.name + ("" if t.required else " (optional)") for t in existing)
+    return FormSpec(
+        title="New fee type",
+        note=f"There are: {listed or 'none yet'}. Give it an amount per grade level with n.",
+        fields=[
+            Field("type-name", "Name", placeholder="e.g. Computer laboratory"),
+            Field("type-required", "Required", options=REQUIRED_CHOICES, placeholder="Yes or no"),
+        ],
+        check=check,
+        save=save,
+    )
+
+
+# -- corrections from a statement line ---------------------------------------------------------
+
+ADJUSTMENT_MODES = (("Fixed amount", "fixed"), ("Percentage of the fee", "percent"))
+
+
+def adjustment_form(line, approvers: list) -> FormSpec:
+    """A discount or scholarship on the charge of a statement line: its own row in the
+    ledger, never an edit of the fee. The key is made when the form opens, so saving twice
+    (a retry after a lost reply) records it once."""
+    from school_tui.db.ledger import ADJUSTMENT_KINDS, new_client_key
+
+    key = new_client_key()
+
+    def check(values: dict) -> dict:
+        if values["adj-kind"] is None:
+            raise FieldError("adj-kind", "Kind: discount, scholarship or waiver")
+        if values["adj-mode"] is None:
+            raise FieldError("adj-mode", "Type: fixed amount or percentage")
+        amount = percent = None
+        if values["adj-mode"] == "percent":
+            percent = fee_rules.percentage(values["adj-value"], "adj-value", "Value")
+        else:
+            amount = fee_rules.amount(values["adj-value"], "adj-value", "Value", money_format())
+            if amount > line.charge:
+                raise FieldError("adj-value", f"Value: at most the charge ({money(line.charge)})")
+        reason = fee_rules.reason(values["adj-reason"], "adj-reason")
+        if values["adj-approved"] is None:
+            raise FieldError("adj-approved", "Approved by: choose who approved it")
+        return {
+            "fee_id": line.fee_id,
+            "kind": values["adj-kind"],
+            "amount": amount,
+            "percent": percent,
+            "reason": reason,
+            "approved_by": values["adj-approved"],
+            "client_key": key,
+        }
+
+    def save(conn, checked: dict) -> str:
+        ar.add_adjustment(conn, **checked)
+        return f"{checked['kind']} recorded on {line.description}"
+
+    return FormSpec(
+        title=f"Discount or scholarship · {line.description}",
+        note=f"Charge {money(line.charge)}. Recorded as its own adjustment; the fee stays as it is.",
+        fields=[
+            Field("adj-kind", "Kind", options=[(k, k) for k in ADJUSTMENT_KINDS]),
+            Field("adj-mode", "Type", options=ADJUSTMENT_MODES),
+            Field("adj-value", "Value", placeholder="amount, or percent such as 10"),
+            Field("adj-reason", "Reason", placeholder="e.g. sibling discount"),
+            Field("adj-approved", "Approved by", options=approvers, placeholder="Who approved"),
+        ],
+        check=check,
+        save=save,
+    )
+
+
+def reversal_form(line) -> FormSpec:
+    """Reverse a payment or an adjustment: a new row pointing at the original, with the
+    reason; the original stays on record."""
+    is_payment = line.payment_id is not None
+    what = f"payment {line.reference}" if is_payment else f"adjustment ({line.description})"
+
+    def check(values: dict) -> dict:
+        return {"reason": fee_rules.reason(values["rev-reason"], "rev-reason")}
+
+    def save(conn, checked: dict) -> str:
+        if is_payment:
+            ar.reverse_payment(conn, line.payment_id, checked["reason"])
+        else:
+            ar.reverse_adjustment(conn, line.adjustment_id, checked["reason"])
+        return f"Reversed {what}"
+
+    return FormSpec(
+        title=f"Reverse {what}",
+        note=(
+            f"{money(line.credit)} on {line.on}. It stays on record; a reversal pointing at it "
+            "takes it back out of the balance"
+            + (" and out of today's takings." if is_payment else ".")
+        ),
+        fields=[Field("rev-reason", "Reason", placeholder="e.g. bounced check, wrong student")],
+        check=check,
+        save=save,
+        confirm=lambda c: (
+            f"Reverse {what} of {money(line.credit)} because: {c['reason']}? This cannot be undone."
+        ),
+    )
+
+
+# -- bulk assignment ------------------------------------------------------------------------
+
+
+ONE_STUDENT = "one student"  # the scope Select's value that opens the student picker
+
+
+class AssignModal(ModalScreen[str | None]):
+    """Assign the year's fee schedules to every student of a grade level or a section, or to
+    one student (found by name or number: a late enrollee): choose, see the count, confirm.
+    Fees a student already has are counted and left alone."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="AssignModal")
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="assign.cancel")]
+
+    def __init__(self, session, year: tuple[int, str], scopes: list) -> None:
+        super().__init__()
+        self.session = session
+        self.year_id, self.year_name = year
+        # (label, (grade level, section id or None, student id or None))
+        self.scopes = [(label, (*key, None)) for label, key in scopes]
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                safe_join("Assign the fee schedules of", self.year_name), classes="modal-title"
+            )
+            yield Static(
+                "Every schedule of the year for the students' grade level is charged once; "
+                "students who already have a fee from a schedule keep it as it is.",
+                classes="modal-note",
+            )
+            yield Select(
+                [("One student (find by name or number)…", ONE_STUDENT)]
+                + [(label, key) for label, key in self.scopes],
+                prompt="Grade level, section or one student",
+                id="assign-scope",
+            )
+            yield Static(
+                "Enter on a choice counts the fees and asks before assigning.",
+                classes="form-status",
+                id="assign-status",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Select).focus()
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#assign-status", Static)
+        status.update(safe_text(text, multiline=True))
+        status.set_class(error, "error")
+
+    @on(Select.Changed, "#assign-scope")
+    def _chosen(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or self._busy:
+            return
+        self._busy = True
+        if event.value == ONE_STUDENT:
+            from school_tui.screens.accounting.statement import StudentPicker
+
+            self.app.push_screen(
+                StudentPicker(
+                    self.session, f"Assign the fees of {self.year_name} to which student?"
+                ),
+                self._student_picked,
+            )
+            return
+        self._status("Counting…")
+        label = {key: label for label, key in self.scopes}[event.value]
+        self._preview(event.value, label)
+
+    def _student_picked(self, student_id: int | None) -> None:
+        if student_id is None:
+            self._busy = False
+            self.query_one(Select).clear()  # choosing it again opens the picker again
+            self._status("No student chosen.")
+            return
+        self._status("Counting…")
+        self._preview((None, None, student_id), None)
+
+    @db_work(name="assign preview", group="acct-assign", exclusive=True)
+    def _preview(self, scope, label: str | None) -> None:
+        def count(conn):
+            if label is not None:
+                return label, ar.assign_preview(conn, self.year_id, *scope)
+            from school_tui.db.ledger import account
+
+            student = account(conn, scope[2])
+            name = student.name if student else f"student {scope[2]}"
+            if student is not None and student.number:
+                name = f"{name} ({student.number})"
+            return name, ar.assign_preview(conn, self.year_id, *scope)
+
+        self.post_message(Loaded("preview", (scope, *self.session.run(count))))
+
+    @db_work(name="assign fees", group="acct-assign", exclusive=True)
+    def _assign(self, scope) -> None:
+        try:
+            added = self.session.run(lambda c: ar.assign_fees(c, self.year_id, *scope))
+        except BaseException:
+            self.post_message(Failed("assign"))
+            raise
+        self.post_message(Loaded("assigned", added))
+
+    def on_loaded(self, message: Loaded) -> None:
+        message.stop()
+        if message.what == "preview":
+            scope, label, (students, new, already) = message.data
+            one = scope[2] is not None
+            if new == 0:
+                self._busy = False
+                if one and students:
+                    text = (
+                        f"Nothing to add: {label} already has every fee of {self.year_name} "
+                        f"({already} fees)."
+                    )
+                elif one:
+                    text = (
+                        f"{label} is not enrolled in {self.year_name} (or has withdrawn), or "
+                        "no fee schedule applies to their grade level."
+                    )
+                elif students:
+                    text = (
+                        f"Nothing to add: the {students} students of {label} already have "
+                        f"every fee of {self.year_name} ({already} fees)."
+                    )
+                else:
+                    text = f"{label} has no enrolled students, or no fee schedule applies."
+                self._status(text)
+                return
+            whom = label if one else f"the {students} students of {label}"
+            question = (
+                f"Charge {new} fees to {whom} ({self.year_name})? {already} fees they "
+                "already have are left alone."
+            )
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._status("Assigning…")
+                    self._assign(scope)
+                else:
+                    self._busy = False
+                    self._status("Nothing assigned.")
+
+            self.app.push_screen(ConfirmModal("Assign fees", question), answered)
+        elif message.what == "assigned":
+            self._busy = False
+            added = message.data
+            self.dismiss(
+                f"Charged {added} fees." if added else "Nothing added: they all had these fees."
+            )
+
+    def on_failed(self, message: Failed) -> None:
+        message.stop()
+        self._busy = False
+        self._status("Not assigned: see the message.", error=True)
+
+    def action_cancel(self) -> None:
+        if not self._busy:
+            self.dismiss(None)
+
+
+# -- installment plans ------------------------------------------------------------------------
+
+PLAN_ROWS = 10
+
+
+class InstallmentModal(ModalScreen[str | None]):
+    """Due dates and amounts for a schedule's fee; the line under them shows, as you type,
+    what is left to assign (the plan saves only when it is exactly zero)."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="InstallmentModal")
+        + """
+    InstallmentModal > Vertical { width: 60; }
+    InstallmentModal #plan-rows { height: auto; max-height: 13; }
+    InstallmentModal .plan-row { height: 1; }
+    InstallmentModal .plan-row Label { width: 4; }
+    InstallmentModal .plan-row Input { width: 1fr; border: none; height: 1; padding: 0 1; }
+    InstallmentModal .plan-row Input:focus { border: none; background: $boost; }
+    InstallmentModal #plan-live { height: 1; text-style: bold; }
+    """
+    )
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="plan.cancel"),
+        Binding("ctrl+s", "save", "Save", id="plan.save"),
+        Binding("ctrl+e", "split", "Split evenly", id="plan.split"),
+    ]
+
+    def __init__(self, session, schedule: ar.Schedule, plan: list) -> None:
+        super().__init__()
+        self.session = session
+        self.schedule = schedule
+        self.plan = plan
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        s = self.schedule
+        with Vertical():
+            yield Static(
+                safe_join("Installments", "·", s.fee_type, s.grade_level, "·", money(s.amount)),
+                classes="modal-title",
+            )
+            with VerticalScroll(id="plan-rows"):
+                for n in range(1, PLAN_ROWS + 1):
+                    due, value = ("", "")
+                    if n <= len(self.plan):
+                        due, value = self.plan[n - 1][0].isoformat(), str(self.plan[n - 1][1])
+                    with Horizontal(classes="plan-row"):
+                        yield Label(f"{n:>2}")
+                        yield Input(due, placeholder="due YYYY-MM-DD", id=f"due-{n}")
+                        yield Input(value, placeholder="amount", id=f"amount-{n}")
+            yield Static("", id="plan-live")
+            yield Static(
+                "Ctrl+S saves (all empty: one due) · Ctrl+E splits the fee over the dates",
+                classes="form-status",
+                id="plan-status",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#due-1", Input).focus()
+        self._live()
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            (self.query_one(f"#due-{n}", Input).value, self.query_one(f"#amount-{n}", Input).value)
+            for n in range(1, PLAN_ROWS + 1)
+        ]
+
+    @on(Input.Changed)
+    def _live(self, event=None) -> None:
+        left = fee_rules.plan_difference(
+            self.schedule.amount, [a for _, a in self.rows()], money_format()
+        )
+        if left is None:
+            text = "An amount is not a valid amount yet."
+        elif left == 0:
+            text = f"Adds up to the fee exactly ({money(self.schedule.amount)})."
+        elif left > 0:
+            text = f"Left to assign: {money(left)}"
+        else:
+            text = f"Over the fee by {money(-left)}"
+        self.query_one("#plan-live", Static).update(safe_text(text))
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        event.input.screen.focus_next()
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#plan-status", Static)
+        status.update(safe_text(text, multiline=True))
+        status.set_class(error, "error")
+
+    def action_split(self) -> None:
+        dated = [n for n, (due, _) in enumerate(self.rows(), start=1) if due.strip()]
+        if not dated:
+            self._status("Type the due dates first, then Ctrl+E.", error=True)
+            return
+        for n, part in zip(
+            dated, fee_rules.split_evenly(self.schedule.amount, len(dated)), strict=True
+        ):
+            self.query_one(f"#amount-{n}", Input).value = str(part)
+
+    def action_save(self) -> None:
+        if self._busy:
+            return
+        try:
+            if not any(d.strip() or a.strip() for d, a in self.rows()):
+                plan = []  # no plan: one due, on the schedule's due date
+            else:
+                plan = fee_rules.installment_plan(self.schedule.amount, self.rows(), money_format())
+        except FieldError as exc:
+            self._status(exc.message, error=True)
+            self.query_one(f"#{exc.field}", Input).focus()
+            return
+        self._busy = True
+        self._status("Saving…")
+        self._save(plan)
+
+    @db_work(name="save installments", group="acct-plan", exclusive=True)
+    def _save(self, plan) -> None:
+        try:
+            s = self.schedule
+            self.session.run(
+                lambda c: ar.save_schedule(
+                    c,
+                    s.school_year_id,
+                    s.grade_level,
+                    s.fee_type,
+                    s.amount,
+                    s.due_date,
+                    [(i.due_date, i.amount) for i in plan],
+                    schedule_id=s.id,
+                )
+            )
+        except BaseException:
+            self.post_message(Failed("plan"))
+            raise
+        self.post_message(Loaded("saved", len(plan)))
+
+    def on_loaded(self, message: Loaded) -> None:
+        message.stop()
+        self._busy = False
+        count = message.data
+        self.dismiss(
+            f"{count} installments saved for {self.schedule.fee_type}."
+            if count
+            else f"{self.schedule.fee_type}: one due, on {self.schedule.due_date}."
+        )
+
+    def on_failed(self, message: Failed) -> None:
+        message.stop()
+        self._busy = False
+        self._status("Not saved: see the message.", error=True)
+
+    def action_cancel(self) -> None:
+        if not self._busy:
+            self.dismiss(None)
+
+
+# -- the screen -------------------------------------------------------------------------------
+
+
+class FeesScreen(Screen):
+    DEFAULT_CSS = """
+    FeesScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
+    FeesScreen DataTable { height: 1fr; }
+    FeesScreen #fees-status { height: 1; color: $text-muted; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="fees.back"),
+        Binding("n", "new", "New", id="fees.new"),
+        Binding("e", "edit", "Edit", id="fees.edit"),
+        Binding("b", "assign", "Assign", id="fees.assign"),
+        Binding("i", "installments", "Plan", id="fees.installments"),
+        Binding("t", "fee_type", "Fee type", id="fees.fee-type"),
+    ]
+    COLUMNS = ("Year", "Grade level", "Fee type", "Amount", "Due", "Plan", "Assigned")
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+        self.schedules: list[ar.Schedule] = []
+        self.choices: ar.ScheduleChoices | None = None
+        self.fee_types: list = []
+        self._note = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            safe_join("Fee schedules", "·", "amounts per grade level and school year"),
+            id="title-bar",
+        )
+        yield ConnectionBanner()
+        table = DataTable(id="fees-table", cursor_type="row", zebra_stripes=True)
+        table.loading = True
+        yield table
+        yield Static("", id="fees-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Fee schedules"
+        self.query_one(DataTable).add_columns(*self.COLUMNS)
+        self.query_one(DataTable).focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self._load()
+
+    @db_work(name="fee schedules", group="acct-fees", exclusive=True)
+    def _load(self) -> None:
+        def fetch(conn):
+            return ar.fee_schedules(conn), ar.schedule_choices(conn), ar.fee_types(conn)
+
+        self.post_message(Loaded("schedules", self.session.run(fetch)))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what == "schedules":
+            self.schedules, self.choices, self.fee_types = message.data
+            table = self.query_one(DataTable)
+            row = table.cursor_row
+            with self.app.batch_update():
+                table.clear()
+                for s in self.schedules:
+                    table.add_row(
+                        safe_text(s.school_year),
+                        safe_text(s.grade_level),
+                        safe_text(s.fee_type),
+                        safe_text(money(s.amount)),
+                        safe_text(s.due_date.isoformat()),
+                        safe_text(f"{s.installments} dues" if s.installments else "1 due"),
+                        safe_text(s.assigned),
+                        key=str(s.id),
+                    )
+                table.loading = False
+            if self.schedules:
+                table.move_cursor(row=min(row, len(self.schedules) - 1))
+            status = (
+                f"{len(self.schedules)} schedules · n new · e edit · b assign · i installments"
+                " · t new fee type"
+                if self.schedules
+                else "No fee schedules yet: n makes one (t: a new fee type)."
+            )
+            if self._note:  # what the last change did stays in view after the reload
+                status = f"{self._note} · {status}"
+            self.query_one("#fees-status", Static).update(safe_text(status))
+        elif message.what == "scopes":
+            year, scopes = message.data
+            self.app.push_screen(AssignModal(self.session, year, scopes), self._done)
+
+    def _current(self) -> ar.Schedule | None:
+        table = self.query_one(DataTable)
+        if not self.schedules or not table.row_count:
+            self.notify("No schedule chosen: n makes one.", markup=False)
+            return None
+        return self.schedules[table.cursor_row]
+
+    def _done(self, result) -> None:
+        if result:
+            self._note = str(result)
+            self.notify(self._note, title="Fees", markup=False)
+        self.reload()
+
+    def action_new(self) -> None:
+        if self.choices is not None:
+            self.app.push_screen(FormModal(self.session, schedule_form(self.choices)), self._done)
+
+    def action_edit(self) -> None:
+        s = self._current()
+        if s is not None and self.choices is not None:
+            self.app.push_screen(
+                FormModal(self.session, schedule_form(self.choices, s)), self._done
+            )
+
+    def action_assign(self) -> None:
+        s = self._current()
+        if s is not None:
+            self._load_scopes(s)
+
+    @db_work(name="assign scopes", group="acct-fees-open")
+    def _load_scopes(self, s: ar.Schedule) -> None:
+        scopes = self.session.run(lambda c: ar.assign_scopes(c, s.school_year_id))
+        self.post_message(Loaded("scopes", ((s.school_year_id, s.school_year), scopes)))
+
+    def action_fee_type(self) -> None:
+        if self.choices is not None:
+            self.app.push_screen(FormModal(self.session, fee_type_form(self.fee_types)), self._done)
+
+    def action_installments(self) -> None:
+        s = self._current()
+        if s is not None:
+            self.app.push_screen(InstallmentModal(self.session, s, s.plan), self._done)
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def palette_commands(self):
+        return [
+            ("New fee schedule", self.action_new, "A fee type's amount for a grade level"),
+            ("Edit fee schedule", self.action_edit, "The highlighted schedule"),
+            ("Assign fees", self.action_assign, "To a grade level, a section or one student"),
+            ("New fee type", self.action_fee_type, "A fee's name, required or optional"),
+            ("Installment plan", self.action_installments, "Due dates that add up to the fee"),
+            ("Back", self.action_back, "Close fee schedules"),
+        ]

@@ -1,0 +1,449 @@
+"""A student's statement of account, their receipts, and (for Accounting) the corrections
+made from it: a discount or scholarship on a charge, the reversal of a payment.
+
+Accounting opens any student's (StudentPicker, `s` on the Accounting home); a student opens
+their own from their home, read-only: the database's row-level security decides which rows
+come back, the screen only hides the keys. Ctrl+S exports the statement as text, PDF or CSV;
+`r` on a payment shows its receipt, which exports as 40-column text or PDF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from school_tui.db import accounting_reports as ar
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work
+from school_tui.screens.accounting.forms import (
+    ExportModal,
+    Loaded,
+    formatting,
+    money,
+    money_cell,
+    money_format,
+)
+from school_tui.screens.admin.people import MODAL_CSS
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
+
+
+def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=None) -> int:
+    """Write one export to a new file by its extension; returns the lines/rows written."""
+    from school_tui.output.documents import write_csv
+
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        header, rows = csv_rows
+        return write_csv(path, header, rows)
+    if suffix == ".pdf":
+        with path.open("xb") as out:
+            out.write(pdf)
+        return 1
+    with path.open("x", encoding="utf-8") as out:
+        out.write(text)
+    return text.count("\n")
+
+
+# -- receipts -------------------------------------------------------------------------------
+
+
+def save_receipt(path: Path, receipt, fmt) -> None:
+    """Write a receipt (receipts.Receipt) to a new file: 40-column text, or .pdf (80 mm).
+    Worker threads: `fmt` is the school's money format, read on the UI thread."""
+    from school_tui.output.receipts import receipt_pdf, receipt_text
+
+    is_pdf = path.suffix.lower() == ".pdf"
+    with formatting(fmt):
+        write_document(
+            path,
+            None if is_pdf else receipt_text(receipt, money),
+            receipt_pdf(receipt, money) if is_pdf else None,
+        )
+
+
+class ReceiptModal(ModalScreen[None]):
+    """A receipt as the printer prints it (40 columns); Ctrl+S saves it as .txt or .pdf."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="ReceiptModal")
+        + """
+    /* 40 columns of receipt + the scrollbar (2) + padding (4) + border (2), and slack */
+    ReceiptModal > Vertical { width: 50; }
+    ReceiptModal #receipt-scroll { height: auto; max-height: 18; }
+    ReceiptModal #receipt-text { width: 40; }
+    """
+    )
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="receipt.close"),
+        Binding("ctrl+s", "export", "Save .txt/.pdf", id="receipt.export"),
+    ]
+
+    def __init__(self, receipt) -> None:
+        super().__init__()
+        self.receipt = receipt
+
+    def compose(self) -> ComposeResult:
+        from school_tui.output.receipts import receipt_text
+
+        with Vertical():
+            with VerticalScroll(id="receipt-scroll"):
+                yield Static(
+                    safe_text(receipt_text(self.receipt, money), multiline=True), id="receipt-text"
+                )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#receipt-scroll").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_export(self) -> None:
+        title = f"Save receipt {clean(self.receipt.receipt_no)}"
+        self.app.push_screen(
+            ExportModal(title, f"receipt-{self.receipt.receipt_no}", [".txt", ".pdf"]),
+            self._export_to,
+        )
+
+    def _export_to(self, path: Path | None) -> None:
+        if path is not None:
+            self._export(path, money_format())
+
+    @db_work(name="save receipt", group="acct-export")
+    def _export(self, path: Path, fmt) -> None:
+        save_receipt(path, self.receipt, fmt)
+        self.post_message(Loaded("exported", str(path)))
+
+    def on_loaded(self, message: Loaded) -> None:
+        message.stop()
+        self.notify(f"Saved {clean(message.data)}", title="Receipt", markup=False, timeout=8)
+
+
+# -- picking a student ----------------------------------------------------------------------
+
+
+# (label, width): with Presence, the picker's table fits its 78-column box.
+PICKER_COLUMNS = (("Student", 18), ("Number", 10), ("Grade/section", 13), ("Balance", 11))
+
+
+class StudentPicker(ModalScreen[int | None]):
+    """Type part of a name, email or student number; Enter in the list opens the student."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="StudentPicker")
+        + """
+    StudentPicker > Vertical { width: 78; height: 20; }
+    StudentPicker DataTable { height: 1fr; }
+    """
+    )
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="picker.cancel")]
+
+    def __init__(self, session, title: str = "Statement of which student?") -> None:
+        super().__init__()
+        self.session = session
+        self._title = title
+        self._generation = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(safe_text(self._title), classes="modal-title")
+            yield Input(placeholder="name, email or student number", id="picker-query")
+            yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
+            yield Static(
+                "Type to search · Down to the list · Enter opens",
+                classes="form-status",
+                id="picker-status",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, width in PICKER_COLUMNS:
+            table.add_column(label, width=width)
+        self.presence = LivePresence(self)
+        self.presence.add_column(table)
+        self.query_one(Input).focus()
+        self._search("")
+
+    @on(Input.Changed, "#picker-query")
+    def _changed(self, event: Input.Changed) -> None:
+        self._search(event.value)
+
+    @on(Input.Submitted, "#picker-query")
+    def _to_list(self, event: Input.Submitted) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count == 1:
+            self.dismiss(int(table.coordinate_to_cell_key((0, 0)).row_key.value))
+        elif table.row_count:
+            table.focus()
+
+    def _search(self, text: str) -> None:
+        self._generation += 1
+        self._find(self._generation, text.strip())
+
+    @db_work(name="find students", group="acct-picker", exclusive=True)
+    def _find(self, generation: int, text: str) -> None:
+        since = self.presence.since()
+        rows = self.session.run(lambda conn: ar.find_students(conn, text))
+        self.post_message(Loaded("students", (generation, rows, since)))
+
+    def on_loaded(self, message: Loaded) -> None:
+        message.stop()
+        generation, rows, since = message.data
+        if generation != self._generation:
+            return
+        table = self.query_one(DataTable)
+        widths = [width for _label, width in PICKER_COLUMNS]
+        with self.app.batch_update():
+            table.clear()
+            self.presence.clear(table)
+            for student_id, name, number, where, balance, presence in rows:
+                cells = (name, number, where, money(balance))
+                self.presence.add_row(
+                    table,
+                    safe_cells(cells, widths),
+                    key=str(student_id),
+                    user_id=student_id,
+                    status=presence,
+                    since=since,
+                )
+        status = self.query_one("#picker-status", Static)
+        query = self.query_one("#picker-query", Input).value.strip()
+        if rows:
+            status.update(f"{len(rows)} found · Down to the list · Enter opens")
+        else:
+            status.update("Nobody matches." if query else "Type a name, email or student number.")
+
+    @on(DataTable.RowSelected, "#picker-table")
+    def _picked(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(int(event.row_key.value))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# -- the statement --------------------------------------------------------------------------
+
+
+class StatementScreen(Screen):
+    DEFAULT_CSS = """
+    StatementScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
+    StatementScreen #statement-summary { height: 1; padding: 0 1; text-style: bold; }
+    StatementScreen DataTable { height: 1fr; }
+    StatementScreen #statement-status { height: 1; color: $text-muted; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="statement.back"),
+        Binding("r", "receipt", "Receipt", id="statement.receipt"),
+        Binding("a", "adjust", "Discount", id="statement.adjust"),
+        Binding("v", "reverse", "Reverse", id="statement.reverse"),
+        Binding("ctrl+s", "export", "Export", id="statement.export"),
+    ]
+    COLUMNS = ("Date", "Kind", "Description", "Charge", "Credit", "Balance")
+
+    def __init__(self, session, student_id: int | None = None, *, manage: bool = False) -> None:
+        """`student_id` None: the person's own statement. `manage`: Accounting's keys."""
+        super().__init__()
+        self.session = session
+        self.student_id = student_id
+        self.manage = manage
+        self.statement = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Statement of account", id="title-bar")
+        yield ConnectionBanner()
+        yield Static("", id="statement-summary")
+        table = DataTable(id="statement-table", cursor_type="row", zebra_stripes=True)
+        table.loading = True
+        yield table
+        yield Static("", id="statement-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Statement of account"
+        self.query_one(DataTable).add_columns(*self.COLUMNS)
+        self.query_one(DataTable).focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self._load(self.student_id)
+
+    @db_work(name="statement", group="acct-statement", exclusive=True)
+    def _load(self, student_id: int | None) -> None:
+        statement = self.session.run(lambda conn: ar.statement(conn, student_id))
+        self.post_message(Loaded("statement", statement))
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.what == "statement":
+            self._show(message.data)
+        elif message.what == "receipt":
+            if message.data is None:
+                self.notify("No receipt for that line.", severity="warning", markup=False)
+            else:
+                self.app.push_screen(ReceiptModal(message.data))
+        elif message.what == "approvers":
+            from school_tui.screens.accounting.fees import adjustment_form
+
+            line, approvers = message.data
+            self._open_form(adjustment_form(line, approvers))
+        elif message.what == "exported":
+            self.notify(f"Saved {clean(message.data)}", title="Statement", markup=False, timeout=8)
+
+    def _show(self, s) -> None:
+        self.statement = s
+        table = self.query_one(DataTable)
+        if s is None:
+            table.loading = False
+            self.query_one("#statement-summary", Static).update("That student is not there.")
+            return
+        self.query_one("#title-bar", Static).update(
+            safe_join(
+                "Statement", "·", s.student_name, f"({s.student_number})", "·", s.grade_section
+            )
+        )
+        self.query_one("#statement-summary", Static).update(
+            safe_text(
+                f"Charges {money(s.total_charges)} · payments and adjustments "
+                f"{money(s.total_credits)} · balance {money(s.balance)}"
+            )
+        )
+        row = table.cursor_row
+        with self.app.batch_update():
+            table.clear()
+            for index, line in enumerate(s.lines):
+                table.add_row(
+                    safe_text(line.on.isoformat()),
+                    safe_text(line.kind),
+                    # 18: the six columns fit 80 (the summary above has the currency; the
+                    # exported statement has every description whole)
+                    safe_text(
+                        f"{line.description} ({line.reference})"
+                        if line.reference
+                        else line.description,
+                        max_length=18,
+                    ),
+                    money_cell(line.charge) if line.charge else "",
+                    money_cell(line.credit) if line.credit else "",
+                    money_cell(line.balance),
+                    key=str(index),
+                )
+            table.loading = False
+        if s.lines:
+            table.move_cursor(row=min(row, len(s.lines) - 1))
+        keys = (
+            "r receipt · a discount/scholarship · v reverse · " if self.manage else "r receipt · "
+        )
+        self.query_one("#statement-status", Static).update(
+            safe_text(f"{len(s.lines)} lines · {keys}Ctrl+S .txt .pdf .csv")
+        )
+
+    def _current_line(self):
+        table = self.query_one(DataTable)
+        if self.statement is None or not table.row_count:
+            return None
+        return self.statement.lines[table.cursor_row]
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in ("adjust", "reverse"):
+            return self.manage
+        return True
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_receipt(self) -> None:
+        line = self._current_line()
+        if line is None or line.payment_id is None:
+            self.notify("Choose a payment line for its receipt.", markup=False)
+            return
+        self._load_receipt(line.payment_id)
+
+    @db_work(name="receipt", group="acct-receipt")
+    def _load_receipt(self, payment_id: int) -> None:
+        self.post_message(Loaded("receipt", self.session.run(lambda c: ar.receipt(c, payment_id))))
+
+    def action_adjust(self) -> None:
+        line = self._current_line()
+        if line is None or line.fee_id is None or line.kind != "Charge":
+            self.notify("Choose a charge line to discount.", markup=False)
+            return
+        self._load_approvers(line)
+
+    @db_work(name="approvers", group="acct-approvers")
+    def _load_approvers(self, line) -> None:
+        self.post_message(Loaded("approvers", (line, self.session.run(ar.approvers))))
+
+    def action_reverse(self) -> None:
+        from school_tui.screens.accounting.fees import reversal_form
+
+        line = self._current_line()
+        if line is None or line.kind not in ("Payment", "Adjustment"):
+            self.notify("Choose a payment or adjustment line to reverse.", markup=False)
+            return
+        self._open_form(reversal_form(line))
+
+    def _open_form(self, spec) -> None:
+        from school_tui.screens.accounting.forms import FormModal
+
+        def done(result) -> None:
+            if result is not None:
+                self.notify(safe_text(result).plain, title="Saved", markup=False)
+                self.reload()
+
+        self.app.push_screen(FormModal(self.session, spec), done)
+
+    def action_export(self) -> None:
+        s = self.statement
+        if s is None:
+            return
+        self.app.push_screen(
+            ExportModal(
+                f"Export the statement of {clean(s.student_name)}",
+                f"statement-{s.student_number}",
+                [".pdf", ".txt", ".csv"],
+            ),
+            self._export_to,
+        )
+
+    def _export_to(self, path: Path | None) -> None:
+        if path is not None:
+            self._export(path, self.statement, money_format())
+
+    @db_work(name="export statement", group="acct-export")
+    def _export(self, path: Path, s, fmt) -> None:
+        from school_tui.output import statements
+
+        suffix = path.suffix.lower()
+        with formatting(fmt):
+            write_document(
+                path,
+                statements.statement_text(s, money) if suffix == ".txt" else None,
+                statements.statement_pdf(s, money) if suffix == ".pdf" else None,
+                (statements.CSV_HEADER, statements.csv_rows(s)) if suffix == ".csv" else None,
+            )
+        self.post_message(Loaded("exported", str(path)))
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def palette_commands(self):
+        commands = [
+            ("Export statement", self.action_export, "As text, PDF or CSV"),
+            ("Show receipt", self.action_receipt, "The receipt of the payment line"),
+        ]
+        if self.manage:
+            commands += [
+                ("Discount or scholarship", self.action_adjust, "On the charge line"),
+                ("Reverse payment", self.action_reverse, "The payment line, with a reason"),
+            ]
+        return [*commands, ("Back", self.action_back, "Close the statement")]

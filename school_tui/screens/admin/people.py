@@ -1,0 +1,748 @@
+"""The Admin's People screen: find people, create them, edit them, change their role,
+deactivate or reactivate them, reset their password. All by keyboard at 80x24.
+
+The list searches as you type (every word in the name or the email) with a role filter, and
+loads the next page when the cursor reaches the last row (keyset paging, db/people.py).
+Forms check each field and say which rule it broke before anything is written; what the
+database refuses (a taken email, the last Admin) reaches the app's error modal and the form
+stays open to be corrected. A new person's or a reset temporary password is shown once.
+
+Presence (online / away / offline, a symbol and a word) is live: the screen subscribes to the
+session's LiveChat `presence` Signal and updates the one cell of each person whose status
+changed (keyed by user id), without reloading the list. The columns fit 80 terminal columns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Input,
+    Label,
+    OptionList,
+    Select,
+    Static,
+)
+from textual.widgets.option_list import Option
+
+from school_tui.domain.access import ROLES
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work
+from school_tui.screens.chat.widgets import presence_label
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.safe import clean, safe_join, safe_text
+
+PAGE = 100
+# (key, header, width): 67 characters of text plus each cell's padding and the scrollbar fit
+# an 80-column terminal, so nothing hides off to the right (long names and emails end in …).
+COLUMNS = (
+    ("name", "Name", 16),
+    ("email", "Email", 20),
+    ("role", "Role", 11),
+    ("account", "Account", 11),
+    ("presence", "Presence", 9),
+)
+WIDTHS = {key: width for key, _header, width in COLUMNS}
+# The only role name longer than its column.
+SHORT_ROLE = {"Academic Coordinator": "Coordinator"}
+# What the Account column says (PersonRow.account says "must change password").
+SHORT_ACCOUNT = {"must change password": "temporary"}
+NAME_MAX = 100
+EMAIL_MAX = 254
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+# -- validation: the field, and the rule it broke -------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str  # the Input's id
+    message: str
+
+
+@dataclass(frozen=True)
+class PersonFields:
+    first_name: str
+    last_name: str
+    email: str
+    role: str | None = None
+
+
+def _name_error(field: str, label: str, value: str) -> FieldError | None:
+    if not value:
+        return FieldError(field, f"{label}: required.")
+    if len(value) > NAME_MAX:
+        return FieldError(
+            field, f"{label}: at most {NAME_MAX} characters (you typed {len(value)})."
+        )
+    if _CONTROL.search(value):
+        return FieldError(field, f"{label}: no control characters (tabs, escapes, …).")
+    return None
+
+
+def validate_person(
+    first_name: str, last_name: str, email: str, role: object = None, *, need_role: bool = False
+) -> PersonFields | FieldError:
+    """The fields, trimmed, or the first one that breaks its rule (in the form's order)."""
+    first_name, last_name, email = first_name.strip(), last_name.strip(), email.strip()
+    for error in (
+        _name_error("first-name", "First name", first_name),
+        _name_error("last-name", "Last name", last_name),
+    ):
+        if error:
+            return error
+    if not email:
+        return FieldError("email", "Email: required.")
+    if len(email) > EMAIL_MAX:
+        return FieldError(
+            "email", f"Email: at most {EMAIL_MAX} characters (you typed {len(email)})."
+        )
+    if not _EMAIL.fullmatch(email):
+        return FieldError(
+            "email", "Email: must look like name@school.example (one @, no spaces, a dot after @)."
+        )
+    if need_role and role not in ROLES:
+        return FieldError("role", "Role: choose one of the school's roles.")
+    return PersonFields(first_name, last_name, email, role if need_role else None)
+
+
+# -- messages from workers ------------------------------------------------------------------
+
+
+@dataclass
+class PeopleLoaded(Message):
+    generation: int
+    rows: list
+    has_more: bool
+    append: bool
+
+
+@dataclass
+class AccountDone(Message):
+    """An account change went through: a note to show, maybe a password to show once."""
+
+    note: str
+    temporary: Any = None  # TemporaryPassword
+
+
+@dataclass
+class FormSaved(Message):
+    result: Any
+
+
+@dataclass
+class FormFailed(Message):
+    """The save raised (the app's handler shows why); the form is usable again."""
+
+
+@dataclass(frozen=True)
+class TemporaryPassword:
+    full_name: str
+    email: str
+    password: str
+    created: bool  # a new person (else a reset)
+
+
+# -- small modals ---------------------------------------------------------------------------
+
+
+MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 72; max-width: 100%; height: auto; max-height: 100%;
+    border: thick $primary; background: $surface; padding: 0 2;
+}}
+{name} .modal-title {{ text-style: bold; margin-bottom: 1; }}
+{name} .modal-note {{ color: $text-muted; height: auto; }}
+{name} .form-status {{ height: auto; min-height: 1; color: $text-muted; }}
+{name} .form-status.error {{ color: $error; text-style: bold; }}
+{name} Horizontal {{ height: auto; margin-top: 1; }}
+{name} #temp-close {{ margin-top: 1; }}
+{name} Button {{ margin-right: 2; }}
+"""
+
+
+class TemporaryPasswordModal(ModalScreen[None]):
+    """The temporary password, shown this once."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="TemporaryPasswordModal")
+        + """
+    TemporaryPasswordModal #temp-password {
+        text-style: bold; background: $boost; padding: 0 1; margin: 1 0; width: auto;
+    }
+    """
+    )
+    BINDINGS = [Binding("escape,enter", "close", "Close", id="temp.close")]
+
+    def __init__(self, temporary: TemporaryPassword) -> None:
+        super().__init__()
+        self.temporary = temporary
+
+    def compose(self) -> ComposeResult:
+        t = self.temporary
+        what = "New person" if t.created else "Password reset"
+        with Vertical():
+            yield Static(safe_join(what, "·", t.full_name, "·", t.email), classes="modal-title")
+            yield Static("Temporary password:")
+            yield Static(safe_text(t.password), id="temp-password")
+            yield Static(
+                "Shown only once: give it to the person now, in person or by a safe channel. "
+                "They must choose their own password when they log in with it.",
+                classes="modal-note",
+            )
+            yield Button("Close", variant="primary", compact=True, id="temp-close")
+        yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    DEFAULT_CSS = MODAL_CSS.format(name="ConfirmModal")
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, title: str, detail: str) -> None:
+        super().__init__()
+        self._title = title
+        self._detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(safe_text(self._title), classes="modal-title")
+            yield Static(safe_text(self._detail, multiline=True), classes="modal-note")
+            with Horizontal():
+                yield Button("Yes (y)", variant="warning", compact=True, id="confirm-yes")
+                yield Button("No (n)", compact=True, id="confirm-no")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class RolePicker(ModalScreen[str | None]):
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="RolePicker")
+        + """
+    RolePicker OptionList { height: auto; max-height: 10; }
+    """
+    )
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="role.cancel")]
+
+    def __init__(self, person) -> None:
+        super().__init__()
+        self.person = person
+
+    def compose(self) -> ComposeResult:
+        p = self.person
+        with Vertical():
+            yield Static(
+                safe_join("Change the role of", p.full_name, f"(now {p.role})"),
+                classes="modal-title",
+            )
+            yield OptionList(*(Option(role, id=role) for role in ROLES), id="role-options")
+            yield Static(
+                "Enter chooses. Their access changes at once, in the database.",
+                classes="modal-note",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = ROLES.index(self.person.role) if self.person.role in ROLES else 0
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PersonForm(ModalScreen[Any]):
+    """Create a person (names, email, role), or edit one (names, email). Saves itself, in a
+    worker, so a refusal by the database leaves the form open with what was typed."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="PersonForm")
+        + """
+    PersonForm .modal-title { margin-bottom: 0; }
+    PersonForm .field { height: auto; margin-top: 0; }
+    PersonForm .field Label { width: 12; padding-top: 1; }
+    PersonForm .field Input, PersonForm .field Select { width: 1fr; }
+    PersonForm #form-buttons { height: 1; margin-top: 0; }
+    """
+    )
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="form.save"),
+    ]
+
+    def __init__(self, session, person=None) -> None:
+        super().__init__()
+        self.session = session
+        self.person = person  # None: a new person
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        p = self.person
+        with Vertical():
+            title = "New person" if p is None else safe_join("Edit", p.full_name)
+            yield Static(title, classes="modal-title")
+            with Horizontal(classes="field"):
+                yield Label("First name")
+                yield Input(p.first_name if p else "", id="first-name")
+            with Horizontal(classes="field"):
+                yield Label("Last name")
+                yield Input(p.last_name if p else "", id="last-name")
+            with Horizontal(classes="field"):
+                yield Label("Email")
+                yield Input(p.email if p else "", placeholder="name@school.example", id="email")
+            if p is None:
+                with Horizontal(classes="field"):
+                    yield Label("Role")
+                    yield Select(((r, r) for r in ROLES), prompt="Choose a role", id="role")
+            yield Static("", classes="form-status", id="form-status")
+            with Horizontal(id="form-buttons"):
+                yield Button("Save (Ctrl+S)", variant="primary", compact=True, id="form-save")
+                yield Button("Cancel (Esc)", compact=True, id="form-cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#first-name", Input).focus()
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#form-status", Static)
+        status.update(safe_text(text, multiline=True))
+        status.set_class(error, "error")
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        order = ["first-name", "last-name", "email"]
+        index = order.index(event.input.id) if event.input.id in order else -1
+        if 0 <= index < len(order) - 1:
+            self.query_one(f"#{order[index + 1]}", Input).focus()
+        elif self.person is None and event.input.id == "email":
+            self.query_one("#role", Select).focus()
+        else:
+            self.action_save()
+
+    @on(Select.Changed, "#role")
+    def _role_chosen(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self.query_one("#form-save", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "form-save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if not self._busy:
+            self.dismiss(None)
+
+    def action_save(self) -> None:
+        if self._busy:
+            return
+        creating = self.person is None
+        role = self.query_one("#role", Select).value if creating else None
+        checked = validate_person(
+            self.query_one("#first-name", Input).value,
+            self.query_one("#last-name", Input).value,
+            self.query_one("#email", Input).value,
+            role,
+            need_role=creating,
+        )
+        if isinstance(checked, FieldError):
+            self.set_status(checked.message, error=True)
+            self.query_one(f"#{checked.field}").focus()
+            return
+        self._busy = True
+        self.set_status("Creating the login…" if creating else "Saving…")
+        self._save(checked)
+
+    @db_work(name="save person", group="person-form", exclusive=True)
+    def _save(self, fields: PersonFields) -> None:
+        from school_tui.db import people
+
+        try:
+            if self.person is None:
+                _, password = self.session.run(
+                    lambda conn: people.create_with_temporary_password(
+                        conn,
+                        role=fields.role,
+                        first_name=fields.first_name,
+                        last_name=fields.last_name,
+                        email=fields.email,
+                    )
+                )
+                result: Any = TemporaryPassword(
+                    f"{fields.first_name} {fields.last_name}", fields.email, password, True
+                )
+            else:
+                self.session.run(
+                    lambda conn: people.update_person(
+                        conn,
+                        self.person.id,
+                        first_name=fields.first_name,
+                        last_name=fields.last_name,
+                        email=fields.email,
+                    )
+                )
+                result = f"{fields.first_name} {fields.last_name}"
+        except BaseException:
+            self.post_message(FormFailed())
+            raise
+        self.post_message(FormSaved(result))
+
+    def on_form_failed(self, message: FormFailed) -> None:
+        self._busy = False
+        self.set_status("Not saved: see the message.", error=True)
+
+    def on_form_saved(self, message: FormSaved) -> None:
+        self._busy = False
+        self.dismiss(message.result)
+
+
+# -- the screen -----------------------------------------------------------------------------
+
+
+class PeopleScreen(Screen):
+    DEFAULT_CSS = """
+    PeopleScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
+    PeopleScreen #people-filters { height: 3; }
+    PeopleScreen #people-search { width: 1fr; }
+    PeopleScreen #people-role { width: 30; }
+    PeopleScreen DataTable { height: 1fr; }
+    PeopleScreen #people-status { height: 1; color: $text-muted; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search", show=False, id="people.search"),
+        Binding("n", "new_person", "New", id="people.new"),
+        Binding("e", "edit_person", "Edit", id="people.edit"),
+        Binding("r", "change_role", "Role", id="people.role"),
+        # One key, two meanings: the footer shows the one that fits the selected person.
+        Binding("d", "set_active(False)", "Deactivate", id="people.deactivate"),
+        Binding("d", "set_active(True)", "Reactivate", id="people.reactivate"),
+        Binding("p", "reset_password", "Password", id="people.reset"),
+        Binding("escape", "back", "Back", id="people.back"),
+        Binding("down", "focus_table", "To the list", show=False, id="people.to-list"),
+    ]
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+        self.rows: dict[str, Any] = {}  # row key -> PersonRow
+        self._generation = 0
+        self._has_more = False
+        self._loading = False
+        self._last_key = None
+        # Statuses heard live since the last reload: they win over a page read meanwhile.
+        self._heard: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        person = self.session.person
+        yield Static(safe_join("People", "·", person.full_name, "(Admin)"), id="title-bar")
+        yield ConnectionBanner()
+        with Horizontal(id="people-filters"):
+            yield Input(placeholder="Search name or email (/)", id="people-search")
+            yield Select(((r, r) for r in ROLES), prompt="All roles", id="people-role")
+        yield DataTable(id="people-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="people-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "People"
+        table = self.query_one(DataTable)
+        for key, header, width in COLUMNS:
+            table.add_column(header, key=key, width=width)
+        table.focus()
+        if self.app.live is not None:
+            self.app.live.presence.subscribe(self, self._live_presence)
+        self.reload()
+
+    # -- presence, live ----------------------------------------------------------------------
+
+    def _live_presence(self, statuses: dict[int, str]) -> None:
+        """Someone came online, went away or offline: their cell changes, nothing else."""
+        self._heard.update(statuses)
+        table = self.query_one(DataTable)
+        for user_id, status in statuses.items():
+            key = str(user_id)
+            person = self.rows.get(key)
+            if person is not None and person.status != status:
+                self.rows[key] = dataclasses.replace(person, status=status)
+                table.update_cell(key, "presence", safe_text(presence_label(status)))
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _filters(self) -> tuple[str, str | None]:
+        text = self.query_one("#people-search", Input).value
+        role = self.query_one("#people-role", Select).value
+        return text, (role if isinstance(role, str) else None)
+
+    def reload(self) -> None:
+        self._generation += 1
+        self._heard = {}  # the new search reads them; what is heard from now on wins
+        self._loading = True
+        self._last_key = None
+        text, role = self._filters()
+        self._load(self._generation, text, role, None)
+
+    @db_work(name="search people", group="people-search")
+    def _load(self, generation: int, text: str, role: str | None, after) -> None:
+        from school_tui.db import people
+
+        rows = self.session.run(
+            lambda conn: people.search_people(conn, text, role, after=after, limit=PAGE + 1)
+        )
+        self.post_message(
+            PeopleLoaded(generation, rows[:PAGE], len(rows) > PAGE, after is not None)
+        )
+
+    def on_people_loaded(self, message: PeopleLoaded) -> None:
+        if message.generation != self._generation:
+            return  # an older search's answer
+        self._loading = False
+        self._has_more = message.has_more
+        table = self.query_one(DataTable)
+        selected = self._selected_key()
+        with self.app.batch_update():
+            if not message.append:
+                table.clear()
+                self.rows = {}
+            for person in message.rows:
+                key = str(person.id)
+                heard = self._heard.get(person.id, person.status)
+                if heard != person.status:
+                    person = dataclasses.replace(person, status=heard)
+                self.rows[key] = person
+                table.add_row(*self._cells(person), key=key)
+            if message.rows:
+                self._last_key = message.rows[-1].key
+            if not message.append and selected in self.rows:
+                table.move_cursor(row=table.get_row_index(selected))
+        self._show_count()
+        self.refresh_bindings()
+
+    @staticmethod
+    def _cells(person) -> tuple:
+        return (
+            safe_text(f"{person.last_name}, {person.first_name}", max_length=WIDTHS["name"]),
+            safe_text(person.email, max_length=WIDTHS["email"]),
+            safe_text(SHORT_ROLE.get(person.role, person.role), max_length=WIDTHS["role"]),
+            safe_text(SHORT_ACCOUNT.get(person.account, person.account)),
+            safe_text(presence_label(person.status)),
+        )
+
+    def _show_count(self) -> None:
+        count = len(self.rows)
+        if not count:
+            text = "Nobody matches."
+        elif self._has_more:
+            text = f"{count} shown; more load as you scroll down."
+        else:
+            text = f"{count} shown."
+        self.query_one("#people-status", Static).update(safe_text(text))
+
+    @on(Input.Changed, "#people-search")
+    def _search_changed(self) -> None:
+        self.reload()
+
+    @on(Select.Changed, "#people-role")
+    def _role_changed(self) -> None:
+        self.reload()
+        self.action_focus_table()  # a role chosen: on to the list
+
+    @on(Input.Submitted, "#people-search")
+    def _search_done(self) -> None:
+        self.action_focus_table()
+
+    @on(DataTable.RowHighlighted)
+    def _maybe_more(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if (
+            self._has_more
+            and not self._loading
+            and table.cursor_row >= table.row_count - 1
+            and self._last_key is not None
+        ):
+            self._loading = True
+            text, role = self._filters()
+            self._load(self._generation, text, role, self._last_key)
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        self.action_edit_person()
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.reload()
+
+    # -- the selected person ---------------------------------------------------------------
+
+    def _selected_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def selected(self):
+        key = self._selected_key()
+        return self.rows.get(key) if key else None
+
+    def _need_selection(self):
+        person = self.selected()
+        if person is None:
+            self.notify("Choose a person in the list first.", severity="warning")
+        return person
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "set_active":
+            person = self.selected() if self.is_mounted else None
+            wanted = bool(parameters and parameters[0])
+            if person is None:
+                return not wanted  # nobody chosen: show "Deactivate"; it says what to do
+            return person.is_active is not wanted
+        return True
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_focus_search(self) -> None:
+        self.query_one("#people-search", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_new_person(self) -> None:
+        self.app.push_screen(PersonForm(self.session), self._created)
+
+    def _created(self, result) -> None:
+        if isinstance(result, TemporaryPassword):
+            self.reload()
+            self.app.push_screen(TemporaryPasswordModal(result))
+
+    def action_edit_person(self) -> None:
+        person = self._need_selection()
+        if person is not None:
+            self.app.push_screen(PersonForm(self.session, person), self._edited)
+
+    def _edited(self, result) -> None:
+        if result:
+            self.notify(f"Saved {clean(result)}.", markup=False)
+            self.reload()
+
+    def action_change_role(self) -> None:
+        person = self._need_selection()
+        if person is None:
+            return
+
+        def chosen(role: str | None) -> None:
+            if role and role != person.role:
+                self._change_role(person, role)
+
+        self.app.push_screen(RolePicker(person), chosen)
+
+    @db_work(name="change role", group="account")
+    def _change_role(self, person, role: str) -> None:
+        from school_tui.db import people
+
+        self.session.run(lambda conn: people.change_role(conn, person.id, role))
+        self.post_message(AccountDone(f"{person.full_name} is now {role}."))
+
+    def action_set_active(self, active: bool) -> None:
+        person = self._need_selection()
+        if person is None or person.is_active is active:
+            return
+        if not active:
+            question = ConfirmModal(
+                f"Deactivate {person.full_name}?",
+                "Their open sessions end now, and they cannot log in until reactivated. "
+                "Their records stay.",
+            )
+        else:
+            question = ConfirmModal(
+                f"Reactivate {person.full_name}?",
+                "They can log in again with the password they had.",
+            )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._set_active(person, not person.is_active)
+
+        self.app.push_screen(question, answered)
+
+    @db_work(name="set active", group="account")
+    def _set_active(self, person, active: bool) -> None:
+        from school_tui.db import people
+
+        self.session.run(lambda conn: people.set_active(conn, person.id, active))
+        state = "reactivated" if active else "deactivated"
+        self.post_message(AccountDone(f"{person.full_name} is {state}."))
+
+    def action_reset_password(self) -> None:
+        person = self._need_selection()
+        if person is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._reset(person)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Give {person.full_name} a temporary password?",
+                "Their old password stops working and their open sessions end. The temporary "
+                "one is shown once; they must choose their own when they log in with it.",
+            ),
+            answered,
+        )
+
+    @db_work(name="reset password", group="account")
+    def _reset(self, person) -> None:
+        from school_tui.db import people
+
+        password = self.session.run(lambda conn: people.reset_password(conn, person.id))
+        self.post_message(
+            AccountDone(
+                f"{person.full_name} has a temporary password.",
+                TemporaryPassword(person.full_name, person.email, password, False),
+            )
+        )
+
+    def on_account_done(self, message: AccountDone) -> None:
+        self.notify(message.note)
+        self.reload()
+        if message.temporary is not None:
+            self.app.push_screen(TemporaryPasswordModal(message.temporary))

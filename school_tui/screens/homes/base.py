@@ -1,0 +1,286 @@
+"""What every role's home screen shares: a title bar naming the role (with the unread message
+total), tabs of real data loaded by one worker, the footer of keys, chat on `c`, the role's
+commands for the palette, the connection banner.
+
+A role module (screens/<role>.py) subclasses RoleHome and declares its PANES: each is a
+table whose rows come from a function in school_tui/db/. The screen never runs SQL itself:
+`load_all` runs in a thread worker and posts HomeLoaded back to the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import psycopg
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from school_tui.db import notices
+from school_tui.runtime.messages import ConnectionRestored, HomeLoaded
+from school_tui.runtime.workers import db_work
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.safe import safe_join, safe_text
+from school_tui.widgets.title import TitleBar
+
+Rows = list[tuple]
+# Longest text a table cell shows; the rest is behind an ellipsis.
+CELL_MAX = 60
+
+
+@dataclass(frozen=True)
+class Pane:
+    """One tab: a title, its columns, and the db/ function that returns its rows."""
+
+    id: str
+    title: str
+    columns: Sequence[str]
+    query: Callable[[psycopg.Connection], Rows]
+    empty: str = "Nothing here yet."
+    # The name of a screen method that opens a row: Enter (or `o`) on a row calls it with the
+    # row's key and its cells as shown. With it set, each row `query` returns starts with
+    # that key (an id, say), which becomes the DataTable row key and is not shown.
+    on_select: str | None = None
+    # A list of people: each row (after the key, if any) goes on with the person's user id
+    # and their status ('online' | 'away' | 'offline', from school.online_status), neither
+    # shown as such: a last Presence column says it, live (widgets/presence.py).
+    presence: bool = False
+    # Each column's width (long values end in …), so the table fits 80 columns.
+    widths: Sequence[int] | None = None
+
+
+class RoleHome(Screen):
+    ROLE: str = ""
+    PANES: Sequence[Pane] = ()
+
+    DEFAULT_CSS = """
+    RoleHome TabbedContent { height: 1fr; }
+    RoleHome DataTable { height: 1fr; }
+    RoleHome .empty-note { color: $text-muted; padding: 0 1; height: auto; }
+    """
+
+    BINDINGS = [
+        Binding("c", "open_chat", "Chat", id="chat"),
+        Binding("ctrl+l", "app.logout", "Log out", id="logout"),
+        Binding("1", "show_pane(0)", "Tab 1", show=False, id="tab.1"),
+        Binding("2", "show_pane(1)", "Tab 2", show=False, id="tab.2"),
+        Binding("3", "show_pane(2)", "Tab 3", show=False, id="tab.3"),
+        Binding("4", "show_pane(3)", "Tab 4", show=False, id="tab.4"),
+        Binding("5", "show_pane(4)", "Tab 5", show=False, id="tab.5"),
+        Binding("o", "open_row", "Open", id="open"),  # shown on panes with on_select only
+        # Not in the footer (80 columns are full); in the palette as "Export this tab to CSV".
+        Binding("ctrl+s", "export_pane", "Export CSV", show=False, id="home.export"),
+    ]
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+        self.pane_rows: dict[str, Rows] = {}  # as loaded: what Ctrl+S exports
+        self.presence: LivePresence | None = None  # set at mount
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        person = self.session.person
+        yield TitleBar(safe_join(f"{self.ROLE} home", "·", person.full_name, "·", person.email))
+        yield ConnectionBanner()
+        with TabbedContent(id="panes"):
+            for index, pane in enumerate(self.PANES, start=1):
+                with TabPane(f"{index} {pane.title}", id=f"pane-{pane.id}"):
+                    table = DataTable(id=f"table-{pane.id}", cursor_type="row", zebra_stripes=True)
+                    table.loading = True
+                    yield table
+                    yield Static("", classes="empty-note", id=f"empty-{pane.id}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"{self.ROLE} home"
+        self.presence = LivePresence(self)
+        for pane in self.PANES:
+            table = self.query_one(f"#table-{pane.id}", DataTable)
+            if pane.widths:
+                for label, width in zip(pane.columns, pane.widths, strict=True):
+                    table.add_column(label, width=width)
+            else:
+                table.add_columns(*pane.columns)
+            if pane.presence:
+                self.presence.add_column(table)
+        self.load_all()
+
+    # -- data --------------------------------------------------------------------------------
+
+    @db_work(name="load home", group="home-load", exclusive=True)
+    def load_all(self) -> None:
+        since = self.presence.since() if self.presence else 0
+        self.post_message(HomeLoaded(self.session.run(self.fetch), since))
+
+    def fetch(self, conn: psycopg.Connection, only: set[str] | None = None) -> dict:
+        """The rows of every pane (or of the panes in `only`), by pane id. A subclass may add
+        keys of its own (what else its panes show) and read them in on_home_loaded."""
+        return {pane.id: pane.query(conn) for pane in self.PANES if only is None or pane.id in only}
+
+    def on_home_loaded(self, message: HomeLoaded) -> None:
+        for pane in self.PANES:
+            if pane.id not in message.data:
+                continue  # a partial reload (StudentHome's live enrollment tab)
+            rows = message.data[pane.id]
+            self.pane_rows[pane.id] = rows
+            table = self.query_one(f"#table-{pane.id}", DataTable)
+            widths = pane.widths or ()
+            with self.app.batch_update():
+                table.clear()
+                if pane.presence:
+                    self.presence.clear(table)
+                for row in rows:
+                    key, cells = (str(row[0]), row[1:]) if pane.on_select else (None, row)
+                    if pane.presence:
+                        (user_id, status), cells = cells[:2], cells[2:]
+                    shown = [
+                        safe_text(_format(cell), max_length=_width(widths, i))
+                        for i, cell in enumerate(cells)
+                    ]
+                    if pane.presence:
+                        self.presence.add_row(
+                            table,
+                            shown,
+                            key=key,
+                            user_id=user_id,
+                            status=status,
+                            since=message.since,
+                        )
+                    else:
+                        table.add_row(*shown, key=key)
+                table.loading = False
+            note = self.query_one(f"#empty-{pane.id}", Static)
+            # a query may say why it has no rows (db.security.RowsWithNote: "not available")
+            empty = getattr(rows, "empty_note", None) or pane.empty
+            note.update(safe_text(empty if not rows else ""))
+            note.display = not rows
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.load_all()
+
+    # -- opening a row (panes with on_select) ------------------------------------------------
+
+    def _active_pane(self) -> Pane | None:
+        try:
+            active = self.query_one(TabbedContent).active
+        except NoMatches:  # not composed yet
+            return None
+        return next((p for p in self.PANES if f"pane-{p.id}" == active), None)
+
+    def _open(self, pane: Pane, table: DataTable, row_key) -> None:
+        if pane.on_select and row_key is not None and row_key.value is not None:
+            cells = [str(cell) for cell in table.get_row(row_key)]
+            getattr(self, pane.on_select)(row_key.value, cells)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        pane = next((p for p in self.PANES if event.data_table.id == f"table-{p.id}"), None)
+        if pane is not None:
+            self._open(pane, event.data_table, event.row_key)
+
+    def action_open_row(self) -> None:
+        pane = self._active_pane()
+        if pane is None or not pane.on_select:
+            return
+        table = self.query_one(f"#table-{pane.id}", DataTable)
+        if table.row_count:
+            row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+            self._open(pane, table, row_key)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_row":
+            pane = self._active_pane()
+            return bool(pane and pane.on_select)
+        return True
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()  # `o` Open shows on the tabs whose rows open
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_show_pane(self, index: int) -> None:
+        if 0 <= index < len(self.PANES):
+            self.query_one(TabbedContent).active = f"pane-{self.PANES[index].id}"
+            self.query_one(f"#table-{self.PANES[index].id}", DataTable).focus()
+
+    def action_export_pane(self) -> None:
+        """The active tab's rows to a CSV file, whole (the table cuts long cells)."""
+        from school_tui.widgets.export import export_rows
+
+        pane = self._active_pane()
+        if pane is None or pane.id not in self.pane_rows:
+            return
+        rows = self.pane_rows[pane.id]
+        export_rows(
+            self,
+            what=f"{pane.title} ({self.ROLE} home)",
+            stem=f"{self.ROLE}-{pane.title}",
+            header=pane.columns,
+            rows=[_shown_cells(pane, row) for row in rows],
+        )
+
+    def action_open_chat(self) -> None:
+        from school_tui.screens.chat.screen import ChatScreen
+
+        self.app.push_screen(ChatScreen(self.session))
+
+    def palette_commands(self) -> list[tuple[str, Callable[[], None], str]]:
+        """(name, callback, help) for the command palette: the role's own commands."""
+        commands = [
+            (
+                f"Go to {pane.title}",
+                lambda i=i: self.action_show_pane(i),
+                f"Show the {pane.title} tab",
+            )
+            for i, pane in enumerate(self.PANES)
+        ]
+        commands.append(("Chat", self.action_open_chat, "Messages, and who is online"))
+        commands.append(
+            ("Export this tab to CSV", self.action_export_pane, "The rows of the tab shown")
+        )
+        commands.append(("Log out", self.app.action_logout, "Close your session"))
+        return commands
+
+
+# Every role reads the announcements: the same tab on every home.
+ANNOUNCEMENTS = Pane(
+    "announcements",
+    "Announcements",
+    ("Posted", "Title", "By", "Text"),
+    notices.recent_announcements,
+    "No announcements yet.",
+)
+
+
+def _width(widths: Sequence[int], index: int) -> int:
+    return widths[index] if index < len(widths) else CELL_MAX
+
+
+def _shown_cells(pane: Pane, row: tuple) -> tuple:
+    """A row's cells as its columns say (without the key, the user id and the status)."""
+    return row[(1 if pane.on_select else 0) + (2 if pane.presence else 0) :]
+
+
+def _format(cell: object) -> object:
+    """Dates as dates, money in the school's format (config.toml's separators; no symbol: a
+    column of amounts); everything else as it is."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from school_tui.domain.money import format_money
+    from school_tui.screens.accounting.forms import money_format
+
+    if isinstance(cell, datetime):
+        return cell.astimezone().strftime("%Y-%m-%d %H:%M")
+    if isinstance(cell, date):
+        return cell.isoformat()
+    if isinstance(cell, Decimal):
+        return format_money(cell, money_format(), symbol=False)
+    if cell is None:
+        return "—"
+    return cell

@@ -1,0 +1,714 @@
+"""The enrollment board (Registrar): how many students are at each status, and who.
+
+One line of counts (Pending, Verified, Payment Complete, Enrolled, Withdrawn; `1`-`5` pick
+the column shown), filters for grade level and section, and the students of that column.
+It follows every status change live: the listener hands over enrollment ids
+(live/records.py), a worker reads those rows and the counts, and the table changes row by
+row (keyed by enrollment id) inside one batch_update. After a reconnect the whole board is
+read again (live_records' resync comes once LISTEN is back in place).
+
+Bulk change: `space` marks rows (`a` marks or clears every row shown), `t` asks for the
+target status and a remark, and the database moves all of them or none
+(school.set_enrollment_status); a refusal says which student and why. `Ctrl+S` exports the
+column with its filters to CSV: all of it, read again (the table shows the first LIST_LIMIT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.export import export_query
+from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.safe import clean, safe_join, safe_text
+from school_tui.widgets.title import TitleBar
+
+STATUSES = ("Pending", "Verified", "Payment Complete", "Enrolled", "Withdrawn")
+GRADE_LEVELS = (
+    "Kindergarten",
+    *(f"Grade {n}" for n in range(1, 13)),
+)
+LIST_LIMIT = 1000  # rows a column shows; the status line says when there are more
+MARK = "*"
+# Widths for 80 columns: the cells' padding (2 each) and the scrollbar (2) included.
+COLUMNS = (
+    ("mark", " ", 1),
+    ("number", "Student no.", 11),
+    ("name", "Name", 17),
+    ("grade", "Grade", 8),
+    ("section", "Section", 8),
+    ("updated", "Updated", 10),
+)  # and Presence (widgets/presence.py), last
+# The counts line abbreviates where the terminal is too narrow for the full names.
+SHORT = {"Payment Complete": "Paid", "Withdrawn": "Withdr."}
+CSV_HEADER = (
+    "student_number",
+    "name",
+    "grade_level",
+    "section",
+    "status",
+    "updated",
+    "remark",
+)
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One student on the board: what the table shows and the CSV holds."""
+
+    id: int  # enrollment_progress id: the row key
+    number: str | None
+    name: str
+    grade: str | None
+    section: str | None
+    status: str
+    updated: Any  # datetime
+    remark: str | None
+    student_id: int = 0
+    presence: str = "offline"  # as read; the table's cell follows it live
+
+
+@dataclass
+class SectionChoice:
+    id: int
+    grade: str
+    name: str
+
+
+# -- messages (workers -> UI thread) ----------------------------------------------------------
+
+
+@dataclass
+class BoardLoaded(Message):
+    generation: int
+    counts: dict[str, int]
+    rows: list[BoardRow]
+    since: int = 0  # LivePresence.since() when the load began
+
+
+@dataclass
+class BoardRowsChanged(Message):
+    generation: int
+    seq: int  # re-reads are numbered in the order they started
+    counts: dict[str, int]
+    ids: list[int]  # what the notification named
+    rows: list[BoardRow]  # those of them that belong to the column shown now
+    since: int = 0  # LivePresence.since() when the re-read began
+
+
+@dataclass
+class BoardSectionsLoaded(Message):
+    sections: list[SectionChoice]
+    transitions: dict[str, list[str]]  # status -> where it may go, the usual step first
+
+
+@dataclass
+class BoardMoved(Message):
+    ids: list[int]
+    source: str
+    target: str
+
+
+@dataclass
+class BoardMoveRefused(Message):
+    count: int
+    source: str
+    target: str
+    reason: str
+
+
+# -- the target-status form -------------------------------------------------------------------
+
+
+class TransitionModal(ModalScreen[tuple[str, str] | None]):
+    """Where the marked students go: the allowed targets, a remark, one confirmation that
+    names how many and from/to. Returns (target, remark), or None on Escape."""
+
+    DEFAULT_CSS = """
+    TransitionModal { align: center middle; }
+    TransitionModal > Vertical {
+        width: 64; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    TransitionModal #move-summary { text-style: bold; height: auto; }
+    TransitionModal OptionList { height: auto; max-height: 7; }
+    TransitionModal #move-status { color: $text-muted; height: auto; }
+    TransitionModal #move-status.error { color: $error; text-style: bold; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="move.cancel")]
+
+    def __init__(self, count: int, source: str, targets: list[str]) -> None:
+        super().__init__()
+        self.count = count
+        self.source = source
+        self.targets = targets
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self._summary(self.targets[0]), id="move-summary")
+            yield Label("To status")
+            yield OptionList(*(Option(t, id=t) for t in self.targets), id="move-target")
+            yield Label("Remark (optional; kept in the student's history)")
+            yield Input(id="move-remark", max_length=2000)
+            yield Static(
+                "Up/Down: status, Tab: remark, Enter: confirm. Escape: cancel.",
+                id="move-status",
+            )
+        yield Footer()
+
+    def _summary(self, target: str) -> Text:
+        students = "1 student" if self.count == 1 else f"{self.count} students"
+        return safe_text(f"Move {students} from {self.source} to {target}? All or none.")
+
+    def _target(self) -> str:
+        options = self.query_one("#move-target", OptionList)
+        index = options.highlighted if options.highlighted is not None else 0
+        return self.targets[index]
+
+    def on_mount(self) -> None:
+        options = self.query_one("#move-target", OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self) -> None:
+        self.query_one("#move-summary", Static).update(self._summary(self._target()))
+
+    @on(OptionList.OptionSelected)
+    def _selected(self) -> None:
+        self.query_one("#move-remark", Input).focus()
+
+    @on(Input.Submitted, "#move-remark")
+    def _confirm(self, event: Input.Submitted) -> None:
+        self.dismiss((self._target(), event.value.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# -- the screen -------------------------------------------------------------------------------
+
+
+class EnrollmentBoardScreen(Screen):
+    AUTO_FOCUS = None  # the table, once its rows are there (not the grade filter)
+    DEFAULT_CSS = """
+    EnrollmentBoardScreen #board-filters { height: 3; }
+    EnrollmentBoardScreen #board-grade { width: 24; }
+    EnrollmentBoardScreen #board-section { width: 1fr; }
+    EnrollmentBoardScreen #board-counts { height: 1; }
+    EnrollmentBoardScreen #board-status { height: 1; color: $text-muted; padding: 0 1; }
+    EnrollmentBoardScreen #board-status.error { color: $error; text-style: bold; }
+    EnrollmentBoardScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="board.back"),
+        Binding("space", "toggle_mark", "Mark", id="board.mark"),
+        Binding("a", "mark_all", "Mark all", show=False, id="board.mark_all"),
+        Binding("t", "move", "Status", id="board.move"),
+        Binding("f", "filters", "Filter", id="board.filter"),
+        Binding("ctrl+s", "export", "CSV", id="board.export"),
+        *(
+            Binding(str(i), f"show_status({i - 1})", status, show=False, id=f"board.status.{i}")
+            for i, status in enumerate(STATUSES, start=1)
+        ),
+    ]
+
+    def __init__(self, session, status: str = "Pending") -> None:
+        super().__init__()
+        self.session = session
+        self.status = status
+        self.grade: str | None = None
+        self.section_id: int | None = None
+        self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        self.rows: dict[int, BoardRow] = {}
+        self.marked: set[int] = set()
+        self.sections: list[SectionChoice] = []
+        self.transitions: dict[str, list[str]] = {}  # the database's rules, read at mount
+        # Ordering of reads that finish in any order (thread workers): a load bumps the
+        # generation (what an older read posts is dropped); ids notified while a load is in
+        # flight wait for it (its rows may have been read before their change), then are
+        # read again; re-reads are numbered, and a row or the counts never go back to what
+        # an older re-read saw.
+        self._generation = 0
+        self._loaded = False
+        self._load_in_flight = False
+        self._waiting_ids: dict[int, None] = {}
+        self._reread_seq = 0
+        self._row_seq: dict[int, int] = {}
+        self._counts_seq = 0
+        self._more = False  # the column has more than LIST_LIMIT rows
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(safe_join("Enrollment board", "·", self.session.person.full_name))
+        yield ConnectionBanner()
+        with Horizontal(id="board-filters"):
+            yield Select(
+                [(g, g) for g in GRADE_LEVELS],
+                prompt="All grades",
+                id="board-grade",
+            )
+            yield Select([], prompt="All sections", id="board-section")
+        yield Static("", id="board-counts")
+        yield Static("Loading…", id="board-status")
+        yield DataTable(id="board-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Enrollment board"
+        table = self.query_one("#board-table", DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.presence = LivePresence(self)
+        self.presence.add_column(table)
+        table.loading = True  # a loading table takes no focus: it gets it once loaded
+        live = self.app.live
+        if live is not None:
+            live.enrollment.subscribe(self, self._enrollment_changed)
+            live.records.resync.subscribe(self, lambda _reconnected: self.load())
+        self._load_sections()
+        self.load()
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the counts and the column again (filters changed, a reconnect, a refresh)."""
+        self._generation += 1
+        self._load_in_flight = True
+        self._load(self._generation, self.status, self.grade, self.section_id)
+
+    @db_work(name="board load", group="board-load")
+    def _load(self, generation: int, status: str, grade: str | None, section: int | None):
+        from school_tui.db import enrollment
+
+        def fetch(conn):
+            counts = enrollment.board_counts(conn, grade_level=grade, section_id=section)
+            rows = enrollment.board_list(
+                conn, status, grade_level=grade, section_id=section, limit=LIST_LIMIT + 1
+            )
+            return _counts(counts), [_board_row(r) for r in rows]
+
+        since = self.presence.since()
+        counts, rows = self.session.run(fetch)
+        self.post_message(BoardLoaded(generation, counts, rows, since))
+
+    def on_board_loaded(self, message: BoardLoaded) -> None:
+        if message.generation != self._generation:
+            return  # filters changed since
+        first, self._loaded = not self._loaded, True
+        self._load_in_flight = False
+        self._row_seq.clear()
+        self._counts_seq = self._reread_seq
+        self.counts = message.counts
+        table = self.query_one("#board-table", DataTable)
+        cursor_key = self._cursor_key()
+        rows = message.rows[:LIST_LIMIT]
+        with self.app.batch_update():
+            table.clear()
+            self.presence.clear(table)
+            self.rows = {}
+            for row in rows:
+                self.rows[row.id] = row
+                self._add_row(table, row, message.since)
+            table.loading = False
+            self.marked &= set(self.rows)
+            self._restore_cursor(table, cursor_key)
+        if first:
+            table.focus()
+        self._more = len(message.rows) > LIST_LIMIT
+        self._show_counts()
+        self._show_status()
+        if self._waiting_ids:
+            ids, self._waiting_ids = list(self._waiting_ids), {}
+            self._start_reread(ids)
+
+    def _start_reread(self, ids: list[int]) -> None:
+        self._reread_seq += 1
+        self._reread(
+            self._generation, self._reread_seq, ids, self.status, self.grade, self.section_id
+        )
+
+    @db_work(name="board rows", group="board-rows")
+    def _reread(self, generation: int, seq: int, ids: list[int], status, grade, section):
+        from school_tui.db import enrollment, records
+
+        def fetch(conn):
+            # Which of the ids belong to the column now: the database applies the same
+            # filters as board_list (status, current year, grade, section).
+            found = records.board_rows(conn, ids, status, grade_level=grade, section_id=section)
+            counts = enrollment.board_counts(conn, grade_level=grade, section_id=section)
+            return _counts(counts), [_board_row(r) for r in found]
+
+        since = self.presence.since()
+        counts, found = self.session.run(fetch)
+        self.post_message(BoardRowsChanged(generation, seq, counts, ids, found, since))
+
+    def _enrollment_changed(self, ids: list[int]) -> None:
+        if self._load_in_flight:
+            self._waiting_ids.update(dict.fromkeys(ids))
+        else:
+            self._start_reread(ids)
+
+    def on_board_rows_changed(self, message: BoardRowsChanged) -> None:
+        if message.generation != self._generation:
+            return  # a reload since reads them
+        table = self.query_one("#board-table", DataTable)
+        belong = {row.id: row for row in message.rows}
+        added = False
+        with self.app.batch_update():
+            for enrollment_id in message.ids:
+                if self._row_seq.get(enrollment_id, 0) > message.seq:
+                    continue  # a newer re-read has shown this row already
+                self._row_seq[enrollment_id] = message.seq
+                key = str(enrollment_id)
+                row = belong.get(enrollment_id)
+                shown = enrollment_id in self.rows
+                if row is not None:
+                    self.rows[enrollment_id] = row
+                    if shown:
+                        for (column, _label, _width), value in zip(
+                            COLUMNS, self._cells(row), strict=True
+                        ):
+                            table.update_cell(key, column, value)
+                    elif len(self.rows) <= LIST_LIMIT:
+                        self._add_row(table, row, message.since)
+                        added = True
+                    else:
+                        del self.rows[enrollment_id]
+                        self._more = True
+                elif shown:
+                    del self.rows[enrollment_id]
+                    self.marked.discard(enrollment_id)
+                    table.remove_row(key)
+                    self.presence.forget(table, key)
+            if added:
+                # board_list's order: by name (last, first), then id
+                cursor_key = self._cursor_key()
+                table.sort(key=lambda cells: cells[2].plain)
+                self._restore_cursor(table, cursor_key)
+        if message.seq > self._counts_seq:
+            self._counts_seq = message.seq
+            self.counts = message.counts
+        self._show_counts()
+        self._show_status()
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def _add_row(self, table: DataTable, row: BoardRow, since: int) -> None:
+        self.presence.add_row(
+            table,
+            self._cells(row),
+            key=str(row.id),
+            user_id=row.student_id,
+            status=row.presence,
+            since=since,
+        )
+
+    def _cells(self, row: BoardRow) -> tuple[Text, ...]:
+        return (
+            Text(MARK if row.id in self.marked else " "),
+            safe_text(row.number, max_length=COLUMNS[1][2]),
+            safe_text(row.name, max_length=COLUMNS[2][2]),
+            safe_text(row.grade or "—", max_length=COLUMNS[3][2]),
+            safe_text(row.section or "—", max_length=COLUMNS[4][2]),
+            safe_text(_day(row.updated)),
+        )
+
+    def _counts_line(self, short: bool) -> Text:
+        line = Text()
+        for i, status in enumerate(STATUSES, start=1):
+            if i > 1:
+                line.append("│", style="dim")
+            name = SHORT.get(status, status) if short else status
+            label = f"{i} {name} {self.counts.get(status, 0)}"
+            line.append(label, style="bold reverse" if status == self.status else "")
+        return line
+
+    def _show_counts(self) -> None:
+        counts = self.query_one("#board-counts", Static)
+        line = self._counts_line(short=False)
+        if line.cell_len > (counts.size.width or self.app.size.width):
+            line = self._counts_line(short=True)
+        counts.update(line)
+
+    def on_resize(self) -> None:
+        self._show_counts()
+
+    def _show_status(self, text: str | None = None, error: bool = False) -> None:
+        status = self.query_one("#board-status", Static)
+        if text is None:
+            shown = len(self.rows)
+            where = self._filter_words()
+            more = f" (the first {LIST_LIMIT})" if self._more else ""
+            marked = f" · {len(self.marked)} marked" if self.marked else ""
+            if shown:
+                hint = "" if self.marked else " · space marks, a all, t moves"
+                text = f"{self.status}{where}: {shown} shown{more}{marked}{hint}"
+            else:
+                text = f"No {self.status} students{where}."
+        status.update(safe_text(text))
+        status.set_class(error, "error")
+
+    def _filter_words(self) -> str:
+        parts = []
+        if self.grade:
+            parts.append(self.grade)
+        if self.section_id is not None:
+            section = next((s for s in self.sections if s.id == self.section_id), None)
+            parts.append(f"section {section.name}" if section else "a section")
+        return f" in {', '.join(parts)}" if parts else ""
+
+    def _cursor_key(self) -> str | None:
+        table = self.query_one("#board-table", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _restore_cursor(self, table: DataTable, key: str | None) -> None:
+        if key is not None and key in table.rows:
+            table.move_cursor(row=table.get_row_index(key))
+
+    # -- filters -----------------------------------------------------------------------------
+
+    @db_work(name="board sections", group="board-sections")
+    def _load_sections(self) -> None:
+        from school_tui.db import enrollment, sections
+
+        def fetch(conn):
+            choices = [_section_choice(s) for s in sections.list_sections(conn)]
+            return choices, enrollment.transitions(conn)
+
+        self.post_message(BoardSectionsLoaded(*self.session.run(fetch)))
+
+    def on_board_sections_loaded(self, message: BoardSectionsLoaded) -> None:
+        self.sections = message.sections
+        self.transitions = message.transitions
+        self._fill_section_select()
+
+    def _fill_section_select(self) -> None:
+        select = self.query_one("#board-section", Select)
+        shown = [s for s in self.sections if self.grade is None or s.grade == self.grade]
+        with self.prevent(Select.Changed):
+            select.set_options(
+                [(f"{s.grade} · {s.name}" if self.grade is None else s.name, s.id) for s in shown]
+            )
+            if self.section_id is not None and any(s.id == self.section_id for s in shown):
+                select.value = self.section_id
+        if self.section_id is not None and not any(s.id == self.section_id for s in shown):
+            self.section_id = None
+
+    @on(Select.Changed, "#board-grade")
+    def _grade_changed(self, event: Select.Changed) -> None:
+        grade = None if event.value is Select.NULL else str(event.value)
+        if grade == self.grade:
+            return
+        self.grade = grade
+        self._fill_section_select()
+        self.marked.clear()
+        self.load()
+
+    @on(Select.Changed, "#board-section")
+    def _section_changed(self, event: Select.Changed) -> None:
+        section = None if event.value is Select.NULL else int(event.value)
+        if section == self.section_id:
+            return
+        self.section_id = section
+        self.marked.clear()
+        self.load()
+
+    def action_filters(self) -> None:
+        self.query_one("#board-grade", Select).focus()
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_show_status(self, index: int) -> None:
+        if 0 <= index < len(STATUSES) and STATUSES[index] != self.status:
+            self.status = STATUSES[index]
+            self.marked.clear()
+            self._show_counts()
+            self.load()
+        self.query_one("#board-table", DataTable).focus()
+
+    def _redraw_mark(self, enrollment_id: int) -> None:
+        table = self.query_one("#board-table", DataTable)
+        table.update_cell(
+            str(enrollment_id), "mark", Text(MARK if enrollment_id in self.marked else " ")
+        )
+
+    def action_toggle_mark(self) -> None:
+        key = self._cursor_key()
+        if key is None:
+            return
+        enrollment_id = int(key)
+        self.marked.symmetric_difference_update({enrollment_id})
+        self._redraw_mark(enrollment_id)
+        table = self.query_one("#board-table", DataTable)
+        table.action_cursor_down()  # like a file manager: mark and move on
+        self._show_status()
+
+    def action_mark_all(self) -> None:
+        everything = set(self.rows)
+        self.marked = set() if self.marked >= everything else everything
+        with self.app.batch_update():
+            for enrollment_id in everything:
+                self._redraw_mark(enrollment_id)
+        self._show_status()
+
+    def _chosen(self) -> list[int]:
+        """The marked rows, else the row under the cursor."""
+        if self.marked:
+            return sorted(self.marked)
+        key = self._cursor_key()
+        return [int(key)] if key is not None else []
+
+    def action_move(self) -> None:
+        ids = self._chosen()
+        if not ids:
+            self._show_status(f"No {self.status} students to move.", error=True)
+            return
+        if not self.transitions:
+            self._show_status("The pipeline's rules are still loading: a moment.", error=True)
+            return
+        targets = self.transitions.get(self.status, [])
+        if not targets:
+            self._show_status(f"{self.status} is final: no status comes after it.", error=True)
+            return
+        source = self.status
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                target, remark = answer
+                self._show_status(f"Moving {len(ids)} to {target}…")
+                self._move(ids, source, target, remark)
+
+        self.app.push_screen(TransitionModal(len(ids), source, targets), chosen)
+
+    @db_work(name="board move", group="board-move")
+    def _move(self, ids: list[int], source: str, target: str, remark: str) -> None:
+        import psycopg
+
+        from school_tui.db import enrollment
+
+        try:
+            self.session.run(lambda conn: enrollment.set_status(conn, ids, target, remark or None))
+        except psycopg.OperationalError:
+            raise  # the connection: the banner, not a refusal
+        except psycopg.Error as exc:
+            self.post_message(BoardMoveRefused(len(ids), source, target, _reason(exc)))
+            return
+        self.post_message(BoardMoved(ids, source, target))
+
+    def on_board_moved(self, message: BoardMoved) -> None:
+        count = len(message.ids)
+        students = "1 student" if count == 1 else f"{count} students"
+        text = f"Moved {students} from {message.source} to {message.target}."
+        self.marked -= set(message.ids)
+        self.app.notify(text, title="Status changed", markup=False)
+        self._show_status(text)
+        # The notification brings the same ids; reading them now too keeps the board right
+        # when the listener is reconnecting.
+        self._enrollment_changed(message.ids)
+
+    def on_board_move_refused(self, message: BoardMoveRefused) -> None:
+        from school_tui.widgets.error import ErrorModal
+
+        students = "the student" if message.count == 1 else f"the {message.count} students"
+        self._show_status(f"Nothing changed: {message.reason}", error=True)
+        self.app.push_screen(
+            ErrorModal(
+                "Nothing changed",
+                f"None of {students} moved from {message.source} to {message.target}.\n"
+                f"{message.reason}",
+            )
+        )
+
+    def action_export(self) -> None:
+        """The whole column with the filters shown, read again in the worker: the table
+        holds at most LIST_LIMIT rows."""
+        from school_tui.db import enrollment
+
+        status, grade, section = self.status, self.grade, self.section_id
+
+        def fetch(conn):
+            for row in enrollment.board_list(
+                conn, status, grade_level=grade, section_id=section, limit=None
+            ):
+                r = _board_row(row)
+                yield (r.number, r.name, r.grade, r.section, r.status, r.updated, r.remark)
+
+        export_query(
+            self,
+            session=self.session,
+            what=f"{status} students{self._filter_words()}",
+            stem=f"enrollment-{status}",
+            header=CSV_HEADER,
+            fetch=fetch,
+            count=self.counts.get(status),
+        )
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def palette_commands(self):
+        commands = [
+            (f"Show {status}", lambda i=i: self.action_show_status(i), f"The {status} column")
+            for i, status in enumerate(STATUSES)
+        ]
+        commands += [
+            ("Change status of marked students", self.action_move, "All or none"),
+            ("Export this list to CSV", self.action_export, "Every student of the column"),
+            ("Back", self.action_back, "Close the board"),
+        ]
+        return commands
+
+
+# -- adapting db rows -------------------------------------------------------------------------
+
+
+def _board_row(row: tuple) -> BoardRow:
+    """A row of db.enrollment.board_list (or db.records.board_rows): id first, then
+    BOARD_COLUMNS (number, name, grade, section, status, updated, remark)."""
+    return BoardRow(*row)
+
+
+def _section_choice(row) -> SectionChoice:
+    return SectionChoice(row.id, row.grade_level, row.name)
+
+
+def _counts(counts: list[tuple[str, int]]) -> dict[str, int]:
+    found = dict(counts)
+    return {status: int(found.get(status, 0)) for status in STATUSES}
+
+
+def _day(moment) -> str:
+    if moment is None:
+        return ""
+    try:
+        return moment.astimezone().strftime("%Y-%m-%d")
+    except AttributeError:
+        return str(moment)
+
+
+def _reason(exc) -> str:
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag else None
+    detail = getattr(diag, "message_detail", None) if diag else None
+    text = primary or str(exc).strip().splitlines()[0]
+    return clean(f"{text} {detail}" if detail else text)

@@ -1,0 +1,804 @@
+"""Sections and rosters (Registrar).
+
+`SectionsScreen`: a school year's sections (the current year first; `y` chooses another),
+with grade, name, adviser, seats taken of capacity; `n` new (in the year shown), `e` edit (a
+form with an error under the field at fault), `Enter` the roster, `Ctrl+S` export. A section
+saved for another year shows that year. `RosterScreen`: a section's students; `a` assigns a student found by
+name or number, `m` moves the one under the cursor to another section of the year, `Ctrl+S`
+exports. The database enforces capacity (it locks the section and counts): a full section's
+refusal is shown as it says it ("section: Grade 7 - Rizal is full (45 of 45 seats taken)").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.export import export_rows
+from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
+from school_tui.widgets.title import TitleBar
+
+GRADE_LEVELS = ("Kindergarten", *(f"Grade {n}" for n in range(1, 13)))
+
+
+def refusal(exc) -> str:
+    """The database's own words for why it refused (its messages name the field)."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag else None
+    return clean(primary or str(exc).strip().splitlines()[0])
+
+
+def _seats(section) -> str:
+    return f"{section.students}/{section.capacity}" if section.capacity else f"{section.students}"
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SectionsLoaded(Message):
+    sections: list  # db.sections.Section
+    years: list[tuple[int, str, bool]]  # (id, name, is_current), newest first
+    year_id: int | None  # the school year shown
+
+
+@dataclass
+class SectionFormChoices(Message):
+    years: list[tuple[int, str, bool]]
+    advisers: list[tuple[int, str]]
+
+
+@dataclass
+class SectionSaved(Message):
+    section_id: int
+
+
+@dataclass
+class SectionRefused(Message):
+    field: str | None  # the form field at fault, when the message names one
+    message: str
+
+
+@dataclass
+class RosterLoaded(Message):
+    section: Any  # db.sections.Section | None
+    rows: list[tuple]
+    since: int = 0  # LivePresence.since() when the load began
+
+
+@dataclass
+class RosterChanged(Message):
+    text: str
+
+
+@dataclass
+class RosterRefused(Message):
+    message: str
+
+
+@dataclass
+class StudentsFound(Message):
+    query: str
+    hits: list  # db.students.StudentHit
+
+
+# -- the section form -------------------------------------------------------------------------
+
+FORM_FIELDS = {  # the database's message prefix -> the form's field
+    "name": "sec-name",
+    "grade level": "sec-grade",
+    "school year": "sec-year",
+    "adviser": "sec-adviser",
+    "capacity": "sec-capacity",
+}
+
+
+class SectionForm(ModalScreen[int | None]):
+    """New section (section None) or edit one. Saves in a worker; a broken rule shows under
+    its field and nothing is written. Returns the section's id once saved."""
+
+    DEFAULT_CSS = """
+    SectionForm { align: center middle; }
+    SectionForm > Vertical {
+        width: 60; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    SectionForm #form-title { text-style: bold; }
+    SectionForm Input, SectionForm Select { height: 3; }
+    SectionForm #form-row { height: 3; }
+    SectionForm #form-row Select { width: 1fr; }
+    SectionForm Input { border: round $border-blurred; border-title-color: $text-muted; }
+    SectionForm Input:focus { border: round $border; border-title-color: $text; }
+    SectionForm .invalid, SectionForm .invalid:focus { border: round $error; }
+    SectionForm .field-error { color: $error; height: auto; padding: 0 1; display: none; }
+    SectionForm .field-error.shown { display: block; }
+    SectionForm #form-status { color: $text-muted; height: auto; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="section.cancel"),
+        Binding("ctrl+s", "save", "Save", id="section.save"),
+    ]
+
+    def __init__(self, session, section=None, year_id: int | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.section = section
+        self.year_id = year_id  # a new section's school year (default the current one)
+
+    def compose(self) -> ComposeResult:
+        s = self.section
+        with Vertical():
+            title = f"Edit section {s.grade_level} - {s.name}" if s else "New section"
+            yield Static(safe_text(title), id="form-title")
+            name = Input(value=s.name if s else "", id="sec-name", max_length=100)
+            name.border_title = "Name"
+            yield name
+            yield Static("", classes="field-error", id="sec-name-error")
+            yield Label("Grade level · School year")
+            with Horizontal(id="form-row", classes="row"):
+                yield Select(
+                    [(g, g) for g in GRADE_LEVELS],
+                    value=s.grade_level if s else Select.NULL,
+                    prompt="Grade level",
+                    id="sec-grade",
+                )
+                yield Select([], prompt="School year", id="sec-year", disabled=s is not None)
+            yield Static("", classes="field-error", id="sec-grade-error")
+            yield Static("", classes="field-error", id="sec-year-error")
+            yield Label("Adviser")
+            yield Select([], prompt="No adviser", id="sec-adviser")
+            yield Static("", classes="field-error", id="sec-adviser-error")
+            capacity = Input(
+                value=str(s.capacity) if s and s.capacity else "",
+                placeholder="1 to 200, empty for no limit",
+                id="sec-capacity",
+            )
+            capacity.border_title = "Capacity (seats)"
+            yield capacity
+            yield Static("", classes="field-error", id="sec-capacity-error")
+            yield Static("Ctrl+S saves, Escape cancels.", id="form-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#sec-name", Input).focus()
+        self._load_choices()
+
+    @db_work(name="section choices", group="section-choices")
+    def _load_choices(self) -> None:
+        from school_tui.db import records, sections
+
+        def fetch(conn):
+            return records.school_years(conn), sections.advisers(conn)
+
+        self.post_message(SectionFormChoices(*self.session.run(fetch)))
+
+    def on_section_form_choices(self, message: SectionFormChoices) -> None:
+        year = self.query_one("#sec-year", Select)
+        year.set_options(
+            [(name + (" (current)" if cur else ""), i) for i, name, cur in message.years]
+        )
+        current = self.section.school_year_id if self.section else self.year_id
+        if current is None or not any(i == current for i, _n, _c in message.years):
+            current = next((i for i, _n, cur in message.years if cur), None)
+        if current is not None:
+            year.value = current
+        adviser = self.query_one("#sec-adviser", Select)
+        adviser.set_options([(name, i) for i, name in message.advisers])
+        if self.section and self.section.adviser_id is not None:
+            if any(i == self.section.adviser_id for i, _ in message.advisers):
+                adviser.value = self.section.adviser_id
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _clear_errors(self) -> None:
+        for field in FORM_FIELDS.values():
+            self.query_one(f"#{field}").remove_class("invalid")
+            error = self.query_one(f"#{field}-error", Static)
+            error.update("")
+            error.remove_class("shown")
+
+    def show_error(self, field: str | None, message: str) -> None:
+        self._clear_errors()
+        if field is None:
+            status = self.query_one("#form-status", Static)
+            status.update(safe_text(f"Not saved: {message}"))
+            return
+        self.query_one(f"#{field}").add_class("invalid")
+        error = self.query_one(f"#{field}-error", Static)
+        error.update(safe_text(message))
+        error.add_class("shown")
+        self.query_one(f"#{field}").focus()
+        self.query_one("#form-status", Static).update("Not saved: fix the field in red.")
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def _values(self):
+        """The form's values, or the field at fault and its rule."""
+        name = self.query_one("#sec-name", Input).value.strip()
+        grade = self.query_one("#sec-grade", Select).value
+        year = self.query_one("#sec-year", Select).value
+        adviser = self.query_one("#sec-adviser", Select).value
+        capacity_text = self.query_one("#sec-capacity", Input).value.strip()
+        if not name:
+            return "sec-name", "Name: required (e.g. Rizal)"
+        if grade is Select.NULL:
+            return "sec-grade", "Grade level: choose one"
+        if year is Select.NULL and self.section is None:
+            return "sec-year", "School year: choose one"
+        capacity = None
+        if capacity_text:
+            if not capacity_text.isdigit() or not 1 <= int(capacity_text) <= 200:
+                return "sec-capacity", "Capacity: a whole number from 1 to 200, or empty"
+            capacity = int(capacity_text)
+        return {
+            "name": name,
+            "grade_level": str(grade),
+            "school_year_id": None if year is Select.NULL else int(year),
+            "adviser_id": None if adviser is Select.NULL else int(adviser),
+            "capacity": capacity,
+        }
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        values = self._values()
+        if isinstance(values, tuple):
+            self.show_error(*values)
+            return
+        self._clear_errors()
+        self.query_one("#form-status", Static).update("Saving…")
+        self._save(values)
+
+    @db_work(name="section save", group="section-save", exclusive=True)
+    def _save(self, values: dict) -> None:
+        import psycopg
+
+        from school_tui.db import sections
+
+        section = self.section
+
+        def save(conn):
+            if section is None:
+                return sections.create_section(conn, **values)
+            values.pop("school_year_id")
+            sections.update_section(conn, section.id, **values)
+            return section.id
+
+        try:
+            section_id = self.session.run(save)
+        except psycopg.OperationalError:
+            raise
+        except (psycopg.Error, ValueError) as exc:
+            text = refusal(exc) if isinstance(exc, psycopg.Error) else str(exc)
+            self.post_message(SectionRefused(_field_of(text, exc), _sentence(text)))
+            return
+        self.post_message(SectionSaved(section_id))
+
+    def on_section_refused(self, message: SectionRefused) -> None:
+        self.show_error(message.field, message.message)
+
+    def on_section_saved(self, message: SectionSaved) -> None:
+        self.dismiss(message.section_id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _field_of(text: str, exc) -> str | None:
+    prefix = text.split(":", 1)[0].strip().lower()
+    if prefix in FORM_FIELDS:
+        return FORM_FIELDS[prefix]
+    constraint = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
+    if "grade_level_name" in constraint or constraint.endswith("_key"):
+        return "sec-name"  # unique (school year, grade, name)
+    if "capacity" in constraint:
+        return "sec-capacity"
+    if "name" in constraint:
+        return "sec-name"
+    return None
+
+
+def _sentence(text: str) -> str:
+    if "duplicate key" in text and "sections" in text:
+        return "Name: this grade already has a section of that name this school year"
+    return text[:1].upper() + text[1:]
+
+
+# -- the sections list ------------------------------------------------------------------------
+
+
+class SectionsScreen(Screen):
+    """The sections of one school year (the current one first; `y` picks another)."""
+
+    AUTO_FOCUS = ""  # none: the table once its rows are there (not the year chooser)
+    DEFAULT_CSS = """
+    SectionsScreen #sections-year { width: 40; }
+    SectionsScreen #sections-status { height: 1; color: $text-muted; padding: 0 1; }
+    SectionsScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="sections.back"),
+        Binding("enter", "roster", "Roster", id="sections.roster"),
+        Binding("n", "new", "New", id="sections.new"),
+        Binding("e", "edit", "Edit", id="sections.edit"),
+        Binding("y", "year", "Year", id="sections.year"),
+        Binding("ctrl+s", "export", "Export CSV", id="sections.export"),
+    ]
+    COLUMNS = (("Grade", 12), ("Section", 18), ("Year", 9), ("Adviser", 18), ("Seats", 7))
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+        self.sections: dict[int, Any] = {}
+        self.year_id: int | None = None  # None: the current school year (until loaded)
+        self.year_name = "current school year"
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(safe_join("Sections", "·", self.year_name))
+        yield ConnectionBanner()
+        yield Select([], prompt="School year", allow_blank=True, id="sections-year")
+        yield Static("Loading…", id="sections-status")
+        yield DataTable(id="sections-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Sections"
+        table = self.query_one("#sections-table", DataTable)
+        for label, width in self.COLUMNS:
+            table.add_column(label, width=width)
+        table.loading = True  # a loading table takes no focus: it gets it once loaded
+        self.load()
+
+    @db_work(name="sections load", group="sections-load", exclusive=True)
+    def load(self, select: int | None = None) -> None:
+        """The chosen year's sections; with `select`, that section's year, cursor on it."""
+        from school_tui.db import records, sections
+
+        year_id = self.year_id
+
+        def fetch(conn):
+            year = year_id
+            if select is not None:
+                chosen = sections.get_section(conn, select)
+                year = chosen.school_year_id if chosen else year
+            years = records.school_years(conn)
+            if year is None or not any(i == year for i, _n, _c in years):
+                year = next((i for i, _n, current in years if current), None)
+            found = sections.list_sections(conn, year_id=year) if year is not None else []
+            return found, years, year
+
+        self._select = select
+        self.post_message(SectionsLoaded(*self.session.run(fetch)))
+
+    def on_sections_loaded(self, message: SectionsLoaded) -> None:
+        table = self.query_one("#sections-table", DataTable)
+        keep = getattr(self, "_select", None) or self._cursor_id()
+        self.sections = {s.id: s for s in message.sections}
+        self.year_id = message.year_id
+        names = {i: name + (" (current)" if current else "") for i, name, current in message.years}
+        self.year_name = names.get(message.year_id, "no school year")
+        year_select = self.query_one("#sections-year", Select)
+        with self.prevent(Select.Changed):
+            year_select.set_options([(name, i) for i, name in names.items()])
+            if message.year_id is not None:
+                year_select.value = message.year_id
+        self.query_one("#title-bar", Static).update(safe_join("Sections", "·", self.year_name))
+        with self.app.batch_update():
+            table.clear()
+            for s in message.sections:
+                table.add_row(
+                    safe_text(s.grade_level),
+                    safe_text(s.name, max_length=18),
+                    safe_text(s.school_year),
+                    safe_text(s.adviser or "—", max_length=18),
+                    safe_text(_seats(s)),
+                    key=str(s.id),
+                )
+            table.loading = False
+            if keep is not None and str(keep) in table.rows:
+                table.move_cursor(row=table.get_row_index(str(keep)))
+        if self.focused is None:
+            table.focus()
+        count = len(message.sections)
+        self.query_one("#sections-status", Static).update(
+            safe_text(
+                f"{count} sections. Enter: roster · n: new · e: edit · y: year"
+                if count
+                else f"No sections in {self.year_name} yet: n creates one; y: another year."
+            )
+        )
+
+    @on(Select.Changed, "#sections-year")
+    def _year_changed(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or event.value == self.year_id:
+            return
+        self.year_id = int(event.value)
+        self.load()
+
+    def action_year(self) -> None:
+        self.query_one("#sections-year", Select).focus()
+
+    def _cursor_id(self) -> int | None:
+        table = self.query_one("#sections-table", DataTable)
+        if not table.row_count:
+            return None
+        return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_new(self) -> None:
+        self.app.push_screen(SectionForm(self.session, year_id=self.year_id), self._saved)
+
+    def action_edit(self) -> None:
+        section = self.sections.get(self._cursor_id() or -1)
+        if section is not None:
+            self.app.push_screen(SectionForm(self.session, section), self._saved)
+
+    def _saved(self, section_id: int | None) -> None:
+        if section_id is not None:
+            self.app.notify("Section saved.", markup=False)
+            self.load(section_id)
+
+    @on(DataTable.RowSelected, "#sections-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_roster()
+
+    def action_roster(self) -> None:
+        section_id = self._cursor_id()
+        if section_id is not None:
+            self.app.push_screen(RosterScreen(self.session, section_id), lambda _: self.load())
+
+    def action_export(self) -> None:
+        table = self.query_one("#sections-table", DataTable)
+        rows = [self.sections[int(k.value)] for k in table.rows if int(k.value) in self.sections]
+        export_rows(
+            self,
+            what="sections",
+            stem="sections",
+            header=("grade_level", "section", "school_year", "adviser", "students", "capacity"),
+            rows=[
+                (s.grade_level, s.name, s.school_year, s.adviser, s.students, s.capacity)
+                for s in rows
+            ],
+        )
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def palette_commands(self):
+        return [
+            ("New section", self.action_new, "Name, grade, year, adviser, capacity"),
+            ("Edit section", self.action_edit, "The section under the cursor"),
+            ("Open roster", self.action_roster, "The section's students"),
+            ("Choose the school year", self.action_year, "Sections of another year"),
+            ("Export sections to CSV", self.action_export, "The list shown"),
+            ("Back", self.action_back, "Close sections"),
+        ]
+
+
+# -- choosing a student or a section ----------------------------------------------------------
+
+
+class StudentPicker(ModalScreen[int | None]):
+    """Type a name, email or student number (Enter searches), pick with Enter."""
+
+    DEFAULT_CSS = """
+    StudentPicker { align: center middle; }
+    StudentPicker > Vertical {
+        width: 72; max-width: 100%; height: 20; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    StudentPicker OptionList { height: 1fr; }
+    StudentPicker #pick-status { color: $text-muted; height: 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
+
+    def __init__(self, session, title: str) -> None:
+        super().__init__()
+        self.session = session
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(safe_text(self.title_text))
+            yield Input(placeholder="name, email or student number; Enter", id="pick-query")
+            yield Static("", id="pick-status")
+            yield OptionList(id="pick-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#pick-query", Input).focus()
+
+    @on(Input.Submitted, "#pick-query")
+    def _search(self, event: Input.Submitted) -> None:
+        self.query_one("#pick-status", Static).update("Searching…")
+        self._find(event.value.strip())
+
+    @db_work(name="student search", group="student-search", exclusive=True)
+    def _find(self, text: str) -> None:
+        from school_tui.db import students
+
+        self.post_message(StudentsFound(text, self.session.run(lambda c: students.search(c, text))))
+
+    def on_students_found(self, message: StudentsFound) -> None:
+        options = self.query_one("#pick-list", OptionList)
+        options.clear_options()
+        for hit in message.hits:
+            where = hit.section or "no section"
+            label = safe_join(
+                hit.student_number, "·", f"{hit.last_name}, {hit.first_name}", "·", where
+            )
+            options.add_option(Option(label, id=str(hit.id)))
+        self.query_one("#pick-status", Static).update(
+            safe_text(f"{len(message.hits)} found" if message.hits else "Nobody found.")
+        )
+        if message.hits:
+            options.highlighted = 0
+            options.focus()
+
+    @on(OptionList.OptionSelected, "#pick-list")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SectionPicker(ModalScreen[int | None]):
+    DEFAULT_CSS = """
+    SectionPicker { align: center middle; }
+    SectionPicker > Vertical {
+        width: 60; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    SectionPicker OptionList { height: auto; max-height: 14; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
+
+    def __init__(self, title: str, sections: list) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = sections
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(safe_text(self.title_text))
+            yield OptionList(
+                *(
+                    Option(
+                        safe_text(f"{s.grade_level} - {s.name} ({_seats(s)} seats)"), id=str(s.id)
+                    )
+                    for s in self.choices
+                ),
+                id="pick-section",
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#pick-section", OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# -- a roster ---------------------------------------------------------------------------------
+
+
+class RosterScreen(Screen):
+    DEFAULT_CSS = """
+    RosterScreen #roster-status { height: auto; max-height: 2; color: $text-muted; padding: 0 1; }
+    RosterScreen #roster-status.error { color: $error; text-style: bold; }
+    RosterScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="roster.back"),
+        Binding("a", "assign", "Assign", id="roster.assign"),
+        Binding("m", "move", "Move", id="roster.move"),
+        Binding("ctrl+s", "export", "Export CSV", id="roster.export"),
+    ]
+    # With Presence last, 80 columns (each cell's padding and the scrollbar included).
+    COLUMNS = (("Student no.", 11), ("Student", 18), ("Email", 14), ("Status", 16))
+
+    def __init__(self, session, section_id: int) -> None:
+        super().__init__()
+        self.session = session
+        self.section_id = section_id
+        self.section = None
+        self.rows: list[tuple] = []
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(safe_text("Roster"))
+        yield ConnectionBanner()
+        yield Static("Loading…", id="roster-status")
+        yield DataTable(id="roster-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#roster-table", DataTable)
+        for label, width in self.COLUMNS:
+            table.add_column(label, width=width)
+        self.presence = LivePresence(self)
+        self.presence.add_column(table)
+        table.loading = True  # a loading table takes no focus: it gets it once loaded
+        live = self.app.live
+        if live is not None:  # a student moved in or out by anyone: read it again
+            live.enrollment.subscribe(self, lambda _ids: self.load())
+            live.records.resync.subscribe(self, lambda _again: self.load())
+        self.load()
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#roster-status", Static)
+        status.update(safe_text(text))
+        status.set_class(error, "error")
+
+    @db_work(name="roster load", group="roster-load", exclusive=True)
+    def load(self) -> None:
+        from school_tui.db import sections
+
+        def fetch(conn):
+            return sections.get_section(conn, self.section_id), sections.roster(
+                conn, self.section_id
+            )
+
+        since = self.presence.since()
+        self.post_message(RosterLoaded(*self.session.run(fetch), since))
+
+    def on_roster_loaded(self, message: RosterLoaded) -> None:
+        self.section = message.section
+        self.rows = message.rows
+        table = self.query_one("#roster-table", DataTable)
+        keep = self._cursor_id()
+        with self.app.batch_update():
+            table.clear()
+            self.presence.clear(table)
+            widths = [width for _label, width in self.COLUMNS]
+            for student_id, *cells, presence in message.rows:
+                cells[0] = cells[0] or "—"
+                self.presence.add_row(
+                    table,
+                    safe_cells(cells, widths),
+                    key=str(student_id),
+                    user_id=student_id,
+                    status=presence,
+                    since=message.since,
+                )
+            table.loading = False
+            if keep is not None and str(keep) in table.rows:
+                table.move_cursor(row=table.get_row_index(str(keep)))
+        if self.focused is None:
+            table.focus()
+        s = message.section
+        if s is None:
+            self.query_one("#title-bar", Static).update("Roster · section not found")
+            self._set_status("This section no longer exists.", error=True)
+            return
+        self.query_one("#title-bar", Static).update(
+            safe_join("Roster", "·", f"{s.grade_level} - {s.name}", "·", s.school_year)
+        )
+        seats = (
+            f"{s.students} of {s.capacity} seats taken"
+            if s.capacity
+            else f"{s.students} students (no limit)"
+        )
+        self._set_status(f"{seats}. a: assign · m: move · Ctrl+S: export")
+
+    def _cursor_id(self) -> int | None:
+        table = self.query_one("#roster-table", DataTable)
+        if not table.row_count:
+            return None
+        return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_assign(self) -> None:
+        if self.section is None:
+            return
+        title = f"Assign a student to {self.section.grade_level} - {self.section.name}"
+        self.app.push_screen(StudentPicker(self.session, title), self._assign_picked)
+
+    def _assign_picked(self, student_id: int | None) -> None:
+        if student_id is not None and self.section is not None:
+            self._set_status("Assigning…")
+            self._assign(self.section.id, [student_id], f"Assigned to {self.section.label}.")
+
+    @db_work(name="roster assign", group="roster-change", exclusive=True)
+    def _assign(self, section_id: int, student_ids: list[int], done: str) -> None:
+        import psycopg
+
+        from school_tui.db import sections
+
+        try:
+            self.session.run(lambda conn: sections.assign(conn, section_id, student_ids))
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            self.post_message(RosterRefused(refusal(exc)))
+            return
+        self.post_message(RosterChanged(done))
+
+    def action_move(self) -> None:
+        student_id = self._cursor_id()
+        if student_id is None or self.section is None:
+            return
+        self._move_student = student_id
+        self._load_targets()
+
+    @db_work(name="roster targets", group="roster-targets", exclusive=True)
+    def _load_targets(self) -> None:
+        from school_tui.db import sections
+
+        year = self.section.school_year_id
+        found = self.session.run(lambda conn: sections.list_sections(conn, year_id=year))
+        self.app.call_from_thread(self._pick_target, found)
+
+    def _pick_target(self, found: list) -> None:
+        others = [s for s in found if s.id != self.section_id]
+        if not others:
+            self._set_status("No other section this school year to move to.", error=True)
+            return
+        name = next((r[2] for r in self.rows if r[0] == self._move_student), "the student")
+        student_id = self._move_student
+
+        def picked(section_id: int | None) -> None:
+            if section_id is not None:
+                target = next(s for s in others if s.id == section_id)
+                self._set_status("Moving…")
+                self._assign(section_id, [student_id], f"Moved {name} to {target.label}.")
+
+        # the same grade first: the usual move
+        grade = self.section.grade_level
+        others.sort(key=lambda s: s.grade_level != grade)
+        self.app.push_screen(SectionPicker(f"Move {name} to", others), picked)
+
+    def on_roster_changed(self, message: RosterChanged) -> None:
+        self._set_status(message.text)
+        self.app.notify(message.text, markup=False)
+        self.load()
+
+    def on_roster_refused(self, message: RosterRefused) -> None:
+        from school_tui.widgets.error import ErrorModal
+
+        self._set_status(f"Not changed: {message.message}", error=True)
+        self.app.push_screen(ErrorModal("Not changed", message.message))
+
+    def action_export(self) -> None:
+        label = self.section.label if self.section else "section"
+        export_rows(
+            self,
+            what=f"the roster of {label}",
+            stem=f"roster-{label}",
+            header=("student_number", "name", "email", "status"),
+            rows=[row[1:5] for row in self.rows],
+        )
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def palette_commands(self):
+        return [
+            ("Assign a student", self.action_assign, "Find by name or number"),
+            ("Move student", self.action_move, "To another section of the year"),
+            ("Export roster to CSV", self.action_export, "The students shown"),
+            ("Back", self.action_back, "Close the roster"),
+        ]

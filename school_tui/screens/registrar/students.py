@@ -1,0 +1,792 @@
+"""The registrar's students: search as you type, a student's page, the create/edit form and
+the quick advance.
+
+The counter path, with a line of students waiting: `s` on the Registrar home opens this
+screen with the search box focused; type a name, student number or email; `Enter` goes to
+the list (the first match highlighted); `a` asks to move that student to the next status of
+the pipeline, with an optional remark; `Enter` does it. Three keys after the search text.
+The database enforces the pipeline's rules (set_enrollment_status); a refusal shows why.
+The whole path may be typed as one burst (search text, Enter, `a`, Enter): keys after the
+Enter wait for the search's results, and the Enter after `a` for the question
+(school_tui/textual_internals/typeahead.py).
+
+All SQL is in school_tui.db.students / enrollment / sections and runs in db_work workers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+
+from school_tui.domain.student_csv import GRADE_LEVELS, check_fields
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work
+from school_tui.textual_internals import typeahead
+from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
+
+# The search results' (label, width): with Presence, 80 columns (padding and scrollbar too).
+SEARCH_COLUMNS = (("Student no.", 11), ("Name", 17), ("Section", 13), ("Status", 16))
+FIELDS = (  # (input id, label, StudentFields attribute)
+    ("first-name", "First name", "first_name"),
+    ("last-name", "Last name", "last_name"),
+    ("email", "Email", "email"),
+    ("student-number", "Student no.", "student_number"),
+    ("grade-level", "Grade level", "grade_level"),
+    ("section", "Section", "section"),
+    ("birth-date", "Birth date", "birth_date"),
+    ("guardian-name", "Guardian", "guardian_name"),
+    ("guardian-phone", "Guardian tel.", "guardian_phone"),
+    ("address", "Address", "address"),
+)
+# "field: rule" messages (ours and the database's) -> the input to focus
+FIELD_OF_MESSAGE = {
+    label: input_id for input_id, _, attr in FIELDS for label in (attr.replace("_", " "),)
+}
+
+
+def field_of(message: str) -> str | None:
+    match = re.match(r"\s*([a-z ]+):", message)
+    return FIELD_OF_MESSAGE.get(match.group(1)) if match else None
+
+
+def students_limit() -> int:
+    from school_tui.db.students import DEFAULT_LIMIT
+
+    return DEFAULT_LIMIT
+
+
+# -- messages from workers ------------------------------------------------------------------------
+
+
+@dataclass
+class StudentsFound(Message):
+    generation: int
+    rows: list  # list[db.students.StudentHit]
+    since: int = 0  # LivePresence.since() when the search began
+
+
+@dataclass
+class StatusChanged(Message):
+    note: str
+
+
+@dataclass
+class PageLoaded(Message):
+    profile: Any  # db.students.Profile | None
+    history: list
+    fees: Any  # db.students.FeeSummary | None
+
+
+@dataclass
+class FormSaved(Message):
+    student_id: int
+    note: str
+
+
+@dataclass
+class FormFailed(Message):
+    text: str
+
+
+@dataclass
+class SectionsLoaded(Message):
+    rows: list  # list[db.sections.Section]
+
+
+@dataclass
+class ProfileLoaded(Message):
+    profile: Any  # db.students.Profile | None
+
+
+@dataclass
+class NextStatusLoaded(Message):
+    hit: Any
+    next_status: str | None
+
+
+# -- the quick advance ----------------------------------------------------------------------------
+
+MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 72; max-width: 100%; height: auto; max-height: 100%;
+    border: thick $primary; background: $surface; padding: 0 2;
+}}
+{name} .modal-title {{ text-style: bold; }}
+{name} .modal-note {{ color: $text-muted; height: auto; }}
+{name} .form-status {{ height: auto; min-height: 1; color: $text-muted; }}
+{name} .form-status.error {{ color: $error; text-style: bold; }}
+"""
+
+
+@dataclass(frozen=True)
+class Advance:
+    enrollment_id: int
+    to: str
+    remark: str
+
+
+class AdvanceModal(ModalScreen[Advance | None]):
+    """Move one student to the next status: Enter confirms (the remark is optional)."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="AdvanceModal")
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="advance.cancel")]
+
+    def __init__(self, name: str, number: str, enrollment_id: int, from_status: str, to: str):
+        super().__init__()
+        self._who = (name, number)
+        self.enrollment_id = enrollment_id
+        self.from_status = from_status
+        self.to = to
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                safe_join(self._who[0], f"({self._who[1]})"),
+                classes="modal-title",
+                id="advance-who",
+            )
+            yield Static(safe_text(f"{self.from_status}  →  {self.to}"), id="advance-step")
+            yield Input(placeholder="Remark (optional)", max_length=2000, id="advance-remark")
+            yield Static("Enter: do it  ·  Esc: cancel", classes="modal-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#advance-remark", Input).focus()
+
+    @on(Input.Submitted, "#advance-remark")
+    def _confirm(self, event: Input.Submitted) -> None:
+        self.dismiss(Advance(self.enrollment_id, self.to, event.value.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# -- the create/edit form -------------------------------------------------------------------------
+
+
+def _blank(value: str) -> str | None:
+    value = value.strip()
+    return value or None
+
+
+def validate_form(values: dict[str, str]):
+    """StudentFields from the form's texts, or (input id, message) for the first bad field."""
+    from school_tui.db.students import StudentFields
+
+    row = {
+        "student_number": values["student-number"].strip().upper(),
+        "first_name": values["first-name"].strip(),
+        "last_name": values["last-name"].strip(),
+        "email": values["email"].strip(),
+        "grade_level": values["grade-level"].strip(),
+        "section": "",
+        "birth_date": values["birth-date"].strip(),
+        "guardian_name": values["guardian-name"].strip(),
+        "guardian_phone": values["guardian-phone"].strip(),
+        "address": values["address"].strip(),
+    }
+    problem = check_fields(row)
+    if problem:
+        problem = problem.replace(" (missing name)", "").replace(" (bad email)", "")
+        return field_of(problem) or "first-name", problem[0].upper() + problem[1:]
+    birth = date.fromisoformat(row["birth_date"]) if row["birth_date"] else None
+    return StudentFields(
+        row["first_name"],
+        row["last_name"],
+        row["email"],
+        row["student_number"],
+        row["grade_level"] or None,
+        birth,
+        _blank(row["guardian_name"]),
+        _blank(row["guardian_phone"]),
+        _blank(row["address"]),
+    )
+
+
+class StudentForm(ModalScreen[int | None]):
+    """A new student, or a student's details. Ctrl+S saves (in a worker); a refusal names the
+    field, focuses it and keeps what was typed."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="StudentForm")
+        + """
+    StudentForm > Vertical { width: 76; }
+    StudentForm .field { height: 1; }
+    StudentForm .field Label { width: 14; }
+    StudentForm .field Input, StudentForm .field Select { width: 1fr; }
+    StudentForm #form-buttons { height: 1; margin-top: 1; }
+    StudentForm Button { margin-right: 2; }
+    """
+    )
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="student-form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="student-form.save"),
+    ]
+
+    def __init__(self, session, profile=None) -> None:
+        super().__init__()
+        self.session = session
+        self.profile = profile  # db.students.Profile, or None for a new student
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        p = self.profile
+        values = {
+            "first-name": p.first_name if p else "",
+            "last-name": p.last_name if p else "",
+            "email": p.email if p else "",
+            "student-number": (p.student_number or "") if p else "",
+            "birth-date": p.birth_date.isoformat() if p and p.birth_date else "",
+            "guardian-name": (p.guardian_name or "") if p else "",
+            "guardian-phone": (p.guardian_phone or "") if p else "",
+            "address": (p.address or "") if p else "",
+        }
+        placeholders = {
+            "email": "name@school.example",
+            "student-number": "2026-00123",
+            "birth-date": "YYYY-MM-DD",
+            "guardian-phone": "+63 912 345 6789",
+        }
+        with Vertical():
+            title = "New student" if p is None else safe_join("Edit", p.full_name)
+            yield Static(title, classes="modal-title")
+            for input_id, label, _attr in FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(label)
+                    if input_id == "grade-level":
+                        yield Select(
+                            ((g, g) for g in GRADE_LEVELS),
+                            prompt="—",
+                            value=(p.grade_level if p and p.grade_level else Select.NULL),
+                            compact=True,
+                            id=input_id,
+                        )
+                    elif input_id == "section":
+                        yield Select([], prompt="— (none)", compact=True, id=input_id)
+                    else:
+                        yield Input(
+                            values[input_id],
+                            placeholder=placeholders.get(input_id, ""),
+                            compact=True,
+                            id=input_id,
+                        )
+            yield Static("", classes="form-status", id="form-status")
+            with Horizontal(id="form-buttons"):
+                yield Button("Save (Ctrl+S)", variant="primary", compact=True, id="form-save")
+                yield Button("Cancel (Esc)", compact=True, id="form-cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#first-name", Input).focus()
+        self._load_sections()
+
+    @db_work(name="sections for the form", group="student-form-sections")
+    def _load_sections(self) -> None:
+        from school_tui.db import sections
+
+        self.post_message(SectionsLoaded(self.session.run(sections.list_sections)))
+
+    def on_sections_loaded(self, message: SectionsLoaded) -> None:
+        select = self.query_one("#section", Select)
+        select.set_options((clean(s.label), s.id) for s in message.rows)
+        if self.profile is not None and self.profile.section_id is not None:
+            select.value = self.profile.section_id
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#form-status", Static)
+        status.update(safe_text(text, multiline=True))
+        status.set_class(error, "error")
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        self.focus_next()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "form-save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if not self._busy:
+            self.dismiss(None)
+
+    def _values(self) -> dict[str, str]:
+        values = {}
+        for input_id, _label, _attr in FIELDS:
+            widget = self.query_one(f"#{input_id}")
+            if isinstance(widget, Select):
+                values[input_id] = "" if widget.is_blank() else str(widget.value)
+            else:
+                values[input_id] = widget.value
+        return values
+
+    def action_save(self) -> None:
+        if self._busy:
+            return
+        values = self._values()
+        checked = validate_form(values)
+        if isinstance(checked, tuple):
+            field, message = checked
+            self.set_status(message, error=True)
+            self.query_one(f"#{field}").focus()
+            return
+        section = values["section"]
+        self._busy = True
+        self.set_status("Saving…")
+        self._save(checked, int(section) if section else None)
+
+    @db_work(name="save student", group="student-form", exclusive=True)
+    def _save(self, fields, section_id: int | None) -> None:
+        import psycopg
+
+        from school_tui.db import sections, students
+
+        def write(conn) -> int:
+            with conn.transaction():
+                if self.profile is None:
+                    return students.create(conn, fields, section_id=section_id)
+                students.update(conn, self.profile.id, fields)
+                if section_id is not None and section_id != self.profile.section_id:
+                    sections.assign(conn, section_id, [self.profile.id])
+                elif section_id is None and self.profile.section_id is not None:
+                    # "— (none)": out of their section of the current year (the form's list)
+                    sections.unassign(conn, [self.profile.id])
+                return self.profile.id
+
+        try:
+            student_id = self.session.run(write)
+        except psycopg.errors.IntegrityError as exc:  # a rule the database enforces
+            text = (exc.diag.message_primary or str(exc)).strip()
+            self.post_message(FormFailed(text))
+            return
+        except BaseException:
+            self.post_message(FormFailed(""))
+            raise
+        self.post_message(FormSaved(student_id, f"{fields.first_name} {fields.last_name}"))
+
+    def on_form_failed(self, message: FormFailed) -> None:
+        self._busy = False
+        if not message.text:
+            self.set_status("Not saved: see the message.", error=True)
+            return
+        text = message.text[0].upper() + message.text[1:]
+        self.set_status(f"Not saved. {text}", error=True)
+        field = field_of(message.text)
+        if field:
+            self.query_one(f"#{field}").focus()
+
+    def on_form_saved(self, message: FormSaved) -> None:
+        self._busy = False
+        self.app.notify(f"Saved {clean(message.note)}.", markup=False)
+        self.dismiss(message.student_id)
+
+
+# -- advancing, shared by the list and the page ---------------------------------------------------
+
+
+class AdvancesStatus:
+    """`a`: the next status for an enrollment, confirmed in AdvanceModal, set in a worker."""
+
+    session: Any
+
+    def advance(self, name: str, number: str, enrollment_id: int | None, status: str | None):
+        if enrollment_id is None or status is None:
+            self.notify("No enrollment this school year to advance.", severity="warning")
+            typeahead.drop(self)  # an Enter typed ahead would open the student instead
+            return
+        # The Enter typed after `a` is for the question, asked once the next status is known.
+        typeahead.hold(self, "advance")
+        self._ask_next(name, number, enrollment_id, status)
+
+    @db_work(name="next status", group="advance")
+    def _ask_next(self, name: str, number: str, enrollment_id: int, status: str) -> None:
+        from school_tui.db import enrollment
+
+        nxt = self.session.run(lambda conn: enrollment.next_status(conn, status))
+        self.post_message(NextStatusLoaded((name, number, enrollment_id, status), nxt))
+
+    def on_next_status_loaded(self, message: NextStatusLoaded) -> None:
+        name, number, enrollment_id, status = message.hit
+        if message.next_status is None:
+            self.notify(
+                f"{clean(name)} is {status}: no next step.", severity="warning", markup=False
+            )
+            typeahead.release(self, "advance", drop=True)
+            return
+
+        def chosen(result: Advance | None) -> None:
+            if result is not None:
+                self._set_status(name, result)
+
+        self.app.push_screen(
+            AdvanceModal(name, number, enrollment_id, status, message.next_status), chosen
+        )
+        typeahead.release(self, "advance")  # they go on once the question is up and focused
+
+    @db_work(name="set status", group="advance")
+    def _set_status(self, name: str, advance: Advance) -> None:
+        from school_tui.db import enrollment
+
+        self.session.run(
+            lambda conn: enrollment.set_status(
+                conn, [advance.enrollment_id], advance.to, advance.remark
+            )
+        )
+        self.post_message(StatusChanged(f"{name}: {advance.to}."))
+
+
+# -- the student's page ---------------------------------------------------------------------------
+
+
+class StudentPage(AdvancesStatus, Screen):
+    DEFAULT_CSS = """
+    StudentPage #page-title { height: 1; background: $primary; color: $text; padding: 0 1; }
+    StudentPage #page-details { height: auto; padding: 0 1; }
+    StudentPage #page-history { height: 1fr; }
+    StudentPage .section-title { text-style: bold; padding: 0 1; height: 1; }
+    """
+    BINDINGS = [
+        Binding("a", "advance", "Advance", id="student-page.advance"),
+        Binding("e", "edit", "Edit", id="student-page.edit"),
+        Binding("escape", "back", "Back", id="student-page.back"),
+    ]
+
+    def __init__(self, session, student_id: int) -> None:
+        super().__init__()
+        self.session = session
+        self.student_id = student_id
+        self.profile = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Student", id="page-title")
+        yield ConnectionBanner()
+        yield Static("Loading…", id="page-details")
+        yield Static("Enrollment history", classes="section-title")
+        yield DataTable(id="page-history", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Student"
+        table = self.query_one("#page-history", DataTable)
+        table.add_columns("When", "Year", "From", "To", "By", "Remark")
+        table.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self._load()
+
+    @db_work(name="student page", group="student-page", exclusive=True)
+    def _load(self) -> None:
+        from school_tui.db import students
+
+        def fetch(conn):
+            profile = students.get(conn, self.student_id)
+            if profile is None:
+                return None, [], None
+            return (
+                profile,
+                students.enrollment_history(conn, self.student_id),
+                students.fee_summary(conn, self.student_id),
+            )
+
+        self.post_message(PageLoaded(*self.session.run(fetch)))
+
+    def on_page_loaded(self, message: PageLoaded) -> None:
+        from school_tui.screens.homes.base import _format
+
+        p = message.profile
+        self.profile = p
+        details = self.query_one("#page-details", Static)
+        if p is None:
+            details.update("This student is not there (removed, or not yours to see).")
+            return
+        self.query_one("#page-title", Static).update(
+            safe_join("Student ·", p.full_name, "·", p.student_number or "no number")
+        )
+        f = message.fees
+        lines = [
+            ("Email", p.email),
+            ("Grade", p.grade_level or "—"),
+            ("Section", f"{p.section or 'not assigned'} ({p.school_year or 'no current year'})"),
+            ("Status", f"{p.status or 'not enrolled this year'}  {_format(p.last_updated)}"),
+            ("Born", _format(p.birth_date)),
+            ("Guardian", f"{p.guardian_name or '—'}  {p.guardian_phone or ''}"),
+            ("Address", p.address or "—"),
+            (
+                "Fees",
+                f"{_format(f.billed)} billed, {_format(f.paid)} paid, {_format(f.balance)} due"
+                + (f" ({f.overdue} overdue)" if f.overdue else ""),
+            ),
+        ]
+        text = safe_text("")
+        for label, value in lines:
+            text.append(f"{label:<9}", style="bold")
+            text.append_text(safe_text(str(value), max_length=68))
+            text.append("\n")
+        text.rstrip()
+        details.update(text)
+        table = self.query_one("#page-history", DataTable)
+        with self.app.batch_update():
+            table.clear()
+            for h in message.history:
+                table.add_row(
+                    safe_text(_format(h.changed_at)),
+                    safe_text(h.school_year),
+                    safe_text(h.from_status or "—"),
+                    safe_text(_to_cell(h)),
+                    safe_text(h.changed_by or "system", max_length=20),
+                    safe_text(h.remark or "", max_length=40),
+                )
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        self.notify(clean(message.note), markup=False)
+        self.reload()
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.reload()
+
+    def action_advance(self) -> None:
+        p = self.profile
+        if p is not None:
+            self.advance(p.full_name, p.student_number or "", p.enrollment_id, p.status)
+
+    def action_edit(self) -> None:
+        if self.profile is not None:
+            self.app.push_screen(StudentForm(self.session, self.profile), self._edited)
+
+    def _edited(self, student_id: int | None) -> None:
+        if student_id is not None:
+            self.reload()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def _to_cell(h) -> str:
+    """The history's "To": the new status, or for a remark alone (from = to) what happened."""
+    if h.from_status is not None and h.from_status == h.to_status:
+        return "(note)" if h.remark else "(note cleared)"
+    return h.to_status
+
+
+# -- the search screen ----------------------------------------------------------------------------
+
+
+class StudentsScreen(AdvancesStatus, Screen):
+    DEFAULT_CSS = """
+    StudentsScreen #students-title { height: 1; background: $primary; color: $text; padding: 0 1; }
+    StudentsScreen #student-search { margin: 0 0; }
+    StudentsScreen DataTable { height: 1fr; }
+    StudentsScreen #students-status { height: 1; color: $text-muted; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search", id="students.search"),
+        Binding("a", "advance", "Advance", id="students.advance"),
+        Binding("o", "open_student", "Open", id="students.open"),
+        Binding("n", "new_student", "New", id="students.new"),
+        Binding("e", "edit_student", "Edit", id="students.edit"),
+        Binding("ctrl+s", "export", "CSV", id="students.export"),
+        Binding("escape", "back", "Back", id="students.back"),
+        Binding("down", "focus_table", "To the list", show=False, id="students.to-list"),
+    ]
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+        self.rows: dict[str, Any] = {}
+        self._generation = 0  # of the last search started (one per keystroke)
+        self._shown = 0  # of the search whose results are in the list
+
+    def compose(self) -> ComposeResult:
+        person = self.session.person
+        yield Static(
+            safe_join("Students", "·", person.full_name, "(Registrar)"), id="students-title"
+        )
+        yield ConnectionBanner()
+        yield Input(placeholder="Name, student number or email (/)", id="student-search")
+        yield DataTable(id="students-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="students-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Students"
+        table = self.query_one(DataTable)
+        for label, width in SEARCH_COLUMNS:
+            table.add_column(label, width=width)
+        self.presence = LivePresence(self)
+        self.presence.add_column(table)
+        self.query_one("#student-search", Input).focus()
+        self.reload()
+
+    # -- searching -----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self._generation += 1
+        self._search(self._generation, self.query_one("#student-search", Input).value)
+
+    @db_work(name="search students", group="students-search")
+    def _search(self, generation: int, text: str) -> None:
+        from school_tui.db import students
+
+        since = self.presence.since()
+        rows = self.session.run(lambda conn: students.search(conn, text))
+        self.post_message(StudentsFound(generation, rows, since))
+
+    def on_students_found(self, message: StudentsFound) -> None:
+        if message.generation != self._generation:
+            return  # an older keystroke's answer
+        self._shown = message.generation
+        table = self.query_one(DataTable)
+        selected = self._selected_key()
+        widths = [width for _label, width in SEARCH_COLUMNS]
+        with self.app.batch_update():
+            table.clear()
+            self.presence.clear(table)
+            self.rows = {}
+            for hit in message.rows:
+                key = str(hit.id)
+                self.rows[key] = hit
+                cells = (
+                    hit.student_number,
+                    f"{hit.last_name}, {hit.first_name}",
+                    hit.section or hit.grade_level or "—",
+                    hit.status or "—",
+                )
+                self.presence.add_row(
+                    table,
+                    safe_cells(cells, widths),
+                    key=key,
+                    user_id=hit.id,
+                    status=hit.presence,
+                    since=message.since,
+                )
+            if selected in self.rows:
+                table.move_cursor(row=table.get_row_index(selected))
+        count = len(message.rows)
+        note = (
+            "Nobody matches."
+            if not count
+            else f"{count} shown"
+            + (" (the first; type more to narrow)." if count >= students_limit() else ".")
+        )
+        self.query_one("#students-status", Static).update(note)
+        self.refresh_bindings()
+        # Keys typed after Enter (`a`, Enter) were for the first match: with one, they go
+        # on to it; with nobody, they are dropped with a note.
+        typeahead.release(self, "results", drop=not count)
+
+    @on(Input.Changed, "#student-search")
+    def _search_changed(self) -> None:
+        self.reload()
+
+    @on(Input.Submitted, "#student-search")
+    def _search_done(self) -> None:
+        self.action_focus_table()
+        if self._shown != self._generation:
+            # The results of the text just typed are not in yet: `a` would find no student
+            # (or an older search's first), so the keys after this Enter wait for them.
+            typeahead.hold(self, "results")
+
+    @on(DataTable.RowSelected, "#students-table")
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        self.action_open_student()
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        self.notify(clean(message.note), markup=False)
+        self.reload()
+
+    def on_connection_restored(self, message: ConnectionRestored) -> None:
+        self.reload()
+
+    # -- the highlighted student ---------------------------------------------------------------
+
+    def _selected_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def selected(self):
+        key = self._selected_key()
+        return self.rows.get(key) if key else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("advance", "open_student", "edit_student") and self.is_mounted:
+            return self.selected() is not None
+        return True
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#student-search", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_advance(self) -> None:
+        hit = self.selected()
+        if hit is not None:
+            self.advance(hit.full_name, hit.student_number, hit.enrollment_id, hit.status)
+
+    def action_open_student(self) -> None:
+        hit = self.selected()
+        if hit is not None:
+            self.app.push_screen(StudentPage(self.session, hit.id), lambda _: self.reload())
+
+    def action_new_student(self) -> None:
+        self.app.push_screen(StudentForm(self.session), self._saved)
+
+    def action_edit_student(self) -> None:
+        hit = self.selected()
+        if hit is not None:
+            self._open_form(hit.id)
+
+    @db_work(name="load student", group="students-edit")
+    def _open_form(self, student_id: int) -> None:
+        from school_tui.db import students
+
+        self.post_message(
+            ProfileLoaded(self.session.run(lambda conn: students.get(conn, student_id)))
+        )
+
+    def on_profile_loaded(self, message: ProfileLoaded) -> None:
+        if message.profile is None:
+            self.notify("This student is not there any more.", severity="warning")
+            return
+        self.app.push_screen(StudentForm(self.session, message.profile), self._saved)
+
+    def _saved(self, student_id: int | None) -> None:
+        if student_id is not None:
+            self.reload()
+
+    def action_export(self) -> None:
+        """Every match of the search (not only the page shown), read again in the worker."""
+        from school_tui.db import students
+        from school_tui.widgets.export import export_query
+
+        text = self.query_one("#student-search", Input).value.strip()
+        export_query(
+            self,
+            session=self.session,
+            what=f"every student matching {text!r}" if text else "every student",
+            stem="students",
+            header=students.EXPORT_COLUMNS,
+            fetch=lambda conn: students.every_match(conn, text),
+        )
+
+    def action_back(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,77 @@
+"""Getting a database ready to log into: start the embedded server, create the school
+database and schema, apply migrations, and (for `make run`) load the demo school.
+
+A configured server is used as it is: we never create or change anything on it unless asked
+by `school-tui db init` / `db upgrade` / `demo`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from school_tui.db import bootstrap, security
+from school_tui.db.connect import Target
+
+Progress = Callable[[str], None]
+
+# Two apps starting at once on a new data directory must not both create the database, the
+# schema or the demo: provisioning holds this session-level advisory lock (released when its
+# connection closes). Advisory locks are per database, so each step locks where it works.
+PROVISION_LOCK = 0x5C4001_7E
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def ensure_embedded_database(target: Target, progress: Progress = _quiet) -> None:
+    """Start our own server if needed and make sure the school database is initialised."""
+    server = target.embedded_server
+    progress("Starting the database…")
+    server.ensure_running()
+    dbname = target.dbname
+    maintenance = make_conninfo(target.admin(), dbname="postgres")
+    with psycopg.connect(maintenance, autocommit=True) as lock_conn:
+        lock_conn.execute("SELECT pg_advisory_lock(%s)", (PROVISION_LOCK,))
+        exists = lock_conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
+        ).fetchone()
+        if not exists:
+            progress("Creating the school database…")
+            lock_conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        # autocommit: init and each migration then commit on their own (in a transaction
+        # opened here they would be savepoints, and one failing migration would undo all)
+        with psycopg.connect(target.admin(), autocommit=True) as conn:
+            version = bootstrap.schema_version(conn)
+            pending = [m for m in bootstrap.migrations() if version is None or m.version > version]
+            if version is None or pending:
+                progress("Creating the schema…" if version is None else "Upgrading the schema…")
+                bootstrap.init(conn, target.roles, lock_down_server=True)
+            # our own server: the owner may read its log, for the Admin's failed logins
+            security.allow_reading_the_log(conn, target.roles)
+
+
+def prepare(target: Target, *, demo_if_empty: bool = False, progress: Progress = _quiet) -> None:
+    if target.embedded_server is not None:
+        # Registered before the server is started, so that another app exiting meanwhile
+        # sees this one as a user and does not stop the server under it.
+        target.embedded_server.register_session()
+        ensure_embedded_database(target, progress)
+    if demo_if_empty:
+        from school_tui.server import demo
+
+        with psycopg.connect(target.admin(), autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (PROVISION_LOCK,))
+            if demo.is_empty(conn):
+                demo.load(conn, progress=progress)
+    progress("")
+
+
+def release(target: Target) -> None:
+    """The app is exiting: let the embedded server stop if no other session uses it."""
+    if target.embedded_server is not None:
+        target.embedded_server.release_session()

@@ -1,0 +1,71 @@
+"""Two people in two real terminals (tmux, 80x24) chat through the database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import Tmux
+
+APP = Path(sys.executable).parent / "school-tui"
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+@pytest.fixture
+def demo_env():
+    root = Path(tempfile.mkdtemp(prefix="school-tui-chat-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "SCHOOL_TUI"))}
+    env.update(HOME=str(root), TZ="UTC", SCHOOL_TUI_DATA_DIR=str(root / "data"))
+    from school_tui.db.connect import Target
+    from school_tui.server.config import load
+    from school_tui.server.provision import prepare, release
+
+    target = Target.from_config(load(environ=env, toml_path=root / "none.toml"))
+    prepare(target, demo_if_empty=True)  # keeps the server up while the terminals use it
+    yield env
+    release(target)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _log_in(term: Tmux, email: str) -> None:
+    term.wait_for("Log in with your school email", timeout=30)
+    term.wait_for_absent("Starting the database", timeout=60)
+    term.keys(
+        email, "Enter", "school-tui-demo", "Enter"
+    )  # one burst (textual_internals/typeahead.py)
+    term.wait_for(" home ", also="unread", timeout=30)
+
+
+def test_two_terminals_chat(demo_env):
+    with Tmux(str(APP), env=demo_env) as teacher, Tmux(str(APP), env=demo_env) as student:
+        _log_in(teacher, "teacher@demo.school")
+        _log_in(student, "student@demo.school")
+        # The demo school left her one unread message (from the registrar).
+        student.wait_for("1 unread", timeout=30)
+
+        teacher.keys("c")
+        teacher.wait_for("New chat", timeout=15)
+        teacher.keys("C-n")
+        teacher.wait_for("find someone by name", timeout=15)  # the people search is open
+        # The name, Enter to the results and Enter to pick, in one send-keys call: the
+        # Enters wait for the search's results (school_tui/textual_internals/typeahead.py).
+        teacher.keys("Sofia", "Enter", "Enter")
+        teacher.wait_for_absent("find someone by name", timeout=15)
+        teacher.type_and_wait("Bring your [b]index card[/b] tomorrow")
+        teacher.keys("Enter")
+
+        # The student, on their home, sees the unread count and a note with the text.
+        student.wait_for("2 unread", timeout=15)
+        student.wait_for("index card", timeout=15)
+        student.keys("C-j")
+        student.wait_for("Bring your [b]index card[/b] tomorrow", also="1 unread", timeout=15)
+
+        # The teacher sees that it was read.
+        teacher.wait_for("· read", timeout=15)
+        assert "\x1b" not in student.screen()

@@ -1,0 +1,258 @@
+"""The registrar's students screen, driven by keys as at the office counter (Pilot, 80x24):
+find a student and advance their enrollment in a few keys; create one through the form,
+whose refusals name the field; edit one (`e`); the student's page."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from school_tui.app import SchoolApp
+from school_tui.screens.registrar.students import (
+    AdvanceModal,
+    StudentForm,
+    StudentPage,
+    StudentsScreen,
+)
+from tests.harness import burst, log_in, table_rows, wait_until
+
+SIZE = (80, 24)
+
+
+def scalar(school, query: str, params=()):
+    return school.admin.execute(query, params).fetchone()[0]
+
+
+async def open_students(pilot) -> StudentsScreen:
+    await pilot.press("s")
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, StudentsScreen)
+            and pilot.app.focused is pilot.app.screen.query_one("#student-search")
+        ),
+        "the students screen, search focused",
+    )
+    return pilot.app.screen
+
+
+async def test_find_a_student_and_advance_them_in_a_few_keys(demo_school):
+    school = demo_school
+    student_id, number, enrollment_id = school.admin.execute(
+        "SELECT p.user_id, p.student_number, e.id FROM school.student_profiles p "
+        "JOIN school.enrollment_progress e ON e.student_id = p.user_id "
+        "WHERE e.current_status = 'Verified' ORDER BY p.student_number LIMIT 1"
+    ).fetchone()
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        counted: list[str] = []
+
+        async def press(*keys: str) -> None:
+            counted.extend(keys)
+            await pilot.press(*keys)
+
+        screen = None
+        counted.append("s")
+        screen = await open_students(pilot)
+        await pilot.press(*number)  # the search text (not counted)
+        await wait_until(
+            pilot, lambda: [h.id for h in screen.rows.values()] == [student_id], "the one match"
+        )
+        await press("enter")  # to the list, the match highlighted
+        await press("a")  # advance
+        await wait_until(pilot, lambda: isinstance(app.screen, AdvanceModal), "the question")
+        assert "Verified  →  Payment Complete" in str(
+            app.screen.query_one("#advance-step").render()
+        )
+        await press("enter")  # do it (no remark)
+        await wait_until(
+            pilot,
+            lambda: (
+                app.screen is screen
+                and table_rows(app, "students-table")[0][3] == "Payment Complete"
+            ),
+            "the new status in the list",
+        )
+        assert len(counted) - 1 <= 6, counted  # after the key that opened the screen
+        assert len(counted) == 4
+    assert (
+        scalar(
+            school,
+            "SELECT current_status FROM school.enrollment_progress WHERE id = %s",
+            (enrollment_id,),
+        )
+        == "Payment Complete"
+    )
+    last = school.admin.execute(
+        "SELECT h.from_status, h.to_status, u.email FROM school.enrollment_history h "
+        "JOIN school.users u ON u.id = h.changed_by WHERE h.enrollment_id = %s "
+        "ORDER BY h.id DESC LIMIT 1",
+        (enrollment_id,),
+    ).fetchone()
+    assert last == ("Verified", "Payment Complete", "registrar@demo.school")
+
+
+async def test_search_enter_a_enter_typed_as_one_burst_advances_the_first_match(demo_school):
+    """The counter path typed in one go (a fast registrar, a slow SSH link): `a` waits for
+    the search's results, and the last Enter for the question (school_tui/textual_internals/typeahead.py)."""
+    school = demo_school
+    student_id, number, enrollment_id = school.admin.execute(
+        "SELECT p.user_id, p.student_number, e.id FROM school.student_profiles p "
+        "JOIN school.enrollment_progress e ON e.student_id = p.user_id "
+        "WHERE e.current_status = 'Verified' ORDER BY p.student_number LIMIT 1"
+    ).fetchone()
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        screen = await open_students(pilot)
+        await burst(pilot, *number, "enter", "a", "enter")
+        await wait_until(
+            pilot,
+            lambda: (
+                app.screen is screen
+                and table_rows(app, "students-table")
+                and table_rows(app, "students-table")[0][3] == "Payment Complete"
+            ),
+            "the new status in the list",
+        )
+        assert [row[0] for row in table_rows(app, "students-table")] == [number]
+        assert screen.query_one("#student-search", Input).value == number  # no stray "a"
+        assert app.focused is screen.query_one("#students-table")
+        assert app.typeahead.waiting == 0
+    assert (
+        scalar(
+            school,
+            "SELECT current_status FROM school.enrollment_progress WHERE id = %s",
+            (enrollment_id,),
+        )
+        == "Payment Complete"
+    )
+    history = school.admin.execute(
+        "SELECT from_status, to_status FROM school.enrollment_history "
+        "WHERE enrollment_id = %s ORDER BY id DESC LIMIT 1",
+        (enrollment_id,),
+    ).fetchone()
+    assert history == ("Verified", "Payment Complete")  # advanced once
+
+
+async def test_create_a_student_the_form_names_the_bad_field_then_the_page(demo_school):
+    school = demo_school
+    before = scalar(school, "SELECT count(*) FROM school.users")
+    taken = scalar(school, "SELECT min(student_number) FROM school.student_profiles")
+    section = scalar(
+        school,
+        "SELECT id FROM school.sections WHERE grade_level = 'Grade 8' AND name = 'Mabini'",
+    )
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        screen = await open_students(pilot)
+        await pilot.press("down")  # to the list: `n` would be text in the search box
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, StudentForm), "the form")
+        form = app.screen
+        await wait_until(
+            pilot, lambda: len(form.query_one("#section")._options) > 1, "the sections"
+        )
+        for field, value in (
+            ("first-name", "Bea"),
+            ("last-name", "Quintos"),
+            ("email", "bea.quintos@demo.school"),
+            ("student-number", taken),
+            ("birth-date", "31/05/2013"),
+            ("guardian-phone", "+63 917 555 0101"),
+        ):
+            form.query_one(f"#{field}", Input).value = value
+        form.query_one("#section").value = section
+        await pilot.press("ctrl+s")
+        status = lambda: str(form.query_one("#form-status").render()).strip()  # noqa: E731
+        assert status() == "Birth date: must be a date like 2012-05-31"
+        assert app.focused is form.query_one("#birth-date")
+        form.query_one("#birth-date", Input).value = "2013-05-31"
+        await pilot.press("ctrl+s")  # the database refuses the taken student number
+        await wait_until(pilot, lambda: status().startswith("Not saved."), "the refusal")
+        assert f"Student number: {taken} already belongs to another student" in status()
+        assert app.focused is form.query_one("#student-number")
+        assert scalar(school, "SELECT count(*) FROM school.users") == before
+        form.query_one("#student-number", Input).value = "2026-09999"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen, "back on the list")
+        await pilot.press("slash", *"quintos")
+        await wait_until(
+            pilot,
+            lambda: [h.student_number for h in screen.rows.values()] == ["2026-09999"],
+            "found",
+        )
+        await pilot.press("enter", "enter")  # to the list, open the page
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, StudentPage) and app.screen.profile is not None,
+            "the student's page",
+        )
+        details = str(app.screen.query_one("#page-details").render())
+        assert "Grade 8 - Mabini (2026-2027)" in details
+        assert "Pending" in details
+        assert "0.00 billed" in details
+        assert table_rows(app, "page-history")[0][2:4] == ["—", "Pending"]
+    assert scalar(school, "SELECT count(*) FROM school.users") == before + 1
+
+
+async def test_edit_a_student_through_the_screen_clearing_the_section(demo_school):
+    """`e` on the list opens the student's details; a changed guardian and "— (none)" for the
+    section are saved (the section really emptied); the page shows a remark added without a
+    change of status as a note in the history."""
+    school = demo_school
+    registrar = school.user_id("registrar@demo.school")
+    student_id, number, enrollment_id, status = school.admin.execute(
+        "SELECT p.user_id, p.student_number, e.id, e.current_status "
+        "FROM school.student_profiles p JOIN school.enrollment_progress e "
+        "ON e.student_id = p.user_id AND e.section_id IS NOT NULL "
+        "JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current "
+        "WHERE e.current_status = 'Pending' ORDER BY p.student_number LIMIT 1"
+    ).fetchone()
+    with school.connect_as(registrar, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE school.enrollment_progress SET remarks = 'birth certificate promised' "
+            "WHERE id = %s",
+            (enrollment_id,),
+        )
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        screen = await open_students(pilot)
+        await pilot.press(*number)
+        await wait_until(
+            pilot, lambda: [h.id for h in screen.rows.values()] == [student_id], "the match"
+        )
+        await pilot.press("enter", "e")
+        await wait_until(pilot, lambda: isinstance(app.screen, StudentForm), "the form")
+        form = app.screen
+        section = form.query_one("#section")
+        await wait_until(pilot, lambda: not section.is_blank(), "the student's section")
+        assert form.query_one("#student-number", Input).value == number
+        form.query_one("#guardian-name", Input).value = "Lorna Edited"
+        section.clear()  # "— (none)"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is screen, "back on the list")
+        await wait_until(
+            pilot,
+            lambda: " - " not in table_rows(app, "students-table")[0][2],  # grade, no section
+            "the list without the section",
+        )
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, StudentPage) and app.screen.profile is not None,
+            "the student's page",
+        )
+        details = str(app.screen.query_one("#page-details").render())
+        assert "not assigned" in details and "Lorna Edited" in details
+        newest = table_rows(app, "page-history")[0]
+        assert newest[2:4] == [status, "(note)"]
+        assert newest[5] == "birth certificate promised"
+    saved = school.admin.execute(
+        "SELECT p.guardian_name, e.section_id FROM school.student_profiles p "
+        "JOIN school.enrollment_progress e ON e.student_id = p.user_id WHERE e.id = %s",
+        (enrollment_id,),
+    ).fetchone()
+    assert saved == ("Lorna Edited", None)
