@@ -19,7 +19,7 @@ from school_tui.db import security
 from school_tui.screens.homes.base import RoleHome
 from school_tui.server.embedded import AUTH_DELAY_MS, MANAGED_CONF, EmbeddedServer
 from tests.harness import log_in, table_rows
-from tests.test_embedded import _new_data_dir, _shut_down
+from tests.server.test_embedded import _new_data_dir, _shut_down
 
 SIZE = (80, 24)
 
