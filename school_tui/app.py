@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
+from school_tui import textual_internals
 from school_tui.runtime.commands import RoleCommands
 from school_tui.runtime.idle import DEFAULT_IDLE_LOCK_SECONDS, IdleLock
 from school_tui.runtime.messages import ConnectionRestored, ServerFailed, ServerReady
@@ -42,15 +43,14 @@ class SchoolApp(App):
         away_after: float = 300.0,
         money_format=None,  # school_tui.domain.money.MoneyFormat from config.toml; None: the default
     ):
-        from school_tui.textual_internals import patches as textual_patches
-
-        textual_patches.install()
+        # Textual's internals are used only if this Textual is the one they were written for.
+        self.textual_fence = textual_internals.start()
         super().__init__()
         self.money_format = money_format
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
         self.idle_lock = IdleLock(self, idle_lock_seconds)
         # Keys go on one at a time, each once the last one's effects are in (textual_internals/typeahead.py)
-        self.typeahead = TypeAhead(self)
+        self.typeahead = TypeAhead(self, enabled=self.textual_fence.ok)
         self.target = target
         self.session = None
         self.live = None  # LiveChat while someone is logged in (school_tui.live.chat)
@@ -70,6 +70,7 @@ class SchoolApp(App):
         from school_tui.screens.auth.login import LoginScreen
 
         self.push_screen(LoginScreen())
+        textual_internals.tell(self, self.textual_fence)  # when off: logged, and said once
         self.idle_lock.start()
         if self._prepare:
             self.prepare_server()
@@ -181,8 +182,10 @@ class SchoolApp(App):
             # before it have done what they do, so it reaches what they focused.
             self._input_seen()
             return
-        if isinstance(event, events.MouseEvent):
-            self._input_seen()
+        if isinstance(event, events.MouseEvent) or (
+            not self.typeahead.enabled and isinstance(event, (events.Key, events.Paste))
+        ):
+            self._input_seen()  # (type-ahead off: keys are routed as they come)
         await super().on_event(event)
 
     def _input_seen(self) -> None:
