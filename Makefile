@@ -27,9 +27,11 @@ test: $(STAMP)
 test-pg15: $(STAMP)
 	SCHOOL_TUI_TEST_DSN='host=127.0.0.1 port=5432 dbname=test' $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
+# Style, then the layering rules (pyproject's [tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check school_tui tests benchmarks
 	$(BIN)/ruff format --check school_tui tests benchmarks
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -114,3 +114,51 @@ async def test_type_ahead_that_cannot_read_the_pumps_routes_keys_and_says_so(mon
         assert app.typeahead.waiting == 0
         await wait_until(pilot, lambda: field.value == "first more", "the keys typed after")
     assert not textual_internals.active()  # until the next check (restored after the test)
+
+
+# Textual's private names that school_tui's code may read only inside the fence.
+TEXTUAL_PRIVATE = {
+    "_callback",
+    "_callbacks",
+    "_closed",
+    "_closing",
+    "_compositor",
+    "_context",
+    "_driver",
+    "_is_mounted",
+    "_message_queue",
+    "_next_callbacks",
+    "_notifications",
+    "_scroll_update",
+    "_waiters",
+}
+# Outside the fence still, and on their way out (the lead drops each once merged).
+NOT_YET_FENCED = {"screens/accounting/forms.py"}  # textual._context: the money format
+
+
+def test_only_the_fence_touches_textuals_private_surfaces():
+    """No module outside school_tui/textual_internals imports a `textual._x` module or reads
+    one of the private attributes the fence reads."""
+    import ast
+    from pathlib import Path
+
+    import school_tui
+
+    root = Path(school_tui.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root).as_posix()
+        if where.startswith("textual_internals/") or where in NOT_YET_FENCED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), where)):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.Attribute) and node.attr in TEXTUAL_PRIVATE:
+                found.append(f"{where}:{node.lineno} .{node.attr}")
+                continue
+            else:
+                continue
+            found += [f"{where}:{node.lineno} {n}" for n in names if n.startswith("textual._")]
+    assert found == []
