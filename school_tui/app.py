@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App
@@ -21,6 +22,11 @@ from school_tui.runtime.idle import DEFAULT_IDLE_LOCK_SECONDS, IdleLock
 from school_tui.runtime.messages import ConnectionRestored, ServerFailed, ServerReady
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals.typeahead import TypeAhead
+
+if TYPE_CHECKING:
+    from school_tui.live.chat import LiveChat
+    from school_tui.runtime.session import Session
+    from school_tui.screens.chat.alerts import ChatAlerts, IdleAway
 
 
 class SchoolApp(App):
@@ -52,10 +58,10 @@ class SchoolApp(App):
         # Keys go on one at a time, each once the last one's effects are in (textual_internals/typeahead.py)
         self.typeahead = TypeAhead(self, enabled=self.textual_fence.ok)
         self.target = target
-        self.session = None
-        self.live = None  # LiveChat while someone is logged in (school_tui.live.chat)
-        self.alerts = None  # ChatAlerts while someone is logged in (school_tui.screens.chat.alerts)
-        self.idle = None  # IdleAway: no input for `away_after` seconds shows the person away
+        self.session: Session | None = None
+        self.live: LiveChat | None = None  # while someone is logged in
+        self.alerts: ChatAlerts | None = None  # while someone is logged in
+        self.idle: IdleAway | None = None  # no input for `away_after` seconds: away
         self.away_after = away_after
         self.demo_if_empty = demo_if_empty
         self._prepare = prepare_server
@@ -219,7 +225,7 @@ class SchoolApp(App):
     # -- errors and the connection banner: the one place they are handled --------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
+        if event.state != WorkerState.ERROR or event.worker.error is None:
             return
         self.handle_error(event.worker.error)
 
@@ -246,7 +252,7 @@ class SchoolApp(App):
         self._reconnect(self.session)
 
     @db_work(name="reconnect", group="reconnect", exclusive=True)
-    def _reconnect(self, session) -> None:
+    def _reconnect(self, session: Session) -> None:
         import time
 
         delay = 0.2
@@ -276,7 +282,9 @@ class SchoolApp(App):
 
     def _listener_connected(self, reconnected: bool) -> None:
         """Listener thread: LISTEN is in place; backfill, and lift the banner if it was up."""
-        self.live.connected(reconnected)
+        live = self.live
+        if live is not None:  # None: logged out meanwhile
+            live.connected(reconnected)
         if reconnected:
             self.call_from_thread(self._connection_back)
 

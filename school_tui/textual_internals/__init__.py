@@ -52,7 +52,7 @@ class Fence:
 
 
 _fence: Fence | None = None
-_told: weakref.WeakSet[App] = weakref.WeakSet()  # the apps that showed the notice
+_told: weakref.WeakSet[App[object]] = weakref.WeakSet()  # the apps that showed the notice
 
 
 def textual_version() -> str:
@@ -77,7 +77,9 @@ def _problems() -> list[str]:
     from textual.screen import Screen
     from textual.widget import Widget
 
-    screen, pump, queue = Screen(), MessagePump(), _queue.Queue()  # cheap: nothing runs
+    screen: Screen[object] = Screen()  # cheap: nothing runs
+    pump = MessagePump()
+    queue: _queue.Queue[object] = _queue.Queue()
     needs: list[tuple[str, object, str]] = [
         # patches.py
         ("textual._callback", _callback, "count_parameters"),
@@ -141,7 +143,7 @@ def start() -> Fence:
     return fence
 
 
-def tell(app: App, fence: Fence) -> None:
+def tell(app: App[object], fence: Fence) -> None:
     """Log why the fence is off and tell the person, once per app, that nothing is lost."""
     if fence.ok or app in _told:
         return
@@ -152,7 +154,7 @@ def tell(app: App, fence: Fence) -> None:
     app.notify(NOTICE.format(version=fence.version), timeout=10, markup=False)
 
 
-def fall_back(app: App, reason: str) -> None:
+def fall_back(app: App[object], reason: str) -> None:
     """A fenced surface failed while in use: stock behaviour from now on, said once."""
     global _fence
     current = check()

@@ -24,6 +24,7 @@ Both fall back to Textual's own behaviour when the start-up check (this package'
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 from textual._compositor import Compositor
 from textual.geometry import Region, Size
@@ -34,7 +35,7 @@ from textual.widget import Widget
 from school_tui import textual_internals
 
 
-def use_cropping_compositor(screen: Screen) -> None:
+def use_cropping_compositor(screen: Screen[object]) -> None:
     """From a Screen's `__init__`: draw it with CroppingCompositor (stock if fenced off)."""
     if textual_internals.active():
         screen._compositor = CroppingCompositor()
@@ -86,4 +87,4 @@ class CroppingCompositor(Compositor):
                 for cut, piece in zip(final_cuts, cut_strips, strict=False):
                     if get_chop(cut) is None:
                         chops_line[cut] = piece
-        return chops
+        return cast("Sequence[Mapping[int, Strip]]", chops)  # as Textual does

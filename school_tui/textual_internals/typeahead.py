@@ -52,6 +52,9 @@ from collections import deque
 from typing import Any
 
 from textual import events
+from textual.app import App
+from textual.dom import DOMNode
+from textual.message_pump import MessagePump
 
 from school_tui import textual_internals
 
@@ -60,13 +63,13 @@ HOLD_LIMIT = 15.0  # seconds: a hold never released (a bug) must not freeze the 
 
 
 class TypeAhead:
-    def __init__(self, app, enabled: bool = True) -> None:
+    def __init__(self, app: App[Any], enabled: bool = True) -> None:
         self.app = app
         self.enabled = enabled  # False: keys are routed as they arrive (stock Textual)
         self._keys: deque[events.Event] = deque()
         self._holds: dict[tuple[int, str], tuple[Any, float]] = {}  # -> (owner, since)
         self._routing: events.Event | None = None  # the key handed back to the App to route
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     # -- the App's side --------------------------------------------------------------------------
@@ -92,11 +95,11 @@ class TypeAhead:
 
     # -- the screens' side -----------------------------------------------------------------------
 
-    def hold(self, owner, reason: str) -> None:
+    def hold(self, owner: object, reason: str) -> None:
         """Keep the keys typed from now on until `release(owner, reason)`."""
         self._holds.setdefault((id(owner), reason), (owner, time.monotonic()))
 
-    def release(self, owner, reason: str, drop: bool = False) -> None:
+    def release(self, owner: object, reason: str, drop: bool = False) -> None:
         """The answer is on screen: the keys typed meanwhile go on (or, `drop`, are
         dropped: what they were typed for did not come)."""
         if self._holds.pop((id(owner), reason), None) is None:
@@ -206,7 +209,7 @@ class TypeAhead:
         return True
 
 
-def _pump_quiet(pump) -> bool:
+def _pump_quiet(pump: MessagePump) -> bool:
     """The pump has handled all it was sent and waits for more.
 
     Reads Textual's internals (textual is pinned; the burst tests fail first if they
@@ -231,7 +234,7 @@ def _pump_quiet(pump) -> bool:
 # -- for screens: no-ops outside SchoolApp ----------------------------------------------------
 
 
-def hold(node, reason: str) -> None:
+def hold(node: DOMNode, reason: str) -> None:
     """Keep the keys typed from now on until release(node, reason): the answer of the
     database work just started decides where they go."""
     typeahead = getattr(node.app, "typeahead", None)
@@ -239,7 +242,7 @@ def hold(node, reason: str) -> None:
         typeahead.hold(node, reason)
 
 
-def release(node, reason: str, drop: bool = False) -> None:
+def release(node: DOMNode, reason: str, drop: bool = False) -> None:
     """The answer is shown and focus is where the typist expects it: the keys typed
     meanwhile go on. `drop=True`: it is not what they could expect (a refusal, a choice to
     make): the keys are dropped, with a note."""
@@ -248,7 +251,7 @@ def release(node, reason: str, drop: bool = False) -> None:
         typeahead.release(node, reason, drop=drop)
 
 
-def drop(node) -> None:
+def drop(node: DOMNode) -> None:
     """Nothing to do for the key just pressed (a refusal on the spot): the keys typed after
     it were meant for what it would have shown, and are dropped, with a note."""
     typeahead = getattr(node.app, "typeahead", None)
