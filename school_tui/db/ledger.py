@@ -261,7 +261,7 @@ def receipt(conn: psycopg.Connection, payment_id: int) -> Receipt | None:
         """,
         (payment_id,),
     ).fetchall()
-    return Receipt(*head, allocations=allocations)
+    return Receipt(*head, allocations=allocations)  # type: ignore[misc]
 
 
 def reverse_payment(conn: psycopg.Connection, payment_id: int, reason: str) -> int:
@@ -341,7 +341,7 @@ def schedules(conn: psycopg.Connection, school_year_id: int) -> list[Schedule]:
         (school_year_id,),
     ).fetchall()
     return [
-        Schedule(*row[:6], [Installment(d, a) for d, a in zip(row[6], row[7], strict=True)])
+        Schedule(*row[:6], [Installment(d, a) for d, a in zip(row[6], row[7], strict=True)])  # type: ignore[call-arg]
         for row in rows
     ]
 

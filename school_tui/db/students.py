@@ -83,7 +83,7 @@ def search(conn: psycopg.Connection, text: str, *, limit: int = DEFAULT_LIMIT) -
     case, partial words), by last name. Empty text: the first `limit` students."""
     words, params = search_params(text, limit)
     with conn.cursor(row_factory=class_row(StudentHit)) as cur:
-        cur.execute(search_sql(words), params)  # type: ignore[arg-type]
+        cur.execute(search_sql(words), params)
         return cur.fetchall()
 
 
@@ -262,7 +262,7 @@ def fee_summary(conn: psycopg.Connection, student_id: int) -> FeeSummary:
     """Totals of the student's fees and payments (read-only; Accounting writes them)."""
     with conn.cursor(row_factory=class_row(FeeSummary)) as cur:
         cur.execute("SELECT * FROM school.student_fee_summary(%s)", (student_id,))
-        return cur.fetchone()
+        return cur.fetchone()  # type: ignore[return-value]  # the function returns one row
 
 
 @dataclass(frozen=True)
