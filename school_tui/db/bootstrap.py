@@ -73,6 +73,12 @@ def migrations(directory: Path | None = None) -> list[Migration]:
     return found
 
 
+def latest_version(directory: Path | None = None) -> int:
+    """The version a database is at once made or upgraded: the last migration's, and
+    schema.sql records the same (init checks it)."""
+    return max([SCHEMA_BASE, *(m.version for m in migrations(directory))])
+
+
 def pending(version: int | None, directory: Path | None = None) -> list[int]:
     """The versions `upgrade` would apply to a database at `version` (None: not made yet)."""
     found = [m.version for m in migrations(directory) if version is None or m.version > version]
@@ -299,6 +305,13 @@ def init(conn: psycopg.Connection, roles: RoleNames, lock_down_server: bool = Fa
             conn.execute("RESET ROLE")
             conn.execute("RESET search_path")
             conn.execute("RESET check_function_bodies")
+            made = schema_version(conn)
+            if made != latest_version():
+                raise BootstrapError(
+                    f"sql/schema.sql records version {made}, but the migrations go to "
+                    f"{latest_version()}: a change made by a migration belongs in the schema "
+                    "files too, with schema.sql's version raised to the migration's"
+                )
     return upgrade(conn, roles)
 
 
