@@ -43,9 +43,10 @@ def chain() -> tuple[str, list[tuple[int, str, str]]]:
     return schema, migrations
 
 
-def build(conn: psycopg.Connection, roles: RoleNames) -> None:
-    """Make the connected (empty) database a version-13 school, as the old bootstrap did."""
-    schema, migrations = chain()
+def build(conn: psycopg.Connection, roles: RoleNames, upto: int = VERSION) -> None:
+    """Make the connected (empty) database a school of the old chain at version `upto`, as
+    the old bootstrap did."""
+    schema, _ = chain()
     owner = sql.Identifier(roles.owner)
     with conn.transaction():
         bootstrap.ensure_roles(conn, roles)
@@ -57,8 +58,18 @@ def build(conn: psycopg.Connection, roles: RoleNames) -> None:
         conn.execute("INSERT INTO school.instance (role_prefix) VALUES (%s)", (roles.prefix,))
         conn.execute("RESET ROLE")
         conn.execute("RESET search_path")
+    migrate(conn, roles, upto)
+
+
+def migrate(conn: psycopg.Connection, roles: RoleNames, upto: int = VERSION) -> None:
+    """Apply the old chain's migrations after the database's version, up to `upto`."""
+    _, migrations = chain()
+    owner = sql.Identifier(roles.owner)
+    current = bootstrap.schema_version(conn)
     bootstrap.ensure_trigram(conn)
     for version, description, text in migrations:
+        if not current < version <= upto:
+            continue
         with conn.transaction():
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(owner))
             conn.execute("SET LOCAL search_path = school, pg_catalog")
@@ -67,6 +78,7 @@ def build(conn: psycopg.Connection, roles: RoleNames) -> None:
                 "INSERT INTO school.schema_version (version, description) VALUES (%s, %s)",
                 (version, description),
             )
-    with conn.transaction():
-        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(owner))
-        conn.execute("SELECT school.ensure_search_index()")
+    if conn.execute("SELECT to_regprocedure('school.ensure_search_index()')").fetchone()[0]:
+        with conn.transaction():
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(owner))
+            conn.execute("SELECT school.ensure_search_index()")
