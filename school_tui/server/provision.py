@@ -47,8 +47,7 @@ def ensure_embedded_database(target: Target, progress: Progress = _quiet) -> Non
         # opened here they would be savepoints, and one failing migration would undo all)
         with psycopg.connect(target.admin(), autocommit=True) as conn:
             version = bootstrap.schema_version(conn)
-            pending = [m for m in bootstrap.migrations() if version is None or m.version > version]
-            if version is None or pending:
+            if version is None or bootstrap.pending(version):
                 progress("Creating the schema…" if version is None else "Upgrading the schema…")
                 bootstrap.init(conn, target.roles, lock_down_server=True)
             # our own server: the owner may read its log, for the Admin's failed logins

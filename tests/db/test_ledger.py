@@ -705,32 +705,25 @@ def test_the_cashier_finds_a_student_by_number_or_by_name(books):
 
 
 # =====================================================================================
-# 0007 on a database with fees and payments written the seed's way
+# A school whose fees and payments predate the ledger
 # =====================================================================================
-def test_0007_allocates_earlier_payments_numbers_them_and_derives_status(
-    pg_server, tmp_path, monkeypatch
-):
+def test_payments_from_before_the_ledger_are_allocated_numbered_and_carried_forward(pg_server):
+    """A school of the first chain of schema files that took payments before the ledger
+    (version 6), migrated by that chain to version 13 and carried forward to today's."""
     import secrets
-    import shutil
 
     from school_tui.db import bootstrap, people
     from school_tui.db.connect import RoleNames
+    from tests.db import old_chain
 
-    real = bootstrap.sql_dir()
-    before = tmp_path / "sql"
-    (before / "migrations").mkdir(parents=True)
-    shutil.copy(real / "schema.sql", before / "schema.sql")
-    for path in (real / "migrations").glob("*.sql"):
-        if int(path.name[:4]) < 7:
-            shutil.copy(path, before / "migrations" / path.name)
-    monkeypatch.setattr(bootstrap, "sql_dir", lambda: before)
     roles = RoleNames(f"m7{secrets.token_hex(3)}")
     dbname = f"{roles.prefix}_db"
     with pg_server.admin() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     try:
         with pg_server.admin(dbname) as conn:
-            assert bootstrap.init(conn, roles) == 6
+            old_chain.build(conn, roles, upto=6)
+            assert bootstrap.schema_version(conn) == 6
             student = people.create_person(
                 conn, role="Student", first_name="Old", last_name="Ledger",
                 email="old@ledger.test", password=None, must_change=False,
@@ -760,8 +753,8 @@ def test_0007_allocates_earlier_payments_numbers_them_and_derives_status(
                     "payment_date) VALUES (%s, %s, 'Cash', %s)",
                     (fee, amount, when),
                 )
-            monkeypatch.setattr(bootstrap, "sql_dir", lambda: real)
-            assert bootstrap.upgrade(conn, roles, real / "migrations") >= 7
+            old_chain.migrate(conn, roles)
+            assert bootstrap.upgrade(conn, roles) == bootstrap.latest_version()
             assert conn.execute(
                 "SELECT receipt_no, amount_paid, student_id FROM school.payments ORDER BY id"
             ).fetchall() == [(2, D("600.00"), student), (1, D("200.00"), student),

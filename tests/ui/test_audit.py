@@ -68,8 +68,10 @@ def test_every_table_of_the_school_has_the_audit_triggers(school):
         FROM pg_class c
         WHERE c.relnamespace = 'school'::regnamespace AND c.relkind IN ('r', 'p')
           AND NOT c.relispartition AND c.relname NOT IN ('audit_log', 'schema_version',
-              -- rows that live only inside the import's transaction (0006_registrar.sql)
-              'import_staging')
+              -- rows that live only inside the import's transaction (05_students.sql)
+              'import_staging',
+              -- presence is no school data (08_chat.sql): test_presence_is_not_audited
+              'online_status')
         ORDER BY c.relname
         """
     ).fetchall()
@@ -187,6 +189,49 @@ def test_a_truncate_is_recorded_and_payments_refuse_it(school):
         school.admin.execute("TRUNCATE school.payments CASCADE")  # with its allocations
     with pytest.raises(errors.InsufficientPrivilege, match="may not be truncated"):
         school.admin.execute("TRUNCATE school.fees CASCADE")  # would take payments along
+
+
+# =====================================================================================
+# Presence is no school data; logins and logouts are recorded on the person's row
+# =====================================================================================
+def test_presence_changes_write_no_audit_entry_while_logins_and_logouts_do(school):
+    from school_tui.db import chat
+
+    teacher = school.add_person("Teacher", email="tea@audit.test")
+    before = last_id(school)
+    with school.connect_as(teacher, autocommit=True) as conn:
+        assert people.who_am_i(conn).id == teacher  # the app's login step: record_login()
+        for status in ("online", "away", "online", "offline"):
+            chat.set_presence(conn, status)
+    # the presence itself changed, for everyone to see
+    assert school.admin.execute(
+        "SELECT status FROM school.online_status WHERE user_id = %s", (teacher,)
+    ).fetchone() == ("offline",)
+    entries = [e for e in log_entries(school, person_id=teacher) if e["id"] > before]
+    assert [e["table_name"] for e in entries] == ["users", "users"]
+    login, logout = entries
+    assert (login["action"], login["row_id"], set(login["new_values"])) == (
+        "UPDATE",
+        teacher,
+        {"last_login"},
+    )
+    assert (logout["action"], logout["row_id"], set(logout["new_values"])) == (
+        "UPDATE",
+        teacher,
+        {"last_logout"},
+    )
+    assert logout["login_role"] == school.login_role(teacher)
+    # nor does the sweep that turns a session without a listener offline
+    with school.connect_as(teacher, autocommit=True) as conn:
+        chat.set_presence(conn, "online")
+        assert chat.sweep_presence(conn) == 1
+    assert [e["table_name"] for e in log_entries(school, person_id=teacher)[-2:]] == [
+        "users",
+        "users",
+    ]
+    assert school.admin.execute(
+        "SELECT count(*) FROM school.audit_log WHERE table_name = 'online_status'"
+    ).fetchone() == (0,)
 
 
 # =====================================================================================
