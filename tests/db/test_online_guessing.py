@@ -1,4 +1,4 @@
-"""Online guessing (issue #3): the server slows every wrong password (auth_delay), and the Admin
+"""Online guessing: the server slows every wrong password (auth_delay), and the Admin
 sees repeated failures per person (the server's log), where the server allows it.
 
 Each wrong password costs auth_delay (1 s) on the server: this module keeps them few and

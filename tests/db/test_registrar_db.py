@@ -1,4 +1,4 @@
-"""The registrar's database side (issue #5): student records without logins, the enrollment
+"""The registrar's database side: student records without logins, the enrollment
 pipeline's rules and history, the accounting hook, live notifications, section capacity under
 concurrency, search with and without pg_trgm, and the CSV import. Real logins, real server.
 """
@@ -15,27 +15,22 @@ from psycopg import errors, sql
 
 from school_tui.db import enrollment, people, sections, student_import, students
 from school_tui.domain.student_csv import ImportFileError, read_csv
+from tests.builders import add_school_year, add_section
 
 
 # -- a small school: one current year, two sections, a registrar ---------------------------------
 class Office:
     def __init__(self, school):
         self.school = school
-        admin = school.admin
-        self.year = admin.execute(
-            "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
-            "VALUES ('2026-2027', '2026-06-15', '2027-03-31', true) RETURNING id"
-        ).fetchone()[0]
-        self.rizal = admin.execute(
-            "INSERT INTO school.sections (name, grade_level, school_year_id, capacity) "
-            "VALUES ('Rizal', 'Grade 7', %s, 2) RETURNING id",
-            (self.year,),
-        ).fetchone()[0]
-        self.mabini = admin.execute(
-            "INSERT INTO school.sections (name, grade_level, school_year_id, capacity) "
-            "VALUES ('Mabini', 'Grade 7', %s, 40) RETURNING id",
-            (self.year,),
-        ).fetchone()[0]
+        self.year = add_school_year(
+            school,
+            "2026-2027",
+            current=True,
+            starts_on=date(2026, 6, 15),
+            ends_on=date(2027, 3, 31),
+        )
+        self.rizal = add_section(school, self.year, "Rizal", "Grade 7", capacity=2)
+        self.mabini = add_section(school, self.year, "Mabini", "Grade 7", capacity=40)
         self.registrar_id = school.add_person("Registrar", email="reg@office.test")
         self.conn = school.connect_as(self.registrar_id, autocommit=True)
 

@@ -1,4 +1,4 @@
-"""The audit trail (issue #3): who changed what, who read which guidance report, and that
+"""The audit trail: who changed what, who read which guidance report, and that
 nobody, the owner included, can change or remove an entry. Over real logins on a real server.
 """
 
@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from school_tui.db import audit, guidance, ledger, people
 from school_tui.db.connect import APP_ROLE_GROUP
+from tests.builders import add_school_year, add_section
 
 ROLES = tuple(APP_ROLE_GROUP)
 
@@ -60,7 +61,7 @@ def test_every_table_of_the_school_has_the_audit_triggers(school):
                 WHERE t.tgrelid = c.oid
                   AND t.tgenabled = 'A'
                   -- audit: AFTER ROW UPDATE/DELETE; audit_insert: AFTER STATEMENT INSERT
-                  -- (0011); audit_truncate: AFTER TRUNCATE
+                  -- (one per statement); audit_truncate: AFTER TRUNCATE
                   AND (t.tgname, t.tgfoid, t.tgtype) IN (
                       ('audit', 'school.audit_row()'::regprocedure, 1 | 8 | 16),
                       ('audit_insert', 'school.audit_rows_inserted()'::regprocedure, 4),
@@ -120,10 +121,7 @@ def test_who_changed_this_payment(school):
 
 def test_an_update_records_only_the_changed_fields_and_a_no_op_nothing(school):
     accountant = school.add_person("Accounting")
-    year = school.admin.execute(
-        "INSERT INTO school.school_years (name, starts_on, ends_on) "
-        "VALUES ('2025-2026', '2025-06-01', '2026-05-31') RETURNING id"
-    ).fetchone()[0]
+    year = add_school_year(school, "2025-2026")
     schedule = school.admin.execute(
         "INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount, "
         "due_date) VALUES (%s, 'Grade 7', 'Tuition', 500.00, '2025-07-31') RETURNING id",
@@ -131,7 +129,7 @@ def test_an_update_records_only_the_changed_fields_and_a_no_op_nothing(school):
     ).fetchone()[0]
     before = last_id(school)
     with school.connect_as(accountant, autocommit=True) as conn:
-        # (Accounting changes a schedule through the ledger's function: 0009)
+        # Accounting changes a schedule through the ledger's function, not an UPDATE.
         query = "SELECT school.save_fee_schedule(%s, NULL, NULL, NULL, %s, '2025-08-31')"
         conn.execute(query, (schedule, Decimal("500.00")))
         conn.execute(query, (schedule, Decimal("500.00")))  # no change
@@ -150,15 +148,8 @@ def test_an_update_records_only_the_changed_fields_and_a_no_op_nothing(school):
 
 def test_a_delete_records_the_whole_row(school):
     coordinator = school.add_person("Academic Coordinator")
-    year = school.admin.execute(
-        "INSERT INTO school.school_years (name, starts_on, ends_on) "
-        "VALUES ('2025-2026', '2025-06-01', '2026-05-31') RETURNING id"
-    ).fetchone()[0]
-    section = school.admin.execute(
-        "INSERT INTO school.sections (name, grade_level, school_year_id) "
-        "VALUES ('A', 'Grade 7', %s) RETURNING id",
-        (year,),
-    ).fetchone()[0]
+    year = add_school_year(school, "2025-2026")
+    section = add_section(school, year, "A", "Grade 7")
     subject = school.admin.execute(
         "INSERT INTO school.subjects (section_id, name, description) "
         "VALUES (%s, 'Science', 'Cells') RETURNING id",
