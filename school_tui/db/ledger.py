@@ -1,4 +1,4 @@
-"""The ledger (sql/migrations/0007_ledger.sql): charging fees, taking payments at the window,
+"""The ledger (sql/schema/07_ledger.sql): charging fees, taking payments at the window,
 corrections, the day close, and the one query that proves the books add up.
 
 Money is Decimal end to end. Every write goes through a SECURITY DEFINER function that locks

@@ -1,7 +1,7 @@
 """Student records: search as you type, a student's page, create and edit (issue #5).
 
 A student is a users row with role Student plus their student_profiles row
-(sql/migrations/0006_registrar.sql). Creating one makes no login: create_student reserves the
+(sql/schema/05_students.sql). Creating one makes no login: create_student reserves the
 login's name only, and the login is made when an Admin first issues a temporary password.
 
 Search matches every typed word anywhere in the lower-cased names, email and student number
@@ -47,7 +47,7 @@ def _like_word(word: str) -> str:
 
 def search_sql(words: list[str]) -> str:
     """The search query: school.search_students finds the ids (as the owner, so the trigram
-    index can serve LIKE; see 0006_registrar.sql), the rows are read through row-level
+    index can serve LIKE; see sql/schema/05_students.sql), the rows are read through row-level
     security. Parameters: the patterns (text[]) and the limit (search_params)."""
     return """
         SELECT f.user_id AS id, p.student_number, u.last_name, u.first_name, u.email,
