@@ -4,6 +4,11 @@ The app runs in tmux (80x24); we time from process spawn until the login form is
 screen, and from pressing Enter on the password until the student's home is painted.
 Baselines in the same run: a bare Python start, a bare Textual app showing one Input, and
 the login's raw parts (argon2 alone, a raw SCRAM connect, the home's SQL through psql).
+The app and its baselines take turns, run by run, so that a busy machine weighs on both
+alike; the ratios the start-up is held to are written beside the medians:
+
+- startup_ratio = startup_to_login_s / raw_textual_input_s  (goal: at most 1.5)
+- login_ratio = login_to_home_s / raw_argon2_kdf_s  (goal: at most 2)
 
 Writes benchmarks/results/startup.json. Usage: python benchmarks/startup.py [--runs N]
 """
@@ -11,6 +16,7 @@ Writes benchmarks/results/startup.json. Usage: python benchmarks/startup.py [--r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -29,6 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LOGIN_MARK = "Log in with your school email"
 HOME_MARK = "Student home"
+STARTING = "Starting the database"
+STARTING_GRACE_S = 3.0
 
 BARE_TEXTUAL_APP = """
 from textual.app import App
@@ -81,23 +89,18 @@ def main() -> None:
 
 def run(target, env: dict, runs: int) -> dict:
     app_cmd = f"{BIN / 'school-tui'}"
-    results: dict[str, float] = {}
-    results["raw_python_start_s"] = _median_time(
-        lambda: _time_process([sys.executable, "-c", "pass"]), runs
-    )
     bare = Path(tempfile.mkdtemp()) / "bare.py"
     bare.write_text(BARE_TEXTUAL_APP)
-    results["raw_textual_input_s"] = _median_time(
-        lambda: time_until_screen(f"{sys.executable} {bare}", LOGIN_MARK, env), runs
-    )
-    results["startup_to_login_s"] = _median_time(
-        lambda: time_until_screen(app_cmd, LOGIN_MARK, env), runs
-    )
 
     def one_login() -> float:
         with Terminal(app_cmd, env=env) as term:
             term.wait_for(LOGIN_MARK)
-            term.wait_for_absent("Starting the database")
+            # The status shows while the server is prepared; a fast preparation may end
+            # before the form is first drawn, a slow one shows it a frame after the form.
+            # Seen (or not, within a grace) and then gone: no login waits for the server.
+            with contextlib.suppress(TimeoutError):
+                term.wait_for(STARTING, timeout=STARTING_GRACE_S)
+            term.wait_for_absent(STARTING)
             term.type_and_wait("student@demo.school")
             term.press_and_wait_for_row_change("Enter")
             term.type("school-tui-demo")
@@ -105,8 +108,24 @@ def run(target, env: dict, runs: int) -> dict:
             term.keys("Enter")
             return term.wait_for(HOME_MARK, since=pressed, also="Enrolled")
 
-    results["login_to_home_s"] = _median_time(one_login, runs)
+    kdf = argon2_kdf(target)
+    measures = {
+        "raw_python_start_s": lambda: _time_process([sys.executable, "-c", "pass"]),
+        "raw_textual_input_s": lambda: time_until_screen(
+            f"{sys.executable} {bare}", LOGIN_MARK, env
+        ),
+        "startup_to_login_s": lambda: time_until_screen(app_cmd, LOGIN_MARK, env),
+        "login_to_home_s": one_login,
+        "raw_argon2_kdf_s": kdf,
+    }
+    samples: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(runs):
+        for name, measure in measures.items():
+            samples[name].append(measure())
+    results = {name: statistics.median(values) for name, values in samples.items()}
     results.update(raw_login_parts(target, runs))
+    results["startup_ratio"] = results["startup_to_login_s"] / results["raw_textual_input_s"]
+    results["login_ratio"] = results["login_to_home_s"] / results["raw_argon2_kdf_s"]
     return results
 
 
@@ -116,8 +135,26 @@ def _time_process(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def argon2_kdf(target):
+    """A timer of the login's own key derivation (the demo student's salt), alone."""
+    import psycopg
+
+    from school_tui.auth.passwords import derive_db_password
+    from school_tui.db import people
+
+    with psycopg.connect(target.prelogin(), autocommit=True) as pre:
+        _, salt = people.prelogin_lookup(pre, "student@demo.school")
+
+    def kdf() -> float:
+        started = time.perf_counter()
+        derive_db_password("school-tui-demo", salt)
+        return time.perf_counter() - started
+
+    return kdf
+
+
 def raw_login_parts(target, runs: int) -> dict:
-    """The same work the login does, piece by piece, without the app around it."""
+    """The rest of the login's work, piece by piece, without the app around it."""
     import psycopg
 
     from school_tui.auth.passwords import derive_db_password
@@ -125,12 +162,6 @@ def raw_login_parts(target, runs: int) -> dict:
 
     with psycopg.connect(target.prelogin(), autocommit=True) as pre:
         login_role, salt = people.prelogin_lookup(pre, "student@demo.school")
-
-    def kdf() -> float:
-        started = time.perf_counter()
-        derive_db_password("school-tui-demo", salt)
-        return time.perf_counter() - started
-
     password = derive_db_password("school-tui-demo", salt)
     conninfo = target.person(login_role, password)
 
@@ -154,7 +185,6 @@ def raw_login_parts(target, runs: int) -> dict:
         return time.perf_counter() - started
 
     return {
-        "raw_argon2_kdf_s": _median_time(kdf, runs),
         "raw_scram_connect_s": _median_time(connect, runs),
         "psql_student_home_sql_s": _median_time(psql_home, runs),
     }
