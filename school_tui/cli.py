@@ -79,7 +79,6 @@ def _run_app(
     target, demo_if_empty: bool, idle_lock_seconds: float, away_after: float, money=None
 ) -> int:
     from school_tui.app import SchoolApp
-    from school_tui.server.provision import release
 
     app = SchoolApp(
         target,
@@ -91,6 +90,8 @@ def _run_app(
     try:
         app.run()
     finally:
+        from school_tui.server.provision import release  # psycopg: not before the login form
+
         release(target)
     return app.return_code or 0
 

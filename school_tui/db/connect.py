@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
 from school_tui.server.config import EMBEDDED_DBNAME, Config
 
 if TYPE_CHECKING:
@@ -70,7 +68,8 @@ GROUP_KEYS = tuple(APP_ROLE_GROUP.values())
 
 @dataclass(frozen=True)
 class Target:
-    """Where one school's database is. Building one opens nothing."""
+    """Where one school's database is. Building one opens nothing and imports no psycopg
+    (the app builds it before its login form shows); the conninfo methods import it."""
 
     base_conninfo: str  # host/port/dbname (and, for admin use, user/password)
     roles: RoleNames
@@ -88,15 +87,21 @@ class Target:
 
     @property
     def dbname(self) -> str | None:
+        from psycopg.conninfo import conninfo_to_dict
+
         return conninfo_to_dict(self.base_conninfo).get("dbname")  # type: ignore[return-value]
 
     def admin(self, **overrides) -> str:
+        from psycopg.conninfo import make_conninfo
+
         return make_conninfo(self.base_conninfo, application_name=APPLICATION_NAME, **overrides)
 
     def prelogin(self) -> str:
         return self.person(self.roles.prelogin, PRELOGIN_PASSWORD)
 
     def person(self, login_role: str, password: str) -> str:
+        from psycopg.conninfo import make_conninfo
+
         return make_conninfo(
             self.base_conninfo,
             user=login_role,

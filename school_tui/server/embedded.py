@@ -118,9 +118,10 @@ class EmbeddedServer:
     # -- public API -------------------------------------------------------------------------
 
     def conninfo(self, dbname: str = "postgres", user: str = SUPERUSER) -> str:
-        from psycopg.conninfo import make_conninfo
-
-        return make_conninfo(host=str(self.socket_dir), port=5432, dbname=dbname, user=user)
+        # Built by hand, as libpq reads it: the app builds this before its login form shows,
+        # and importing psycopg for it would double the time to that form.
+        params = {"host": str(self.socket_dir), "port": "5432", "dbname": dbname, "user": user}
+        return " ".join(f"{key}={_conninfo_value(value)}" for key, value in params.items())
 
     def ensure_running(self) -> None:
         """Initialise the cluster if needed and start it if it is not running. Idempotent."""
@@ -387,3 +388,12 @@ def _ensure_os_user(name: str) -> None:
                 check=True,
                 capture_output=True,
             )
+
+
+def _conninfo_value(value: str) -> str:
+    """A conninfo value quoted as libpq's PQconnectdb reads it (psycopg's make_conninfo
+    writes the same)."""
+    if not value:
+        return "''"
+    value = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{value}'" if any(ch.isspace() for ch in value) else value
