@@ -79,7 +79,9 @@ class SchoolApp(App):
         textual_internals.tell(self, self.textual_fence)  # when off: logged, and said once
         self.idle_lock.start()
         if self._prepare:
-            self.prepare_server()
+            # Once the form is on the screen: the worker's imports (psycopg) and server checks
+            # would otherwise hold the interpreter while the form is drawn the first time.
+            self.call_after_refresh(self.prepare_server)
         else:
             self._server_ready.set()
 
