@@ -43,8 +43,6 @@ def _is_auth_failure(exc: psycopg.OperationalError) -> bool:
 
 def login(target: Target, email: str, password: str):
     """Return an open Session for the person, or raise LoginFailed / ServerUnavailable."""
-    from school_tui.runtime.session import Session
-
     email = email.strip()
     if not email or not password:
         raise LoginFailed("Email and password: both are required.")
@@ -65,6 +63,8 @@ def login(target: Target, email: str, password: str):
             person = people.who_am_i(conn)
     except LookupError:
         raise LoginFailed(LOGIN_FAILED) from None
+    from school_tui.runtime.session import Session  # psycopg_pool: only once it is needed
+
     session = Session(target, person, conninfo)
     session.open()
     return session

@@ -40,7 +40,9 @@ class Session:
         )
 
     def open(self) -> None:
-        self.pool.open(wait=True, timeout=10)
+        """Start connecting, without waiting: the pool connects while the home is composed,
+        and the first `run` waits for it (its timeout: an outage, then, like any other)."""
+        self.pool.open(wait=False)
 
     def run(self, fn: Callable[[psycopg.Connection[tuple[Any, ...]]], T]) -> T:
         """Run `fn` with a pooled connection of this person's own login. Worker threads only."""

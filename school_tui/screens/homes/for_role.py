@@ -1,5 +1,11 @@
 """Which home screen each role gets. Modules are imported only when a person of that role
-logs in, so start-up never pays for screens it does not show."""
+logs in, so start-up never pays for screens it does not show.
+
+A login imports them on the side (`preload`): what every session needs while the password's
+key derivation runs (argon2 works outside the interpreter lock, so a thread can import
+meanwhile), the role's own home while the session's pool connects. Once the home is shown,
+its imports are done.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,33 @@ HOME_SCREENS = {
     "Accounting": ("school_tui.screens.homes.accounting", "AccountingHome"),
 }
 
+# What every logged-in session imports whatever the role: the session and its pool, live
+# chat and its listener and alerts (SchoolApp.start_session), the homes' base and the money
+# format its tables show amounts in (RoleHome._format).
+SESSION_MODULES = (
+    "school_tui.runtime.session",
+    "school_tui.live.chat",
+    "school_tui.live.listener",
+    "school_tui.screens.chat.alerts",
+    "school_tui.screens.homes.base",
+    "school_tui.screens.accounting.forms",
+)
+
 
 def home_screen_class(role: str):
     module_name, class_name = HOME_SCREENS[role]
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def preload(role: str | None = None) -> None:
+    """Import SESSION_MODULES, or with `role` that role's home module. Any thread; an import
+    that fails here is left to fail where the module is used, with its own error."""
+    if role is None:
+        names = SESSION_MODULES
+    else:
+        names = (HOME_SCREENS[role][0],) if role in HOME_SCREENS else ()
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            continue
