@@ -121,7 +121,7 @@ def run(target, env: dict, runs: int) -> dict:
     samples: dict[str, list[float]] = {name: [] for name in measures}
     # A session kept open all along keeps one tmux server up: a new session started just as
     # the last one closes can meet a server on its way out ("server exited unexpectedly").
-    with Tmux("sleep 86400", env=env):
+    with Terminal("sleep 86400", env=env):
         for _ in range(runs):
             for name, measure in measures.items():
                 samples[name].append(measure())

@@ -134,6 +134,13 @@ class SchoolApp(App):
 
     # -- the session -------------------------------------------------------------------------
 
+    def preload_session(self, role: str | None = None) -> None:
+        """Import what start_session and every home need, or with `role` that role's home
+        (screens/homes/for_role.py `preload`). Any thread: the login calls it on the side."""
+        from school_tui.screens.homes.for_role import preload
+
+        preload(role)
+
     def start_session(self, session) -> None:
         from school_tui.live.chat import LiveChat
         from school_tui.live.listener import Listener

@@ -89,18 +89,17 @@ class LoginScreen(Screen):
     @db_work(name="login", group="login", exclusive=True)
     def _login(self, email: str, password: str) -> None:
         from school_tui.auth.login import LoginFailed, ServerUnavailable, login
-        from school_tui.screens.homes.for_role import preload
 
         # What the home needs is imported on the side, while the login waits on the server
         # and argon2; the role's own home while the session's pool connects.
-        threading.Thread(target=preload, name="preload session", daemon=True).start()
+        threading.Thread(target=self.app.preload_session, name="preload", daemon=True).start()
         self.app.wait_for_server()
         try:
             session = login(self.app.target, email, password)
         except (LoginFailed, ServerUnavailable) as exc:
             self.post_message(LoginRefused(str(exc)))
             return
-        preload(session.person.role)
+        self.app.preload_session(session.person.role)
         self.post_message(LoginSucceeded(session))
 
     def on_login_refused(self, message: LoginRefused) -> None:
