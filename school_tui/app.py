@@ -221,13 +221,12 @@ class SchoolApp(App):
         self.handle_error(event.worker.error)
 
     def handle_error(self, exc: BaseException) -> None:
-        import psycopg
-        from psycopg_pool import PoolTimeout
+        from school_tui.db.errors import connection_lost
 
         # Keys typed ahead were meant for what the failed work would have shown: not for
         # the error modal (Enter would close it unread) nor the form under it.
         self.typeahead.drop()
-        if self.session is not None and isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
+        if self.session is not None and connection_lost(exc):
             self._connection_lost()
             return
         from school_tui.widgets.error import ErrorModal, describe
@@ -294,15 +293,9 @@ class SchoolApp(App):
 
 def _login_refused(session) -> bool:
     """Whether the server now refuses the session's own login (not merely unreachable)."""
-    import psycopg
+    from school_tui.auth.login import login_refused
 
-    from school_tui.auth.login import _is_auth_failure
-
-    try:
-        psycopg.connect(session.conninfo, connect_timeout=5).close()
-    except psycopg.OperationalError as exc:
-        return _is_auth_failure(exc)
-    return False
+    return login_refused(session.conninfo)
 
 
 SWITCH_INTERVAL_S = 0.001  # see start_session

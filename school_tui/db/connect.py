@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from psycopg import Connection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from school_tui.server.config import EMBEDDED_DBNAME, Config
+
+__all__ = ["Connection", "Target"]  # Connection: what every db function takes, for UI hints
 
 # The pre-login role's password is public by design: that role can call one function, which
 # answers any email with a login name and salt (real or decoy). Knowing it gains nothing.

@@ -409,8 +409,7 @@ class CashierScreen(Screen):
         refusal) may have posted it: the screen learns so (`_lost`, on the UI thread, waited
         for) before the app's error handler sees the error, so the reconnect that follows
         always finds the payment kept and sends it again."""
-        import psycopg
-        from psycopg_pool import PoolTimeout
+        from school_tui.db.errors import Refused, connection_lost
 
         def post(conn):
             before = enrollment.current_status(conn, pending.student_id)
@@ -427,16 +426,14 @@ class CashierScreen(Screen):
 
         try:
             receipt, enrollment_now = self.session.run(post)
-        except ledger.LedgerRefused as exc:
+        except Refused as exc:
             self.post_message(PostRefused(str(exc)))
             return
-        except (psycopg.OperationalError, PoolTimeout):
-            app.call_from_thread(self._lost, True)
-            raise  # the app shows the connection banner and reconnects
-        except Exception:
-            # Sent, then something else failed (reading the receipt back, say): it may have
-            # been posted, so the same key goes again (Ctrl+R) and the error modal says why.
-            app.call_from_thread(self._lost, False)
+        except Exception as exc:
+            # The connection: the app shows the banner and reconnects. Anything else after
+            # sending (reading the receipt back, say): it may have been posted, so the same
+            # key goes again (Ctrl+R) and the error modal says why.
+            app.call_from_thread(self._lost, connection_lost(exc))
             raise
         self.post_message(Posted(receipt, enrollment_now))
 

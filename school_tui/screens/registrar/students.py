@@ -351,9 +351,8 @@ class StudentForm(ModalScreen[int | None]):
 
     @db_work(name="save student", group="student-form", exclusive=True)
     def _save(self, fields, section_id: int | None) -> None:
-        import psycopg
-
         from school_tui.db import sections, students
+        from school_tui.db.errors import Refused
 
         def write(conn) -> int:
             with conn.transaction():
@@ -369,9 +368,8 @@ class StudentForm(ModalScreen[int | None]):
 
         try:
             student_id = self.session.run(write)
-        except psycopg.errors.IntegrityError as exc:  # a rule the database enforces
-            text = (exc.diag.message_primary or str(exc)).strip()
-            self.post_message(FormFailed(text))
+        except Refused as exc:  # a rule the database enforces
+            self.post_message(FormFailed(exc.message))
             return
         except BaseException:
             self.post_message(FormFailed(""))
