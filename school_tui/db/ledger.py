@@ -206,6 +206,25 @@ def post_payment(
     return Receipt(**{**found.__dict__, "replayed": row[1]})
 
 
+def take_payment(
+    conn: psycopg.Connection,
+    student_id: int,
+    amount: Decimal,
+    method: str,
+    reference: str | None,
+    client_key: uuid.UUID,
+) -> tuple[Receipt, str | None]:
+    """The cashier's post (post_payment), and the enrollment status the payment moved the
+    student to (paying the year's required fees makes a Verified enrollment Payment
+    Complete), None when it stayed as it was."""
+    from school_tui.db import enrollment
+
+    before = enrollment.current_status(conn, student_id)
+    posted = post_payment(conn, student_id, amount, method, reference, client_key)
+    after = enrollment.current_status(conn, student_id)
+    return posted, (after if after != before else None)
+
+
 def receipt(conn: psycopg.Connection, payment_id: int) -> Receipt | None:
     """A payment as its receipt: who, what, how, where it went, the balance now."""
     head = conn.execute(

@@ -253,6 +253,28 @@ def update(conn: psycopg.Connection, student_id: int, fields: StudentFields) -> 
         )
 
 
+def save(
+    conn: psycopg.Connection,
+    profile: Profile | None,
+    fields: StudentFields,
+    section_id: int | None,
+) -> int:
+    """The student form's save, in one transaction: a new student (profile None) in
+    `section_id`, or `profile`'s student updated and put in `section_id` of the current
+    year (None: out of their section). Refused naming the field; returns their users.id."""
+    from school_tui.db import sections
+
+    with conn.transaction():
+        if profile is None:
+            return create(conn, fields, section_id=section_id)
+        update(conn, profile.id, fields)
+        if section_id is not None and section_id != profile.section_id:
+            sections.assign(conn, section_id, [profile.id])
+        elif section_id is None and profile.section_id is not None:
+            sections.unassign(conn, [profile.id])
+        return profile.id
+
+
 @dataclass(frozen=True)
 class FeeSummary:
     fees: int

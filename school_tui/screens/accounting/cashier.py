@@ -41,7 +41,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from school_tui.db import enrollment, ledger
+from school_tui.db import ledger
 from school_tui.domain.money import DEFAULT_FORMAT, MoneyFormat, format_money, parse_amount
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
@@ -412,8 +412,7 @@ class CashierScreen(Screen):
         from school_tui.db.errors import Refused, connection_lost
 
         def post(conn):
-            before = enrollment.current_status(conn, pending.student_id)
-            posted = ledger.post_payment(
+            return ledger.take_payment(
                 conn,
                 pending.student_id,
                 pending.amount,
@@ -421,8 +420,6 @@ class CashierScreen(Screen):
                 pending.reference,
                 pending.key,
             )
-            after = enrollment.current_status(conn, pending.student_id)
-            return posted, (after if after != before else None)
 
         try:
             receipt, enrollment_now = self.session.run(post)

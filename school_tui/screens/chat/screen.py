@@ -258,11 +258,12 @@ class ChatScreen(Screen):
     @db_work(name="mark messages read", group="chat-read")
     def _mark_read(self, partner_id: int, up_to: int, ids: list[int], count_as) -> None:
         def mark(conn) -> tuple[int, int] | None:
-            chat.mark_read(conn, partner_id, up_to)
             if count_as is None:
+                chat.mark_read_and_count(conn, partner_id, up_to)
                 return None
             being_marked, published_up_to, number = count_as
-            return chat.unread_total(conn, being_marked, published_up_to), number
+            counting = (being_marked, published_up_to)
+            return chat.mark_read_and_count(conn, partner_id, up_to, counting), number
 
         counted = None
         try:
@@ -367,12 +368,8 @@ class ChatScreen(Screen):
 
     @db_work(name="send message", group="chat-send")
     def _send(self, partner_id: int, text: str, key: uuid.UUID) -> None:
-        def send(conn):
-            message_id = chat.send(conn, partner_id, text, key)
-            return chat.messages_by_id(conn, [message_id])
-
         try:
-            rows = self.session.run(send)
+            rows = self.session.run(lambda conn: chat.send_and_read(conn, partner_id, text, key))
         except Exception:
             self.post_message(SendFailed(partner_id))
             raise  # db_work hands it to the app: the banner, or the readable error
