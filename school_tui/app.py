@@ -245,6 +245,8 @@ class SchoolApp(App):
     def _reconnect(self, session) -> None:
         import time
 
+        from school_tui.db.connect import ping
+
         delay = 0.2
         while session is self.session:
             if _login_refused(session):
@@ -252,7 +254,7 @@ class SchoolApp(App):
                 self.call_from_thread(self._session_ended, session)
                 return
             try:
-                session.run(lambda conn: conn.execute("SELECT 1"))
+                session.run(ping)
             except Exception:
                 time.sleep(delay)  # backoff between reconnect attempts, not a test wait
                 delay = min(delay * 2, 5.0)

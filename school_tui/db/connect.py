@@ -104,3 +104,8 @@ class Target:
             options=SESSION_OPTIONS,
             connect_timeout=10,
         )
+
+
+def ping(conn: Connection) -> None:
+    """One round trip: raises if the connection does not work."""
+    conn.execute("SELECT 1")
