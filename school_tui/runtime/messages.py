@@ -6,9 +6,13 @@ A worker's own result goes back with runtime.workers.deliver (see its docstring)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from school_tui.db.audit import Entry
+    from school_tui.runtime.session import Session
 
 
 @dataclass
@@ -23,7 +27,7 @@ class ServerFailed(Message):
 
 @dataclass
 class LoginSucceeded(Message):
-    session: Any  # school_tui.runtime.session.Session
+    session: Session
 
 
 @dataclass
@@ -59,7 +63,7 @@ class AuditPageLoaded(Message):
 
 @dataclass
 class AuditEntryLoaded(Message):
-    entry: Any  # school_tui.db.audit.Entry, or None when it is not there
+    entry: Entry | None  # None: it is not there
 
 
 @dataclass

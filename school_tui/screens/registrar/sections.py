@@ -33,6 +33,7 @@ from school_tui.widgets.title import TitleBar
 
 if TYPE_CHECKING:
     from school_tui.db.errors import NotAllowed, Refused
+    from school_tui.db.sections import Section
 
 GRADE_LEVELS = ("Kindergarten", *(f"Grade {n}" for n in range(1, 13)))
 
@@ -75,7 +76,7 @@ class SectionRefused(Message):
 
 @dataclass
 class RosterLoaded(Message):
-    section: Any  # db.sections.Section | None
+    section: Section | None
     rows: list[tuple]
     since: int = 0  # LivePresence.since() when the load began
 
