@@ -190,8 +190,9 @@ def test_payment_complete_by_hand_with_required_fees_unpaid_needs_a_remark(offic
         )
     refused = r"^remark: Juan Cruz \(2026-00001\) has 1,500.00 of required fees unpaid"
     for remark in (None, "   ", "documents complete"):  # none, blank, the previous one
-        with pytest.raises(errors.CheckViolation, match=refused):
+        with pytest.raises(Refused, match=refused) as refusal:
             enrollment.set_status(office.conn, ids, "Payment Complete", remark)
+        assert refusal.value.field == "remark"
     with pytest.raises(errors.CheckViolation, match=refused):  # a plain UPDATE too
         office.conn.execute(
             "UPDATE school.enrollment_progress SET current_status = 'Payment Complete' "
