@@ -239,13 +239,12 @@ class SchoolApp(App):
         self.handle_error(event.worker.error)
 
     def handle_error(self, exc: BaseException) -> None:
-        import psycopg
-        from psycopg_pool import PoolTimeout
+        from school_tui.db.errors import connection_lost
 
         # Keys typed ahead were meant for what the failed work would have shown: not for
         # the error modal (Enter would close it unread) nor the form under it.
         self.typeahead.drop()
-        if self.session is not None and isinstance(exc, (psycopg.OperationalError, PoolTimeout)):
+        if self.session is not None and connection_lost(exc):
             self._connection_lost()
             return
         from school_tui.widgets.error import ErrorModal, describe
@@ -264,6 +263,8 @@ class SchoolApp(App):
     def _reconnect(self, session: Session) -> None:
         import time
 
+        from school_tui.db.connect import ping
+
         delay = 0.2
         while session is self.session:
             if _login_refused(session):
@@ -271,7 +272,7 @@ class SchoolApp(App):
                 self.call_from_thread(self._session_ended, session)
                 return
             try:
-                session.run(lambda conn: conn.execute("SELECT 1"))
+                session.run(ping)
             except Exception:
                 time.sleep(delay)  # backoff between reconnect attempts, not a test wait
                 delay = min(delay * 2, 5.0)
@@ -314,15 +315,9 @@ class SchoolApp(App):
 
 def _login_refused(session) -> bool:
     """Whether the server now refuses the session's own login (not merely unreachable)."""
-    import psycopg
+    from school_tui.auth.login import login_refused
 
-    from school_tui.auth.login import _is_auth_failure
-
-    try:
-        psycopg.connect(session.conninfo, connect_timeout=5).close()
-    except psycopg.OperationalError as exc:
-        return _is_auth_failure(exc)
-    return False
+    return login_refused(session.conninfo)
 
 
 SWITCH_INTERVAL_S = 0.001  # see start_session

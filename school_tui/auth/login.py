@@ -41,6 +41,16 @@ def _is_auth_failure(exc: psycopg.OperationalError) -> bool:
     return any(marker in text for marker in _AUTH_FAILURES)
 
 
+def login_refused(conninfo: str) -> bool:
+    """Whether the server now refuses this login (not merely unreachable): a session's
+    password changed or its login dropped meanwhile."""
+    try:
+        psycopg.connect(conninfo, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        return _is_auth_failure(exc)
+    return False
+
+
 def login(target: Target, email: str, password: str):
     """Return an open Session for the person, or raise LoginFailed / ServerUnavailable."""
     email = email.strip()

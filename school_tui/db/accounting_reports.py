@@ -181,7 +181,7 @@ def _receipt_label(receipt_no: int) -> str:
 def statement(conn: psycopg.Connection, student_id: int | None = None):
     """The statement of `student_id` (None: the caller's own). Row-level security decides:
     a student asking for someone else's gets None, as for a student that is not there."""
-    from school_tui.output.statements import Statement, running_balance
+    from school_tui.domain.account import Statement, running_balance
 
     head = conn.execute(
         """
@@ -245,7 +245,7 @@ def statement(conn: psycopg.Connection, student_id: int | None = None):
             for at, kind, description, ref, charge, credit, pid, fid, aid in rows
         ]
     )  # fmt: skip
-    from school_tui.output.documents import school_name
+    from school_tui.server.config import school_name
 
     return Statement(school_name(), sid, name, email, where or "(no section)", now, lines)
 
@@ -254,11 +254,11 @@ def statement(conn: psycopg.Connection, student_id: int | None = None):
 
 
 def receipt(conn: psycopg.Connection, payment_id: int):
-    """The payment's receipt (receipts.Receipt), with the balance as it stood right after it
+    """The payment's receipt (domain.account.Receipt), with the balance as it stood right after it
     (a reprint shows what the first print showed), or None when the reader may not see it."""
     from school_tui.db import ledger
-    from school_tui.output.documents import school_name
-    from school_tui.output.receipts import Receipt, ReceiptLine
+    from school_tui.domain.account import Receipt, ReceiptLine
+    from school_tui.server.config import school_name
 
     r = ledger.receipt(conn, payment_id)
     if r is None:

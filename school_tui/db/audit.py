@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -223,14 +222,3 @@ CSV_HEADER = (
     "application_name",
     "txid",
 )
-
-
-def export_csv(conn: psycopg.Connection, f: AuditFilter, path: Path) -> int:
-    """Write every entry the filter matches to a new file at `path` (never overwrites: an
-    existing file is an error). Returns the number of entries written. A failed export
-    removes its partial file. Cells are written by csv_export.write_csv, which defuses what a
-    spreadsheet would run as a formula: names, titles and application names are anyone's
-    text."""
-    from school_tui.output.csv_files import write_csv
-
-    return write_csv(Path(path), CSV_HEADER, entries(conn, f))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 
 MAX_MESSAGE_LENGTH = 4000  # the database enforces the same (messages_message_check)
@@ -71,6 +72,22 @@ def send(conn: psycopg.Connection, receiver_id: int, text: str, client_key: uuid
                 (client_key,),
             ).fetchone()
     return row[0]
+
+
+def newest_id(conn: psycopg.Connection) -> int:
+    """The id of the newest message the caller sent or received (0: none yet)."""
+    return conn.execute(
+        "SELECT coalesce(max(id), 0) FROM school.messages "
+        "WHERE school.me() IN (sender_id, receiver_id)"
+    ).fetchone()[0]
+
+
+def send_and_read(
+    conn: psycopg.Connection, receiver_id: int, text: str, client_key: uuid.UUID
+) -> list[ChatMessage]:
+    """Send (once per client_key, as `send`) and read the message back as stored, for the
+    sender's own pane."""
+    return messages_by_id(conn, [send(conn, receiver_id, text, client_key)])
 
 
 def messages_by_id(conn: psycopg.Connection, ids: list[int]) -> list[ChatMessage]:
@@ -223,6 +240,21 @@ def mark_read(conn: psycopg.Connection, partner_id: int, up_to_id: int) -> int:
     ).rowcount
 
 
+def mark_read_and_count(
+    conn: psycopg.Connection,
+    partner_id: int,
+    up_to_id: int,
+    counting: tuple[list[int], int | None] | None = None,
+) -> int | None:
+    """`mark_read`, then, when `counting` = (being_marked, up_to) is given, the caller's
+    unread total as `unread_total(conn, being_marked, up_to)` counts it (else None)."""
+    mark_read(conn, partner_id, up_to_id)
+    if counting is None:
+        return None
+    being_marked, up_to = counting
+    return unread_total(conn, being_marked, up_to)
+
+
 def search_contacts(
     conn: psycopg.Connection, text: str, role: str | None = None, limit: int = 50
 ) -> list[Contact]:
@@ -269,6 +301,12 @@ def channels(conn: psycopg.Connection) -> tuple[str, ...]:
     mine = conn.execute("SELECT school.my_channel(), school.presence_channel()").fetchone()
     enrollment = enrollment_channel(conn)
     return (*mine, enrollment) if enrollment else tuple(mine)  # type: ignore[misc,arg-type]
+
+
+def listen(conn: psycopg.Connection, channels: tuple[str, ...]) -> None:
+    """LISTEN on each channel: their notifications come to this connection."""
+    for channel in channels:
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
 
 
 def enrollment_channel(conn: psycopg.Connection) -> str | None:

@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 from school_tui.server.config import EMBEDDED_DBNAME, Config
 
 if TYPE_CHECKING:
+    from psycopg import Connection
+
     from school_tui.server.embedded import EmbeddedServer
+
+__all__ = ["Connection", "Target"]  # Connection: what every db function takes, for UI hints
 
 # The pre-login role's password is public by design: that role can call one function, which
 # answers any email with a login name and salt (real or decoy). Knowing it gains nothing.
@@ -110,3 +114,8 @@ class Target:
             options=SESSION_OPTIONS,
             connect_timeout=10,
         )
+
+
+def ping(conn: Connection) -> None:
+    """One round trip: raises if the connection does not work."""
+    conn.execute("SELECT 1")

@@ -206,3 +206,18 @@ def add_student_profile(
         "RETURNING user_id",
         (user_id, number, grade, born, guardian, phone, address),
     )
+
+
+def set_ledger_clock(conn, when: datetime | None) -> None:
+    """Date the ledger's rows written on this connection `when` (None: now again). Only a
+    superuser session may set the clock (the loader is one)."""
+    conn.execute(
+        "SELECT set_config('school.ledger_clock', %s, false)",
+        (when.isoformat() if when is not None else "",),
+    )
+
+
+def balance(conn, student_id) -> Decimal:
+    return conn.execute(
+        "SELECT balance FROM school.student_balances WHERE student_id = %s", (student_id,)
+    ).fetchone()[0]

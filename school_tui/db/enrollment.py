@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from school_tui.db.errors import refusals
+
 STATUS_ORDER = ("Pending", "Verified", "Payment Complete", "Enrolled", "Withdrawn")
 
 
@@ -90,9 +92,11 @@ def set_status(
     the lot, naming the first student who cannot move). Returns how many changed (those
     already at `to` are left alone)."""
     remark = (remark or "").strip() or None
-    return conn.execute(
-        "SELECT school.set_enrollment_status(%s, %s, %s)", (list(enrollment_ids), to, remark)
-    ).fetchone()[0]
+    with refusals():
+        return conn.execute(
+            "SELECT school.set_enrollment_status(%s, %s, %s)",
+            (list(enrollment_ids), to, remark),
+        ).fetchone()[0]
 
 
 def history(conn: psycopg.Connection, enrollment_id: int) -> list[tuple]:

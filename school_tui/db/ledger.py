@@ -3,46 +3,26 @@ corrections, the day close, and the one query that proves the books add up.
 
 Money is Decimal end to end. Every write goes through a SECURITY DEFINER function that locks
 the student's dues; what the database refuses (a CHECK in the function, with a message that
-names the field and the rule) comes back as LedgerRefused with that message.
+names the field and the rule) comes back as Refused (db.errors) with that message.
 """
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
 import psycopg
-from psycopg import errors
 from psycopg.rows import class_row
+
+from school_tui.db.errors import refusals
 
 METHODS = ("Cash", "Bank Transfer", "Check", "Card")
 # The database refuses these without their reference number (the card's slip is optional).
 NEEDS_REFERENCE = frozenset({"Bank Transfer", "Check"})
 ADJUSTMENT_KINDS = ("Discount", "Scholarship", "Waiver")
-
-
-class LedgerRefused(ValueError):
-    """The database refused the write; the message says which field and which rule."""
-
-
-@contextlib.contextmanager
-def _refusals() -> Iterator[None]:
-    """Rule violations raised by the ledger's functions -> LedgerRefused(their message).
-    Permission errors and lost connections pass through untouched (the app's handler)."""
-    try:
-        yield
-    except (
-        errors.CheckViolation,
-        errors.UniqueViolation,
-        errors.NoDataFound,
-        errors.NumericValueOutOfRange,
-        errors.InvalidTextRepresentation,
-    ) as exc:
-        raise LedgerRefused(exc.diag.message_primary or str(exc)) from exc
 
 
 def new_client_key() -> uuid.UUID:
@@ -213,8 +193,8 @@ def post_payment(
 ) -> Receipt:
     """Post at the window as the calling clerk. Posting the same `client_key` again returns
     the first payment (replayed=True) and posts nothing; keep the key until a reply comes.
-    Refused (LedgerRefused): a bad amount, overpayment, a missing reference, a closed day."""
-    with _refusals():
+    Refused: a bad amount, overpayment, a missing reference, a closed day."""
+    with refusals():
         row = conn.execute(
             "SELECT payment_id, replayed FROM school.post_payment(%s, %s, %s, %s, %s)",
             (student_id, amount, method, reference, client_key),
@@ -224,6 +204,25 @@ def post_payment(
     found = receipt(conn, row[0])
     assert found is not None  # just posted (or posted before): it is there
     return Receipt(**{**found.__dict__, "replayed": row[1]})
+
+
+def take_payment(
+    conn: psycopg.Connection,
+    student_id: int,
+    amount: Decimal,
+    method: str,
+    reference: str | None,
+    client_key: uuid.UUID,
+) -> tuple[Receipt, str | None]:
+    """The cashier's post (post_payment), and the enrollment status the payment moved the
+    student to (paying the year's required fees makes a Verified enrollment Payment
+    Complete), None when it stayed as it was."""
+    from school_tui.db import enrollment
+
+    before = enrollment.current_status(conn, student_id)
+    posted = post_payment(conn, student_id, amount, method, reference, client_key)
+    after = enrollment.current_status(conn, student_id)
+    return posted, (after if after != before else None)
 
 
 def receipt(conn: psycopg.Connection, payment_id: int) -> Receipt | None:
@@ -266,14 +265,14 @@ def receipt(conn: psycopg.Connection, payment_id: int) -> Receipt | None:
 
 def reverse_payment(conn: psycopg.Connection, payment_id: int, reason: str) -> int:
     """Cancel a payment by a reversal entry (the payment stays). Returns the reversal's id."""
-    with _refusals():
+    with refusals():
         return conn.execute(
             "SELECT school.reverse_payment(%s, %s)", (payment_id, reason)
         ).fetchone()[0]
 
 
 def reverse_adjustment(conn: psycopg.Connection, adjustment_id: int, reason: str) -> int:
-    with _refusals():
+    with refusals():
         return conn.execute(
             "SELECT school.reverse_adjustment(%s, %s)", (adjustment_id, reason)
         ).fetchone()[0]
@@ -300,7 +299,7 @@ def fee_types(conn: psycopg.Connection) -> list[FeeType]:
 def add_fee_type(
     conn: psycopg.Connection, name: str, required: bool = True, description: str | None = None
 ) -> int:
-    with _refusals():
+    with refusals():
         return conn.execute(
             "INSERT INTO school.fee_types (name, required, description) VALUES (%s, %s, %s) "
             "RETURNING id",
@@ -359,9 +358,9 @@ def save_schedule(
 ) -> int:
     """A new schedule of (year, grade, fee type), or, given `schedule_id`, a change of that
     one's amount, due date and plan. A new one where the three have a schedule already is
-    refused (LedgerRefused naming the fee type: edit that one instead), never replaced. The
+    refused (Refused naming the fee type: edit that one instead), never replaced. The
     plan's amounts must add up to `amount`; fees already charged keep their own copy."""
-    with _refusals():
+    with refusals():
         return conn.execute(
             "SELECT school.save_fee_schedule(%s, %s, %s, %s, %s, %s, %s::date[], %s::numeric[])",
             (
@@ -386,7 +385,7 @@ def assign_fees(
 ) -> int:
     """Charge the year's schedules to the students they apply to (all, a grade level, a
     section or one student). Charges nothing twice. Returns the number of fees created."""
-    with _refusals():
+    with refusals():
         return conn.execute(
             "SELECT school.assign_fees(%s, %s, %s, %s)",
             (school_year_id, grade_level, section_id, student_id),
@@ -403,7 +402,7 @@ def add_fee(
     plan: Sequence[Installment] = (),
 ) -> int:
     """An ad-hoc charge to one student (no schedule), with an optional installment plan."""
-    with _refusals():
+    with refusals():
         return conn.execute(
             "SELECT school.add_fee(%s, %s, %s, %s, %s, %s::date[], %s::numeric[])",
             (
@@ -422,7 +421,7 @@ def set_installment_plan(
     conn: psycopg.Connection, fee_id: int, plan: Sequence[Installment]
 ) -> None:
     """Replace a fee's dues (only while nothing was paid or adjusted on it)."""
-    with _refusals():
+    with refusals():
         conn.execute(
             "SELECT school.set_installment_plan(%s, %s::date[], %s::numeric[])",
             (fee_id, [p.due_date for p in plan], [p.amount for p in plan]),
@@ -441,7 +440,7 @@ def add_adjustment(
 ) -> int:
     """A discount, scholarship or waiver of part of a fee: a fixed `amount` or a `percent` of
     the fee, never more than the fee has open. Returns the adjustment's id."""
-    with _refusals():
+    with refusals():
         return conn.execute(
             "SELECT school.add_adjustment(%s, %s, %s, %s, %s, %s, %s)",
             (fee_id, kind, amount, percent, reason, approved_by, client_key or new_client_key()),
@@ -490,7 +489,7 @@ class DayClose:
 
 def close_day(conn: psycopg.Connection, day: date, counted_cash: Decimal, note: str = "") -> int:
     """Record the calling clerk's close of `day` (once). After it they post nothing that day."""
-    with _refusals():
+    with refusals():
         return conn.execute(
             "SELECT school.close_day(%s, %s, %s)", (day, counted_cash, note)
         ).fetchone()[0]

@@ -8,10 +8,14 @@ taken)". Assigning many students is one statement: all of them or none.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
 from psycopg.rows import class_row
+
+from school_tui.db.errors import Refused, field_named, refusals
 
 GRADE_LEVELS = (
     "Kindergarten",
@@ -104,6 +108,33 @@ def validate_section(name: str, grade_level: str, capacity: object) -> str | Non
     return None
 
 
+# A refusal by a constraint rather than a function's message: the part of its name -> field.
+_CONSTRAINT_FIELDS = {
+    "grade_level_name": "name",  # unique (school year, grade, name)
+    "_key": "name",
+    "capacity": "capacity",
+    "name": "name",
+}
+_DUPLICATE = "name: this grade already has a section of that name this school year"
+
+
+@contextlib.contextmanager
+def _section_refusals() -> Iterator[None]:
+    try:
+        with refusals(_CONSTRAINT_FIELDS):
+            yield
+    except Refused as exc:
+        if "duplicate key" in exc.message and "sections" in exc.message:
+            raise Refused("name", _DUPLICATE, constraint=exc.constraint) from exc
+        raise
+
+
+def _check(name: str, grade_level: str, capacity: object) -> None:
+    problem = validate_section(name, grade_level, capacity)
+    if problem:
+        raise Refused(field_named(problem), problem)
+
+
 def create_section(
     conn: psycopg.Connection,
     *,
@@ -113,14 +144,14 @@ def create_section(
     adviser_id: int | None = None,
     capacity: int | None = None,
 ) -> int:
-    problem = validate_section(name, grade_level, capacity)
-    if problem:
-        raise ValueError(problem)
-    return conn.execute(
-        "INSERT INTO school.sections (name, grade_level, school_year_id, adviser_id, capacity) "
-        "VALUES (%s, %s, %s, %s, %s) RETURNING id",
-        (name.strip(), grade_level, school_year_id, adviser_id, capacity),
-    ).fetchone()[0]
+    """A new section; Refused naming the field when a rule is broken."""
+    _check(name, grade_level, capacity)
+    with _section_refusals():
+        return conn.execute(
+            "INSERT INTO school.sections (name, grade_level, school_year_id, adviser_id, "
+            "capacity) VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            (name.strip(), grade_level, school_year_id, adviser_id, capacity),
+        ).fetchone()[0]
 
 
 def update_section(
@@ -133,14 +164,13 @@ def update_section(
     capacity: int | None,
 ) -> None:
     """Rename, regrade, change adviser or capacity (never below the students in it)."""
-    problem = validate_section(name, grade_level, capacity)
-    if problem:
-        raise ValueError(problem)
-    conn.execute(
-        "UPDATE school.sections SET name = %s, grade_level = %s, adviser_id = %s, capacity = %s "
-        "WHERE id = %s",
-        (name.strip(), grade_level, adviser_id, capacity, section_id),
-    )
+    _check(name, grade_level, capacity)
+    with _section_refusals():
+        conn.execute(
+            "UPDATE school.sections SET name = %s, grade_level = %s, adviser_id = %s, "
+            "capacity = %s WHERE id = %s",
+            (name.strip(), grade_level, adviser_id, capacity, section_id),
+        )
 
 
 def advisers(conn: psycopg.Connection) -> list[tuple[int, str]]:
@@ -185,6 +215,11 @@ def assign(conn: psycopg.Connection, section_id: int, student_ids: list[int]) ->
         is None
     ):
         raise LookupError(f"section: section {section_id} does not exist")
+    with refusals():
+        return _assign(conn, section_id, student_ids)
+
+
+def _assign(conn: psycopg.Connection, section_id: int, student_ids: list[int]) -> int:
     return conn.execute(
         """
         WITH target AS (SELECT id, school_year_id FROM school.sections WHERE id = %s),
@@ -207,11 +242,13 @@ move = assign
 
 def unassign(conn: psycopg.Connection, student_ids: list[int], *, year_id: int | None = None):
     """Take the students out of their section of the year (default the current one)."""
-    return conn.execute(
-        """
-        UPDATE school.enrollment_progress SET section_id = NULL
-        WHERE student_id = ANY(%s) AND section_id IS NOT NULL
-          AND school_year_id = coalesce(%s, (SELECT id FROM school.school_years WHERE is_current))
-        """,
-        (list(student_ids), year_id),
-    ).rowcount
+    with refusals():
+        return conn.execute(
+            """
+            UPDATE school.enrollment_progress SET section_id = NULL
+            WHERE student_id = ANY(%s) AND section_id IS NOT NULL
+              AND school_year_id = coalesce(%s, (SELECT id FROM school.school_years
+                                                  WHERE is_current))
+            """,
+            (list(student_ids), year_id),
+        ).rowcount

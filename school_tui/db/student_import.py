@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from school_tui.db.errors import refusals
 from school_tui.domain.student_csv import COLUMNS, ParsedFile, Row
 
 Progress = Callable[[int, int], None]
@@ -192,7 +193,7 @@ def commit(
     again here); the database checks every row again either way.
     """
     progress = progress or (lambda done, total: None)
-    with conn.transaction():
+    with refusals(), conn.transaction():
         if checked is None:
             checked = preview(conn, parsed)
         rejected = [p for p in checked if p.action == "reject"]

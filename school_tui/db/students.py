@@ -19,6 +19,8 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import class_row
 
+from school_tui.db.errors import refusals
+
 
 @dataclass(frozen=True)
 class StudentHit:
@@ -213,40 +215,64 @@ def create(
     """A new student (no login yet) with a Pending enrollment in the section's school year,
     else the current one. Returns their users.id."""
     f = fields
-    return conn.execute(
-        "SELECT school.create_student(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            f.first_name,
-            f.last_name,
-            f.email,
-            f.student_number,
-            f.grade_level,
-            f.birth_date,
-            f.guardian_name,
-            f.guardian_phone,
-            f.address,
-            section_id,
-        ),
-    ).fetchone()[0]
+    with refusals():
+        return conn.execute(
+            "SELECT school.create_student(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                f.first_name,
+                f.last_name,
+                f.email,
+                f.student_number,
+                f.grade_level,
+                f.birth_date,
+                f.guardian_name,
+                f.guardian_phone,
+                f.address,
+                section_id,
+            ),
+        ).fetchone()[0]
 
 
 def update(conn: psycopg.Connection, student_id: int, fields: StudentFields) -> None:
     f = fields
-    conn.execute(
-        "SELECT school.update_student(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            student_id,
-            f.first_name,
-            f.last_name,
-            f.email,
-            f.student_number,
-            f.grade_level,
-            f.birth_date,
-            f.guardian_name,
-            f.guardian_phone,
-            f.address,
-        ),
-    )
+    with refusals():
+        conn.execute(
+            "SELECT school.update_student(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                student_id,
+                f.first_name,
+                f.last_name,
+                f.email,
+                f.student_number,
+                f.grade_level,
+                f.birth_date,
+                f.guardian_name,
+                f.guardian_phone,
+                f.address,
+            ),
+        )
+
+
+def save(
+    conn: psycopg.Connection,
+    profile: Profile | None,
+    fields: StudentFields,
+    section_id: int | None,
+) -> int:
+    """The student form's save, in one transaction: a new student (profile None) in
+    `section_id`, or `profile`'s student updated and put in `section_id` of the current
+    year (None: out of their section). Refused naming the field; returns their users.id."""
+    from school_tui.db import sections
+
+    with conn.transaction():
+        if profile is None:
+            return create(conn, fields, section_id=section_id)
+        update(conn, profile.id, fields)
+        if section_id is not None and section_id != profile.section_id:
+            sections.assign(conn, section_id, [profile.id])
+        elif section_id is None and profile.section_id is not None:
+            sections.unassign(conn, [profile.id])
+        return profile.id
 
 
 @dataclass(frozen=True)

@@ -104,10 +104,7 @@ class LiveChat:
         rows = []
         if self._horizon is None:
             # First connection: nothing is on screen yet; screens load their own history.
-            self._max_seen = conn.execute(
-                "SELECT coalesce(max(id), 0) FROM school.messages "
-                "WHERE school.me() IN (sender_id, receiver_id)"
-            ).fetchone()[0]
+            self._max_seen = chat.newest_id(conn)
         else:
             after = 0
             while True:

@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable
 
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from school_tui.db import chat
@@ -144,8 +143,7 @@ class Listener:
 
     def _listen(self, conn: psycopg.Connection) -> None:
         self.listen_horizon = chat.horizon(conn)
-        for channel in chat.channels(conn):
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        chat.listen(conn, chat.channels(conn))
         self._sent_status = self._status
         chat.set_presence(conn, self._sent_status)
         chat.sweep_presence(conn)

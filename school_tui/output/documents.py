@@ -161,14 +161,3 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
 
     cleaned = ([printable(v) if isinstance(v, str) and v else v for v in row] for row in rows)
     return csv_export.write_csv(path, header, cleaned)
-
-
-def school_name() -> str:
-    """The name printed on receipts and statements: `school_name` in config.toml."""
-    from school_tui.server.config import _read_toml, config_file
-
-    try:
-        name = _read_toml(config_file()).get("school_name")
-    except Exception:  # an unreadable config file is reported by the app's start-up
-        name = None
-    return printable(name) if isinstance(name, str) and name.strip() else "School"

@@ -1,6 +1,6 @@
 """A payment's receipt: 40-column plain text for a receipt printer, and the same as a PDF.
 
-`Receipt` is plain data (db/accounting_reports.receipt builds it from the ledger); rendering
+`Receipt` is plain data (domain/account.py; db/accounting_reports.receipt reads it); rendering
 is pure, so the tests check every line's width, the totals and hostile names without a
 database. Money goes through the formatter handed in (money.format_money by default: the
 school's configured currency).
@@ -8,49 +8,16 @@ school's configured currency).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable
 from decimal import Decimal
 
+from school_tui.domain.account import Receipt
 from school_tui.output import documents as doc
 
 WIDTH = 40  # a 58/80 mm receipt printer's line in its standard font
 RULE = "-" * WIDTH
 
 MoneyFormat = Callable[[Decimal], str]
-
-
-@dataclass(frozen=True)
-class ReceiptLine:
-    """What part of the payment went to which due."""
-
-    fee: str  # "Tuition 2025-2026", "Miscellaneous"
-    due_date: date | None
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class Receipt:
-    school_name: str
-    receipt_no: str
-    issued_at: datetime
-    student_name: str
-    student_number: str
-    lines: Sequence[ReceiptLine]
-    total: Decimal
-    method: str
-    reference: str | None
-    clerk: str
-    balance_after: Decimal
-    # A reversed payment's receipt says so (reprints show the truth, not the original).
-    reversed_note: str | None = None
-
-    @property
-    def allocated(self) -> Decimal:
-        """What the lines add up to: the total, since a payment goes to dues in full
-        (overpayment is refused; the ledger keeps no credit)."""
-        return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
 def _default_format(amount: Decimal) -> str:

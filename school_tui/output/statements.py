@@ -1,71 +1,20 @@
 """A student's statement of account: charges, payments and adjustments in date order with the
 running balance, as 80-column text, as a PDF and as CSV rows.
 
-`Statement` is plain data (db/accounting_reports.statement builds it under the reader's own
-login, so a student only ever gets their own); rendering is pure.
+`Statement` is plain data (domain/account.py; db/accounting_reports.statement reads it
+under the reader's own login, so a student only ever gets their own); rendering is pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable
 from decimal import Decimal
 
+from school_tui.domain.account import Statement
 from school_tui.output import documents as doc
 
 WIDTH = 80
 MoneyFormat = Callable[[Decimal], str]
-
-
-@dataclass(frozen=True)
-class StatementLine:
-    on: date
-    kind: str  # Charge, Payment, Adjustment, Reversal
-    description: str  # "Tuition 2025-2026", "Scholarship: academic (approved by …)"
-    reference: str  # receipt number, fee id, …
-    charge: Decimal  # what it adds to the balance (0 when it reduces it)
-    credit: Decimal  # what it takes off the balance (0 when it adds)
-    balance: Decimal  # running balance after this line
-    # What the line is, for the screens' actions: a payment's id (reverse it, reprint its
-    # receipt), a fee assignment's id (adjust it). None for the others.
-    payment_id: int | None = None
-    fee_id: int | None = None
-    adjustment_id: int | None = None  # an adjustment line's (reverse it)
-
-
-@dataclass(frozen=True)
-class Statement:
-    school_name: str
-    student_id: int
-    student_name: str
-    student_number: str
-    grade_section: str
-    as_of: datetime
-    lines: Sequence[StatementLine]
-
-    @property
-    def total_charges(self) -> Decimal:
-        return sum((line.charge for line in self.lines), Decimal("0.00"))
-
-    @property
-    def total_credits(self) -> Decimal:
-        return sum((line.credit for line in self.lines), Decimal("0.00"))
-
-    @property
-    def balance(self) -> Decimal:
-        return self.total_charges - self.total_credits
-
-
-def running_balance(rows: Sequence[tuple]) -> list[StatementLine]:
-    """StatementLines from (on, kind, description, reference, charge, credit, payment_id,
-    fee_id[, adjustment_id]) rows in order, the balance carried down."""
-    balance = Decimal("0.00")
-    out = []
-    for on, kind, description, reference, charge, credit, *ids in rows:
-        balance += charge - credit
-        out.append(StatementLine(on, kind, description, reference, charge, credit, balance, *ids))
-    return out
 
 
 def _default_format(amount: Decimal) -> str:

@@ -1,4 +1,7 @@
-"""Typed messages that workers post back to the UI thread."""
+"""Messages for what is not one worker's reply to the node that started it: app-wide events
+(ServerReady, LoginSucceeded, ConnectionRestored) and results that are still messages.
+
+A worker's own result goes back with runtime.workers.deliver (see its docstring)."""
 
 from __future__ import annotations
 
@@ -41,24 +44,6 @@ class HomeLoaded(Message):
 @dataclass
 class ConnectionRestored(Message):
     """The lost database connection works again; screens reload what they show."""
-
-
-@dataclass
-class UnlockChecked(Message):
-    """The idle lock's password check finished: `ok`, or `error` when the server could not say."""
-
-    ok: bool
-    error: str | None = None
-
-
-@dataclass
-class GuidanceReportRead(Message):
-    """A guidance report's text, read through the logging functions (db.guidance.read_report).
-    `cells` is the list row it was opened from (date, student, counselor)."""
-
-    report_id: int
-    text: str
-    cells: list
 
 
 @dataclass
@@ -107,23 +92,6 @@ class ContactsFound(Message):
     query: str
     role: str | None
     rows: list  # list[db.chat.Contact]
-
-
-@dataclass
-class MessageSent(Message):
-    partner_id: int
-    rows: list  # the sent message as read back (db.chat.ChatMessage), for the pane
-
-
-@dataclass
-class SendFailed(Message):
-    partner_id: int
-
-
-@dataclass
-class MarkedRead(Message):
-    ids: list  # message ids whose marking finished (or failed)
-    counted: tuple | None = None  # (unread total, marking number) if it committed
 
 
 @dataclass

@@ -64,6 +64,16 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
 
 
+def school_name() -> str:
+    """The name printed on receipts and statements: `school_name` in config.toml, else
+    "School". As written there: documents make it printable when they render it."""
+    try:
+        name = _read_toml(config_file()).get("school_name")
+    except Exception:  # an unreadable config file is reported by the app's start-up
+        name = None
+    return name if isinstance(name, str) and name.strip() else "School"
+
+
 def load(
     cli_dsn: str | None = None,
     cli_role_prefix: str | None = None,

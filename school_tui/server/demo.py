@@ -331,10 +331,7 @@ def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: 
     # Charged (and discounted) when the year opened, before its payments (dated over the
     # months up to NOW): the statements' and receipts' running balances follow these times.
     # The loader is a superuser, the one session whose ledger_clock may be set (0013).
-    conn.execute(
-        "SELECT set_config('school.ledger_clock', %s, false)",
-        (datetime.combine(YEAR_START, datetime.min.time(), UTC).isoformat(),),
-    )
+    demo_data.set_ledger_clock(conn, datetime.combine(YEAR_START, datetime.min.time(), UTC))
     demo_data.assign_fees(conn, year_id)
 
     def key() -> uuid.UUID:
@@ -359,13 +356,11 @@ def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: 
         elif status == "Verified":
             when = NOW - timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 7))
             planned.append((when, user_id, Decimal("10000.00")))
-    conn.execute("SELECT set_config('school.ledger_clock', '', false)")
+    demo_data.set_ledger_clock(conn, None)
     days = set()
     for number, (when, user_id, amount) in enumerate(sorted(planned), start=1):
         if amount is None:
-            amount = conn.execute(
-                "SELECT balance FROM school.student_balances WHERE student_id = %s", (user_id,)
-            ).fetchone()[0]
+            amount = demo_data.balance(conn, user_id)
         method = rng.choice(METHODS)
         reference = {"Bank Transfer": f"BT-{number:06d}", "Check": f"CHK-{number:06d}"}.get(method)
         demo_data.add_payment(conn, user_id, amount, method, reference, when, clerk, key())

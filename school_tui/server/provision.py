@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from school_tui.db import bootstrap, security
+from school_tui.db import bootstrap, cluster, security
 from school_tui.db.connect import Target
 
 Progress = Callable[[str], None]
@@ -36,13 +35,10 @@ def ensure_embedded_database(target: Target, progress: Progress = _quiet) -> Non
     server.ensure_running()
     maintenance = make_conninfo(target.admin(), dbname="postgres")
     with psycopg.connect(maintenance, autocommit=True) as lock_conn:
-        lock_conn.execute("SELECT pg_advisory_lock(%s)", (PROVISION_LOCK,))
-        exists = lock_conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)
-        ).fetchone()
-        if not exists:
+        cluster.hold_lock(lock_conn, PROVISION_LOCK)
+        if not cluster.database_exists(lock_conn, dbname):
             progress("Creating the school database…")
-            lock_conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            cluster.create_database(lock_conn, dbname)
         # autocommit: init and each migration then commit on their own (in a transaction
         # opened here they would be savepoints, and one failing migration would undo all)
         with psycopg.connect(target.admin(), autocommit=True) as conn:
@@ -64,7 +60,7 @@ def prepare(target: Target, *, demo_if_empty: bool = False, progress: Progress =
         from school_tui.server import demo
 
         with psycopg.connect(target.admin(), autocommit=True) as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (PROVISION_LOCK,))
+            cluster.hold_lock(conn, PROVISION_LOCK)
             if demo.is_empty(conn):
                 demo.load(conn, progress=progress)
     progress("")

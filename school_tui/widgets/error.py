@@ -44,20 +44,15 @@ class ErrorModal(ModalScreen[None]):
 
 def describe(exc: BaseException) -> tuple[str, str]:
     """A title and a detail a person can act on, for any exception a worker raised."""
-    import psycopg
+    from school_tui.db.errors import explain
 
-    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-        return "Not allowed", _diag(exc) or "The database refused: you may not do this."
-    if isinstance(exc, psycopg.errors.IntegrityError):
-        return "Not saved", _diag(exc) or "The database refused this change."
-    if isinstance(exc, psycopg.OperationalError):
-        return "Database connection problem", _diag(exc) or "The database could not be reached."
-    if isinstance(exc, psycopg.Error):
-        return "Database error", _diag(exc) or type(exc).__name__
+    kind, words = explain(exc)
+    if kind == "not allowed":
+        return "Not allowed", words or "The database refused: you may not do this."
+    if kind == "refused":
+        return "Not saved", words or "The database refused this change."
+    if kind == "connection":
+        return "Database connection problem", words or "The database could not be reached."
+    if kind == "database":
+        return "Database error", words or type(exc).__name__
     return "Something went wrong", f"{type(exc).__name__}: {exc}"
-
-
-def _diag(exc) -> str:
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag else None
-    return primary or str(exc).strip().splitlines()[0] if str(exc).strip() else (primary or "")

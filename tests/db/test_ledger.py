@@ -20,7 +20,8 @@ import pytest
 from psycopg import errors, sql
 
 from school_tui.db import ledger
-from school_tui.db.ledger import Installment, LedgerRefused
+from school_tui.db.errors import Refused
+from school_tui.db.ledger import Installment
 from school_tui.domain.money import MoneyFormat, format_money, parse_amount
 from tests.builders import add_school_year, add_section, enroll
 from tests.harness import assert_ledger_invariants, wait_until_sql
@@ -152,15 +153,13 @@ def test_a_plan_that_does_not_add_up_is_refused(books):
     ids = books.ids
     bad = [Installment(books.today, D("600.00")), Installment(books.today, D("300.00"))]
     with books.clerk() as conn:
-        with pytest.raises(LedgerRefused, match="installments: they add up to 900.00"):
+        with pytest.raises(Refused, match="installments: they add up to 900.00"):
             ledger.save_schedule(
                 conn, ids["year"], "Grade 8", "Tuition", D("1000.00"), books.today, bad
             )
         assert ledger.schedules(conn, ids["year"])[-1].grade_level == "Grade 7"  # nothing new
         fee = ledger.add_fee(conn, ids["s1"], "Uniform", D("900.00"), ids["year"], books.today, bad)
-        with pytest.raises(
-            LedgerRefused, match="installments: they add up to 1.00, the fee is 900.00"
-        ):
+        with pytest.raises(Refused, match="installments: they add up to 1.00, the fee is 900.00"):
             ledger.set_installment_plan(conn, fee, [Installment(books.today, D("1.00"))])
         # Directly: Accounting writes plans through the functions only.
         with pytest.raises(errors.InsufficientPrivilege):
@@ -268,7 +267,7 @@ def test_bad_posts_are_refused_with_the_rule_and_write_nothing(books):
     _assign(books)
     with books.clerk() as conn:
         for amount, method, reference, message in BAD_POSTS:
-            with pytest.raises(LedgerRefused) as refused:
+            with pytest.raises(Refused) as refused:
                 ledger.post_payment(conn, books.ids["s1"], amount, method, reference, uuid.uuid4())
             assert str(refused.value).startswith(message), (amount, method, reference)
     assert books.count("payments") == books.count("allocations") == 0
@@ -284,7 +283,7 @@ def test_text_and_absurd_amounts_never_reach_the_books(books):
                     (books.ids["s1"], text, uuid.uuid4()),
                 )
         # Nobody pays a student with nothing to pay, nor pays a teacher's "dues".
-        with pytest.raises(LedgerRefused, match="student: .* is not a student"):
+        with pytest.raises(Refused, match="student: .* is not a student"):
             ledger.post_payment(conn, books.ids["teacher"], D("1"), "Cash", None, uuid.uuid4())
     # Straight into the tables, as the superuser: the CHECKs refuse.
     fee = books.admin.execute("SELECT min(id) FROM school.fees").fetchone()[0]
@@ -307,7 +306,7 @@ def test_the_same_key_posts_once(books):
         assert again.replayed and not first.replayed
         assert (again.payment_id, again.receipt_no) == (first.payment_id, first.receipt_no)
         # The key belongs to that payment: reused for something else, it is refused.
-        with pytest.raises(LedgerRefused, match="client key: already used"):
+        with pytest.raises(Refused, match="client key: already used"):
             ledger.post_payment(conn, books.ids["s1"], D("600.00"), "Cash", None, key)
     assert books.count("payments") == 1
 
@@ -384,7 +383,7 @@ def test_two_cashiers_paying_the_same_due_at_once_never_over_allocate(books):
     first.commit()
     thread.join(30)
     assert "overpayment is refused" in str(result["error"])  # 500.00 was left, not 1,000.00
-    assert isinstance(result["error"], LedgerRefused)
+    assert isinstance(result["error"], Refused)
     assert books.admin.execute(
         "SELECT balance FROM school.student_balances WHERE student_id = %s", (ids["s1"],)
     ).fetchone()[0] == D("500.00")
@@ -413,10 +412,10 @@ def test_a_reversal_points_at_the_payment_and_reopens_its_dues(books):
     ids = books.ids
     with books.clerk() as conn:
         paid = ledger.post_payment(conn, ids["s1"], D("3000.00"), "Cash", None, uuid.uuid4())
-        with pytest.raises(LedgerRefused, match="reason: say why"):
+        with pytest.raises(Refused, match="reason: say why"):
             ledger.reverse_payment(conn, paid.payment_id, "  ")
         reversal = ledger.reverse_payment(conn, paid.payment_id, "wrong student")
-        with pytest.raises(LedgerRefused, match="already reversed"):
+        with pytest.raises(Refused, match="already reversed"):
             ledger.reverse_payment(conn, paid.payment_id, "again")
         again = ledger.receipt(conn, paid.payment_id)
     assert again.reversed and again.balance == D("11500.00")
@@ -441,11 +440,11 @@ def test_adjustments_settle_the_latest_dues_and_never_exceed_what_is_open(books)
             conn, tuition, "Scholarship", "academic excellence", ids["principal"], percent=D("30")
         )
         assert _open_dues(books, "s1")[-1:] == [("Tuition", 3, D("2000.00"))]
-        with pytest.raises(LedgerRefused, match="approved by"):
+        with pytest.raises(Refused, match="approved by"):
             ledger.add_adjustment(conn, tuition, "Discount", "x", ids["s2"], amount=D("1"))
-        with pytest.raises(LedgerRefused, match="not both"):
+        with pytest.raises(Refused, match="not both"):
             ledger.add_adjustment(conn, tuition, "Discount", "x", ids["principal"], D("1"), D("1"))
-        with pytest.raises(LedgerRefused, match="7,000.01 is more than the 7,000.00"):
+        with pytest.raises(Refused, match="7,000.01 is more than the 7,000.00"):
             ledger.add_adjustment(conn, tuition, "Waiver", "x", ids["principal"], D("7000.01"))
         ledger.post_payment(conn, ids["s1"], D("1500.00"), "Cash", None, uuid.uuid4())
         ledger.reverse_adjustment(conn, discount, "scholarship withdrawn")
@@ -541,12 +540,12 @@ def test_a_clerk_closes_the_day_against_the_ledger(books):
             D("0.00"),
         ]
         assert (totals["Cash"].payments, totals["Cash"].reversals) == (2, 1)
-        with pytest.raises(LedgerRefused, match="counted cash"):
+        with pytest.raises(Refused, match="counted cash"):
             ledger.close_day(conn, books.today, D("-1"))
         ledger.close_day(conn, books.today, D("995.00"), "short by 5")
-        with pytest.raises(LedgerRefused, match="closed .* already"):
+        with pytest.raises(Refused, match="closed .* already"):
             ledger.close_day(conn, books.today, D("1000.00"))
-        with pytest.raises(LedgerRefused, match="day: you have closed"):
+        with pytest.raises(Refused, match="day: you have closed"):
             ledger.post_payment(conn, ids["s1"], D("1.00"), "Cash", None, uuid.uuid4())
         ledger.post_payment(other, ids["s3"], D("1.00"), "Cash", None, uuid.uuid4())  # still open
         closes = ledger.day_closes(conn)
@@ -830,7 +829,7 @@ def test_every_money_function_refuses_a_bad_amount_as_typed(books, amount, rule)
         }
         for field_name, calls in attempts.items():
             for n, attempt in enumerate(calls):
-                with pytest.raises(LedgerRefused) as refused:
+                with pytest.raises(Refused) as refused:
                     attempt()
                 assert str(refused.value) == f"{field_name}: {rule}", (field_name, n)
     after = {t: books.count(t) for t in before}
@@ -900,7 +899,7 @@ def test_good_amounts_go_in_through_the_functions_as_typed(books):
 def test_a_new_schedule_where_one_exists_is_refused_and_the_old_plan_stays(books):
     ids = books.ids
     with books.clerk() as conn:
-        with pytest.raises(LedgerRefused) as refused:
+        with pytest.raises(Refused) as refused:
             ledger.save_schedule(conn, ids["year"], "Grade 7", "Tuition", D("9000.00"), books.today)
         assert str(refused.value) == (
             "fee type: Grade 7 already has a Tuition schedule for 2030-2031; edit that one (e)"
@@ -922,7 +921,7 @@ def test_a_new_schedule_where_one_exists_is_refused_and_the_old_plan_stays(books
             )  # fmt: skip
             == ids["tuition"]
         )
-        with pytest.raises(LedgerRefused, match="^fee type: a schedule's school year"):
+        with pytest.raises(Refused, match="^fee type: a schedule's school year"):
             ledger.save_schedule(
                 conn,
                 ids["year"],
@@ -952,7 +951,7 @@ def test_a_clerk_who_closed_the_day_reverses_no_payment_on_it(books):
             conn, tuition, "Discount", "sibling", ids["principal"], D("100.00")
         )
         ledger.close_day(conn, books.today, D("300.00"))
-        with pytest.raises(LedgerRefused, match=f"^day: you have closed {books.today} already"):
+        with pytest.raises(Refused, match=f"^day: you have closed {books.today} already"):
             ledger.reverse_payment(conn, paid.payment_id, "wrong student")
         assert books.count("reversals") == 0
         # The close still matches the books.
@@ -997,7 +996,7 @@ def test_a_close_landing_while_a_post_is_checking_wins_and_the_post_is_refused(b
     _blocked(books, posting)
     closing.commit()
     thread.join(30)
-    assert isinstance(result.get("error"), LedgerRefused), result
+    assert isinstance(result.get("error"), Refused), result
     assert str(result["error"]).startswith(f"day: you have closed {books.today} already")
     assert books.count("payments") == 0
 
@@ -1013,7 +1012,7 @@ def test_a_close_landing_while_a_reversal_is_checking_wins_and_the_reversal_is_r
     _blocked(books, reversing)
     closing.commit()
     thread.join(30)
-    assert isinstance(result.get("error"), LedgerRefused), result
+    assert isinstance(result.get("error"), Refused), result
     assert books.count("reversals") == 0
 
 

@@ -14,6 +14,7 @@ import pytest
 from psycopg import errors, sql
 
 from school_tui.db import enrollment, people, sections, student_import, students
+from school_tui.db.errors import Refused
 from school_tui.domain.student_csv import ImportFileError, read_csv
 from tests.builders import add_school_year, add_section
 
@@ -114,8 +115,9 @@ def test_bad_fields_are_refused_by_the_database_naming_the_field(office, change,
     fields = students.StudentFields("Ana", "Lim", "ana@office.test", "2026-00002")
     fields = students.StudentFields(**{**fields.__dict__, **change})
     before = office.school.admin.execute("SELECT count(*) FROM school.users").fetchone()[0]
-    with pytest.raises(psycopg.Error, match=message):
+    with pytest.raises(Refused, match=message) as refused:
         students.create(office.conn, fields)
+    assert refused.value.field == message.split(":")[0]
     assert office.school.admin.execute("SELECT count(*) FROM school.users").fetchone()[0] == before
 
 
@@ -135,7 +137,7 @@ def test_transitions_allowed_refused_and_history_written(office):
     sid = office.student("2026-00001")
     eid = office.enrollment_of(sid)
     assert enrollment.allowed_from(office.conn, "Pending") == ["Verified", "Withdrawn"]
-    with pytest.raises(errors.CheckViolation, match="is Pending, which cannot go to Enrolled"):
+    with pytest.raises(Refused, match="is Pending, which cannot go to Enrolled"):
         enrollment.set_status(office.conn, [eid], "Enrolled")
     # A plain UPDATE is held to the same rules.
     with pytest.raises(errors.CheckViolation, match="cannot go from Pending to Enrolled"):
@@ -162,9 +164,7 @@ def test_transitions_allowed_refused_and_history_written(office):
 def test_bulk_transition_is_all_or_nothing(office):
     ids = [office.enrollment_of(office.student(f"2026-0000{n}")) for n in range(1, 4)]
     enrollment.set_status(office.conn, ids[:1], "Verified")
-    with pytest.raises(
-        errors.CheckViolation, match=r"\(2026-00002\) is Pending.*nothing was changed"
-    ):
+    with pytest.raises(Refused, match=r"\(2026-00002\) is Pending.*nothing was changed"):
         enrollment.set_status(office.conn, ids, "Payment Complete")
     assert [office.status(e) for e in ids] == ["Verified", "Pending", "Pending"]
     assert enrollment.set_status(office.conn, ids[1:], "Verified", "documents complete") == 2
@@ -190,8 +190,9 @@ def test_payment_complete_by_hand_with_required_fees_unpaid_needs_a_remark(offic
         )
     refused = r"^remark: Juan Cruz \(2026-00001\) has 1,500.00 of required fees unpaid"
     for remark in (None, "   ", "documents complete"):  # none, blank, the previous one
-        with pytest.raises(errors.CheckViolation, match=refused):
+        with pytest.raises(Refused, match=refused) as refusal:
             enrollment.set_status(office.conn, ids, "Payment Complete", remark)
+        assert refusal.value.field == "remark"
     with pytest.raises(errors.CheckViolation, match=refused):  # a plain UPDATE too
         office.conn.execute(
             "UPDATE school.enrollment_progress SET current_status = 'Payment Complete' "
@@ -383,7 +384,7 @@ def test_capacity_holds_when_two_registrars_take_the_last_seat(office):
                 sections.assign(other, office.rizal, [c])
                 other.commit()
                 outcome["result"] = "assigned"
-            except psycopg.Error as exc:
+            except Refused as exc:
                 other.rollback()
                 outcome["result"] = str(exc)
 
@@ -399,9 +400,9 @@ def test_capacity_holds_when_two_registrars_take_the_last_seat(office):
     assert "section: Grade 7 - Rizal is full (2 of 2 seats taken)" in outcome["result"]
     assert {r[0] for r in sections.roster(office.conn, office.rizal)} == {a, b}
     # Moving many at once: all or none.
-    with pytest.raises(errors.CheckViolation, match="full"):
+    with pytest.raises(Refused, match="full"):
         sections.assign(office.conn, office.rizal, [c, a])
-    with pytest.raises(errors.CheckViolation, match="capacity: Grade 7 - Rizal already has 2"):
+    with pytest.raises(Refused, match="capacity: Grade 7 - Rizal already has 2") as refused:
         sections.update_section(
             office.conn,
             office.rizal,
@@ -410,6 +411,7 @@ def test_capacity_holds_when_two_registrars_take_the_last_seat(office):
             adviser_id=None,
             capacity=1,
         )
+    assert refused.value.field == "capacity"
     with pytest.raises(LookupError, match="section: section 0 does not exist"):
         sections.assign(office.conn, 0, [c])
     assert sections.assign(office.conn, office.mabini, [a, c]) == 2
@@ -731,7 +733,7 @@ def test_an_import_that_fails_midway_leaves_nothing(office):
     assert {r.action for r in student_import.preview(office.conn, parsed)} == {"add"}
     count = "SELECT (SELECT count(*) FROM school.users), (SELECT count(*) FROM school.audit_log)"
     before = office.school.admin.execute(count).fetchone()
-    with pytest.raises(errors.CheckViolation, match="Rizal is full"):
+    with pytest.raises(Refused, match="Rizal is full"):
         student_import.commit(office.conn, parsed)
     assert office.school.admin.execute(count).fetchone() == before
 

@@ -8,15 +8,9 @@ from decimal import Decimal
 import pytest
 from rich.cells import cell_len
 
+from school_tui.domain.account import Receipt, ReceiptLine
 from school_tui.output import documents
-from school_tui.output.receipts import (
-    WIDTH,
-    Receipt,
-    ReceiptLine,
-    receipt_lines,
-    receipt_pdf,
-    receipt_text,
-)
+from school_tui.output.receipts import WIDTH, receipt_lines, receipt_pdf, receipt_text
 
 
 def fmt(amount: Decimal) -> str:
@@ -141,7 +135,7 @@ def test_printable_and_cut():
 
 
 def _statement(**changes):
-    from school_tui.output.statements import Statement, running_balance
+    from school_tui.domain.account import Statement, running_balance
 
     rows = [
         (

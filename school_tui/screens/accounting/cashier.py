@@ -41,7 +41,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from school_tui.db import enrollment, ledger
+from school_tui.db import ledger
 from school_tui.domain.money import DEFAULT_FORMAT, MoneyFormat, format_money, parse_amount
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
@@ -412,12 +412,10 @@ class CashierScreen(Screen):
         refusal) may have posted it: the screen learns so (`_lost`, on the UI thread, waited
         for) before the app's error handler sees the error, so the reconnect that follows
         always finds the payment kept and sends it again."""
-        import psycopg
-        from psycopg_pool import PoolTimeout
+        from school_tui.db.errors import Refused, connection_lost
 
         def post(conn):
-            before = enrollment.current_status(conn, pending.student_id)
-            posted = ledger.post_payment(
+            return ledger.take_payment(
                 conn,
                 pending.student_id,
                 pending.amount,
@@ -425,21 +423,17 @@ class CashierScreen(Screen):
                 pending.reference,
                 pending.key,
             )
-            after = enrollment.current_status(conn, pending.student_id)
-            return posted, (after if after != before else None)
 
         try:
             receipt, enrollment_now = self.session.run(post)
-        except ledger.LedgerRefused as exc:
+        except Refused as exc:
             self.post_message(PostRefused(str(exc)))
             return
-        except (psycopg.OperationalError, PoolTimeout):
-            app.call_from_thread(self._lost, True)
-            raise  # the app shows the connection banner and reconnects
-        except Exception:
-            # Sent, then something else failed (reading the receipt back, say): it may have
-            # been posted, so the same key goes again (Ctrl+R) and the error modal says why.
-            app.call_from_thread(self._lost, False)
+        except Exception as exc:
+            # The connection: the app shows the banner and reconnects. Anything else after
+            # sending (reading the receipt back, say): it may have been posted, so the same
+            # key goes again (Ctrl+R) and the error modal says why.
+            app.call_from_thread(self._lost, connection_lost(exc))
             raise
         self.post_message(Posted(receipt, enrollment_now))
 

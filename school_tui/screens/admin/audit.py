@@ -387,7 +387,13 @@ class AuditLogScreen(Screen):
 
     @db_work(name="audit export", group="audit-export")
     def _export(self, f: audit.AuditFilter, path: Path) -> None:
-        count = self.session.run(lambda conn: audit.export_csv(conn, f, path))
+        from school_tui.output.csv_files import write_csv
+
+        # Every entry the filter matches, read as they are written; a failed export
+        # removes its partial file, and cells a spreadsheet would run are defused.
+        count = self.session.run(
+            lambda conn: write_csv(path, audit.CSV_HEADER, audit.entries(conn, f))
+        )
         self.post_message(AuditExported(str(path), count))
 
     def on_audit_exported(self, message: AuditExported) -> None:

@@ -7,19 +7,16 @@ proves cell by cell over real logins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from school_tui.domain.access import rights_of
 from school_tui.runtime.messages import ConnectionRestored
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import safe_join, safe_text
 
@@ -45,11 +42,6 @@ EVERYONE = (
     "Everyone: reads the school's years, sections, subjects, announcements and events, "
     "and chats with others."
 )
-
-
-@dataclass
-class RolesLoaded(Message):
-    rows: list
 
 
 class RolesScreen(Screen):
@@ -87,13 +79,13 @@ class RolesScreen(Screen):
     def load(self) -> None:
         from school_tui.db import people
 
-        self.post_message(RolesLoaded(self.session.run(people.people_per_role)))
+        deliver(self._loaded, self.session.run(people.people_per_role))
 
-    def on_roles_loaded(self, message: RolesLoaded) -> None:
+    def _loaded(self, rows: list[tuple[str, int, int]]) -> None:
         table = self.query_one(DataTable)
         with self.app.batch_update():
             table.clear()
-            for role, active, inactive in message.rows:
+            for role, active, inactive in rows:
                 table.add_row(
                     safe_text(role),
                     safe_text(active),

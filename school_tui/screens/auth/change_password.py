@@ -9,36 +9,21 @@ new one behind the scenes and opens the person's home with that session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from school_tui.auth.policy import RULES
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.safe import safe_join, safe_text
 
-
-@dataclass
-class PasswordRefused(Message):
-    """The new password breaks a rule; `field` is the input to go back to."""
-
-    message: str
-    field: str
-
-
-@dataclass
-class PasswordChanged(Message):
-    """Changed; `session` is the new session (None: log in again by hand)."""
-
-    session: Any
-    note: str = ""
+if TYPE_CHECKING:
+    from school_tui.runtime.session import Session
 
 
 class ChangePasswordScreen(Screen):
@@ -128,42 +113,40 @@ class ChangePasswordScreen(Screen):
             new, first_name=person.first_name, last_name=person.last_name, email=person.email
         )
         if problem:
-            self.post_message(PasswordRefused(problem, "new-password"))
+            deliver(self._refused, problem, "new-password")
             return
         if repeat != new:
-            self.post_message(
-                PasswordRefused(
-                    "Repeat the new password: it does not match the new password.",
-                    "repeat-password",
-                )
+            deliver(
+                self._refused,
+                "Repeat the new password: it does not match the new password.",
+                "repeat-password",
             )
             return
         try:
             if auth.is_current_password(self.session, new):
                 which = "temporary" if self.temporary else "current"
-                self.post_message(
-                    PasswordRefused(
-                        f"New password: must differ from your {which} password.", "new-password"
-                    )
+                deliver(
+                    self._refused,
+                    f"New password: must differ from your {which} password.",
+                    "new-password",
                 )
                 return
             self.session.run(lambda conn: people.change_own_password(conn, new))
         except BaseException:
-            self.post_message(PasswordRefused("", ""))  # not busy any more; the error is shown
+            deliver(self._refused, "", "")  # not busy any more; the error is shown
             raise
         old = self.session
         try:
             session = auth.login(old.target, person.email, new)
         except (auth.LoginFailed, auth.ServerUnavailable) as exc:
             old.close()
-            self.post_message(
-                PasswordChanged(None, f"Your password was changed. Log in with it. ({exc})")
-            )
+            deliver(self._changed, None, f"Your password was changed. Log in with it. ({exc})")
             return
         old.close()
-        self.post_message(PasswordChanged(session))
+        deliver(self._changed, session)
 
     def _refused(self, message: str, field: str) -> None:
+        """The new password breaks a rule; `field` is the input to go back to."""
         self._busy = False
         self.set_status(message, error=bool(message))
         if field:
@@ -173,20 +156,18 @@ class ChangePasswordScreen(Screen):
                 self.query_one("#repeat-password", Input).value = ""
             widget.focus()
 
-    def on_password_refused(self, message: PasswordRefused) -> None:
-        self._refused(message.message, message.field)
-
-    def on_password_changed(self, message: PasswordChanged) -> None:
+    def _changed(self, session: Session | None, note: str = "") -> None:
+        """Changed; `session` is the new session (None: log in again by hand)."""
         self._busy = False
         for field in self.query(Input):
             field.value = ""
         app = self.app
-        if message.session is None:
+        if session is None:
             app.session = None
             from school_tui.screens.auth.login import LoginScreen
 
             login = LoginScreen()
             app.switch_screen(login)
-            login.call_after_refresh(login.set_status, message.note)
+            login.call_after_refresh(login.set_status, note)
             return
-        app.start_session(message.session)
+        app.start_session(session)

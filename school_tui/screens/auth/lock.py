@@ -14,8 +14,7 @@ from textual.containers import Center, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
-from school_tui.runtime.messages import UnlockChecked
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.safe import safe_join, safe_text
 
 WRONG_PASSWORD = "Wrong password."
@@ -94,19 +93,20 @@ class LockScreen(ModalScreen[None]):
         try:
             ok = verify_password(self.session, password)
         except ServerUnavailable as exc:
-            self.post_message(UnlockChecked(False, str(exc)))
+            deliver(self._checked, False, str(exc))
             return
         except Exception as exc:  # stays locked, and says so; never a traceback
-            self.post_message(UnlockChecked(False, f"Could not check the password: {exc}"))
+            deliver(self._checked, False, f"Could not check the password: {exc}")
             return
-        self.post_message(UnlockChecked(ok))
+        deliver(self._checked, ok)
 
-    def on_unlock_checked(self, message: UnlockChecked) -> None:
+    def _checked(self, ok: bool, error: str | None = None) -> None:
+        """The password check finished: `ok`, or `error` when the server could not say."""
         self._busy = False
-        if message.ok:
+        if ok:
             self.dismiss()
             return
-        self.set_status(message.error or WRONG_PASSWORD, error=True)
+        self.set_status(error or WRONG_PASSWORD, error=True)
         field = self.query_one("#lock-password", Input)
         field.value = ""
         field.focus()

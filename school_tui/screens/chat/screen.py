@@ -32,12 +32,9 @@ from school_tui.runtime.messages import (
     ContactsFound,
     ConversationsLoaded,
     HistoryLoaded,
-    MarkedRead,
-    MessageSent,
-    SendFailed,
     UnreadCounted,
 )
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.screens.chat.widgets import ConversationList, MessageView, presence_label
 from school_tui.textual_internals import typeahead
 from school_tui.textual_internals.compositor import use_cropping_compositor
@@ -258,22 +255,25 @@ class ChatScreen(Screen):
     @db_work(name="mark messages read", group="chat-read")
     def _mark_read(self, partner_id: int, up_to: int, ids: list[int], count_as) -> None:
         def mark(conn) -> tuple[int, int] | None:
-            chat.mark_read(conn, partner_id, up_to)
             if count_as is None:
+                chat.mark_read_and_count(conn, partner_id, up_to)
                 return None
             being_marked, published_up_to, number = count_as
-            return chat.unread_total(conn, being_marked, published_up_to), number
+            counting = (being_marked, published_up_to)
+            return chat.mark_read_and_count(conn, partner_id, up_to, counting), number
 
         counted = None
         try:
             counted = self.session.run(mark)
         finally:
-            self.post_message(MarkedRead(ids, counted))
+            deliver(self._marked_read, ids, counted)
 
-    def on_marked_read(self, message: MarkedRead) -> None:
-        self._marking.difference_update(message.ids)
+    def _marked_read(self, ids: list[int], counted: tuple[int, int] | None) -> None:
+        """`ids`: whose marking finished (or failed); `counted`: (unread total, marking
+        number) if it committed."""
+        self._marking.difference_update(ids)
         if self.app.live is not None:
-            self.app.live.marking_done(message.ids, message.counted)
+            self.app.live.marking_done(ids, counted)
 
     def on_screen_resume(self) -> None:
         self.mark_seen()
@@ -367,31 +367,28 @@ class ChatScreen(Screen):
 
     @db_work(name="send message", group="chat-send")
     def _send(self, partner_id: int, text: str, key: uuid.UUID) -> None:
-        def send(conn):
-            message_id = chat.send(conn, partner_id, text, key)
-            return chat.messages_by_id(conn, [message_id])
-
         try:
-            rows = self.session.run(send)
+            rows = self.session.run(lambda conn: chat.send_and_read(conn, partner_id, text, key))
         except Exception:
-            self.post_message(SendFailed(partner_id))
+            deliver(self._send_failed)
             raise  # db_work hands it to the app: the banner, or the readable error
-        self.post_message(MessageSent(partner_id, rows))
+        deliver(self._sent, partner_id, rows)
 
-    def on_message_sent(self, message: MessageSent) -> None:
+    def _sent(self, partner_id: int, rows: list[chat.ChatMessage]) -> None:
+        """The sent message as read back, for the pane."""
         self._sending = False
         sent_text = self._send_key[1] if self._send_key else None
         self._send_key = None
         compose = self.query_one("#compose", Input)
-        if message.partner_id == self.partner_id and compose.value == sent_text:
+        if partner_id == self.partner_id and compose.value == sent_text:
             compose.value = ""
-        for row in message.rows:
-            if message.partner_id == self.partner_id:
+        for row in rows:
+            if partner_id == self.partner_id:
                 self.view.add_live([row])
-            if not self.conversations.bump(message.partner_id, row, 0):
+            if not self.conversations.bump(partner_id, row, 0):
                 self._reload_conversations_soon()
 
-    def on_send_failed(self, message: SendFailed) -> None:
+    def _send_failed(self) -> None:
         self._sending = False  # the text stays in the box; Enter retries with the same key
 
     # -- actions -----------------------------------------------------------------------------

@@ -10,8 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from school_tui.db import guidance
-from school_tui.runtime.messages import GuidanceReportRead
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.safe import safe_join, safe_text
 
 # The guidance pane's columns; its rows start with the report id (Pane.on_select).
@@ -66,7 +65,9 @@ class OpensGuidanceReports:
     @db_work(name="read guidance report", group="guidance-report")
     def _read_guidance_report(self, report_id: int, cells: list) -> None:
         text = self.session.run(lambda conn: guidance.read_report(conn, report_id))
-        self.post_message(GuidanceReportRead(report_id, text, cells))
+        deliver(self._guidance_report_read, report_id, text, cells)
 
-    def on_guidance_report_read(self, message: GuidanceReportRead) -> None:
-        self.app.push_screen(GuidanceReportModal(message.report_id, message.text, message.cells))
+    def _guidance_report_read(self, report_id: int, text: str, cells: list) -> None:
+        """A report's text, read through the logging functions (db.guidance.read_report);
+        `cells`: the list row it was opened from (date, student, counselor)."""
+        self.app.push_screen(GuidanceReportModal(report_id, text, cells))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import psycopg
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -27,6 +27,9 @@ from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
+if TYPE_CHECKING:
+    from school_tui.db.connect import Connection
+
 Rows = list[tuple]
 # Longest text a table cell shows; the rest is behind an ellipsis.
 CELL_MAX = 60
@@ -39,7 +42,7 @@ class Pane:
     id: str
     title: str
     columns: Sequence[str]
-    query: Callable[[psycopg.Connection], Rows]
+    query: Callable[[Connection], Rows]
     empty: str = "Nothing here yet."
     # The name of a screen method that opens a row: Enter (or `o`) on a row calls it with the
     # row's key and its cells as shown. With it set, each row `query` returns starts with
@@ -118,7 +121,7 @@ class RoleHome(Screen):
         since = self.presence.since() if self.presence else 0
         self.post_message(HomeLoaded(self.session.run(self.fetch), since))
 
-    def fetch(self, conn: psycopg.Connection, only: set[str] | None = None) -> dict:
+    def fetch(self, conn: Connection, only: set[str] | None = None) -> dict:
         """The rows of every pane (or of the panes in `only`), by pane id. A subclass may add
         keys of its own (what else its panes show) and read them in on_home_loaded."""
         return {pane.id: pane.query(conn) for pane in self.PANES if only is None or pane.id in only}

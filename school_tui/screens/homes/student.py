@@ -11,8 +11,8 @@ read again, with no key pressed; after a reconnect it is read again too.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import psycopg
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
@@ -22,6 +22,9 @@ from school_tui.runtime.messages import HomeLoaded
 from school_tui.runtime.workers import db_work
 from school_tui.screens.homes.base import ANNOUNCEMENTS, Pane, RoleHome
 from school_tui.widgets.safe import clean
+
+if TYPE_CHECKING:
+    from school_tui.db.connect import Connection
 
 # What the student waits for at each status, in their words.
 NEXT_STEP = {
@@ -34,7 +37,7 @@ NEXT_STEP = {
 SUMMARY_KEY = "enrollment-summary"  # HomeLoaded.data key of the summary above the history
 
 
-def history_rows(conn: psycopg.Connection) -> list[tuple]:
+def history_rows(conn: Connection) -> list[tuple]:
     """The student's status changes, newest first, as the tab shows them."""
     return [
         (when, year, step_text(old, new, remark), remark)
@@ -119,7 +122,7 @@ class StudentHome(RoleHome):
             live.enrollment.subscribe(self, lambda _ids: self.reload_enrollment())
             live.records.resync.subscribe(self, lambda _again: self.reload_enrollment())
 
-    def fetch(self, conn: psycopg.Connection, only: set[str] | None = None) -> dict:
+    def fetch(self, conn: Connection, only: set[str] | None = None) -> dict:
         data = super().fetch(conn, only)
         if only is None or "enrollment" in only:
             data[SUMMARY_KEY] = records.my_enrollment_now(conn)

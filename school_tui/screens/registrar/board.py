@@ -602,16 +602,16 @@ class EnrollmentBoardScreen(Screen):
 
     @db_work(name="board move", group="board-move")
     def _move(self, ids: list[int], source: str, target: str, remark: str) -> None:
-        import psycopg
-
         from school_tui.db import enrollment
+        from school_tui.db.errors import NotAllowed, Refused
 
         try:
             self.session.run(lambda conn: enrollment.set_status(conn, ids, target, remark or None))
-        except psycopg.OperationalError:
-            raise  # the connection: the banner, not a refusal
-        except psycopg.Error as exc:
-            self.post_message(BoardMoveRefused(len(ids), source, target, _reason(exc)))
+        except Refused as exc:
+            self.post_message(BoardMoveRefused(len(ids), source, target, clean(exc.with_detail())))
+            return
+        except NotAllowed as exc:
+            self.post_message(BoardMoveRefused(len(ids), source, target, clean(exc.message)))
             return
         self.post_message(BoardMoved(ids, source, target))
 
@@ -707,11 +707,3 @@ def _day(moment) -> str:
         return moment.astimezone().strftime("%Y-%m-%d")
     except AttributeError:
         return str(moment)
-
-
-def _reason(exc) -> str:
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag else None
-    detail = getattr(diag, "message_detail", None) if diag else None
-    text = primary or str(exc).strip().splitlines()[0]
-    return clean(f"{text} {detail}" if detail else text)

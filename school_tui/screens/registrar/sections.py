@@ -32,16 +32,15 @@ from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 if TYPE_CHECKING:
+    from school_tui.db.errors import NotAllowed, Refused
     from school_tui.db.sections import Section
 
 GRADE_LEVELS = ("Kindergarten", *(f"Grade {n}" for n in range(1, 13)))
 
 
-def refusal(exc) -> str:
+def refusal(exc: Refused | NotAllowed) -> str:
     """The database's own words for why it refused (its messages name the field)."""
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag else None
-    return clean(primary or str(exc).strip().splitlines()[0])
+    return clean(exc.message)
 
 
 def _seats(section) -> str:
@@ -269,9 +268,8 @@ class SectionForm(ModalScreen[int | None]):
 
     @db_work(name="section save", group="section-save", exclusive=True)
     def _save(self, values: dict) -> None:
-        import psycopg
-
         from school_tui.db import sections
+        from school_tui.db.errors import NotAllowed, Refused
 
         section = self.section
 
@@ -284,11 +282,9 @@ class SectionForm(ModalScreen[int | None]):
 
         try:
             section_id = self.session.run(save)
-        except psycopg.OperationalError:
-            raise
-        except (psycopg.Error, ValueError) as exc:
-            text = refusal(exc) if isinstance(exc, psycopg.Error) else str(exc)
-            self.post_message(SectionRefused(_field_of(text, exc), _sentence(text)))
+        except (Refused, NotAllowed) as exc:
+            field = getattr(exc, "field", None)
+            self.post_message(SectionRefused(FORM_FIELDS.get(field or ""), _sentence(refusal(exc))))
             return
         self.post_message(SectionSaved(section_id))
 
@@ -302,23 +298,7 @@ class SectionForm(ModalScreen[int | None]):
         self.dismiss(None)
 
 
-def _field_of(text: str, exc) -> str | None:
-    prefix = text.split(":", 1)[0].strip().lower()
-    if prefix in FORM_FIELDS:
-        return FORM_FIELDS[prefix]
-    constraint = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
-    if "grade_level_name" in constraint or constraint.endswith("_key"):
-        return "sec-name"  # unique (school year, grade, name)
-    if "capacity" in constraint:
-        return "sec-capacity"
-    if "name" in constraint:
-        return "sec-name"
-    return None
-
-
 def _sentence(text: str) -> str:
-    if "duplicate key" in text and "sections" in text:
-        return "Name: this grade already has a section of that name this school year"
     return text[:1].upper() + text[1:]
 
 
@@ -724,15 +704,12 @@ class RosterScreen(Screen):
 
     @db_work(name="roster assign", group="roster-change", exclusive=True)
     def _assign(self, section_id: int, student_ids: list[int], done: str) -> None:
-        import psycopg
-
         from school_tui.db import sections
+        from school_tui.db.errors import NotAllowed, Refused
 
         try:
             self.session.run(lambda conn: sections.assign(conn, section_id, student_ids))
-        except psycopg.OperationalError:
-            raise
-        except psycopg.Error as exc:
+        except (Refused, NotAllowed) as exc:
             self.post_message(RosterRefused(refusal(exc)))
             return
         self.post_message(RosterChanged(done))

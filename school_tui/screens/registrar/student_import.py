@@ -326,9 +326,8 @@ class ImportScreen(Screen):
 
     @db_work(name="import commit", group="import-commit", exclusive=True)
     def _commit(self, parsed, shown: list) -> None:
-        import psycopg
-
         from school_tui.db import student_import as db_import
+        from school_tui.db.errors import NotAllowed, Refused, connection_lost
 
         def progress(done: int, total: int) -> None:
             self.post_message(ImportProgress(done, total))
@@ -349,15 +348,20 @@ class ImportScreen(Screen):
 
         try:
             summary = self.session.run(run)
-        except psycopg.OperationalError:
-            self.post_message(ImportRefused("the connection was lost; nothing was imported"))
-            raise
-        except psycopg.Error as exc:
-            self.post_message(ImportRefused(_reason(exc)))
+        except (Refused, NotAllowed) as exc:
+            self.post_message(ImportRefused(clean(exc.message)))
             return
         except db_import.ImportRejected as exc:
             self.post_message(ImportRefused(str(exc)))
             return
+        except Exception as exc:
+            # The app's handler shows the banner or the error modal; the screen is usable.
+            if connection_lost(exc):
+                reason = "the connection was lost; nothing was imported"
+            else:
+                reason = "see the message"
+            self.post_message(ImportRefused(reason))
+            raise
         self.post_message(ImportFinished(summary))
 
     def on_import_progress(self, message: ImportProgress) -> None:
@@ -411,9 +415,3 @@ class ImportScreen(Screen):
             ("Choose another file", self.action_focus_path, "Type its path"),
             ("Back", self.action_back, "Close the import"),
         ]
-
-
-def _reason(exc) -> str:
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) if diag else None
-    return clean(primary or str(exc).strip().splitlines()[0])

@@ -354,27 +354,16 @@ class StudentForm(ModalScreen[int | None]):
 
     @db_work(name="save student", group="student-form", exclusive=True)
     def _save(self, fields, section_id: int | None) -> None:
-        import psycopg
+        from school_tui.db import students
+        from school_tui.db.errors import Refused
 
-        from school_tui.db import sections, students
-
-        def write(conn) -> int:
-            with conn.transaction():
-                if self.profile is None:
-                    return students.create(conn, fields, section_id=section_id)
-                students.update(conn, self.profile.id, fields)
-                if section_id is not None and section_id != self.profile.section_id:
-                    sections.assign(conn, section_id, [self.profile.id])
-                elif section_id is None and self.profile.section_id is not None:
-                    # "— (none)": out of their section of the current year (the form's list)
-                    sections.unassign(conn, [self.profile.id])
-                return self.profile.id
-
+        profile = self.profile
         try:
-            student_id = self.session.run(write)
-        except psycopg.errors.IntegrityError as exc:  # a rule the database enforces
-            text = (exc.diag.message_primary or str(exc)).strip()
-            self.post_message(FormFailed(text))
+            student_id = self.session.run(
+                lambda conn: students.save(conn, profile, fields, section_id)
+            )
+        except Refused as exc:  # a rule the database enforces
+            self.post_message(FormFailed(exc.message))
             return
         except BaseException:
             self.post_message(FormFailed(""))
