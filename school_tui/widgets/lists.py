@@ -229,6 +229,7 @@ class ListScreen(Screen):
         focus once loaded."""
         self._generation += 1
         self._loading = True
+        self._has_more = False
         self._after = None
         self._keep = None if cursor is None else str(cursor)
         self._focus_table = self._focus_table or focus_table
