@@ -176,7 +176,9 @@ class ListScreen(Screen):
         self.list_mounted()
         if spec.focus is not None:
             self.query_one(spec.focus).focus()
-        elif not spec.loading:
+        elif spec.loading:
+            self._focus_table = True  # a loading table takes no focus: once loaded
+        else:
             table.focus()
         self.reload()
 
@@ -206,6 +208,7 @@ class ListScreen(Screen):
         key = str(self.LIST.key(row))
         self.rows[key] = row
         for column, cell in zip(self.LIST.columns, self.shown_cells(row), strict=True):
+            assert column.key is not None, "update_row needs every column's key"
             self.table.update_cell(key, column.key, cell)
 
     def remove_row(self, key: str) -> None:
