@@ -467,7 +467,7 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
         assert "Grade 7 - Luna is full (1 of 1 seats taken)" in _text(app, "#error-detail")
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is roster, "back to the roster")
-        names = [r[2] for r in roster.rows]
+        names = [r[2] for r in roster.rows.values()]
         assert names == ["Seatfinder, Lara"]
 
 
@@ -528,8 +528,8 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
             "the roster",
         )
         roster = app.screen
-        before = [r[0] for r in roster.rows]
-        moved, name = roster.rows[0][0], roster.rows[0][2]
+        before = [r[0] for r in roster.rows.values()]
+        moved, name = next((r[0], r[2]) for r in roster.rows.values())
         await pilot.press("m")
         await wait_until(pilot, lambda: isinstance(app.screen, SectionPicker), "the sections")
         picker = app.screen.query_one("#pick-section", OptionList)
@@ -537,7 +537,7 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
         await pilot.press("enter")
         await wait_until(
             pilot,
-            lambda: app.screen is roster and moved not in [r[0] for r in roster.rows],
+            lambda: app.screen is roster and moved not in [r[0] for r in roster.rows.values()],
             "the student gone from the roster",
         )
         said = f"Moved {name} to Grade 7 - Mabini."

@@ -21,7 +21,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Input, Static
 
@@ -29,13 +29,12 @@ from school_tui.db import audit
 from school_tui.runtime.messages import (
     AuditEntryLoaded,
     AuditExported,
-    AuditPageLoaded,
     AuditTablesLoaded,
-    ConnectionRestored,
 )
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.export import ExportModal
+from school_tui.widgets.lists import Column, ListLoaded, ListScreen, ListSpec, Page
 from school_tui.widgets.safe import clean, safe_join, safe_text
 
 # -- the filter form: what each field accepts, and the message when it does not ------------
@@ -197,7 +196,7 @@ class AuditEntryModal(ModalScreen[None]):
 # -- the screen -----------------------------------------------------------------------------
 
 
-class AuditLogScreen(Screen):
+class AuditLogScreen(ListScreen):
     DEFAULT_CSS = """
     AuditLogScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     AuditLogScreen #filters { height: 3; }
@@ -217,19 +216,34 @@ class AuditLogScreen(Screen):
         Binding("escape", "back", "Back", id="audit.back"),
         Binding("ctrl+s", "export", "Export CSV", id="audit.export"),
     ]
-    COLUMNS = (("When", 16), ("Person", 18), ("Table", 19), ("Row", 7), ("Action", 8))
+    LIST = ListSpec(
+        table="audit-table",
+        columns=(
+            Column("When", 16),
+            Column("Person", 18),
+            Column("Table", 19),
+            Column("Row", 7),
+            Column("Action", 8),
+        ),
+        key=lambda e: e.id,
+        cells=lambda e: (
+            safe_text(_when(e.logged_at)),
+            e.person,
+            e.table_name,
+            safe_text("" if e.row_id is None else e.row_id),
+            safe_text(e.action),
+        ),
+        page=lambda e: e.id,  # newest first: the next page is the entries before it
+        on_select="open_entry",
+        sized=False,
+        focus="#f-person",  # the screen is a search: type at once
+        keep_cursor=False,
+    )
 
     def __init__(self, session) -> None:
-        super().__init__()
-        self.session = session
+        super().__init__(session)
         self.filter = audit.AuditFilter()  # the one applied: what the table shows
         self.tables: list[str] | None = None
-        self._generation = 0
-        self._last_id: int | None = None
-        self._has_more = False
-        self._loading = False
-        self._shown = 0
-        self._focus_table = False
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -252,14 +266,9 @@ class AuditLogScreen(Screen):
         yield DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
-    def on_mount(self) -> None:
+    def list_mounted(self) -> None:
         self.title = "Audit log"
-        table = self.query_one("#audit-table", DataTable)
-        for label, _width in self.COLUMNS:
-            table.add_column(label)
-        self.query_one("#f-person", Input).focus()
         self._load_tables()
-        self._search()
 
     # -- filtering ---------------------------------------------------------------------------
 
@@ -281,18 +290,12 @@ class AuditLogScreen(Screen):
             self._set_status(exc.message, error=True)
             self.query_one(f"#{exc.field}", Input).focus()
             return
-        self._focus_table = True  # once loaded: a loading table takes no focus
-        self._search()
+        self.reload(focus_table=True)  # once loaded: a loading table takes no focus
 
-    def _search(self) -> None:
-        self._generation += 1
-        self._last_id = None
-        self._has_more = False
-        self._loading = True
-        table = self.query_one("#audit-table", DataTable)
-        table.loading = True
+    def reload(self, **how) -> None:
+        self.table.loading = True
         self._set_status("Loading…")
-        self._load_page(self._generation, self.filter, None)
+        super().reload(**how)
 
     @db_work(name="audit tables", group="audit-tables")
     def _load_tables(self) -> None:
@@ -304,56 +307,27 @@ class AuditLogScreen(Screen):
             message.tables, case_sensitive=False
         )
 
-    @db_work(name="audit page", group="audit-page")
-    def _load_page(self, generation: int, f: audit.AuditFilter, before: int | None) -> None:
-        entries, more = self.session.run(lambda conn: audit.page(conn, f, before=before))
-        self.post_message(AuditPageLoaded(generation, entries, more, append=before is not None))
+    def list_query(self) -> audit.AuditFilter:
+        return self.filter
 
-    def on_audit_page_loaded(self, message: AuditPageLoaded) -> None:
-        if message.generation != self._generation:
-            return  # a page of a filter that has been replaced since
-        table = self.query_one("#audit-table", DataTable)
-        with self.app.batch_update():
-            if not message.append:
-                table.clear()
-                self._shown = 0
-            for e in message.entries:
-                table.add_row(
-                    safe_text(_when(e.logged_at)),
-                    safe_text(e.person, max_length=self.COLUMNS[1][1]),
-                    safe_text(e.table_name, max_length=self.COLUMNS[2][1]),
-                    safe_text("" if e.row_id is None else e.row_id),
-                    safe_text(e.action),
-                    key=str(e.id),
-                )
-            table.loading = False
-        if self._focus_table:
-            self._focus_table = False
-            table.focus()
-        self._shown += len(message.entries)
-        if message.entries:
-            self._last_id = message.entries[-1].id
-        self._has_more = message.has_more
-        self._loading = False
-        if not self._shown:
+    def list_fetch(self, conn, query, after) -> Page:
+        entries, more = audit.page(conn, query, before=after)
+        return Page(entries, more=more)
+
+    def list_filled(self, loaded: ListLoaded) -> None:
+        shown = len(self.rows)
+        if not shown:
             self._set_status("No entries match these filters.")
         else:
             more = "; more load as you scroll down" if self._has_more else ""
-            self._set_status(f"{self._shown} entries shown, newest first{more}. Enter: details")
-
-    @on(DataTable.RowHighlighted, "#audit-table")
-    def _maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
-        table = event.data_table
-        if self._has_more and not self._loading and event.cursor_row >= table.row_count - 1:
-            self._loading = True
-            self._load_page(self._generation, self.filter, self._last_id)
+            self._set_status(f"{shown} entries shown, newest first{more}. Enter: details")
 
     # -- one entry ---------------------------------------------------------------------------
 
-    @on(DataTable.RowSelected, "#audit-table")
-    def _open_entry(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            self._load_entry(int(event.row_key.value))
+    def open_entry(self) -> None:
+        key = self.selected_key()
+        if key is not None:
+            self._load_entry(int(key))
 
     @db_work(name="audit entry", group="audit-entry")
     def _load_entry(self, entry_id: int) -> None:
@@ -402,9 +376,6 @@ class AuditLogScreen(Screen):
         self.notify(text, title="Audit log exported", markup=False, timeout=8)
 
     # -- elsewhere ---------------------------------------------------------------------------
-
-    def on_connection_restored(self, message: ConnectionRestored) -> None:
-        self._search()
 
     def action_back(self) -> None:
         self.app.pop_screen()

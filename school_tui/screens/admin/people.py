@@ -7,14 +7,13 @@ Forms check each field and say which rule it broke before anything is written; w
 database refuses (a taken email, the last Admin) reaches the app's error modal and the form
 stays open to be corrected. A new person's or a reset temporary password is shown once.
 
-Presence (online / away / offline, a symbol and a word) is live: the screen subscribes to the
-session's LiveChat `presence` Signal and updates the one cell of each person whose status
-changed (keyed by user id), without reloading the list. The columns fit 80 terminal columns.
+The list is a ListScreen (widgets/lists.py): its searching, paging, stale-result guard and
+live Presence column (online / away / offline, a symbol and a word, changing in place
+without reloading the list) are the shared ones. The columns fit 80 terminal columns.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     DataTable,
@@ -38,23 +37,21 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from school_tui.domain.access import ROLES
-from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
-from school_tui.screens.chat.widgets import presence_label
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.lists import Column, ListLoaded, ListScreen, ListSpec, Page
 from school_tui.widgets.safe import clean, safe_join, safe_text
 
 PAGE = 100
-# (key, header, width): 67 characters of text plus each cell's padding and the scrollbar fit
-# an 80-column terminal, so nothing hides off to the right (long names and emails end in …).
+# 67 characters of text plus each cell's padding and the scrollbar fit an 80-column
+# terminal, so nothing hides off to the right (long names and emails end in …); Presence
+# (widgets/presence.py) comes last.
 COLUMNS = (
-    ("name", "Name", 16),
-    ("email", "Email", 20),
-    ("role", "Role", 11),
-    ("account", "Account", 11),
-    ("presence", "Presence", 9),
+    Column("Name", 16, key="name"),
+    Column("Email", 20, key="email"),
+    Column("Role", 11, key="role"),
+    Column("Account", 11, key="account"),
 )
-WIDTHS = {key: width for key, _header, width in COLUMNS}
 # The only role name longer than its column.
 SHORT_ROLE = {"Academic Coordinator": "Coordinator"}
 # What the Account column says (PersonRow.account says "must change password").
@@ -121,14 +118,6 @@ def validate_person(
 
 
 # -- messages from workers ------------------------------------------------------------------
-
-
-@dataclass
-class PeopleLoaded(Message):
-    generation: int
-    rows: list
-    has_more: bool
-    append: bool
 
 
 @dataclass
@@ -434,7 +423,7 @@ class PersonForm(ModalScreen[Any]):
 # -- the screen -----------------------------------------------------------------------------
 
 
-class PeopleScreen(Screen):
+class PeopleScreen(ListScreen):
     DEFAULT_CSS = """
     PeopleScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     PeopleScreen #people-filters { height: 3; }
@@ -457,16 +446,22 @@ class PeopleScreen(Screen):
         Binding("down", "focus_table", "To the list", show=False, id="people.to-list"),
     ]
 
-    def __init__(self, session) -> None:
-        super().__init__()
-        self.session = session
-        self.rows: dict[str, Any] = {}  # row key -> PersonRow
-        self._generation = 0
-        self._has_more = False
-        self._loading = False
-        self._last_key = None
-        # Statuses heard live since the last reload: they win over a page read meanwhile.
-        self._heard: dict[int, str] = {}
+    LIST = ListSpec(
+        table="people-table",
+        columns=COLUMNS,
+        key=lambda person: person.id,
+        cells=lambda person: (
+            f"{person.last_name}, {person.first_name}",
+            person.email,
+            SHORT_ROLE.get(person.role, person.role),
+            SHORT_ACCOUNT.get(person.account, person.account),
+        ),
+        presence=lambda person: (person.id, person.status),
+        search="people-search",
+        page=lambda person: person.key,
+        on_select="action_edit_person",
+        loading=False,
+    )
 
     def compose(self) -> ComposeResult:
         person = self.session.person
@@ -479,91 +474,24 @@ class PeopleScreen(Screen):
         yield Static("", id="people-status")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def list_mounted(self) -> None:
         self.title = "People"
-        table = self.query_one(DataTable)
-        for key, header, width in COLUMNS:
-            table.add_column(header, key=key, width=width)
-        table.focus()
-        if self.app.live is not None:
-            self.app.live.presence.subscribe(self, self._live_presence)
-        self.reload()
-
-    # -- presence, live ----------------------------------------------------------------------
-
-    def _live_presence(self, statuses: dict[int, str]) -> None:
-        """Someone came online, went away or offline: their cell changes, nothing else."""
-        self._heard.update(statuses)
-        table = self.query_one(DataTable)
-        for user_id, status in statuses.items():
-            key = str(user_id)
-            person = self.rows.get(key)
-            if person is not None and person.status != status:
-                self.rows[key] = dataclasses.replace(person, status=status)
-                table.update_cell(key, "presence", safe_text(presence_label(status)))
 
     # -- loading ---------------------------------------------------------------------------
 
-    def _filters(self) -> tuple[str, str | None]:
+    def list_query(self) -> tuple[str, str | None]:
         text = self.query_one("#people-search", Input).value
         role = self.query_one("#people-role", Select).value
         return text, (role if isinstance(role, str) else None)
 
-    def reload(self) -> None:
-        self._generation += 1
-        self._heard = {}  # the new search reads them; what is heard from now on wins
-        self._loading = True
-        self._last_key = None
-        text, role = self._filters()
-        self._load(self._generation, text, role, None)
-
-    @db_work(name="search people", group="people-search")
-    def _load(self, generation: int, text: str, role: str | None, after) -> None:
+    def list_fetch(self, conn, query, after) -> Page:
         from school_tui.db import people
 
-        rows = self.session.run(
-            lambda conn: people.search_people(conn, text, role, after=after, limit=PAGE + 1)
-        )
-        self.post_message(
-            PeopleLoaded(generation, rows[:PAGE], len(rows) > PAGE, after is not None)
-        )
+        text, role = query
+        rows = people.search_people(conn, text, role, after=after, limit=PAGE + 1)
+        return Page(rows[:PAGE], more=len(rows) > PAGE)
 
-    def on_people_loaded(self, message: PeopleLoaded) -> None:
-        if message.generation != self._generation:
-            return  # an older search's answer
-        self._loading = False
-        self._has_more = message.has_more
-        table = self.query_one(DataTable)
-        selected = self._selected_key()
-        with self.app.batch_update():
-            if not message.append:
-                table.clear()
-                self.rows = {}
-            for person in message.rows:
-                key = str(person.id)
-                heard = self._heard.get(person.id, person.status)
-                if heard != person.status:
-                    person = dataclasses.replace(person, status=heard)
-                self.rows[key] = person
-                table.add_row(*self._cells(person), key=key)
-            if message.rows:
-                self._last_key = message.rows[-1].key
-            if not message.append and selected in self.rows:
-                table.move_cursor(row=table.get_row_index(selected))
-        self._show_count()
-        self.refresh_bindings()
-
-    @staticmethod
-    def _cells(person) -> tuple:
-        return (
-            safe_text(f"{person.last_name}, {person.first_name}", max_length=WIDTHS["name"]),
-            safe_text(person.email, max_length=WIDTHS["email"]),
-            safe_text(SHORT_ROLE.get(person.role, person.role), max_length=WIDTHS["role"]),
-            safe_text(SHORT_ACCOUNT.get(person.account, person.account)),
-            safe_text(presence_label(person.status)),
-        )
-
-    def _show_count(self) -> None:
+    def list_filled(self, loaded: ListLoaded) -> None:
         count = len(self.rows)
         if not count:
             text = "Nobody matches."
@@ -573,51 +501,12 @@ class PeopleScreen(Screen):
             text = f"{count} shown."
         self.query_one("#people-status", Static).update(safe_text(text))
 
-    @on(Input.Changed, "#people-search")
-    def _search_changed(self) -> None:
-        self.reload()
-
     @on(Select.Changed, "#people-role")
     def _role_changed(self) -> None:
         self.reload()
         self.action_focus_table()  # a role chosen: on to the list
 
-    @on(Input.Submitted, "#people-search")
-    def _search_done(self) -> None:
-        self.action_focus_table()
-
-    @on(DataTable.RowHighlighted)
-    def _maybe_more(self, event: DataTable.RowHighlighted) -> None:
-        table = event.data_table
-        if (
-            self._has_more
-            and not self._loading
-            and table.cursor_row >= table.row_count - 1
-            and self._last_key is not None
-        ):
-            self._loading = True
-            text, role = self._filters()
-            self._load(self._generation, text, role, self._last_key)
-        self.refresh_bindings()
-
-    @on(DataTable.RowSelected)
-    def _row_chosen(self, event: DataTable.RowSelected) -> None:
-        self.action_edit_person()
-
-    def on_connection_restored(self, message: ConnectionRestored) -> None:
-        self.reload()
-
     # -- the selected person ---------------------------------------------------------------
-
-    def _selected_key(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
-    def selected(self):
-        key = self._selected_key()
-        return self.rows.get(key) if key else None
 
     def _need_selection(self):
         person = self.selected()
@@ -638,12 +527,6 @@ class PeopleScreen(Screen):
 
     def action_back(self) -> None:
         self.dismiss(None)
-
-    def action_focus_search(self) -> None:
-        self.query_one("#people-search", Input).focus()
-
-    def action_focus_table(self) -> None:
-        self.query_one(DataTable).focus()
 
     def action_new_person(self) -> None:
         self.app.push_screen(PersonForm(self.session), self._created)

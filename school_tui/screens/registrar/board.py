@@ -24,15 +24,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.export import export_query
-from school_tui.widgets.presence import LivePresence
+from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
@@ -48,12 +46,12 @@ LIST_LIMIT = 1000  # rows a column shows; the status line says when there are mo
 MARK = "*"
 # Widths for 80 columns: the cells' padding (2 each) and the scrollbar (2) included.
 COLUMNS = (
-    ("mark", " ", 1),
-    ("number", "Student no.", 11),
-    ("name", "Name", 17),
-    ("grade", "Grade", 8),
-    ("section", "Section", 8),
-    ("updated", "Updated", 10),
+    Column(" ", 1, key="mark"),
+    Column("Student no.", 11, key="number"),
+    Column("Name", 17, key="name"),
+    Column("Grade", 8, key="grade"),
+    Column("Section", 8, key="section"),
+    Column("Updated", 10, key="updated"),
 )  # and Presence (widgets/presence.py), last
 # The counts line abbreviates where the terminal is too narrow for the full names.
 SHORT = {"Payment Complete": "Paid", "Withdrawn": "Withdr."}
@@ -92,14 +90,6 @@ class SectionChoice:
 
 
 # -- messages (workers -> UI thread) ----------------------------------------------------------
-
-
-@dataclass
-class BoardLoaded(Message):
-    generation: int
-    counts: dict[str, int]
-    rows: list[BoardRow]
-    since: int = 0  # LivePresence.since() when the load began
 
 
 @dataclass
@@ -205,7 +195,7 @@ class TransitionModal(ModalScreen[tuple[str, str] | None]):
 # -- the screen -------------------------------------------------------------------------------
 
 
-class EnrollmentBoardScreen(Screen):
+class EnrollmentBoardScreen(ListScreen):
     AUTO_FOCUS = None  # the table, once its rows are there (not the grade filter)
     DEFAULT_CSS = """
     EnrollmentBoardScreen #board-filters { height: 3; }
@@ -228,24 +218,27 @@ class EnrollmentBoardScreen(Screen):
             for i, status in enumerate(STATUSES, start=1)
         ),
     ]
+    LIST = ListSpec(
+        table="board-table",
+        columns=COLUMNS,
+        key=lambda row: row.id,
+        presence=lambda row: (row.student_id, row.presence),
+    )
 
     def __init__(self, session, status: str = "Pending") -> None:
-        super().__init__()
-        self.session = session
+        super().__init__(session)
         self.status = status
         self.grade: str | None = None
         self.section_id: int | None = None
         self.counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        self.rows: dict[int, BoardRow] = {}
         self.marked: set[int] = set()
         self.sections: list[SectionChoice] = []
         self.transitions: dict[str, list[str]] = {}  # the database's rules, read at mount
         # Ordering of reads that finish in any order (thread workers): a load bumps the
-        # generation (what an older read posts is dropped); ids notified while a load is in
-        # flight wait for it (its rows may have been read before their change), then are
-        # read again; re-reads are numbered, and a row or the counts never go back to what
-        # an older re-read saw.
-        self._generation = 0
+        # generation (what an older load or re-read posts is dropped); ids notified while a
+        # load is in flight wait for it (its rows may have been read before their change),
+        # then are read again; re-reads are numbered, and a row or the counts never go back
+        # to what an older re-read saw.
         self._loaded = False
         self._load_in_flight = False
         self._waiting_ids: dict[int, None] = {}
@@ -271,68 +264,43 @@ class EnrollmentBoardScreen(Screen):
         yield DataTable(id="board-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
-    def on_mount(self) -> None:
+    def list_mounted(self) -> None:
         self.title = "Enrollment board"
-        table = self.query_one("#board-table", DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
-        self.presence = LivePresence(self)
-        self.presence.add_column(table)
-        table.loading = True  # a loading table takes no focus: it gets it once loaded
         live = self.app.live
         if live is not None:
             live.enrollment.subscribe(self, self._enrollment_changed)
-            live.records.resync.subscribe(self, lambda _reconnected: self.load())
+            live.records.resync.subscribe(self, lambda _reconnected: self.reload())
         self._load_sections()
-        self.load()
 
     # -- loading -----------------------------------------------------------------------------
 
-    def load(self) -> None:
+    def reload(self, **how) -> None:
         """Read the counts and the column again (filters changed, a reconnect, a refresh)."""
-        self._generation += 1
         self._load_in_flight = True
-        self._load(self._generation, self.status, self.grade, self.section_id)
+        super().reload(**how)
 
-    @db_work(name="board load", group="board-load")
-    def _load(self, generation: int, status: str, grade: str | None, section: int | None):
+    def list_query(self) -> tuple[str, str | None, int | None]:
+        return self.status, self.grade, self.section_id
+
+    def list_fetch(self, conn, query, after) -> Page:
         from school_tui.db import enrollment
 
-        def fetch(conn):
-            counts = enrollment.board_counts(conn, grade_level=grade, section_id=section)
-            rows = enrollment.board_list(
-                conn, status, grade_level=grade, section_id=section, limit=LIST_LIMIT + 1
-            )
-            return _counts(counts), [_board_row(r) for r in rows]
+        status, grade, section = query
+        counts = enrollment.board_counts(conn, grade_level=grade, section_id=section)
+        rows = enrollment.board_list(
+            conn, status, grade_level=grade, section_id=section, limit=LIST_LIMIT + 1
+        )
+        found = [_board_row(r) for r in rows]
+        return Page(found[:LIST_LIMIT], more=len(found) > LIST_LIMIT, extra=_counts(counts))
 
-        since = self.presence.since()
-        counts, rows = self.session.run(fetch)
-        self.post_message(BoardLoaded(generation, counts, rows, since))
-
-    def on_board_loaded(self, message: BoardLoaded) -> None:
-        if message.generation != self._generation:
-            return  # filters changed since
-        first, self._loaded = not self._loaded, True
+    def list_filled(self, loaded: ListLoaded) -> None:
+        self._loaded = True
         self._load_in_flight = False
         self._row_seq.clear()
         self._counts_seq = self._reread_seq
-        self.counts = message.counts
-        table = self.query_one("#board-table", DataTable)
-        cursor_key = self._cursor_key()
-        rows = message.rows[:LIST_LIMIT]
-        with self.app.batch_update():
-            table.clear()
-            self.presence.clear(table)
-            self.rows = {}
-            for row in rows:
-                self.rows[row.id] = row
-                self._add_row(table, row, message.since)
-            table.loading = False
-            self.marked &= set(self.rows)
-            self._restore_cursor(table, cursor_key)
-        if first:
-            table.focus()
-        self._more = len(message.rows) > LIST_LIMIT
+        self.counts = loaded.page.extra
+        self.marked &= {row.id for row in self.rows.values()}
+        self._more = loaded.page.more
         self._show_counts()
         self._show_status()
         if self._waiting_ids:
@@ -369,7 +337,7 @@ class EnrollmentBoardScreen(Screen):
     def on_board_rows_changed(self, message: BoardRowsChanged) -> None:
         if message.generation != self._generation:
             return  # a reload since reads them
-        table = self.query_one("#board-table", DataTable)
+        table = self.table
         belong = {row.id: row for row in message.rows}
         added = False
         with self.app.batch_update():
@@ -379,30 +347,23 @@ class EnrollmentBoardScreen(Screen):
                 self._row_seq[enrollment_id] = message.seq
                 key = str(enrollment_id)
                 row = belong.get(enrollment_id)
-                shown = enrollment_id in self.rows
+                shown = key in self.rows
                 if row is not None:
-                    self.rows[enrollment_id] = row
                     if shown:
-                        for (column, _label, _width), value in zip(
-                            COLUMNS, self._cells(row), strict=True
-                        ):
-                            table.update_cell(key, column, value)
-                    elif len(self.rows) <= LIST_LIMIT:
-                        self._add_row(table, row, message.since)
+                        self.update_row(row)
+                    elif len(self.rows) < LIST_LIMIT:
+                        self.add_row(row, message.since)
                         added = True
                     else:
-                        del self.rows[enrollment_id]
                         self._more = True
                 elif shown:
-                    del self.rows[enrollment_id]
                     self.marked.discard(enrollment_id)
-                    table.remove_row(key)
-                    self.presence.forget(table, key)
+                    self.remove_row(key)
             if added:
                 # board_list's order: by name (last, first), then id
-                cursor_key = self._cursor_key()
+                cursor_key = self.selected_key()
                 table.sort(key=lambda cells: cells[2].plain)
-                self._restore_cursor(table, cursor_key)
+                self.move_to(cursor_key)
         if message.seq > self._counts_seq:
             self._counts_seq = message.seq
             self.counts = message.counts
@@ -411,23 +372,13 @@ class EnrollmentBoardScreen(Screen):
 
     # -- drawing -----------------------------------------------------------------------------
 
-    def _add_row(self, table: DataTable, row: BoardRow, since: int) -> None:
-        self.presence.add_row(
-            table,
-            self._cells(row),
-            key=str(row.id),
-            user_id=row.student_id,
-            status=row.presence,
-            since=since,
-        )
-
-    def _cells(self, row: BoardRow) -> tuple[Text, ...]:
+    def list_cells(self, row: BoardRow) -> tuple[object, ...]:
         return (
             Text(MARK if row.id in self.marked else " "),
-            safe_text(row.number, max_length=COLUMNS[1][2]),
-            safe_text(row.name, max_length=COLUMNS[2][2]),
-            safe_text(row.grade or "—", max_length=COLUMNS[3][2]),
-            safe_text(row.section or "—", max_length=COLUMNS[4][2]),
+            row.number,
+            row.name,
+            row.grade or "—",
+            row.section or "—",
             safe_text(_day(row.updated)),
         )
 
@@ -475,16 +426,6 @@ class EnrollmentBoardScreen(Screen):
             parts.append(f"section {section.name}" if section else "a section")
         return f" in {', '.join(parts)}" if parts else ""
 
-    def _cursor_key(self) -> str | None:
-        table = self.query_one("#board-table", DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
-    def _restore_cursor(self, table: DataTable, key: str | None) -> None:
-        if key is not None and key in table.rows:
-            table.move_cursor(row=table.get_row_index(key))
-
     # -- filters -----------------------------------------------------------------------------
 
     @db_work(name="board sections", group="board-sections")
@@ -522,7 +463,7 @@ class EnrollmentBoardScreen(Screen):
         self.grade = grade
         self._fill_section_select()
         self.marked.clear()
-        self.load()
+        self.reload()
 
     @on(Select.Changed, "#board-section")
     def _section_changed(self, event: Select.Changed) -> None:
@@ -531,7 +472,7 @@ class EnrollmentBoardScreen(Screen):
             return
         self.section_id = section
         self.marked.clear()
-        self.load()
+        self.reload()
 
     def action_filters(self) -> None:
         self.query_one("#board-grade", Select).focus()
@@ -543,28 +484,26 @@ class EnrollmentBoardScreen(Screen):
             self.status = STATUSES[index]
             self.marked.clear()
             self._show_counts()
-            self.load()
-        self.query_one("#board-table", DataTable).focus()
+            self.reload()
+        self.table.focus()
 
     def _redraw_mark(self, enrollment_id: int) -> None:
-        table = self.query_one("#board-table", DataTable)
-        table.update_cell(
+        self.table.update_cell(
             str(enrollment_id), "mark", Text(MARK if enrollment_id in self.marked else " ")
         )
 
     def action_toggle_mark(self) -> None:
-        key = self._cursor_key()
+        key = self.selected_key()
         if key is None:
             return
         enrollment_id = int(key)
         self.marked.symmetric_difference_update({enrollment_id})
         self._redraw_mark(enrollment_id)
-        table = self.query_one("#board-table", DataTable)
-        table.action_cursor_down()  # like a file manager: mark and move on
+        self.table.action_cursor_down()  # like a file manager: mark and move on
         self._show_status()
 
     def action_mark_all(self) -> None:
-        everything = set(self.rows)
+        everything = {row.id for row in self.rows.values()}
         self.marked = set() if self.marked >= everything else everything
         with self.app.batch_update():
             for enrollment_id in everything:
@@ -575,7 +514,7 @@ class EnrollmentBoardScreen(Screen):
         """The marked rows, else the row under the cursor."""
         if self.marked:
             return sorted(self.marked)
-        key = self._cursor_key()
+        key = self.selected_key()
         return [int(key)] if key is not None else []
 
     def action_move(self) -> None:
@@ -639,7 +578,7 @@ class EnrollmentBoardScreen(Screen):
             )
         )
 
-    def action_export(self) -> None:
+    def list_export(self) -> Export:
         """The whole column with the filters shown, read again in the worker: the table
         holds at most LIST_LIMIT rows."""
         from school_tui.db import enrollment
@@ -653,18 +592,13 @@ class EnrollmentBoardScreen(Screen):
                 r = _board_row(row)
                 yield (r.number, r.name, r.grade, r.section, r.status, r.updated, r.remark)
 
-        export_query(
-            self,
-            session=self.session,
+        return Export(
             what=f"{status} students{self._filter_words()}",
             stem=f"enrollment-{status}",
             header=CSV_HEADER,
             fetch=fetch,
             count=self.counts.get(status),
         )
-
-    def on_connection_restored(self, message: ConnectionRestored) -> None:
-        self.load()
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -12,23 +12,21 @@ refusal is shown as it says it ("section: Grade 7 - Rizal is full (45 of 45 seat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.export import export_rows
-from school_tui.widgets.presence import LivePresence
-from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
+from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
+from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 if TYPE_CHECKING:
@@ -51,13 +49,6 @@ def _seats(section) -> str:
 
 
 @dataclass
-class SectionsLoaded(Message):
-    sections: list  # db.sections.Section
-    years: list[tuple[int, str, bool]]  # (id, name, is_current), newest first
-    year_id: int | None  # the school year shown
-
-
-@dataclass
 class SectionFormChoices(Message):
     years: list[tuple[int, str, bool]]
     advisers: list[tuple[int, str]]
@@ -72,13 +63,6 @@ class SectionSaved(Message):
 class SectionRefused(Message):
     field: str | None  # the form field at fault, when the message names one
     message: str
-
-
-@dataclass
-class RosterLoaded(Message):
-    section: Section | None
-    rows: list[tuple]
-    since: int = 0  # LivePresence.since() when the load began
 
 
 @dataclass
@@ -305,7 +289,7 @@ def _sentence(text: str) -> str:
 # -- the sections list ------------------------------------------------------------------------
 
 
-class SectionsScreen(Screen):
+class SectionsScreen(ListScreen):
     """The sections of one school year (the current one first; `y` picks another)."""
 
     AUTO_FOCUS = ""  # none: the table once its rows are there (not the year chooser)
@@ -322,14 +306,31 @@ class SectionsScreen(Screen):
         Binding("y", "year", "Year", id="sections.year"),
         Binding("ctrl+s", "export", "Export CSV", id="sections.export"),
     ]
-    COLUMNS = (("Grade", 12), ("Section", 18), ("Year", 9), ("Adviser", 18), ("Seats", 7))
+    LIST = ListSpec(
+        table="sections-table",
+        columns=(
+            Column("Grade", 12),
+            Column("Section", 18),
+            Column("Year", 9),
+            Column("Adviser", 18),
+            Column("Seats", 7),
+        ),
+        key=lambda s: s.id,
+        cells=lambda s: (
+            safe_text(s.grade_level),
+            s.name,
+            safe_text(s.school_year),
+            s.adviser or "—",
+            safe_text(_seats(s)),
+        ),
+        on_select="action_roster",
+    )
 
     def __init__(self, session) -> None:
-        super().__init__()
-        self.session = session
-        self.sections: dict[int, Any] = {}
+        super().__init__(session)
         self.year_id: int | None = None  # None: the current school year (until loaded)
         self.year_name = "current school year"
+        self._select: int | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar(safe_join("Sections", "·", self.year_name))
@@ -339,65 +340,42 @@ class SectionsScreen(Screen):
         yield DataTable(id="sections-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
-    def on_mount(self) -> None:
+    def list_mounted(self) -> None:
         self.title = "Sections"
-        table = self.query_one("#sections-table", DataTable)
-        for label, width in self.COLUMNS:
-            table.add_column(label, width=width)
-        table.loading = True  # a loading table takes no focus: it gets it once loaded
-        self.load()
 
-    @db_work(name="sections load", group="sections-load", exclusive=True)
     def load(self, select: int | None = None) -> None:
         """The chosen year's sections; with `select`, that section's year, cursor on it."""
+        self._select = select
+        self.reload(cursor=select)
+
+    def list_query(self) -> tuple[int | None, int | None]:
+        select, self._select = self._select, None
+        return self.year_id, select
+
+    def list_fetch(self, conn, query, after) -> Page:
         from school_tui.db import records, sections
 
-        year_id = self.year_id
+        year, select = query
+        if select is not None:
+            chosen = sections.get_section(conn, select)
+            year = chosen.school_year_id if chosen else year
+        years = records.school_years(conn)
+        if year is None or not any(i == year for i, _n, _c in years):
+            year = next((i for i, _n, current in years if current), None)
+        found = sections.list_sections(conn, year_id=year) if year is not None else []
+        return Page(found, extra=(years, year))
 
-        def fetch(conn):
-            year = year_id
-            if select is not None:
-                chosen = sections.get_section(conn, select)
-                year = chosen.school_year_id if chosen else year
-            years = records.school_years(conn)
-            if year is None or not any(i == year for i, _n, _c in years):
-                year = next((i for i, _n, current in years if current), None)
-            found = sections.list_sections(conn, year_id=year) if year is not None else []
-            return found, years, year
-
-        self._select = select
-        self.post_message(SectionsLoaded(*self.session.run(fetch)))
-
-    def on_sections_loaded(self, message: SectionsLoaded) -> None:
-        table = self.query_one("#sections-table", DataTable)
-        keep = getattr(self, "_select", None) or self._cursor_id()
-        self.sections = {s.id: s for s in message.sections}
-        self.year_id = message.year_id
-        names = {i: name + (" (current)" if current else "") for i, name, current in message.years}
-        self.year_name = names.get(message.year_id, "no school year")
+    def list_filled(self, loaded: ListLoaded) -> None:
+        years, self.year_id = loaded.page.extra
+        names = {i: name + (" (current)" if current else "") for i, name, current in years}
+        self.year_name = names.get(self.year_id, "no school year")
         year_select = self.query_one("#sections-year", Select)
         with self.prevent(Select.Changed):
             year_select.set_options([(name, i) for i, name in names.items()])
-            if message.year_id is not None:
-                year_select.value = message.year_id
+            if self.year_id is not None:
+                year_select.value = self.year_id
         self.query_one("#title-bar", Static).update(safe_join("Sections", "·", self.year_name))
-        with self.app.batch_update():
-            table.clear()
-            for s in message.sections:
-                table.add_row(
-                    safe_text(s.grade_level),
-                    safe_text(s.name, max_length=18),
-                    safe_text(s.school_year),
-                    safe_text(s.adviser or "—", max_length=18),
-                    safe_text(_seats(s)),
-                    key=str(s.id),
-                )
-            table.loading = False
-            if keep is not None and str(keep) in table.rows:
-                table.move_cursor(row=table.get_row_index(str(keep)))
-        if self.focused is None:
-            table.focus()
-        count = len(message.sections)
+        count = len(loaded.page.rows)
         self.query_one("#sections-status", Static).update(
             safe_text(
                 f"{count} sections. Enter: roster · n: new · e: edit · y: year"
@@ -416,17 +394,11 @@ class SectionsScreen(Screen):
     def action_year(self) -> None:
         self.query_one("#sections-year", Select).focus()
 
-    def _cursor_id(self) -> int | None:
-        table = self.query_one("#sections-table", DataTable)
-        if not table.row_count:
-            return None
-        return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
-
     def action_new(self) -> None:
         self.app.push_screen(SectionForm(self.session, year_id=self.year_id), self._saved)
 
     def action_edit(self) -> None:
-        section = self.sections.get(self._cursor_id() or -1)
+        section = self.selected()
         if section is not None:
             self.app.push_screen(SectionForm(self.session, section), self._saved)
 
@@ -435,31 +407,21 @@ class SectionsScreen(Screen):
             self.app.notify("Section saved.", markup=False)
             self.load(section_id)
 
-    @on(DataTable.RowSelected, "#sections-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_roster()
-
     def action_roster(self) -> None:
-        section_id = self._cursor_id()
-        if section_id is not None:
-            self.app.push_screen(RosterScreen(self.session, section_id), lambda _: self.load())
+        section = self.selected()
+        if section is not None:
+            self.app.push_screen(RosterScreen(self.session, section.id), lambda _: self.load())
 
-    def action_export(self) -> None:
-        table = self.query_one("#sections-table", DataTable)
-        rows = [self.sections[int(k.value)] for k in table.rows if int(k.value) in self.sections]
-        export_rows(
-            self,
+    def list_export(self) -> Export:
+        return Export(
             what="sections",
             stem="sections",
             header=("grade_level", "section", "school_year", "adviser", "students", "capacity"),
             rows=[
                 (s.grade_level, s.name, s.school_year, s.adviser, s.students, s.capacity)
-                for s in rows
+                for s in self.rows.values()
             ],
         )
-
-    def on_connection_restored(self, message: ConnectionRestored) -> None:
-        self.load()
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -587,7 +549,7 @@ class SectionPicker(ModalScreen[int | None]):
 # -- a roster ---------------------------------------------------------------------------------
 
 
-class RosterScreen(Screen):
+class RosterScreen(ListScreen):
     DEFAULT_CSS = """
     RosterScreen #roster-status { height: auto; max-height: 2; color: $text-muted; padding: 0 1; }
     RosterScreen #roster-status.error { color: $error; text-style: bold; }
@@ -599,15 +561,25 @@ class RosterScreen(Screen):
         Binding("m", "move", "Move", id="roster.move"),
         Binding("ctrl+s", "export", "Export CSV", id="roster.export"),
     ]
+    # Rows as db.sections.roster reads them: student id, then the columns, then presence.
     # With Presence last, 80 columns (each cell's padding and the scrollbar included).
-    COLUMNS = (("Student no.", 11), ("Student", 18), ("Email", 14), ("Status", 16))
+    LIST = ListSpec(
+        table="roster-table",
+        columns=(
+            Column("Student no.", 11),
+            Column("Student", 18),
+            Column("Email", 14),
+            Column("Status", 16),
+        ),
+        key=lambda row: row[0],
+        cells=lambda row: (row[1] or "—", *row[2:-1]),
+        presence=lambda row: (row[0], row[-1]),
+    )
 
     def __init__(self, session, section_id: int) -> None:
-        super().__init__()
-        self.session = session
+        super().__init__(session)
         self.section_id = section_id
-        self.section = None
-        self.rows: list[tuple] = []
+        self.section: Section | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar(safe_text("Roster"))
@@ -616,61 +588,25 @@ class RosterScreen(Screen):
         yield DataTable(id="roster-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
-    def on_mount(self) -> None:
-        table = self.query_one("#roster-table", DataTable)
-        for label, width in self.COLUMNS:
-            table.add_column(label, width=width)
-        self.presence = LivePresence(self)
-        self.presence.add_column(table)
-        table.loading = True  # a loading table takes no focus: it gets it once loaded
+    def list_mounted(self) -> None:
         live = self.app.live
         if live is not None:  # a student moved in or out by anyone: read it again
-            live.enrollment.subscribe(self, lambda _ids: self.load())
-            live.records.resync.subscribe(self, lambda _again: self.load())
-        self.load()
+            live.enrollment.subscribe(self, lambda _ids: self.reload())
+            live.records.resync.subscribe(self, lambda _again: self.reload())
 
     def _set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#roster-status", Static)
         status.update(safe_text(text))
         status.set_class(error, "error")
 
-    @db_work(name="roster load", group="roster-load", exclusive=True)
-    def load(self) -> None:
+    def list_fetch(self, conn, query, after) -> Page:
         from school_tui.db import sections
 
-        def fetch(conn):
-            return sections.get_section(conn, self.section_id), sections.roster(
-                conn, self.section_id
-            )
+        section = sections.get_section(conn, self.section_id)
+        return Page(sections.roster(conn, self.section_id), extra=section)
 
-        since = self.presence.since()
-        self.post_message(RosterLoaded(*self.session.run(fetch), since))
-
-    def on_roster_loaded(self, message: RosterLoaded) -> None:
-        self.section = message.section
-        self.rows = message.rows
-        table = self.query_one("#roster-table", DataTable)
-        keep = self._cursor_id()
-        with self.app.batch_update():
-            table.clear()
-            self.presence.clear(table)
-            widths = [width for _label, width in self.COLUMNS]
-            for student_id, *cells, presence in message.rows:
-                cells[0] = cells[0] or "—"
-                self.presence.add_row(
-                    table,
-                    safe_cells(cells, widths),
-                    key=str(student_id),
-                    user_id=student_id,
-                    status=presence,
-                    since=message.since,
-                )
-            table.loading = False
-            if keep is not None and str(keep) in table.rows:
-                table.move_cursor(row=table.get_row_index(str(keep)))
-        if self.focused is None:
-            table.focus()
-        s = message.section
+    def list_filled(self, loaded: ListLoaded) -> None:
+        s = self.section = loaded.page.extra
         if s is None:
             self.query_one("#title-bar", Static).update("Roster · section not found")
             self._set_status("This section no longer exists.", error=True)
@@ -684,12 +620,6 @@ class RosterScreen(Screen):
             else f"{s.students} students (no limit)"
         )
         self._set_status(f"{seats}. a: assign · m: move · Ctrl+S: export")
-
-    def _cursor_id(self) -> int | None:
-        table = self.query_one("#roster-table", DataTable)
-        if not table.row_count:
-            return None
-        return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def action_assign(self) -> None:
         if self.section is None:
@@ -715,10 +645,10 @@ class RosterScreen(Screen):
         self.post_message(RosterChanged(done))
 
     def action_move(self) -> None:
-        student_id = self._cursor_id()
-        if student_id is None or self.section is None:
+        key = self.selected_key()
+        if key is None or self.section is None:
             return
-        self._move_student = student_id
+        self._move_student = int(key)
         self._load_targets()
 
     @db_work(name="roster targets", group="roster-targets", exclusive=True)
@@ -734,7 +664,7 @@ class RosterScreen(Screen):
         if not others:
             self._set_status("No other section this school year to move to.", error=True)
             return
-        name = next((r[2] for r in self.rows if r[0] == self._move_student), "the student")
+        name = next((r[2] for r in self.rows.values() if r[0] == self._move_student), "the student")
         student_id = self._move_student
 
         def picked(section_id: int | None) -> None:
@@ -751,7 +681,7 @@ class RosterScreen(Screen):
     def on_roster_changed(self, message: RosterChanged) -> None:
         self._set_status(message.text)
         self.app.notify(message.text, markup=False)
-        self.load()
+        self.reload()
 
     def on_roster_refused(self, message: RosterRefused) -> None:
         from school_tui.widgets.error import ErrorModal
@@ -759,18 +689,14 @@ class RosterScreen(Screen):
         self._set_status(f"Not changed: {message.message}", error=True)
         self.app.push_screen(ErrorModal("Not changed", message.message))
 
-    def action_export(self) -> None:
+    def list_export(self) -> Export:
         label = self.section.label if self.section else "section"
-        export_rows(
-            self,
+        return Export(
             what=f"the roster of {label}",
             stem=f"roster-{label}",
             header=("student_number", "name", "email", "status"),
-            rows=[row[1:5] for row in self.rows],
+            rows=[row[1:5] for row in self.rows.values()],
         )
-
-    def on_connection_restored(self, message: ConnectionRestored) -> None:
-        self.load()
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -33,14 +33,19 @@ from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals import typeahead
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.presence import LivePresence
-from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
+from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec
+from school_tui.widgets.safe import clean, safe_join, safe_text
 
 if TYPE_CHECKING:
     from school_tui.db.students import FeeSummary, Profile
 
 # The search results' (label, width): with Presence, 80 columns (padding and scrollbar too).
-SEARCH_COLUMNS = (("Student no.", 11), ("Name", 17), ("Section", 13), ("Status", 16))
+SEARCH_COLUMNS = (
+    Column("Student no.", 11),
+    Column("Name", 17),
+    Column("Section", 13),
+    Column("Status", 16),
+)
 FIELDS = (  # (input id, label, StudentFields attribute)
     ("first-name", "First name", "first_name"),
     ("last-name", "Last name", "last_name"),
@@ -71,13 +76,6 @@ def students_limit() -> int:
 
 
 # -- messages from workers ------------------------------------------------------------------------
-
-
-@dataclass
-class StudentsFound(Message):
-    generation: int
-    rows: list  # list[db.students.StudentHit]
-    since: int = 0  # LivePresence.since() when the search began
 
 
 @dataclass
@@ -578,7 +576,7 @@ def _to_cell(h) -> str:
 # -- the search screen ----------------------------------------------------------------------------
 
 
-class StudentsScreen(AdvancesStatus, Screen):
+class StudentsScreen(AdvancesStatus, ListScreen):
     DEFAULT_CSS = """
     StudentsScreen #students-title { height: 1; background: $primary; color: $text; padding: 0 1; }
     StudentsScreen #student-search { margin: 0 0; }
@@ -595,13 +593,22 @@ class StudentsScreen(AdvancesStatus, Screen):
         Binding("escape", "back", "Back", id="students.back"),
         Binding("down", "focus_table", "To the list", show=False, id="students.to-list"),
     ]
-
-    def __init__(self, session) -> None:
-        super().__init__()
-        self.session = session
-        self.rows: dict[str, Any] = {}
-        self._generation = 0  # of the last search started (one per keystroke)
-        self._shown = 0  # of the search whose results are in the list
+    LIST = ListSpec(
+        table="students-table",
+        columns=SEARCH_COLUMNS,
+        key=lambda hit: hit.id,
+        cells=lambda hit: (
+            hit.student_number,
+            f"{hit.last_name}, {hit.first_name}",
+            hit.section or hit.grade_level or "—",
+            hit.status or "—",
+        ),
+        presence=lambda hit: (hit.id, hit.presence),
+        search="student-search",
+        on_select="action_open_student",
+        loading=False,
+        focus="#student-search",  # the screen is a search: type at once
+    )
 
     def compose(self) -> ComposeResult:
         person = self.session.person
@@ -614,61 +621,21 @@ class StudentsScreen(AdvancesStatus, Screen):
         yield Static("", id="students-status")
         yield Footer()
 
-    def on_mount(self) -> None:
+    def list_mounted(self) -> None:
         self.title = "Students"
-        table = self.query_one(DataTable)
-        for label, width in SEARCH_COLUMNS:
-            table.add_column(label, width=width)
-        self.presence = LivePresence(self)
-        self.presence.add_column(table)
-        self.query_one("#student-search", Input).focus()
-        self.reload()
 
     # -- searching -----------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        self._generation += 1
-        self._search(self._generation, self.query_one("#student-search", Input).value)
+    def list_query(self) -> str:
+        return self.query_one("#student-search", Input).value
 
-    @db_work(name="search students", group="students-search")
-    def _search(self, generation: int, text: str) -> None:
+    def list_fetch(self, conn, query, after) -> list:
         from school_tui.db import students
 
-        since = self.presence.since()
-        rows = self.session.run(lambda conn: students.search(conn, text))
-        self.post_message(StudentsFound(generation, rows, since))
+        return students.search(conn, query)
 
-    def on_students_found(self, message: StudentsFound) -> None:
-        if message.generation != self._generation:
-            return  # an older keystroke's answer
-        self._shown = message.generation
-        table = self.query_one(DataTable)
-        selected = self._selected_key()
-        widths = [width for _label, width in SEARCH_COLUMNS]
-        with self.app.batch_update():
-            table.clear()
-            self.presence.clear(table)
-            self.rows = {}
-            for hit in message.rows:
-                key = str(hit.id)
-                self.rows[key] = hit
-                cells = (
-                    hit.student_number,
-                    f"{hit.last_name}, {hit.first_name}",
-                    hit.section or hit.grade_level or "—",
-                    hit.status or "—",
-                )
-                self.presence.add_row(
-                    table,
-                    safe_cells(cells, widths),
-                    key=key,
-                    user_id=hit.id,
-                    status=hit.presence,
-                    since=message.since,
-                )
-            if selected in self.rows:
-                table.move_cursor(row=table.get_row_index(selected))
-        count = len(message.rows)
+    def list_filled(self, loaded: ListLoaded) -> None:
+        count = len(loaded.page.rows)
         note = (
             "Nobody matches."
             if not count
@@ -676,45 +643,22 @@ class StudentsScreen(AdvancesStatus, Screen):
             + (" (the first; type more to narrow)." if count >= students_limit() else ".")
         )
         self.query_one("#students-status", Static).update(note)
-        self.refresh_bindings()
         # Keys typed after Enter (`a`, Enter) were for the first match: with one, they go
         # on to it; with nobody, they are dropped with a note.
         typeahead.release(self, "results", drop=not count)
 
-    @on(Input.Changed, "#student-search")
-    def _search_changed(self) -> None:
-        self.reload()
-
-    @on(Input.Submitted, "#student-search")
-    def _search_done(self) -> None:
+    def search_submitted(self) -> None:
         self.action_focus_table()
-        if self._shown != self._generation:
+        if not self.current:
             # The results of the text just typed are not in yet: `a` would find no student
             # (or an older search's first), so the keys after this Enter wait for them.
             typeahead.hold(self, "results")
-
-    @on(DataTable.RowSelected, "#students-table")
-    def _row_chosen(self, event: DataTable.RowSelected) -> None:
-        self.action_open_student()
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self.notify(clean(message.note), markup=False)
         self.reload()
 
-    def on_connection_restored(self, message: ConnectionRestored) -> None:
-        self.reload()
-
     # -- the highlighted student ---------------------------------------------------------------
-
-    def _selected_key(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
-    def selected(self):
-        key = self._selected_key()
-        return self.rows.get(key) if key else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("advance", "open_student", "edit_student") and self.is_mounted:
@@ -722,12 +666,6 @@ class StudentsScreen(AdvancesStatus, Screen):
         return True
 
     # -- actions -------------------------------------------------------------------------------
-
-    def action_focus_search(self) -> None:
-        self.query_one("#student-search", Input).focus()
-
-    def action_focus_table(self) -> None:
-        self.query_one(DataTable).focus()
 
     def action_advance(self) -> None:
         hit = self.selected()
@@ -765,15 +703,12 @@ class StudentsScreen(AdvancesStatus, Screen):
         if student_id is not None:
             self.reload()
 
-    def action_export(self) -> None:
+    def list_export(self) -> Export:
         """Every match of the search (not only the page shown), read again in the worker."""
         from school_tui.db import students
-        from school_tui.widgets.export import export_query
 
         text = self.query_one("#student-search", Input).value.strip()
-        export_query(
-            self,
-            session=self.session,
+        return Export(
             what=f"every student matching {text!r}" if text else "every student",
             stem="students",
             header=students.EXPORT_COLUMNS,
