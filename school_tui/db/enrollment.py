@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-STATUS_ORDER = ("Pending", "Verified", "Payment Complete", "Enrolled", "Withdrawn")
+from school_tui.domain.school import ENROLLMENT_STATUSES
+
+STATUS_ORDER = ENROLLMENT_STATUSES
 
 
 def status_counts(conn: psycopg.Connection) -> list[tuple]:

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.rows import class_row
 
-GRADE_LEVELS = (
-    "Kindergarten",
-    *(f"Grade {n}" for n in range(1, 13)),
-)
+from school_tui.domain.school import GRADE_LEVELS
 
 
 @dataclass(frozen=True)

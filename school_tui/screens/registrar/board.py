@@ -28,6 +28,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from school_tui.domain.school import ENROLLMENT_STATUSES, GRADE_LEVELS
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
@@ -36,11 +37,7 @@ from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
-STATUSES = ("Pending", "Verified", "Payment Complete", "Enrolled", "Withdrawn")
-GRADE_LEVELS = (
-    "Kindergarten",
-    *(f"Grade {n}" for n in range(1, 13)),
-)
+STATUSES = ENROLLMENT_STATUSES
 LIST_LIMIT = 1000  # rows a column shows; the status line says when there are more
 MARK = "*"
 # Widths for 80 columns: the cells' padding (2 each) and the scrollbar (2) included.

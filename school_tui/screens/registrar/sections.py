@@ -23,6 +23,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from school_tui.domain.school import GRADE_LEVELS
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
@@ -30,8 +31,6 @@ from school_tui.widgets.export import export_rows
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
-
-GRADE_LEVELS = ("Kindergarten", *(f"Grade {n}" for n in range(1, 13)))
 
 
 def refusal(exc) -> str:

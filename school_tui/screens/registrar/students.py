@@ -28,7 +28,8 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
-from school_tui.domain.student_csv import GRADE_LEVELS, check_fields
+from school_tui.domain.school import GRADE_LEVELS
+from school_tui.domain.student_csv import check_fields
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals import typeahead
