@@ -11,7 +11,8 @@ from textual.widgets import Button, DataTable, Input, OptionList, Select
 from school_tui.app import SchoolApp
 from school_tui.db import enrollment
 from school_tui.screens.registrar.board import EnrollmentBoardScreen, TransitionModal
-from school_tui.screens.registrar.student_import import ConfirmImportModal, ImportScreen
+from school_tui.screens.registrar.student_import import ImportScreen
+from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.error import ErrorModal
 from school_tui.widgets.export import ExportModal
 from tests.harness import log_in, table_rows, wait_until
@@ -248,9 +249,9 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         assert imported() == 0
 
         await pilot.press("ctrl+o")
-        await _wait_for_form(pilot, ConfirmImportModal, Button)
-        assert "2 students will be added" in _text(app, "#confirm-text")
-        assert "1 rejected rows will be left out" in _text(app, "#confirm-text")
+        await _wait_for_form(pilot, ConfirmModal, Button)
+        assert "2 students will be added" in _text(app, ".modal-note")
+        assert "1 rejected rows will be left out" in _text(app, ".modal-note")
         await pilot.press("y")
         await wait_until(pilot, lambda: "Imported" in _text(app, "#import-status"), "the import")
         assert _text(app, "#import-status").startswith("Imported: 2 students added, 0 updated")
@@ -285,7 +286,7 @@ async def test_import_says_it_is_writing_while_the_database_works(demo_school, t
                 "FOR UPDATE"
             )
             await pilot.press("ctrl+o")
-            await _wait_for_form(pilot, ConfirmImportModal, Button)
+            await _wait_for_form(pilot, ConfirmModal, Button)
             await pilot.press("y")
             await wait_until(
                 pilot, lambda: _text(app, "#import-status").startswith("Writing"), "writing"

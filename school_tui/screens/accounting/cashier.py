@@ -570,7 +570,7 @@ class CashierScreen(Screen):
 
     def _confirm_discard(self, then) -> None:
         """Dropping a payment that may have been posted: only when the clerk says so."""
-        from school_tui.screens.admin.people import ConfirmModal
+        from school_tui.widgets.confirm import ConfirmModal
 
         question = (
             f"{self._pending_text()} was sent, but no reply came: it may have been posted. "

@@ -205,7 +205,7 @@ class DayCloseScreen(Screen):
             self._set_status(exc.message, error=True)
             self.query_one(f"#{exc.field}", Input).focus()
             return
-        from school_tui.screens.admin.people import ConfirmModal
+        from school_tui.widgets.confirm import ConfirmModal
 
         diff = counted - self.expected_cash
         question = (

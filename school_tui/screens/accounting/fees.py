@@ -31,8 +31,9 @@ from school_tui.screens.accounting.forms import (
     money,
     money_format,
 )
-from school_tui.screens.admin.people import MODAL_CSS, ConfirmModal
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.confirm import ConfirmModal
+from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import safe_join, safe_text
 
 # -- fee schedules ----------------------------------------------------------------------------

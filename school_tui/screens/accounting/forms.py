@@ -23,7 +23,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from school_tui.domain.fee_rules import FieldError
 from school_tui.runtime.workers import db_work
-from school_tui.screens.admin.people import MODAL_CSS
+from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import clean, safe_text
 
 # -- money in the school's format (config.toml -> SchoolApp.money_format) ---------------------
@@ -226,7 +226,7 @@ class FormModal(ModalScreen[Any]):
             return
         question = self.spec.confirm(checked) if self.spec.confirm else None
         if question:
-            from school_tui.screens.admin.people import ConfirmModal
+            from school_tui.widgets.confirm import ConfirmModal
 
             def answered(yes: bool | None) -> None:
                 if yes:

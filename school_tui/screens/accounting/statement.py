@@ -29,8 +29,8 @@ from school_tui.screens.accounting.forms import (
     money_cell,
     money_format,
 )
-from school_tui.screens.admin.people import MODAL_CSS
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
 

@@ -42,6 +42,8 @@ from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.screens.chat.widgets import presence_label
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.confirm import ConfirmModal
+from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import clean, safe_join, safe_text
 
 PAGE = 100
@@ -160,22 +162,6 @@ class TemporaryPassword:
 # -- small modals ---------------------------------------------------------------------------
 
 
-MODAL_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{
-    width: 72; max-width: 100%; height: auto; max-height: 100%;
-    border: thick $primary; background: $surface; padding: 0 2;
-}}
-{name} .modal-title {{ text-style: bold; margin-bottom: 1; }}
-{name} .modal-note {{ color: $text-muted; height: auto; }}
-{name} .form-status {{ height: auto; min-height: 1; color: $text-muted; }}
-{name} .form-status.error {{ color: $error; text-style: bold; }}
-{name} Horizontal {{ height: auto; margin-top: 1; }}
-{name} #temp-close {{ margin-top: 1; }}
-{name} Button {{ margin-right: 2; }}
-"""
-
-
 class TemporaryPasswordModal(ModalScreen[None]):
     """The temporary password, shown this once."""
 
@@ -213,37 +199,6 @@ class TemporaryPasswordModal(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-class ConfirmModal(ModalScreen[bool]):
-    DEFAULT_CSS = MODAL_CSS.format(name="ConfirmModal")
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
-
-    def __init__(self, title: str, detail: str) -> None:
-        super().__init__()
-        self._title = title
-        self._detail = detail
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(safe_text(self._title), classes="modal-title")
-            yield Static(safe_text(self._detail, multiline=True), classes="modal-note")
-            with Horizontal():
-                yield Button("Yes (y)", variant="warning", compact=True, id="confirm-yes")
-                yield Button("No (n)", compact=True, id="confirm-no")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class RolePicker(ModalScreen[str | None]):
