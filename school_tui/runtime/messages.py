@@ -125,3 +125,18 @@ class MarkedRead(Message):
 @dataclass
 class UnreadCounted(Message):
     counts: dict  # partner id -> their messages this person has not read
+
+
+@dataclass
+class Loaded(Message):
+    """A worker's result for the screen that asked: `what` names the request."""
+
+    what: str
+    data: Any = None
+
+
+@dataclass
+class Failed(Message):
+    """A worker raised (the app's error handler shows why); the screen is usable again."""
+
+    what: str

@@ -464,9 +464,8 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
         for name in ("Lara", "Mika"):
             await pilot.press("a")
             await _wait_for_form(pilot, StudentPicker, Input)
-            await pilot.press(*name, "enter")
-            await wait_until(pilot, lambda: isinstance(app.focused, OptionList), "the hits")
-            await pilot.press("enter")
+            await pilot.press(*f"seatfinder {name}", "enter")  # the one match: picked
+            await wait_until(pilot, lambda: not isinstance(app.screen, StudentPicker), "picked")
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
         assert "Grade 7 - Luna is full (1 of 1 seats taken)" in _text(app, "#error-detail")
         await pilot.press("escape")

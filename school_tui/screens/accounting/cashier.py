@@ -599,7 +599,7 @@ class CashierScreen(Screen):
         self.post_message(ReceiptReady(printable))
 
     def on_receipt_ready(self, message: ReceiptReady) -> None:
-        from school_tui.screens.accounting.forms import ExportModal
+        from school_tui.widgets.export import ExportModal
 
         receipt = message.receipt
         if receipt is None:
