@@ -83,6 +83,8 @@ class FormSpec:
     # thread), None to leave it to the app's error handler.
     refused: Callable[[BaseException], FieldError | None] | None = None
     saving: str = "Saving…"  # the status line while it saves
+    # (checked, result) -> a toast once saved (None: the caller says what it needs to).
+    saved_note: Callable[[Any, Any], str] | None = None
     compact: bool = False  # one line per field (a long form at 80x24)
     label_width: int = 18
     extra: dict = field(default_factory=dict)
@@ -144,6 +146,7 @@ class FormModal(ModalScreen[Any]):
         self.session = session
         self.spec = spec
         self._busy = False
+        self._checked: Any = None  # what is being saved
 
     def compose(self) -> ComposeResult:
         spec = self.spec
@@ -311,6 +314,7 @@ class FormModal(ModalScreen[Any]):
 
     def _start_save(self, checked: Any) -> None:
         self._busy = True
+        self._checked = checked
         self.set_status(self.spec.saving)
         self._save(checked)
 
@@ -344,6 +348,9 @@ class FormModal(ModalScreen[Any]):
     def on_form_saved(self, message: FormSaved) -> None:
         message.stop()
         self._busy = False
+        if self.spec.saved_note is not None:
+            note = self.spec.saved_note(self._checked, message.result)
+            self.app.notify(note, markup=False)
         self.dismiss(message.result)
 
 

@@ -100,7 +100,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             await _wait_for_form(pilot, TransitionModal, OptionList)
             assert "Move 2 students from Pending to Verified" in _text(app, "#move-summary")
             enrollment.set_status(other, [marked[1]], "Withdrawn", "moved away")
-            await pilot.press("enter", *"checked", "enter")
+            await pilot.press("tab", *"checked", "enter")
             await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
             detail = _text(app, "#error-detail")
             assert "None of the 2 students moved from Pending to Verified" in detail
@@ -118,7 +118,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             assert board.marked == {marked[0]}
             await pilot.press("t")
             await _wait_for_form(pilot, TransitionModal, OptionList)
-            await pilot.press("enter", *"all good", "enter")
+            await pilot.press("tab", *"all good", "enter")
             await wait_until(pilot, lambda: str(marked[0]) not in table.rows, "the move")
             last = enrollment.history(other, marked[0])[-1]
             assert last[1:4] == ("Pending", "Verified", "all good")

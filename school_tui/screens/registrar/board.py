@@ -132,7 +132,9 @@ class BoardMoveRefused(Message):
 
 class TransitionModal(ModalScreen[tuple[str, str] | None]):
     """Where the marked students go: the allowed targets, a remark, one confirmation that
-    names how many and from/to. Returns (target, remark), or None on Escape."""
+    names how many and from/to. Enter confirms from the list or the remark (one Enter, as
+    the line under them says), Tab goes to the remark. Returns (target, remark), or None on
+    Escape."""
 
     DEFAULT_CSS = """
     TransitionModal { align: center middle; }
@@ -185,12 +187,10 @@ class TransitionModal(ModalScreen[tuple[str, str] | None]):
         self.query_one("#move-summary", Static).update(self._summary(self._target()))
 
     @on(OptionList.OptionSelected)
-    def _selected(self) -> None:
-        self.query_one("#move-remark", Input).focus()
-
     @on(Input.Submitted, "#move-remark")
-    def _confirm(self, event: Input.Submitted) -> None:
-        self.dismiss((self._target(), event.value.strip()))
+    def _confirm(self) -> None:
+        remark = self.query_one("#move-remark", Input).value.strip()
+        self.dismiss((self._target(), remark))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
