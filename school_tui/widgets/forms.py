@@ -166,7 +166,8 @@ class FormModal(ModalScreen[Any]):
                                 list(f.options),
                                 id=f.id,
                                 prompt=f.placeholder or "Choose",
-                                value=f.value if _chosen(f.value) else Select.NULL,
+                                # a value among choices read later is set once they are
+                                value=f.value if _offered(f) else Select.NULL,
                                 compact=compact,
                                 disabled=f.disabled,
                             )
@@ -356,3 +357,7 @@ class FormModal(ModalScreen[Any]):
 
 def _chosen(value: Any) -> bool:
     return value is not None and value is not Select.NULL and value != ""
+
+
+def _offered(f: Field) -> bool:
+    return _chosen(f.value) and any(value == f.value for _label, value in f.options or ())

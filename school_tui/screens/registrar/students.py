@@ -394,6 +394,7 @@ class StudentPage(AdvancesStatus, Screen):
     def on_page_loaded(self, message: PageLoaded) -> None:
         from school_tui.screens.homes.base import _format
 
+        fmt = self.app.money_format  # the school's (config.toml)
         p = message.profile
         self.profile = p
         details = self.query_one("#page-details", Static)
@@ -408,14 +409,14 @@ class StudentPage(AdvancesStatus, Screen):
             ("Email", p.email),
             ("Grade", p.grade_level or "—"),
             ("Section", f"{p.section or 'not assigned'} ({p.school_year or 'no current year'})"),
-            ("Status", f"{p.status or 'not enrolled this year'}  {_format(p.last_updated)}"),
-            ("Born", _format(p.birth_date)),
+            ("Status", f"{p.status or 'not enrolled this year'}  {_format(p.last_updated, fmt)}"),
+            ("Born", _format(p.birth_date, fmt)),
             ("Guardian", f"{p.guardian_name or '—'}  {p.guardian_phone or ''}"),
             ("Address", p.address or "—"),
             (
                 "Fees",
-                f"{_format(f.billed)} billed, {_format(f.paid)} paid, {_format(f.balance)} due"
-                + (f" ({f.overdue} overdue)" if f.overdue else ""),
+                f"{_format(f.billed, fmt)} billed, {_format(f.paid, fmt)} paid, "
+                f"{_format(f.balance, fmt)} due" + (f" ({f.overdue} overdue)" if f.overdue else ""),
             ),
         ]
         text = safe_text("")
@@ -430,7 +431,7 @@ class StudentPage(AdvancesStatus, Screen):
             table.clear()
             for h in message.history:
                 table.add_row(
-                    safe_text(_format(h.changed_at)),
+                    safe_text(_format(h.changed_at, fmt)),
                     safe_text(h.school_year),
                     safe_text(h.from_status or "—"),
                     safe_text(_to_cell(h)),
