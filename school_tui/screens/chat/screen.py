@@ -107,11 +107,13 @@ class ChatScreen(Screen):
             live.presence.subscribe(self, self._live_presence)
         self._show_header()
         self.load_conversations()
-        # The list has the cursor: Enter on a conversation opens it for writing (the newest
-        # one shows meanwhile); the message box only once one is chosen.
-        self.query_one(ConversationList).focus()
         if self._open_first is not None:
-            self.open_conversation(self._open_first, write=False)
+            # Opened on a conversation (Ctrl+J, to the last message): to answer it.
+            self.open_conversation(self._open_first)
+        else:
+            # The list has the cursor: Enter on a conversation opens it for writing (the
+            # newest one shows meanwhile); the message box only once one is chosen.
+            self.query_one(ConversationList).focus()
 
     # -- what is shown -----------------------------------------------------------------------
 
