@@ -27,9 +27,12 @@ test: $(STAMP)
 test-pg15: $(STAMP)
 	SCHOOL_TUI_TEST_DSN='host=127.0.0.1 port=5432 dbname=test' $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
+# Style, the layering rules (pyproject's [tool.importlinter]) and the types ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check school_tui tests benchmarks
 	$(BIN)/ruff format --check school_tui tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -9,7 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     "startup.py",
-    "auth/login.py",
+    "auth.py",
     "chat_latency.py",
     "registrar.py",
     # The size and names (payment_post_ms_p95_1m, collections_report_ms_1m): a

@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import Tmux, print_table, write_results  # noqa: E402
+from benchmarks.common import print_table, write_results  # noqa: E402
+from tests.e2e.terminal import Terminal  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -48,7 +49,7 @@ def _median_time(fn, runs: int) -> float:
 
 
 def time_until_screen(command: str, mark: str, env: dict) -> float:
-    with Tmux(command, env=env) as term:
+    with Terminal(command, env=env) as term:
         return term.wait_for(mark, since=term.started)
 
 
@@ -94,7 +95,7 @@ def run(target, env: dict, runs: int) -> dict:
     )
 
     def one_login() -> float:
-        with Tmux(app_cmd, env=env) as term:
+        with Terminal(app_cmd, env=env) as term:
             term.wait_for(LOGIN_MARK)
             term.wait_for_absent("Starting the database")
             term.type_and_wait("student@demo.school")

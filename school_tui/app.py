@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App
@@ -15,11 +16,17 @@ from textual.binding import Binding
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
+from school_tui import textual_internals
 from school_tui.runtime.commands import RoleCommands
 from school_tui.runtime.idle import DEFAULT_IDLE_LOCK_SECONDS, IdleLock
 from school_tui.runtime.messages import ConnectionRestored, ServerFailed, ServerReady
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals.typeahead import TypeAhead
+
+if TYPE_CHECKING:
+    from school_tui.live.chat import LiveChat
+    from school_tui.runtime.session import Session
+    from school_tui.screens.chat.alerts import ChatAlerts, IdleAway
 
 
 class SchoolApp(App):
@@ -42,20 +49,19 @@ class SchoolApp(App):
         away_after: float = 300.0,
         money_format=None,  # school_tui.domain.money.MoneyFormat from config.toml; None: the default
     ):
-        from school_tui.textual_internals import patches as textual_patches
-
-        textual_patches.install()
+        # Textual's internals are used only if this Textual is the one they were written for.
+        self.textual_fence = textual_internals.start()
         super().__init__()
         self.money_format = money_format
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
         self.idle_lock = IdleLock(self, idle_lock_seconds)
         # Keys go on one at a time, each once the last one's effects are in (textual_internals/typeahead.py)
-        self.typeahead = TypeAhead(self)
+        self.typeahead = TypeAhead(self, enabled=self.textual_fence.ok)
         self.target = target
-        self.session = None
-        self.live = None  # LiveChat while someone is logged in (school_tui.live.chat)
-        self.alerts = None  # ChatAlerts while someone is logged in (school_tui.screens.chat.alerts)
-        self.idle = None  # IdleAway: no input for `away_after` seconds shows the person away
+        self.session: Session | None = None
+        self.live: LiveChat | None = None  # while someone is logged in
+        self.alerts: ChatAlerts | None = None  # while someone is logged in
+        self.idle: IdleAway | None = None  # no input for `away_after` seconds: away
         self.away_after = away_after
         self.demo_if_empty = demo_if_empty
         self._prepare = prepare_server
@@ -70,6 +76,7 @@ class SchoolApp(App):
         from school_tui.screens.auth.login import LoginScreen
 
         self.push_screen(LoginScreen())
+        textual_internals.tell(self, self.textual_fence)  # when off: logged, and said once
         self.idle_lock.start()
         if self._prepare:
             self.prepare_server()
@@ -181,8 +188,10 @@ class SchoolApp(App):
             # before it have done what they do, so it reaches what they focused.
             self._input_seen()
             return
-        if isinstance(event, events.MouseEvent):
-            self._input_seen()
+        if isinstance(event, events.MouseEvent) or (
+            not self.typeahead.enabled and isinstance(event, (events.Key, events.Paste))
+        ):
+            self._input_seen()  # (type-ahead off: keys are routed as they come)
         await super().on_event(event)
 
     def _input_seen(self) -> None:
@@ -216,7 +225,7 @@ class SchoolApp(App):
     # -- errors and the connection banner: the one place they are handled --------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
+        if event.state != WorkerState.ERROR or event.worker.error is None:
             return
         self.handle_error(event.worker.error)
 
@@ -243,7 +252,7 @@ class SchoolApp(App):
         self._reconnect(self.session)
 
     @db_work(name="reconnect", group="reconnect", exclusive=True)
-    def _reconnect(self, session) -> None:
+    def _reconnect(self, session: Session) -> None:
         import time
 
         delay = 0.2
@@ -273,7 +282,9 @@ class SchoolApp(App):
 
     def _listener_connected(self, reconnected: bool) -> None:
         """Listener thread: LISTEN is in place; backfill, and lift the banner if it was up."""
-        self.live.connected(reconnected)
+        live = self.live
+        if live is not None:  # None: logged out meanwhile
+            live.connected(reconnected)
         if reconnected:
             self.call_from_thread(self._connection_back)
 

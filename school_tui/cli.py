@@ -95,13 +95,18 @@ def _run_app(
     return app.return_code or 0
 
 
+def _print_progress(text: str) -> None:
+    if text:
+        print(text)
+
+
 def _admin_connection(target):
     import psycopg
 
     from school_tui.server.provision import ensure_embedded_database
 
     if target.embedded_server is not None:
-        ensure_embedded_database(target, progress=lambda text: text and print(text))
+        ensure_embedded_database(target, progress=_print_progress)
     return psycopg.connect(target.admin(), autocommit=True)
 
 
@@ -129,7 +134,7 @@ def _admin_command(args, target) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            demo.load(conn, progress=lambda text: text and print(text))
+            demo.load(conn, progress=_print_progress)
             print("demo school loaded; log in as any of:")
             for email in demo.DEMO_LOGINS:
                 print(f"  {email}  (password: {demo.DEMO_PASSWORD})")

@@ -109,7 +109,7 @@ def is_current_password(session, password: str) -> bool:
 
     from psycopg.conninfo import conninfo_to_dict
 
-    current = conninfo_to_dict(session.conninfo).get("password") or ""
+    current = str(conninfo_to_dict(session.conninfo).get("password") or "")
     try:
         with psycopg.connect(session.target.prelogin(), autocommit=True) as pre:
             _, salt = people.prelogin_lookup(pre, session.person.email)

@@ -17,7 +17,7 @@ def summary(conn: psycopg.Connection) -> list[tuple]:
         FROM school.student_balances b
         """
     ).fetchone()
-    billed, adjusted, collected, outstanding, open_fees, owing = row
+    billed, adjusted, collected, outstanding, open_fees, owing = row  # type: ignore[misc]
     return [
         ("Billed", billed),
         ("Discounts and scholarships", adjusted),

@@ -126,7 +126,7 @@ def collections_by_method(conn: psycopg.Connection, start: date, end: date) -> l
 def collections_by_clerk(conn: psycopg.Connection, start: date, end: date) -> list[tuple]:
     """(clerk, method, payments, net collected) over the period."""
     rows = _collections(conn, start, end, "clerk, method")
-    names = dict(
+    names: dict[int, str] = dict(
         conn.execute(
             "SELECT id, last_name || ', ' || first_name FROM school.users WHERE id = ANY(%s)",
             ([r[0] for r in rows if r[0] is not None],),
@@ -411,7 +411,7 @@ def fee_schedules(conn: psycopg.Connection) -> list[Schedule]:
         (list(GRADE_LEVELS),),
     ).fetchall()
     return [
-        Schedule(
+        Schedule(  # type: ignore[call-arg]
             *row[:7],
             [(date.fromisoformat(d), Decimal(a)) for d, a in row[7]],
             row[8],
@@ -487,7 +487,7 @@ def assign_preview(
     """What assign_fees would do: (students it applies to, fees it would add, fees they
     already have). The same targets as the ledger's assign_fees: a student's grade level is
     their section's, else their profile's (a late enrollee may have no section yet)."""
-    return conn.execute(
+    return conn.execute(  # type: ignore[return-value]  # one row
         """
         SELECT count(DISTINCT e.student_id)::int,
                count(*) FILTER (WHERE f.id IS NULL)::int,

@@ -1,4 +1,4 @@
-"""The audit trail (sql/migrations/0002_audit_trail.sql): browse, one entry, CSV export.
+"""The audit trail (sql/schema/01_audit.sql): browse, one entry, CSV export.
 
 Readable by the Admin and the Principal only (the database refuses everyone else). Pages are
 keyset-paginated by id, newest first: `page(conn, f, before=<last id shown>)`, never OFFSET,

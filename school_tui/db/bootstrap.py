@@ -1,8 +1,16 @@
 """Creating and upgrading a school database: cluster roles, schema, ordered migrations.
 
 Runs as the server's owner (or a DBA with superuser rights) over an admin connection.
-`sql/schema.sql` is version 1; `sql/migrations/NNNN_name.sql` are applied in order after it,
-each in its own transaction together with its row in school.schema_version.
+`sql/schema.sql` states the whole current schema: it includes the per-domain files of
+`sql/schema/` in order (`\\ir schema/NN_domain.sql`, as psql would) and records its version
+in school.schema_version. `sql/migrations/NNNN_name.sql` holds changes made after a release,
+applied in order to older databases, each in its own transaction with its version row.
+
+A database made by the first chain of files (schema.sql at version 1 and migrations 0002 to
+0013, before the schema was stated whole) is at version 13. `upgrade` recognises it by that
+version and carries it forward to version 14 (`carry_forward`): every function is stated
+again from the schema files, then `sql/carry_forward_v13.sql` makes the few changes of
+tables, triggers and grants that version 14 has beyond 13.
 """
 
 from __future__ import annotations
@@ -18,6 +26,14 @@ from school_tui.db.connect import PRELOGIN_PASSWORD, RoleNames
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
+INCLUDE = re.compile(r"^\\ir\s+(\S+)\s*$")
+FUNCTION = re.compile(r"^CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\b", re.IGNORECASE)
+
+# The first chain of files ended at CHAIN_VERSION; SCHEMA_BASE is the version sql/schema.sql
+# was first stated whole at. Migrations are numbered after it.
+CHAIN_VERSION = 13
+SCHEMA_BASE = 14
+CARRY_FORWARD = "carry_forward_v13.sql"
 
 
 class BootstrapError(RuntimeError):
@@ -49,8 +65,122 @@ def migrations(directory: Path | None = None) -> list[Migration]:
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise BootstrapError("two migrations share a version number")
-    if versions and min(versions) <= 1:
-        raise BootstrapError("version 1 is sql/schema.sql; migrations start at 0002")
+    if versions and min(versions) <= SCHEMA_BASE:
+        raise BootstrapError(
+            f"versions up to {SCHEMA_BASE} are sql/schema.sql's; migrations start at "
+            f"{SCHEMA_BASE + 1:04d}"
+        )
+    return found
+
+
+def latest_version(directory: Path | None = None) -> int:
+    """The version a database is at once made or upgraded: the last migration's, and
+    schema.sql records the same (init checks it)."""
+    return max([SCHEMA_BASE, *(m.version for m in migrations(directory))])
+
+
+def pending(version: int | None, directory: Path | None = None) -> list[int]:
+    """The versions `upgrade` would apply to a database at `version` (None: not made yet)."""
+    found = [m.version for m in migrations(directory) if version is None or m.version > version]
+    if version is not None and version < SCHEMA_BASE:
+        found.insert(0, SCHEMA_BASE)
+    return found
+
+
+def schema_text(path: Path | None = None) -> str:
+    """A schema file with its `\\ir` includes replaced by the files they name (relative to
+    the including file, as psql's \\ir), recursively. No other psql command is understood."""
+    path = path or sql_dir() / "schema.sql"
+    lines = []
+    for number, line in enumerate(path.read_text().splitlines(keepends=True), 1):
+        if line.startswith("\\"):
+            match = INCLUDE.match(line.rstrip("\n"))
+            if not match:
+                raise BootstrapError(f"{path.name}:{number}: only \\ir is understood here")
+            included = (path.parent / match.group(1)).resolve()
+            if not included.is_file():
+                raise BootstrapError(f"{path.name}:{number}: {match.group(1)} does not exist")
+            lines.append(schema_text(included))
+            if not lines[-1].endswith("\n"):
+                lines.append("\n")
+        else:
+            lines.append(line)
+    return "".join(lines)
+
+
+def statements(text: str) -> list[str]:
+    """SQL text split into statements, each without its `;`, the comments before it kept.
+
+    Knows what may hold a `;` that ends nothing: '...' and E'...' strings, "..." names,
+    $tag$...$tag$ bodies, -- and /* */ comments."""
+    out = []
+    start = i = 0
+    n = len(text)
+    dollar = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+    while i < n:
+        c = text[i]
+        if c == "-" and text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif c == "/" and text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        elif c == "'":
+            escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not text[i - 2].isalnum())
+            i += 1
+            while i < n:
+                if escapes and text[i] == "\\":
+                    i += 2
+                elif text[i] == "'":
+                    if text.startswith("''", i):
+                        i += 2
+                    else:
+                        break
+                else:
+                    i += 1
+            i += 1
+        elif c == '"':
+            end = text.find('"', i + 1)
+            i = n if end < 0 else end + 1
+        elif (
+            c == "$"
+            and (match := dollar.match(text, i))
+            and not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"))
+        ):
+            end = text.find(match.group(0), match.end())
+            i = n if end < 0 else end + len(match.group(0))
+        elif c == ";":
+            out.append(text[start:i])
+            i += 1
+            start = i
+        else:
+            i += 1
+    if text[start:].strip():
+        out.append(text[start:])
+    return [s for s in out if _code(s)]
+
+
+def _code(statement: str) -> str:
+    """The statement without the comments and blank lines before it."""
+    lines = statement.splitlines()
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+def function_definitions(text: str) -> list[str]:
+    """Every CREATE FUNCTION of the text, as CREATE OR REPLACE FUNCTION."""
+    found = []
+    for statement in statements(text):
+        code = _code(statement)
+        if FUNCTION.match(code):
+            found.append(FUNCTION.sub("CREATE OR REPLACE FUNCTION", code, count=1))
     return found
 
 
@@ -170,19 +300,38 @@ def init(conn: psycopg.Connection, roles: RoleNames, lock_down_server: bool = Fa
                 )
             )
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
-            conn.execute(render((sql_dir() / "schema.sql").read_text(), roles, conn))
+            conn.execute(render(schema_text(), roles, conn))
             conn.execute("INSERT INTO school.instance (role_prefix) VALUES (%s)", (roles.prefix,))
             conn.execute("RESET ROLE")
             conn.execute("RESET search_path")
+            conn.execute("RESET check_function_bodies")
+            made = schema_version(conn)
+            if made != latest_version():
+                raise BootstrapError(
+                    f"sql/schema.sql records version {made}, but the migrations go to "
+                    f"{latest_version()}: a change made by a migration belongs in the schema "
+                    "files too, with schema.sql's version raised to the migration's"
+                )
     return upgrade(conn, roles)
 
 
 def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None = None) -> int:
-    """Apply every migration newer than the database's version, in order. Returns the version."""
+    """Apply every migration newer than the database's version, in order. Returns the version.
+
+    A database of the first chain (version 13) is carried forward to version 14 first."""
     current = schema_version(conn)
     if current is None:
         raise BootstrapError("this database has no school schema yet: run `school-tui db init`")
     ensure_trigram(conn)
+    if current < SCHEMA_BASE:
+        if current != CHAIN_VERSION:
+            raise BootstrapError(
+                f"this database is at schema version {current}, older than the last version "
+                f"({CHAIN_VERSION}) of the files that made it; upgrade it to {CHAIN_VERSION} "
+                "with an earlier school-tui first"
+            )
+        carry_forward(conn, roles)
+        current = SCHEMA_BASE
     for migration in migrations(directory):
         if migration.version <= current:
             continue
@@ -197,6 +346,25 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
         current = migration.version
     _ensure_search_index(conn, roles)
     return current
+
+
+def carry_forward(conn: psycopg.Connection, roles: RoleNames) -> None:
+    """Bring a version-13 database to version 14, in one transaction, keeping every row.
+
+    Version 14's catalog is version 13's but for a few changes. Functions are code: each is
+    stated again from the schema files (CREATE OR REPLACE keeps its owner, grants and the
+    triggers that call it). The rest of the difference is `sql/carry_forward_v13.sql`."""
+    with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
+        conn.execute("SET LOCAL search_path = school, pg_catalog")
+        conn.execute("SET LOCAL check_function_bodies = off")
+        for definition in function_definitions(render(schema_text(), roles, conn)):
+            conn.execute(definition)
+        conn.execute(render((sql_dir() / CARRY_FORWARD).read_text(), roles, conn))
+        conn.execute(
+            "INSERT INTO school.schema_version (version, description) VALUES (%s, %s)",
+            (SCHEMA_BASE, "carried forward from the first chain of files (version 13)"),
+        )
 
 
 def ensure_trigram(conn: psycopg.Connection) -> bool:
@@ -222,8 +390,8 @@ def ensure_trigram(conn: psycopg.Connection) -> bool:
 
 
 def _ensure_search_index(conn: psycopg.Connection, roles: RoleNames) -> None:
-    """The trigram index of student search (0006), once pg_trgm is there (a later upgrade
-    adds it when a DBA installs the extension after the migration ran)."""
+    """The trigram index of student search, once pg_trgm is there (a later upgrade adds it
+    when a DBA installs the extension after the schema was made)."""
     exists = conn.execute(
         "SELECT to_regprocedure('school.ensure_search_index()') IS NOT NULL"
     ).fetchone()[0]
@@ -236,12 +404,11 @@ def _ensure_search_index(conn: psycopg.Connection, roles: RoleNames) -> None:
 
 def status(conn: psycopg.Connection) -> dict:
     version = schema_version(conn)
-    pending = [m.version for m in migrations() if version is None or m.version > version]
     info = {
         "server": conn.execute("SHOW server_version").fetchone()[0],
         "database": conn.info.dbname,
         "schema_version": version,
-        "pending_migrations": pending,
+        "pending_migrations": pending(version),
     }
     if version is not None:
         info["role_prefix"] = conn.execute("SELECT role_prefix FROM school.instance").fetchone()[0]

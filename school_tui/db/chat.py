@@ -268,7 +268,7 @@ def channels(conn: psycopg.Connection) -> tuple[str, ...]:
     enrollment channel when the caller may read enrollment (live/records.py)."""
     mine = conn.execute("SELECT school.my_channel(), school.presence_channel()").fetchone()
     enrollment = enrollment_channel(conn)
-    return (*mine, enrollment) if enrollment else tuple(mine)
+    return (*mine, enrollment) if enrollment else tuple(mine)  # type: ignore[misc,arg-type]
 
 
 def enrollment_channel(conn: psycopg.Connection) -> str | None:

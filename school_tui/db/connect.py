@@ -11,10 +11,14 @@ DSN/libpq settings say, with only user, password and our session options overrid
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from school_tui.server.config import EMBEDDED_DBNAME, Config
+
+if TYPE_CHECKING:
+    from school_tui.server.embedded import EmbeddedServer
 
 # The pre-login role's password is public by design: that role can call one function, which
 # answers any email with a login name and salt (real or decoy). Knowing it gains nothing.
@@ -70,7 +74,7 @@ class Target:
 
     base_conninfo: str  # host/port/dbname (and, for admin use, user/password)
     roles: RoleNames
-    embedded_server: object | None = None  # an EmbeddedServer when we run our own
+    embedded_server: EmbeddedServer | None = None  # when we run our own
 
     @classmethod
     def from_config(cls, config: Config) -> Target:
@@ -84,7 +88,7 @@ class Target:
 
     @property
     def dbname(self) -> str | None:
-        return conninfo_to_dict(self.base_conninfo).get("dbname")
+        return conninfo_to_dict(self.base_conninfo).get("dbname")  # type: ignore[return-value]
 
     def admin(self, **overrides) -> str:
         return make_conninfo(self.base_conninfo, application_name=APPLICATION_NAME, **overrides)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 
 
-def _insert(conn: psycopg.Connection, query: str, params: tuple) -> int:
+def _insert(conn: psycopg.Connection, query: str, params: tuple | dict[str, Any]) -> Any:
     return conn.execute(query, params).fetchone()[0]
 
 

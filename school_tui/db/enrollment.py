@@ -52,7 +52,7 @@ def my_enrollment(conn: psycopg.Connection) -> list[tuple]:
     ).fetchall()
 
 
-# -- the pipeline's rules and history (sql/migrations/0006_registrar.sql) ---------------------
+# -- the pipeline's rules and history (sql/schema/06_enrollment.sql) -------------------
 
 
 def transitions(conn: psycopg.Connection) -> dict[str, list[str]]:

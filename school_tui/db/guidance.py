@@ -1,6 +1,6 @@
 """Guidance reports: confidential. Only Guidance and the Principal see them (RLS), and the
 text itself is no column they may SELECT: `read_report` goes through the database functions
-that first record the read in the audit trail (sql/migrations/0002_audit_trail.sql)."""
+that first record the read in the audit trail (sql/schema/01_audit.sql, 09_guidance.sql)."""
 
 from __future__ import annotations
 

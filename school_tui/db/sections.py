@@ -1,6 +1,6 @@
 """Sections: list, create, edit; a section's roster; assigning and moving students.
 
-The capacity rule lives in the database (enrollment_check in 0006_registrar.sql): it locks
+The capacity rule lives in the database (enrollment_check in sql/schema/06_enrollment.sql): it locks
 the section row and counts who is in it, so two registrars filling the last seat at once
 cannot both succeed; the refusal reads "section: Grade 7 - Rizal is full (45 of 45 seats
 taken)". Assigning many students is one statement: all of them or none.

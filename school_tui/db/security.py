@@ -1,7 +1,7 @@
 """SQL for seeing online guessing: failed logins per person, read from the server's log.
 
 A wrong password is refused by PostgreSQL before any SQL runs, so no table records it; the
-server's log does (SQLSTATE 28P01). `school.failed_logins()` (sql/migrations/0004) reads the
+server's log does (SQLSTATE 28P01). `school.failed_logins()` (sql/schema/02_people.sql) reads the
 log as the schema owner, which may do so only where a superuser allowed it:
 `allow_reading_the_log` does that on the embedded server (ours); on a configured server the
 function returns nothing and `failed_logins` says the log is not available, rather than

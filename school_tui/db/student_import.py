@@ -121,7 +121,7 @@ def preview(conn: psycopg.Connection, parsed: ParsedFile) -> list[PreviewRow]:
         {r.values["student_number"] for r in parsed.rows if r.values["student_number"]}
     )
     emails = sorted({r.values["email"].lower() for r in parsed.rows if r.values["email"]})
-    existing = dict(
+    existing: dict[str, int] = dict(
         conn.execute(
             "SELECT student_number, user_id FROM school.student_profiles "
             "WHERE student_number = ANY(%s)",
@@ -129,7 +129,7 @@ def preview(conn: psycopg.Connection, parsed: ParsedFile) -> list[PreviewRow]:
         ).fetchall()
     )
     details = _current_details(conn, sorted(existing))
-    email_owner = dict(
+    email_owner: dict[str, int] = dict(
         conn.execute(
             "SELECT lower(email), id FROM school.users WHERE lower(email) = ANY(%s)", (emails,)
         ).fetchall()
@@ -215,7 +215,7 @@ def commit(
             progress(total, total)
             if writing is not None:
                 writing(total)
-            added, updated = conn.execute(
+            added, updated = conn.execute(  # type: ignore[misc]  # one row
                 "SELECT added, updated FROM school.import_students(%s)", (batch,)
             ).fetchone()
         progress(total, total)

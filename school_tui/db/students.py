@@ -1,7 +1,7 @@
 """Student records: search as you type, a student's page, create and edit (issue #5).
 
 A student is a users row with role Student plus their student_profiles row
-(sql/migrations/0006_registrar.sql). Creating one makes no login: create_student reserves the
+(sql/schema/05_students.sql). Creating one makes no login: create_student reserves the
 login's name only, and the login is made when an Admin first issues a temporary password.
 
 Search matches every typed word anywhere in the lower-cased names, email and student number
@@ -47,7 +47,7 @@ def _like_word(word: str) -> str:
 
 def search_sql(words: list[str]) -> str:
     """The search query: school.search_students finds the ids (as the owner, so the trigram
-    index can serve LIKE; see 0006_registrar.sql), the rows are read through row-level
+    index can serve LIKE; see sql/schema/05_students.sql), the rows are read through row-level
     security. Parameters: the patterns (text[]) and the limit (search_params)."""
     return """
         SELECT f.user_id AS id, p.student_number, u.last_name, u.first_name, u.email,
@@ -83,7 +83,7 @@ def search(conn: psycopg.Connection, text: str, *, limit: int = DEFAULT_LIMIT) -
     case, partial words), by last name. Empty text: the first `limit` students."""
     words, params = search_params(text, limit)
     with conn.cursor(row_factory=class_row(StudentHit)) as cur:
-        cur.execute(search_sql(words), params)  # type: ignore[arg-type]
+        cur.execute(search_sql(words), params)
         return cur.fetchall()
 
 
@@ -262,7 +262,7 @@ def fee_summary(conn: psycopg.Connection, student_id: int) -> FeeSummary:
     """Totals of the student's fees and payments (read-only; Accounting writes them)."""
     with conn.cursor(row_factory=class_row(FeeSummary)) as cur:
         cur.execute("SELECT * FROM school.student_fee_summary(%s)", (student_id,))
-        return cur.fetchone()
+        return cur.fetchone()  # type: ignore[return-value]  # the function returns one row
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def percentage(text: str, field: str, label: str) -> Decimal:
         raise FieldError(field, f"{label}: a number such as 10 or 12.5 (percent)")
     if value <= 0 or value > 100:
         raise FieldError(field, f"{label}: more than 0 and at most 100 percent")
-    if value.as_tuple().exponent < -2:
+    if int(value.as_tuple().exponent) < -2:  # an int: the value is finite
         raise FieldError(field, f"{label}: at most two decimals")
     return value
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from school_tui.db.audit import Entry
+    from school_tui.runtime.session import Session
 
 
 @dataclass
@@ -20,7 +24,7 @@ class ServerFailed(Message):
 
 @dataclass
 class LoginSucceeded(Message):
-    session: Any  # school_tui.runtime.session.Session
+    session: Session
 
 
 @dataclass
@@ -74,7 +78,7 @@ class AuditPageLoaded(Message):
 
 @dataclass
 class AuditEntryLoaded(Message):
-    entry: Any  # school_tui.db.audit.Entry, or None when it is not there
+    entry: Entry | None  # None: it is not there
 
 
 @dataclass

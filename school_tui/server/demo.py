@@ -325,9 +325,9 @@ def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: 
         demo_data.add_fee_schedule(
             conn, year_id, grade, "Tuition", TUITION, TUITION_PLAN[-1][0], TUITION_PLAN
         )
-        for fee_type, amount, due, grades in OTHER_FEES:
+        for fee_type, fee_amount, due, grades in OTHER_FEES:
             if grade in grades:
-                demo_data.add_fee_schedule(conn, year_id, grade, fee_type, amount, due)
+                demo_data.add_fee_schedule(conn, year_id, grade, fee_type, fee_amount, due)
     # Charged (and discounted) when the year opened, before its payments (dated over the
     # months up to NOW): the statements' and receipts' running balances follow these times.
     # The loader is a superuser, the one session whose ledger_clock may be set (0013).
@@ -341,7 +341,7 @@ def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: 
         return uuid.UUID(int=rng.getrandbits(128))
 
     clerk = staff["Accounting"]
-    planned = []  # (when, student, amount or None for "the rest")
+    planned: list[tuple[datetime, int, Decimal | None]] = []  # None: "the rest"
     for n, (user_id, _section, status) in enumerate(students):
         if status in ("Payment Complete", "Enrolled"):
             if n % 15 == 7:

@@ -13,15 +13,49 @@ first, front to back, and always opaque: the first strip for a cut wins) is skip
 rest render only the lines of the update. What reaches the terminal is unchanged: the
 chops inside the update's spans are the same strips, and nothing outside the spans is
 written (`ChopsUpdate.render_segments`).
+
+`set_virtual_size` is the other half of an arriving message drawing little: it grows a
+scrolling widget's content without laying out the whole screen.
+
+Both fall back to Textual's own behaviour when the start-up check (this package's
+`__init__`) finds a Textual they were not written for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 from textual._compositor import Compositor
-from textual.geometry import Region
+from textual.geometry import Region, Size
+from textual.screen import Screen
 from textual.strip import Strip
+from textual.widget import Widget
+
+from school_tui import textual_internals
+
+
+def use_cropping_compositor(screen: Screen[object]) -> None:
+    """From a Screen's `__init__`: draw it with CroppingCompositor (stock if fenced off)."""
+    if textual_internals.active():
+        screen._compositor = CroppingCompositor()
+
+
+def set_virtual_size(widget: Widget, size: Size) -> None:
+    """Set `widget.virtual_size` when only its content and scrollbar change: setting the
+    reactive lays out the whole screen (it is declared layout=True). This sets it quietly
+    and updates the scrollbars' window (Textual's own helper); should a scrollbar's
+    visibility change anyway, the screen is laid out as usual."""
+    if size == widget.virtual_size:
+        return
+    if not textual_internals.active():
+        widget.virtual_size = size  # stock: a layout
+        return
+    shown = (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar)
+    widget.set_reactive(Widget.virtual_size, size)
+    widget._scroll_update(size)
+    if (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar) != shown:
+        widget.refresh(layout=True)
 
 
 class CroppingCompositor(Compositor):
@@ -53,4 +87,4 @@ class CroppingCompositor(Compositor):
                 for cut, piece in zip(final_cuts, cut_strips, strict=False):
                     if get_chop(cut) is None:
                         chops_line[cut] = piece
-        return chops
+        return cast("Sequence[Mapping[int, Strip]]", chops)  # as Textual does

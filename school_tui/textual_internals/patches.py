@@ -10,7 +10,9 @@ what the partial binds: the same number.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 _installed = False
 
@@ -23,7 +25,7 @@ def install() -> None:
 
     original = _callback.count_parameters
 
-    def count_parameters(func) -> int:
+    def count_parameters(func: Callable[..., Any]) -> int:
         if isinstance(func, partial):
             try:
                 return count_parameters(func.func) - (len(func.args) + len(func.keywords))

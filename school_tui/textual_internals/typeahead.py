@@ -37,6 +37,11 @@ error modal must not take keys typed for the form). A hold's owner that leaves t
 (popped, logged out) no longer holds anything.
 
 Mouse events are not queued: they are aimed at a place on screen, not at the focus.
+
+Settling is read from Textual's internals (`_pump_quiet`). When the start-up check (this
+package's `__init__`) finds a Textual they may not mean the same in, or reading them fails
+while in use, TypeAhead is off: every key is routed as it arrives, as stock Textual does
+(never held back a second each by a settle that cannot be seen), and holds do nothing.
 """
 
 from __future__ import annotations
@@ -47,18 +52,24 @@ from collections import deque
 from typing import Any
 
 from textual import events
+from textual.app import App
+from textual.dom import DOMNode
+from textual.message_pump import MessagePump
+
+from school_tui import textual_internals
 
 SETTLE_LIMIT = 1.0  # seconds: route the next key anyway (a widget that never goes quiet)
 HOLD_LIMIT = 15.0  # seconds: a hold never released (a bug) must not freeze the keyboard
 
 
 class TypeAhead:
-    def __init__(self, app) -> None:
+    def __init__(self, app: App[Any], enabled: bool = True) -> None:
         self.app = app
+        self.enabled = enabled  # False: keys are routed as they arrive (stock Textual)
         self._keys: deque[events.Event] = deque()
         self._holds: dict[tuple[int, str], tuple[Any, float]] = {}  # -> (owner, since)
         self._routing: events.Event | None = None  # the key handed back to the App to route
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
     # -- the App's side --------------------------------------------------------------------------
@@ -68,6 +79,8 @@ class TypeAhead:
         it now). False: route it as usual (not a key from the terminal, or ours to route)."""
         if event is self._routing:
             self._routing = None
+            return False
+        if not self.enabled:
             return False
         if not isinstance(event, (events.Key, events.Paste)) or event.is_forwarded:
             return False
@@ -82,11 +95,11 @@ class TypeAhead:
 
     # -- the screens' side -----------------------------------------------------------------------
 
-    def hold(self, owner, reason: str) -> None:
+    def hold(self, owner: object, reason: str) -> None:
         """Keep the keys typed from now on until `release(owner, reason)`."""
         self._holds.setdefault((id(owner), reason), (owner, time.monotonic()))
 
-    def release(self, owner, reason: str, drop: bool = False) -> None:
+    def release(self, owner: object, reason: str, drop: bool = False) -> None:
         """The answer is on screen: the keys typed meanwhile go on (or, `drop`, are
         dropped: what they were typed for did not come)."""
         if self._holds.pop((id(owner), reason), None) is None:
@@ -137,7 +150,7 @@ class TypeAhead:
     async def _settled(self) -> None:
         started = time.monotonic()
         spins = 0
-        while True:
+        while self.enabled:
             if self._held():
                 self._wake.clear()
                 try:  # woken by release/drop, or checks the hold's age now and then
@@ -146,7 +159,12 @@ class TypeAhead:
                     pass
                 started = time.monotonic()  # the settle limit counts from the release
                 continue
-            if self._quiet():
+            try:
+                quiet = self._quiet()
+            except (AttributeError, TypeError) as exc:  # Textual's internals are not as read
+                self._fall_back(f"type-ahead could not read Textual's message pumps: {exc!r}")
+                return
+            if quiet:
                 return
             if time.monotonic() - started > SETTLE_LIMIT:
                 self.app.log.warning("type-ahead: routing a key before the app settled")
@@ -155,6 +173,12 @@ class TypeAhead:
             # A hop between message pumps takes one turn of the event loop: yield, and only
             # start sleeping when something takes longer (a repaint, a screen mounting).
             await asyncio.sleep(0 if spins < 64 else 0.002)
+
+    def _fall_back(self, reason: str) -> None:
+        """Route keys as they arrive from now on (the keys waiting here go on in order)."""
+        self.enabled = False
+        self._holds.clear()
+        textual_internals.fall_back(self.app, reason)
 
     def _held(self) -> bool:
         now = time.monotonic()
@@ -185,7 +209,7 @@ class TypeAhead:
         return True
 
 
-def _pump_quiet(pump) -> bool:
+def _pump_quiet(pump: MessagePump) -> bool:
     """The pump has handled all it was sent and waits for more.
 
     Reads Textual's internals (textual is pinned; the burst tests fail first if they
@@ -210,7 +234,7 @@ def _pump_quiet(pump) -> bool:
 # -- for screens: no-ops outside SchoolApp ----------------------------------------------------
 
 
-def hold(node, reason: str) -> None:
+def hold(node: DOMNode, reason: str) -> None:
     """Keep the keys typed from now on until release(node, reason): the answer of the
     database work just started decides where they go."""
     typeahead = getattr(node.app, "typeahead", None)
@@ -218,7 +242,7 @@ def hold(node, reason: str) -> None:
         typeahead.hold(node, reason)
 
 
-def release(node, reason: str, drop: bool = False) -> None:
+def release(node: DOMNode, reason: str, drop: bool = False) -> None:
     """The answer is shown and focus is where the typist expects it: the keys typed
     meanwhile go on. `drop=True`: it is not what they could expect (a refusal, a choice to
     make): the keys are dropped, with a note."""
@@ -227,7 +251,7 @@ def release(node, reason: str, drop: bool = False) -> None:
         typeahead.release(node, reason, drop=drop)
 
 
-def drop(node) -> None:
+def drop(node: DOMNode) -> None:
     """Nothing to do for the key just pressed (a refusal on the spot): the keys typed after
     it were meant for what it would have shown, and are dropped, with a note."""
     typeahead = getattr(node.app, "typeahead", None)

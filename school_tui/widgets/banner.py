@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from school_tui.app import SchoolApp
 
 
 class ConnectionBanner(Static):
@@ -17,8 +22,9 @@ class ConnectionBanner(Static):
         super().__init__("! Connection to the database lost - reconnecting...")
 
     def on_mount(self) -> None:
-        self.app.connection_signal.subscribe(self, self._on_connection, immediate=True)
-        self.set_class(not self.app.connected, "-lost")
+        app = cast("SchoolApp", self.app)
+        app.connection_signal.subscribe(self, self._on_connection, immediate=True)
+        self.set_class(not app.connected, "-lost")
 
     def _on_connection(self, connected: bool) -> None:
         self.set_class(not connected, "-lost")

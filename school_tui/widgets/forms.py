@@ -223,7 +223,9 @@ class FormModal(ModalScreen[Any]):
     def values(self) -> dict:
         out = {}
         for f in self.spec.fields:
-            value = self.query_one(f"#{f.id}").value
+            widget = self.query_one(f"#{f.id}")
+            assert isinstance(widget, (Input, Select))
+            value = widget.value
             out[f.id] = None if value is Select.NULL else value
         return out
 

@@ -23,9 +23,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets.data_table import RowKey
 
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.modal import MODAL_CSS
@@ -149,7 +151,7 @@ class StudentPicker(ModalScreen[int | None]):
     def _pick_from_box(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count == 1:
-            self.dismiss(int(table.coordinate_to_cell_key((0, 0)).row_key.value))
+            self.dismiss(_student_id(table.coordinate_to_cell_key(Coordinate(0, 0)).row_key))
         elif table.row_count:
             table.focus()
 
@@ -201,10 +203,15 @@ class StudentPicker(ModalScreen[int | None]):
 
     @on(DataTable.RowSelected, "#picker-table")
     def _picked(self, event: DataTable.RowSelected) -> None:
-        self.dismiss(int(event.row_key.value))
+        self.dismiss(_student_id(event.row_key))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _student_id(key: RowKey) -> int:
+    assert key.value is not None  # the picker's rows are keyed by student id
+    return int(key.value)
 
 
 def _money(amount: Decimal, fmt) -> str:

@@ -39,6 +39,7 @@ from psycopg import errors, sql
 from school_tui.db import people
 from school_tui.db.connect import APP_ROLE_GROUP
 from school_tui.domain.access import MATRIX_FILE, ROLES
+from tests.builders import add_fee, add_school_year, enroll
 from tests.harness import assert_ledger_invariants
 
 COLUMNS = ("Adm", "Pri", "Coo", "Tea", "Stu", "Gui", "Reg", "Acc")
@@ -233,7 +234,7 @@ def build_world(school) -> World:
 
 
 def _ledger_world(ids: dict[str, int], add) -> None:
-    """Side n of the ledger (0007): F{n}'s due I{n} and P{n}'s allocation AL{n} (made by the
+    """Side n of the ledger: F{n}'s due I{n} and P{n}'s allocation AL{n} (made by the
     triggers), an adjustment ADJ{n}, a reversed payment and its reversal REV{n}, a day close
     DC{n} by A{n}. Plus a fee type, a schedule with one installment, and FX: a fee of S1 with
     nothing paid, whose plan may still change."""
@@ -1062,7 +1063,7 @@ def test_no_role_of_the_school_can_read_secrets(world):
 
 
 # =====================================================================================
-# The same duties on a fresh database each, named for the brief's must-haves.
+# The same duties on a fresh database each, one test per duty.
 # =====================================================================================
 def _student_world(school):
     """Two students with a fee, a payment, an enrollment and a guidance report each."""
@@ -1071,20 +1072,10 @@ def _student_world(school):
     other = school.add_person("Student", email="other@fresh.test", password=None)
     counselor = school.add_person("Guidance", email="g@fresh.test", password=None)
     accountant = school.add_person("Accounting", email="a@fresh.test", password=None)
-    year = admin.execute(
-        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
-        "VALUES ('2025-2026', '2025-06-01', '2026-05-31', true) RETURNING id"
-    ).fetchone()[0]
+    year = add_school_year(school, "2025-2026", current=True)
     for student in (me, other):
-        admin.execute(
-            "INSERT INTO school.enrollment_progress (student_id, school_year_id) VALUES (%s, %s)",
-            (student, year),
-        )
-        fee = admin.execute(
-            "INSERT INTO school.fees (student_id, fee_type, amount) "
-            "VALUES (%s, 'Tuition', 500) RETURNING id",
-            (student,),
-        ).fetchone()[0]
+        enroll(school, student, year)
+        fee = add_fee(school, student, "500")
         admin.execute(
             "INSERT INTO school.payments (fee_id, amount_paid, payment_method, recorded_by) "
             "VALUES (%s, 100, 'Cash', %s)",

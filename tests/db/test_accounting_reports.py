@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from school_tui.db import accounting_reports as ar
-from tests.acct_books import D, assert_books_add_up, make_books
+from tests.builders import D, assert_books_add_up, make_books
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,7 @@ def test_assign_preview_counts_what_assigning_adds(books):
 def test_the_demo_school_charges_before_it_takes_payments(demo_school):
     """The demo's history (payments over the months before its clock) reads as it happened:
     no payment comes before the charges it paid, so no receipt shows a balance below zero and
-    every statement starts with its charges (0013's ledger_clock, set by the loader)."""
+    every statement starts with its charges (the ledger_clock the loader sets)."""
     admin = demo_school.admin
     assert (
         admin.execute(

@@ -105,7 +105,7 @@ BAD_ROWS = {
     "task_unknown_type": (_task(task_type="'Essay'"), errors.CheckViolation),
     "fee_unknown_type": (
         "INSERT INTO school.fees (student_id, fee_type, amount) VALUES (%(student)s, 'Bribe', 10)",
-        errors.ForeignKeyViolation,  # fee_types (0007) is the list
+        errors.ForeignKeyViolation,  # fee_types is the list
     ),
     "payment_unknown_method": (_payment("10", "'Bitcoin'"), errors.CheckViolation),
     "section_unknown_grade": (
@@ -219,7 +219,7 @@ BAD_ROWS = {
         errors.CheckViolation,
     ),
     # The foreign key refuses it first: the role check of an INSERT runs once per statement,
-    # after the row triggers (0012), a FOR EACH ROW check of an UPDATE before the change.
+    # after the row triggers, a FOR EACH ROW check of an UPDATE before the change.
     "enrollment_of_nobody": (
         ENROLL + "VALUES (%(missing)s, %(year)s, 'Pending')",
         errors.ForeignKeyViolation,

@@ -22,6 +22,7 @@ from psycopg import errors, sql
 from school_tui.db import ledger
 from school_tui.db.ledger import Installment, LedgerRefused
 from school_tui.domain.money import MoneyFormat, format_money, parse_amount
+from tests.builders import add_school_year, add_section, enroll
 from tests.harness import assert_ledger_invariants, wait_until_sql
 
 D = Decimal
@@ -80,33 +81,17 @@ def books(school):
     today = admin.execute("SELECT current_date").fetchone()[0]
     past = today - timedelta(days=30)
 
-    def one(query: str, *params):
-        return admin.execute(query, params).fetchone()[0]
-
-    ids["year"] = one(
-        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
-        "VALUES ('2030-2031', %s, %s, true) RETURNING id",
-        today - timedelta(days=60),
-        today + timedelta(days=300),
+    ids["year"] = add_school_year(
+        school,
+        "2030-2031",
+        current=True,
+        starts_on=today - timedelta(days=60),
+        ends_on=today + timedelta(days=300),
     )
-    ids["g7"] = one(
-        "INSERT INTO school.sections (name, grade_level, school_year_id, adviser_id) "
-        "VALUES ('Rizal', 'Grade 7', %s, %s) RETURNING id",
-        ids["year"],
-        ids["teacher"],
-    )
-    ids["g7b"] = one(
-        "INSERT INTO school.sections (name, grade_level, school_year_id, adviser_id) "
-        "VALUES ('Mabini', 'Grade 7', %s, %s) RETURNING id",
-        ids["year"],
-        ids["teacher"],
-    )
+    ids["g7"] = add_section(school, ids["year"], "Rizal", "Grade 7", adviser=ids["teacher"])
+    ids["g7b"] = add_section(school, ids["year"], "Mabini", "Grade 7", adviser=ids["teacher"])
     for student, section in (("s1", "g7"), ("s2", "g7"), ("s3", "g7b")):
-        admin.execute(
-            "INSERT INTO school.enrollment_progress (student_id, school_year_id, section_id, "
-            "current_status) VALUES (%s, %s, %s, 'Verified')",
-            (ids[student], ids["year"], ids[section]),
-        )
+        enroll(school, ids[student], ids["year"], ids[section], status="Verified")
     # Tuition: 4 x 2,500.00, the first one 30 days ago (overdue when unpaid).
     plan = [Installment(past + timedelta(days=60 * n), D("2500.00")) for n in range(4)]
     ids["tuition"] = ledger.save_schedule(
@@ -177,7 +162,7 @@ def test_a_plan_that_does_not_add_up_is_refused(books):
             LedgerRefused, match="installments: they add up to 1.00, the fee is 900.00"
         ):
             ledger.set_installment_plan(conn, fee, [Installment(books.today, D("1.00"))])
-        # Directly: Accounting writes plans through the functions only (0009).
+        # Directly: Accounting writes plans through the functions only.
         with pytest.raises(errors.InsufficientPrivilege):
             with conn.transaction():
                 conn.execute(
@@ -705,32 +690,25 @@ def test_the_cashier_finds_a_student_by_number_or_by_name(books):
 
 
 # =====================================================================================
-# 0007 on a database with fees and payments written the seed's way
+# A school whose fees and payments predate the ledger
 # =====================================================================================
-def test_0007_allocates_earlier_payments_numbers_them_and_derives_status(
-    pg_server, tmp_path, monkeypatch
-):
+def test_payments_from_before_the_ledger_are_allocated_numbered_and_carried_forward(pg_server):
+    """A school of the first chain of schema files that took payments before the ledger
+    (version 6), migrated by that chain to version 13 and carried forward to today's."""
     import secrets
-    import shutil
 
     from school_tui.db import bootstrap, people
     from school_tui.db.connect import RoleNames
+    from tests.db import old_chain
 
-    real = bootstrap.sql_dir()
-    before = tmp_path / "sql"
-    (before / "migrations").mkdir(parents=True)
-    shutil.copy(real / "schema.sql", before / "schema.sql")
-    for path in (real / "migrations").glob("*.sql"):
-        if int(path.name[:4]) < 7:
-            shutil.copy(path, before / "migrations" / path.name)
-    monkeypatch.setattr(bootstrap, "sql_dir", lambda: before)
     roles = RoleNames(f"m7{secrets.token_hex(3)}")
     dbname = f"{roles.prefix}_db"
     with pg_server.admin() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     try:
         with pg_server.admin(dbname) as conn:
-            assert bootstrap.init(conn, roles) == 6
+            old_chain.build(conn, roles, upto=6)
+            assert bootstrap.schema_version(conn) == 6
             student = people.create_person(
                 conn, role="Student", first_name="Old", last_name="Ledger",
                 email="old@ledger.test", password=None, must_change=False,
@@ -760,8 +738,8 @@ def test_0007_allocates_earlier_payments_numbers_them_and_derives_status(
                     "payment_date) VALUES (%s, %s, 'Cash', %s)",
                     (fee, amount, when),
                 )
-            monkeypatch.setattr(bootstrap, "sql_dir", lambda: real)
-            assert bootstrap.upgrade(conn, roles, real / "migrations") >= 7
+            old_chain.migrate(conn, roles)
+            assert bootstrap.upgrade(conn, roles) == bootstrap.latest_version()
             assert conn.execute(
                 "SELECT receipt_no, amount_paid, student_id FROM school.payments ORDER BY id"
             ).fetchall() == [(2, D("600.00"), student), (1, D("200.00"), student),
@@ -788,7 +766,7 @@ def test_0007_allocates_earlier_payments_numbers_them_and_derives_status(
 
 
 # =====================================================================================
-# 0009: amounts refused as typed, never rounded (as the accountant's own login)
+# Amounts refused as typed, never rounded (as the accountant's own login)
 # =====================================================================================
 BAD_AMOUNTS = [  # (amount, the rule)
     (D("0"), "must be more than zero"),
@@ -917,7 +895,7 @@ def test_good_amounts_go_in_through_the_functions_as_typed(books):
 
 
 # =====================================================================================
-# 0009: a new schedule never replaces an existing one; editing names it
+# A new schedule never replaces an existing one; editing names it
 # =====================================================================================
 def test_a_new_schedule_where_one_exists_is_refused_and_the_old_plan_stays(books):
     ids = books.ids
@@ -960,7 +938,7 @@ def test_a_new_schedule_where_one_exists_is_refused_and_the_old_plan_stays(books
 
 
 # =====================================================================================
-# 0009: the day close holds against reversals and against a close landing mid-post
+# The day close holds against reversals and against a close landing mid-post
 # =====================================================================================
 def test_a_clerk_who_closed_the_day_reverses_no_payment_on_it(books):
     _assign(books)
@@ -1007,8 +985,8 @@ def _in_thread(fn, *args) -> tuple[threading.Thread, dict]:
 
 def test_a_close_landing_while_a_post_is_checking_wins_and_the_post_is_refused(books):
     """The close takes the lock first and has not committed; the same clerk's post must wait
-    for it before it looks for a close (it used to look first, then wait at the receipt
-    number, then post on the closed day)."""
+    for it before it looks for a close (looking first, then waiting at the receipt number,
+    would post on the closed day)."""
     _assign(books)
     closing = books.clerk(autocommit=False)
     posting = books.clerk()
@@ -1218,7 +1196,7 @@ def test_verifying_a_student_who_has_paid_everything_completes_payment(books):
 
 
 def test_only_a_superusers_session_sets_the_time_a_charge_is_recorded_at(books):
-    """school.ledger_clock (0013) is how the demo dates its history; a clerk who sets it still
+    """school.ledger_clock is how the demo dates its history; a clerk who sets it still
     charges and discounts at now()."""
     ids = books.ids
     with books.clerk() as conn:

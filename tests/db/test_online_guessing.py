@@ -1,4 +1,4 @@
-"""Online guessing (issue #3): the server slows every wrong password (auth_delay), and the Admin
+"""Online guessing: the server slows every wrong password (auth_delay), and the Admin
 sees repeated failures per person (the server's log), where the server allows it.
 
 Each wrong password costs auth_delay (1 s) on the server: this module keeps them few and
@@ -19,7 +19,7 @@ from school_tui.db import security
 from school_tui.screens.homes.base import RoleHome
 from school_tui.server.embedded import AUTH_DELAY_MS, MANAGED_CONF, EmbeddedServer
 from tests.harness import log_in, table_rows
-from tests.test_embedded import _new_data_dir, _shut_down
+from tests.server.test_embedded import _new_data_dir, _shut_down
 
 SIZE = (80, 24)
 

@@ -1,4 +1,4 @@
-"""The registrar's database side (issue #5): student records without logins, the enrollment
+"""The registrar's database side: student records without logins, the enrollment
 pipeline's rules and history, the accounting hook, live notifications, section capacity under
 concurrency, search with and without pg_trgm, and the CSV import. Real logins, real server.
 """
@@ -15,27 +15,22 @@ from psycopg import errors, sql
 
 from school_tui.db import enrollment, people, sections, student_import, students
 from school_tui.domain.student_csv import ImportFileError, read_csv
+from tests.builders import add_school_year, add_section
 
 
 # -- a small school: one current year, two sections, a registrar ---------------------------------
 class Office:
     def __init__(self, school):
         self.school = school
-        admin = school.admin
-        self.year = admin.execute(
-            "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
-            "VALUES ('2026-2027', '2026-06-15', '2027-03-31', true) RETURNING id"
-        ).fetchone()[0]
-        self.rizal = admin.execute(
-            "INSERT INTO school.sections (name, grade_level, school_year_id, capacity) "
-            "VALUES ('Rizal', 'Grade 7', %s, 2) RETURNING id",
-            (self.year,),
-        ).fetchone()[0]
-        self.mabini = admin.execute(
-            "INSERT INTO school.sections (name, grade_level, school_year_id, capacity) "
-            "VALUES ('Mabini', 'Grade 7', %s, 40) RETURNING id",
-            (self.year,),
-        ).fetchone()[0]
+        self.year = add_school_year(
+            school,
+            "2026-2027",
+            current=True,
+            starts_on=date(2026, 6, 15),
+            ends_on=date(2027, 3, 31),
+        )
+        self.rizal = add_section(school, self.year, "Rizal", "Grade 7", capacity=2)
+        self.mabini = add_section(school, self.year, "Mabini", "Grade 7", capacity=40)
         self.registrar_id = school.add_person("Registrar", email="reg@office.test")
         self.conn = school.connect_as(self.registrar_id, autocommit=True)
 
@@ -178,6 +173,42 @@ def test_bulk_transition_is_all_or_nothing(office):
         "SELECT count(*) FROM school.enrollment_history WHERE enrollment_id = ANY(%s)", (ids,)
     ).fetchone()[0]
     assert history_rows == 3 + 3 + 3  # created, verified, paid
+
+
+def test_payment_complete_by_hand_with_required_fees_unpaid_needs_a_remark(office):
+    """The ledger's hook sets Payment Complete once the year's required fees are paid; a
+    registrar who sets it while some are unpaid says why, in the remark."""
+    admin = office.school.admin
+    owes, buys_books = office.student("2026-00001"), office.student("2026-00002", "Ana")
+    ids = [office.enrollment_of(owes), office.enrollment_of(buys_books)]
+    assert enrollment.set_status(office.conn, ids, "Verified", "documents complete") == 2
+    for student, fee_type in ((owes, "Tuition"), (buys_books, "Books")):  # Books: optional
+        admin.execute(
+            "INSERT INTO school.fees (student_id, fee_type, amount, school_year_id) "
+            "VALUES (%s, %s, 1500.00, %s)",
+            (student, fee_type, office.year),
+        )
+    refused = r"^remark: Juan Cruz \(2026-00001\) has 1,500.00 of required fees unpaid"
+    for remark in (None, "   ", "documents complete"):  # none, blank, the previous one
+        with pytest.raises(errors.CheckViolation, match=refused):
+            enrollment.set_status(office.conn, ids, "Payment Complete", remark)
+    with pytest.raises(errors.CheckViolation, match=refused):  # a plain UPDATE too
+        office.conn.execute(
+            "UPDATE school.enrollment_progress SET current_status = 'Payment Complete' "
+            "WHERE id = %s",
+            (ids[0],),
+        )
+    assert [office.status(e) for e in ids] == ["Verified", "Verified"]  # nothing moved
+    # Only unpaid optional fees: no remark needed.
+    assert enrollment.set_status(office.conn, ids[1:], "Payment Complete") == 1
+    assert enrollment.set_status(office.conn, ids[:1], "Payment Complete", "pays in June") == 1
+    last = enrollment.history(office.conn, ids[0])[-1]
+    assert (last[1], last[2], last[3], last[4]) == (
+        "Verified",
+        "Payment Complete",
+        "pays in June",
+        "Test Registrar",
+    )
 
 
 def _rows(office, eid: int) -> tuple:
@@ -431,7 +462,7 @@ def test_search_works_on_a_server_without_pg_trgm(office):
         version = bootstrap.upgrade(school.admin, school.roles)
     finally:
         school.admin.execute("RESET ROLE")
-    assert version == bootstrap.migrations()[-1].version
+    assert version == bootstrap.latest_version()
     assert school.admin.execute(
         "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'"
     ).fetchone() == (0,)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.common import Tmux
+from tests.e2e.terminal import Terminal
 
 APP = Path(sys.executable).parent / "school-tui"
 
@@ -33,17 +33,13 @@ def demo_env():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _log_in(term: Tmux, email: str) -> None:
-    term.wait_for("Log in with your school email", timeout=30)
-    term.wait_for_absent("Starting the database", timeout=60)
-    term.keys(
-        email, "Enter", "school-tui-demo", "Enter"
-    )  # one burst (textual_internals/typeahead.py)
-    term.wait_for(" home ", also="unread", timeout=30)
+def _log_in(term: Terminal, email: str) -> None:
+    # One burst: the keys after Enter wait for the password field (textual_internals/typeahead.py).
+    term.log_in(email, "school-tui-demo", home=" home ", also="unread")
 
 
 def test_two_terminals_chat(demo_env):
-    with Tmux(str(APP), env=demo_env) as teacher, Tmux(str(APP), env=demo_env) as student:
+    with Terminal(str(APP), env=demo_env) as teacher, Terminal(str(APP), env=demo_env) as student:
         _log_in(teacher, "teacher@demo.school")
         _log_in(student, "student@demo.school")
         # The demo school left her one unread message (from the registrar).

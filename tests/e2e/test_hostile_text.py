@@ -174,11 +174,10 @@ def test_real_terminal_never_receives_data_escape_sequences(hostile_school):
     window title stays ours and no OSC sequence from the data reaches the terminal."""
     import os
     import shutil
-    import subprocess
     import sys
     from pathlib import Path
 
-    from benchmarks.common import Tmux
+    from tests.e2e.terminal import Terminal
 
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
@@ -186,20 +185,12 @@ def test_real_terminal_never_receives_data_escape_sequences(hostile_school):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "SCHOOL_TUI"))}
     env["SCHOOL_TUI_DSN"] = hostile_school.target.base_conninfo
     env["SCHOOL_TUI_ROLE_PREFIX"] = hostile_school.roles.prefix
-    with Tmux(str(app), env=env) as term:
-        subprocess.run(["tmux", "set", "-t", term.name, "allow-rename", "on"], check=True)
-        term.wait_for("Log in with your school email", timeout=30)
-        term.keys("admin@demo.school", "Enter", "school-tui-demo", "Enter")  # one burst
-        term.wait_for("Admin home", also="1 People", timeout=30)
+    with Terminal(str(app), env=env) as term:
+        term.allow_rename()
+        term.log_in("admin@demo.school", "school-tui-demo", home="Admin home", also="1 People")
         # The ESC in the people's names is shown, as a picture, once the list is loaded.
         term.wait_for("\N{SYMBOL FOR ESCAPE}", timeout=30)
-        raw = subprocess.run(
-            ["tmux", "capture-pane", "-p", "-e", "-t", term.name], capture_output=True, text=True
-        ).stdout
-        title = subprocess.run(
-            ["tmux", "display", "-p", "-t", term.name, "#{pane_title}"],
-            capture_output=True,
-            text=True,
-        ).stdout
+        raw = term.raw_screen()
+        title = term.title()
     assert "pwned" not in title
     assert "\x1b]" not in raw  # no OSC sequence reached the terminal

@@ -7,12 +7,11 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.common import Tmux
+from tests.e2e.terminal import Terminal
 
 APP = Path(sys.executable).parent / "school-tui"
 
@@ -40,7 +39,7 @@ def _fresh_login_form(screen: str) -> bool:
 
 
 def test_make_run_path_reaches_each_login(fresh_home):
-    with Tmux(f"{APP} --demo-if-empty", env=fresh_home) as term:
+    with Terminal(f"{APP} --demo-if-empty", env=fresh_home) as term:
         term.wait_for("Log in with your school email", timeout=30)
         # The demo school loads in the background; the form says so until it is ready.
         term.wait_for_absent("Loading the demo school", timeout=120)
@@ -68,8 +67,6 @@ def test_make_run_path_reaches_each_login(fresh_home):
         # Again from the fresh form, right this time, and Ctrl+L typed ahead with it: it
         # waits for the home (the login is in a worker), then logs out from there.
         term.keys("student@demo.school", "Enter", "school-tui-demo", "Enter", "C-l")
-        deadline = time.monotonic() + 30
-        while not _fresh_login_form(term.screen()):  # not the one the burst filled in
-            assert time.monotonic() < deadline, term.screen()
+        term.wait_until(_fresh_login_form, "a fresh login form")  # not the burst's one
         term.keys("student@demo.school", "Enter", "school-tui-demo", "Enter")
         term.wait_for("Student home", also="Enrolled", timeout=30)

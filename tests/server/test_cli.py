@@ -21,13 +21,13 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from school_tui.cli import main
-from school_tui.db.bootstrap import migrations
+from school_tui.db.bootstrap import SCHEMA_BASE, latest_version
 from school_tui.db.connect import RoleNames, Target
 from school_tui.server.config import LIBPQ_TARGET_VARS
 
 REPO = Path(__file__).resolve().parents[2]
-VERSIONS = [1, *(m.version for m in migrations())]  # schema.sql, then every migration
-LATEST = VERSIONS[-1]
+LATEST = latest_version()
+VERSIONS = [LATEST]  # a fresh school is made from schema.sql alone
 SCRIPT = Path(sys.executable).with_name("school-tui")
 
 
@@ -175,6 +175,31 @@ def test_db_init_twice_is_idempotent(cli, scratch, pg_server):
     assert snapshot() == first
     code, out, err = run("db", "upgrade")
     assert (code, out.strip()) == (0, f"schema version {LATEST}"), err
+
+
+def test_db_upgrade_carries_an_old_chain_school_forward(cli, scratch, pg_server):
+    """A school made by the first chain of schema files (version 13) is recognised by its
+    version: status lists the carry-forward as pending, upgrade applies it."""
+    from tests.db import old_chain
+
+    place = scratch(pg_server)
+    dsn = place.database("a")
+    with place.connect(dsn) as conn:
+        old_chain.build(conn, RoleNames(place.prefix))
+    run = school_cli(cli, dsn, place.prefix)
+    code, out, err = run("db", "status")
+    assert code == 0, err
+    status = json.loads(out)
+    assert (status["schema_version"], status["pending_migrations"][0]) == (13, SCHEMA_BASE)
+    code, out, err = run("db", "upgrade")
+    assert (code, out.strip()) == (0, f"schema version {LATEST}"), err
+    code, out, err = run("db", "status")
+    assert json.loads(out)["pending_migrations"] == []
+    with place.connect(dsn) as conn:
+        versions = conn.execute(
+            "SELECT array_agg(version ORDER BY version) FROM school.schema_version"
+        )
+        assert versions.fetchone()[0] == [*range(1, 14), *range(SCHEMA_BASE, LATEST + 1)]
 
 
 def test_db_status_through_the_installed_script(scratch, pg_server, tmp_path):

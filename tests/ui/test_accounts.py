@@ -1,4 +1,4 @@
-"""Account administration (issue #3, part 3), end to end and in the database.
+"""Account administration, end to end and in the database.
 
 The app tests drive the real screens by keyboard (Pilot) on a server that checks passwords:
 the Admin creates a person and sees the temporary password once, the person logs in with it
@@ -33,7 +33,9 @@ from school_tui.screens.admin.people import (
 )
 from school_tui.screens.auth.change_password import ChangePasswordScreen
 from school_tui.widgets.confirm import ConfirmModal
+from tests.builders import add_fee, add_school_year, enroll
 from tests.harness import home_loaded, log_in, login_status, submit_login, wait_until
+from tests.pages import listening
 
 SIZE = (80, 24)
 INES = "ines.aguilar@demo.school"
@@ -448,7 +450,7 @@ async def test_people_list_shows_presence_live_and_fits_80_columns(school):
         await log_in(pilot, "a@presence.test")
         await wait_until(
             pilot,
-            lambda: app.session.listener.backend_pid is not None and app.live._max_seen is not None,
+            lambda: listening(app),
             "the listener",
         )
         screen = await open_people(pilot)
@@ -548,26 +550,10 @@ def test_row_level_security_alone_denies_a_temporary_password(school):
     """Even if a DBA gave a temporary-password login its group by hand, every policy asks
     for me(), which is NULL for it: row-level security shows and lets it change nothing."""
     world = {role: school.add_person(role, password=None) for role in ROLES}
-    year = scalar(
-        school,
-        "INSERT INTO school.school_years (name, starts_on, ends_on) "
-        "VALUES ('2025-2026', '2025-06-01', '2026-05-31') RETURNING id",
-    )
-    other_year = scalar(
-        school,
-        "INSERT INTO school.school_years (name, starts_on, ends_on) "
-        "VALUES ('2026-2027', '2026-06-01', '2027-05-31') RETURNING id",
-    )
-    school.admin.execute(
-        "INSERT INTO school.enrollment_progress (student_id, school_year_id) VALUES (%s, %s)",
-        (world["Student"], year),
-    )
-    fee = scalar(
-        school,
-        "INSERT INTO school.fees (student_id, fee_type, amount) VALUES (%s, 'Tuition', 10) "
-        "RETURNING id",
-        (world["Student"],),
-    )
+    year = add_school_year(school, "2025-2026")
+    other_year = add_school_year(school, "2026-2027")
+    enroll(school, world["Student"], year)
+    fee = add_fee(school, world["Student"], "10")
     school.admin.execute(
         "INSERT INTO school.payments (fee_id, amount_paid, payment_method) VALUES (%s, 1, 'Cash')",
         (fee,),
@@ -599,7 +585,7 @@ def test_row_level_security_alone_denies_a_temporary_password(school):
                         (world["Student"], other_year),
                     )
             if role == "Accounting":
-                # Fees are append-only (0007): refused for everyone, temporary password or not.
+                # Fees are append-only: refused for everyone, temporary password or not.
                 with pytest.raises(errors.InsufficientPrivilege):
                     conn.execute("UPDATE school.fees SET amount = 1")
 
@@ -636,20 +622,13 @@ def test_a_login_that_slipped_in_before_deactivation_can_do_nothing(school):
 def test_role_change_moves_the_login_all_or_nothing(school):
     admin = school.add_person("Admin")
     student = school.add_person("Student")
-    year = scalar(
-        school,
-        "INSERT INTO school.school_years (name, starts_on, ends_on) "
-        "VALUES ('2025-2026', '2025-06-01', '2026-05-31') RETURNING id",
-    )
+    year = add_school_year(school, "2025-2026")
     with school.connect_as(admin, autocommit=True) as conn:
         people.change_role(conn, student, "Registrar")
         assert groups_of(school, student) == {"registrar"}
         people.change_role(conn, student, "Student")
         assert groups_of(school, student) == {"student"}
-        school.admin.execute(
-            "INSERT INTO school.enrollment_progress (student_id, school_year_id) VALUES (%s, %s)",
-            (student, year),
-        )
+        enroll(school, student, year)
         # Rows that need a Student: refused, and nothing moved.
         with pytest.raises(errors.CheckViolation, match="1 enrollment record"):
             people.change_role(conn, student, "Teacher")
@@ -697,7 +676,7 @@ def test_the_last_active_admin_stays(school):
 
 
 def test_an_admin_resets_a_password_from_their_own_connection(school):
-    """set_password used to read users.login_role, which only superusers may."""
+    """Resetting a password never reads users.login_role, which only superusers may."""
     admin = school.add_person("Admin")
     teacher = school.add_person("Teacher")
     with school.connect_as(admin, autocommit=True) as conn:

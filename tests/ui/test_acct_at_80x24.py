@@ -10,6 +10,7 @@ from school_tui.domain.money import format_money as money
 from school_tui.output.receipts import receipt_text
 from school_tui.screens.accounting.cashier import CashierScreen
 from school_tui.screens.accounting.statement import ReceiptModal, StatementScreen
+from tests.builders import student_with_most_open_dues, student_with_most_payments
 from tests.harness import log_in, screen_lines, wait_until
 
 SIZE = (80, 24)
@@ -25,15 +26,8 @@ def _drawn(app) -> str:
     return "\n".join(screen_lines(app))
 
 
-def _most_paid_student(school) -> int:
-    return school.admin.execute(
-        "SELECT student_id FROM school.payments GROUP BY student_id "
-        "ORDER BY count(*) DESC, student_id LIMIT 1"
-    ).fetchone()[0]
-
-
 async def test_a_statement_shows_every_amount_and_balance_whole(demo_school):
-    student = _most_paid_student(demo_school)
+    student = student_with_most_payments(demo_school)
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "accounting@demo.school")
@@ -54,7 +48,7 @@ async def test_a_statement_shows_every_amount_and_balance_whole(demo_school):
 
 
 async def test_the_receipt_window_shows_all_40_columns(demo_school):
-    student = _most_paid_student(demo_school)
+    student = student_with_most_payments(demo_school)
     payment = demo_school.admin.execute(
         "SELECT max(id) FROM school.payments WHERE student_id = %s", (student,)
     ).fetchone()[0]
@@ -94,11 +88,7 @@ async def test_the_outstanding_report_shows_the_aging_buckets_and_total(demo_sch
 async def test_the_cashiers_receipt_keeps_the_balance_in_view_when_many_dues_are_settled(
     demo_school,
 ):
-    number, owed, dues = demo_school.admin.execute(
-        "SELECT sp.student_number, sum(ib.open), count(*) FROM school.installment_balances ib "
-        "JOIN school.student_profiles sp ON sp.user_id = ib.student_id WHERE ib.open > 0 "
-        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
-    ).fetchone()
+    number, owed, dues = student_with_most_open_dues(demo_school)
     assert dues >= 4  # more than the box's five lines can list with the header
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:

@@ -1,4 +1,4 @@
-"""The audit trail (issue #3): who changed what, who read which guidance report, and that
+"""The audit trail: who changed what, who read which guidance report, and that
 nobody, the owner included, can change or remove an entry. Over real logins on a real server.
 """
 
@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 
 from school_tui.db import audit, guidance, ledger, people
 from school_tui.db.connect import APP_ROLE_GROUP
+from tests.builders import add_school_year, add_section
 
 ROLES = tuple(APP_ROLE_GROUP)
 
@@ -60,7 +61,7 @@ def test_every_table_of_the_school_has_the_audit_triggers(school):
                 WHERE t.tgrelid = c.oid
                   AND t.tgenabled = 'A'
                   -- audit: AFTER ROW UPDATE/DELETE; audit_insert: AFTER STATEMENT INSERT
-                  -- (0011); audit_truncate: AFTER TRUNCATE
+                  -- (one per statement); audit_truncate: AFTER TRUNCATE
                   AND (t.tgname, t.tgfoid, t.tgtype) IN (
                       ('audit', 'school.audit_row()'::regprocedure, 1 | 8 | 16),
                       ('audit_insert', 'school.audit_rows_inserted()'::regprocedure, 4),
@@ -68,8 +69,10 @@ def test_every_table_of_the_school_has_the_audit_triggers(school):
         FROM pg_class c
         WHERE c.relnamespace = 'school'::regnamespace AND c.relkind IN ('r', 'p')
           AND NOT c.relispartition AND c.relname NOT IN ('audit_log', 'schema_version',
-              -- rows that live only inside the import's transaction (0006_registrar.sql)
-              'import_staging')
+              -- rows that live only inside the import's transaction (05_students.sql)
+              'import_staging',
+              -- presence is no school data (08_chat.sql): test_presence_is_not_audited
+              'online_status')
         ORDER BY c.relname
         """
     ).fetchall()
@@ -118,10 +121,7 @@ def test_who_changed_this_payment(school):
 
 def test_an_update_records_only_the_changed_fields_and_a_no_op_nothing(school):
     accountant = school.add_person("Accounting")
-    year = school.admin.execute(
-        "INSERT INTO school.school_years (name, starts_on, ends_on) "
-        "VALUES ('2025-2026', '2025-06-01', '2026-05-31') RETURNING id"
-    ).fetchone()[0]
+    year = add_school_year(school, "2025-2026")
     schedule = school.admin.execute(
         "INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount, "
         "due_date) VALUES (%s, 'Grade 7', 'Tuition', 500.00, '2025-07-31') RETURNING id",
@@ -129,7 +129,7 @@ def test_an_update_records_only_the_changed_fields_and_a_no_op_nothing(school):
     ).fetchone()[0]
     before = last_id(school)
     with school.connect_as(accountant, autocommit=True) as conn:
-        # (Accounting changes a schedule through the ledger's function: 0009)
+        # Accounting changes a schedule through the ledger's function, not an UPDATE.
         query = "SELECT school.save_fee_schedule(%s, NULL, NULL, NULL, %s, '2025-08-31')"
         conn.execute(query, (schedule, Decimal("500.00")))
         conn.execute(query, (schedule, Decimal("500.00")))  # no change
@@ -148,15 +148,8 @@ def test_an_update_records_only_the_changed_fields_and_a_no_op_nothing(school):
 
 def test_a_delete_records_the_whole_row(school):
     coordinator = school.add_person("Academic Coordinator")
-    year = school.admin.execute(
-        "INSERT INTO school.school_years (name, starts_on, ends_on) "
-        "VALUES ('2025-2026', '2025-06-01', '2026-05-31') RETURNING id"
-    ).fetchone()[0]
-    section = school.admin.execute(
-        "INSERT INTO school.sections (name, grade_level, school_year_id) "
-        "VALUES ('A', 'Grade 7', %s) RETURNING id",
-        (year,),
-    ).fetchone()[0]
+    year = add_school_year(school, "2025-2026")
+    section = add_section(school, year, "A", "Grade 7")
     subject = school.admin.execute(
         "INSERT INTO school.subjects (section_id, name, description) "
         "VALUES (%s, 'Science', 'Cells') RETURNING id",
@@ -187,6 +180,49 @@ def test_a_truncate_is_recorded_and_payments_refuse_it(school):
         school.admin.execute("TRUNCATE school.payments CASCADE")  # with its allocations
     with pytest.raises(errors.InsufficientPrivilege, match="may not be truncated"):
         school.admin.execute("TRUNCATE school.fees CASCADE")  # would take payments along
+
+
+# =====================================================================================
+# Presence is no school data; logins and logouts are recorded on the person's row
+# =====================================================================================
+def test_presence_changes_write_no_audit_entry_while_logins_and_logouts_do(school):
+    from school_tui.db import chat
+
+    teacher = school.add_person("Teacher", email="tea@audit.test")
+    before = last_id(school)
+    with school.connect_as(teacher, autocommit=True) as conn:
+        assert people.who_am_i(conn).id == teacher  # the app's login step: record_login()
+        for status in ("online", "away", "online", "offline"):
+            chat.set_presence(conn, status)
+    # the presence itself changed, for everyone to see
+    assert school.admin.execute(
+        "SELECT status FROM school.online_status WHERE user_id = %s", (teacher,)
+    ).fetchone() == ("offline",)
+    entries = [e for e in log_entries(school, person_id=teacher) if e["id"] > before]
+    assert [e["table_name"] for e in entries] == ["users", "users"]
+    login, logout = entries
+    assert (login["action"], login["row_id"], set(login["new_values"])) == (
+        "UPDATE",
+        teacher,
+        {"last_login"},
+    )
+    assert (logout["action"], logout["row_id"], set(logout["new_values"])) == (
+        "UPDATE",
+        teacher,
+        {"last_logout"},
+    )
+    assert logout["login_role"] == school.login_role(teacher)
+    # nor does the sweep that turns a session without a listener offline
+    with school.connect_as(teacher, autocommit=True) as conn:
+        chat.set_presence(conn, "online")
+        assert chat.sweep_presence(conn) == 1
+    assert [e["table_name"] for e in log_entries(school, person_id=teacher)[-2:]] == [
+        "users",
+        "users",
+    ]
+    assert school.admin.execute(
+        "SELECT count(*) FROM school.audit_log WHERE table_name = 'online_status'"
+    ).fetchone() == (0,)
 
 
 # =====================================================================================

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import Select
 
 from school_tui.app import SchoolApp
 from school_tui.db import chat
@@ -26,6 +26,7 @@ from school_tui.screens.chat.screen import ChatScreen, ContactSearch
 from school_tui.screens.chat.widgets import ConversationList, MessageView, UnreadBadge
 from school_tui.screens.homes.base import RoleHome
 from tests.harness import log_in, wait_until
+from tests.pages import ChatPage, listening, toasts
 
 SIZE = (80, 24)
 HOSTILE = "line [bold]one[/] [@click=app.quit]x[/]\n\x1b[31mline two\x1b]0;pwned\x07"
@@ -43,11 +44,7 @@ async def _logged_in(pilot, email: str) -> None:
         await log_in(pilot, email)
         await wait_until(
             pilot,
-            lambda: (
-                app.session.listener.backend_pid is not None
-                and app.live._max_seen is not None
-                and app.live.unread_total is not None
-            ),
+            lambda: listening(app) and app.live.unread_total is not None,
             f"{email}: the listener and the first unread count",
         )
 
@@ -58,18 +55,6 @@ def _badge(app) -> UnreadBadge:
 
 def _chat(app) -> ChatScreen | None:
     return app.screen if isinstance(app.screen, ChatScreen) else None
-
-
-def _pane_text(app) -> str:
-    """What the message pane draws, line by line (all of its loaded lines)."""
-    view = app.screen.query_one(MessageView)
-    top = view.scroll_offset.y
-    lines = []
-    for y in range(view.virtual_size.height):
-        strip = view._line(y)
-        lines.append("".join(segment.text for segment in strip).rstrip())
-    assert view.scroll_offset.y == top
-    return "\n".join(lines)
 
 
 def _showing(app, partner_id: int, *texts: str) -> bool:
@@ -85,12 +70,8 @@ async def _open_chat(pilot) -> ChatScreen:
     await pilot.press("c")
     await wait_until(pilot, lambda: _chat(app) is not None, "the chat screen")
     screen = app.screen
-    await wait_until(pilot, lambda: screen._list_loaded, "the conversation list")
+    await wait_until(pilot, lambda: ChatPage(app).list_loaded(), "the conversation list")
     return screen
-
-
-def _toasts(app) -> list[tuple[str, str]]:
-    return [(n.title, n.message) for n in app._notifications]
 
 
 async def test_two_sessions_chat_with_unread_toast_and_read_receipts(school):
@@ -116,12 +97,12 @@ async def test_two_sessions_chat_with_unread_toast_and_read_receipts(school):
             await pa.press("enter", "enter")  # to the results, then pick
             await wait_until(pa, lambda: a.screen is screen, "back on the chat")
             assert screen.partner_id == student
-            assert a.focused is screen.query_one("#compose", Input)
+            assert a.focused is ChatPage(a).compose_field
             await pa.press(*"Hello [b]Sam[/b]")
             await pa.press("enter")
             await wait_until(pa, lambda: _showing(a, student, "Hello [b]Sam[/b]"), "sent")
-            assert screen.query_one("#compose", Input).value == ""
-            assert "· sent" in _pane_text(a)
+            assert ChatPage(a).compose_field.value == ""
+            assert "· sent" in ChatPage(a).pane_text()
             assert len(screen.view.rows) == 1  # its own notification did not add it twice
 
         # B, on its home: the unread total and a toast with the sender and the text.
@@ -131,7 +112,7 @@ async def test_two_sessions_chat_with_unread_toast_and_read_receipts(school):
             await wait_until(
                 pb,
                 lambda: any(
-                    "Tess" in title and msg == "Hello [b]Sam[/b]" for title, msg in _toasts(b)
+                    "Tess" in title and msg == "Hello [b]Sam[/b]" for title, msg in toasts(b)
                 ),
                 "the toast",
             )
@@ -143,7 +124,7 @@ async def test_two_sessions_chat_with_unread_toast_and_read_receipts(school):
         # A sees that B read it.
         with on(a):
             await wait_until(pa, lambda: screen.view.rows[-1].is_read, "the read receipt")
-            assert "· read" in _pane_text(a)
+            assert "· read" in ChatPage(a).pane_text()
 
         # B answers; A has the conversation open, so it is read at once and A gets no toast.
         with on(b):
@@ -151,7 +132,7 @@ async def test_two_sessions_chat_with_unread_toast_and_read_receipts(school):
             await pb.press("enter")
         with on(a):
             await wait_until(pa, lambda: _showing(a, student, "Hi Tess"), "the answer")
-            assert not any("Hi Tess" in msg for _title, msg in _toasts(a))
+            assert not any("Hi Tess" in msg for _title, msg in toasts(a))
             assert screen.conversations.unread_of(student) == 0
         with on(b):
             await wait_until(
@@ -187,7 +168,7 @@ async def test_message_inserted_with_psql_reaches_the_receivers_app(school):
         await wait_until(
             pilot,
             lambda: any(
-                msg == "line [bold]one[/] [@click=app.quit]x[/]" for _t, msg in _toasts(app)
+                msg == "line [bold]one[/] [@click=app.quit]x[/]" for _t, msg in toasts(app)
             ),
             "the toast",
         )
@@ -199,11 +180,11 @@ async def test_message_inserted_with_psql_reaches_the_receivers_app(school):
                 (student,),
             )
         await wait_until(pilot, lambda: conversations.unread_of(teacher) == 21, "the burst")
-        assert len(_toasts(app)) == 1
+        assert len(toasts(app)) == 1
         conversations.focus()
         await pilot.press("enter")
         await wait_until(pilot, lambda: _showing(app, teacher, HOSTILE), "the message")
-        text = _pane_text(app)
+        text = ChatPage(app).pane_text()
         assert "line [bold]one[/] [@click=app.quit]x[/]" in text
         assert "\N{SYMBOL FOR ESCAPE}[31mline two\N{SYMBOL FOR ESCAPE}]0;pwned" in text
         assert "\x1b" not in text
@@ -234,10 +215,10 @@ async def test_toasts_are_capped_and_a_read_elsewhere_updates_the_list_in_place(
         alerts = app.alerts
         await wait_until(
             pilot,
-            lambda: len(_toasts(app)) + sum(alerts._held.values()) == len(senders),
+            lambda: len(toasts(app)) + sum(alerts._held.values()) == len(senders),
             "every message toasted or counted for a later toast",
         )
-        assert len(_toasts(app)) == TOASTS_ON_SCREEN
+        assert len(toasts(app)) == TOASTS_ON_SCREEN
         screen = await _open_chat(pilot)
         opened = screen.partner_id
         assert opened == senders[-1]  # the newest conversation opens, and is read
@@ -299,7 +280,7 @@ async def test_empty_and_oversized_messages_are_refused(school):
         await _logged_in(pilot, "s@valid.test")
         screen = await _open_chat(pilot)
         await wait_until(pilot, lambda: _showing(app, teacher, "hi"), "the conversation")
-        compose = screen.query_one("#compose", Input)
+        compose = ChatPage(app).compose_field
         error = screen.query_one("#chat-error")
         for text, expected in [
             ("", "Message: write something first"),
@@ -353,12 +334,12 @@ async def test_a_send_whose_reply_was_lost_is_retried_with_the_same_key(school, 
         await _logged_in(pilot, "s@retry.test")
         screen = await _open_chat(pilot)
         await wait_until(pilot, lambda: _showing(app, teacher, "hi"), "the conversation")
-        compose = screen.query_one("#compose", Input)
+        compose = ChatPage(app).compose_field
         await pilot.press("enter")  # on the conversation: open it for writing
         await wait_until(pilot, lambda: app.focused is compose, "the message box")
         await pilot.press(*"once only", "enter")
         await wait_until(pilot, lambda: len(keys) == 1, "the first attempt")
-        await wait_until(pilot, lambda: app.connected and not screen._sending, "back")
+        await wait_until(pilot, lambda: app.connected and not ChatPage(app).sending(), "back")
         assert compose.value == "once only"  # kept: it did not (seem to) go
         compose.focus()
         await pilot.press("enter")  # the retry
@@ -409,8 +390,13 @@ async def test_history_pages_older_in_order_without_duplicates(school):
             assert shown == sorted(set(shown)), "out of order or repeated"
             assert shown == ids[-len(shown) :]
         assert [r.id for r in view.rows] == ids
-        assert _pane_text(app).splitlines()[0].startswith("— The beginning of the conversation")
-        assert "message 1\n" in _pane_text(app)
+        assert (
+            ChatPage(app)
+            .pane_text()
+            .splitlines()[0]
+            .startswith("— The beginning of the conversation")
+        )
+        assert "message 1\n" in ChatPage(app).pane_text()
 
 
 async def test_a_long_conversation_keeps_a_bounded_window(school, monkeypatch):
@@ -497,7 +483,7 @@ async def test_a_killed_session_shows_offline_to_others(school):
             await wait_until(pilot, lambda: status() == "online", "the teacher online")
             option = conversations.get_option(str(teacher))
             assert "● online" in str(option.prompt)
-            assert "● online" in str(screen.query_one("#chat-header").render())
+            assert "● online" in ChatPage(app).header()
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
             # Every listener sweeps every 10 s: offline for the others well within 60 s.
@@ -536,9 +522,8 @@ async def test_chat_from_the_palette_and_log_out_from_it(school):
         assert "Chat" in [name for name, _callback, _help in home.palette_commands()]
         await pilot.press("ctrl+p", *"chat", "enter")
         await wait_until(pilot, lambda: _chat(app) is not None, "the chat screen")
-        screen = app.screen
-        await wait_until(pilot, lambda: screen._list_loaded, "the conversation list")
-        assert "No conversations yet" in _pane_text(app)
+        await wait_until(pilot, lambda: ChatPage(app).list_loaded(), "the conversation list")
+        assert "No conversations yet" in ChatPage(app).pane_text()
         assert _badge(app).count == 0
         await pilot.press("ctrl+l")
         await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")

@@ -1,4 +1,4 @@
-"""Live chat under faults (issue #4): every message reaches the receiver's open app exactly once,
+"""Live chat under faults: every message reaches the receiver's open app exactly once,
 whatever happens to the listener's connection or the server in between.
 
 Senders are real connections as the sender's own login (what psql would do). The receiver is a
@@ -23,6 +23,7 @@ from school_tui.app import SchoolApp
 from school_tui.auth.login import login
 from school_tui.db import chat
 from school_tui.widgets.banner import ConnectionBanner
+from tests import pages
 from tests.harness import DEMO_PASSWORD, SchoolFactory, wait_until
 
 THREAD_TIMEOUT = 60.0
@@ -71,7 +72,7 @@ async def open_receiver(school, email: str):
             app.live.messages.subscribe(app, receiver._on_messages)
             app.connection_signal.subscribe(app, receiver.connection.append)
             await wait_until(pilot, lambda: listener_pid(receiver) is not None, "the listener")
-            await wait_until(pilot, lambda: app.live._max_seen is not None, "the first backfill")
+            await wait_until(pilot, lambda: pages.listening(app), "the first backfill")
             yield receiver
     finally:
         # The app is gone and its session closed: a reconnect worker still retrying (the

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from school_tui.app import SchoolApp
 from school_tui.auth.login import login
 from school_tui.domain.money import MoneyFormat
-from tests.acct_books import assert_books_add_up, make_books
+from tests.builders import assert_books_add_up, enroll, make_books
 from tests.harness import DEMO_PASSWORD, table_rows, wait_until
 
 SIZE = (80, 24)
@@ -250,11 +250,7 @@ async def test_a_late_enrollee_gets_the_years_fees_and_a_new_fee_type(books):
     school, ids = books
     admin = school.admin
     late = school.add_person("Student", email="late@reports.test", password=None)
-    admin.execute(
-        "INSERT INTO school.enrollment_progress (student_id, school_year_id, section_id, "
-        "current_status) VALUES (%s, %s, %s, 'Verified')",
-        (late, ids["year"], ids["g7"]),
-    )
+    enroll(school, late, ids["year"], ids["g7"], status="Verified")
     fees = "SELECT fee_type, amount FROM school.fees WHERE student_id = %s ORDER BY id"
     count = "SELECT count(*) FROM school.fees"
     fees_before = admin.execute(count).fetchone()[0]

@@ -1,4 +1,4 @@
-"""The idle lock (issue #3): a session left without input is covered until the password is
+"""The idle lock: a session left without input is covered until the password is
 given again; the screens underneath stay mounted and keep their data coming.
 
 The apps here lock after IDLE seconds instead of config's minutes. The checks of a password use

@@ -14,6 +14,7 @@ from school_tui.app import SchoolApp
 from school_tui.auth.login import login
 from school_tui.db import chat
 from tests.harness import DEMO_PASSWORD, wait_until
+from tests.pages import listening
 
 
 async def _open_app(school, email):
@@ -35,7 +36,7 @@ async def test_message_from_psql_reaches_receiver_once(school):
         await wait_until(
             pilot, lambda: session.listener.backend_pid is not None, "the listener to connect"
         )
-        await wait_until(pilot, lambda: app.live._max_seen is not None, "the first backfill")
+        await wait_until(pilot, lambda: listening(app), "the first backfill")
         with school.connect_as(teacher, autocommit=True) as sender:
             key = uuid.uuid4()
             first = chat.send(sender, student, "hello [bold]there[/]", key)

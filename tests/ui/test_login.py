@@ -24,6 +24,7 @@ from tests.harness import (
     table_rows,
     wait_until,
 )
+from tests.pages import notes
 
 SIZE = (80, 24)
 
@@ -347,7 +348,7 @@ async def test_keys_typed_after_a_refused_login_are_dropped_not_typed_into_the_f
         )
         # Dropped, and said so: they were typed for the home, not for this form.
         note = "3 keys typed ahead not used: see the message, then type again."
-        await wait_until(pilot, lambda: note in [n.message for n in app._notifications], "the note")
+        await wait_until(pilot, lambda: note in notes(app), "the note")
         assert app.typeahead.waiting == 0
         screen = app.screen
         assert screen.query_one("#email").value == "student@demo.school"

@@ -1,4 +1,4 @@
-"""The password policy (issue #3, part 4): NIST SP 800-63B for a single-factor password.
+"""The password policy: NIST SP 800-63B for a single-factor password.
 
 Lengths at the edges (14, 15, 64, 256, 257), common and breached passwords, the person's own
 names and email, no composition rules, and a long passphrase pasted into the real form.

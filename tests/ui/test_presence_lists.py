@@ -1,4 +1,4 @@
-"""Every list of people says who is online, away or offline, live (issue #4).
+"""Every list of people says who is online, away or offline, live.
 
 A person's status changing in the database (their listener connection setting it, as their
 app would) shows in the Presence cell of each list that shows them, with no key pressed and
@@ -16,7 +16,9 @@ from school_tui.screens.homes.base import RoleHome
 from school_tui.screens.homes.for_role import HOME_SCREENS
 from school_tui.server.demo import DEMO_LOGINS
 from school_tui.widgets.presence import PRESENCE, PRESENCE_HEADER
+from tests import builders
 from tests.harness import log_in, wait_until
+from tests.pages import listening
 
 SIZE = (80, 24)
 STUDENT = "student@demo.school"  # Sofia Cruz
@@ -26,7 +28,7 @@ async def _listening(pilot) -> None:
     app = pilot.app
     await wait_until(
         pilot,
-        lambda: app.session.listener.backend_pid is not None and app.live._max_seen is not None,
+        lambda: listening(app),
         "the listener",
     )
 
@@ -105,12 +107,8 @@ LISTS = {
 async def test_a_status_change_shows_live_in_the_list(demo_school, which):
     email, open_list, arg = LISTS[which]
     student = demo_school.user_id(STUDENT)
-    status, section = demo_school.admin.execute(
-        "SELECT e.current_status, e.section_id FROM school.enrollment_progress e "
-        "JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current "
-        "WHERE e.student_id = %s",
-        (student,),
-    ).fetchone()
+    now = builders.student(demo_school, student)
+    status, section = now.status, now.section_id
     arg = {_board: status, _roster: section}.get(open_list, arg)
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:

@@ -5,6 +5,7 @@ export of a column, and the student import (preview, confirm, a bad file)."""
 from __future__ import annotations
 
 import csv
+from datetime import date
 
 from textual.widgets import Button, DataTable, Input, OptionList, Select
 
@@ -15,7 +16,10 @@ from school_tui.screens.registrar.student_import import ImportScreen
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.error import ErrorModal
 from school_tui.widgets.export import ExportModal
+from tests import builders
+from tests.builders import add_school_year, current_year, section_with_most_pending
 from tests.harness import log_in, table_rows, wait_until
+from tests.pages import notes
 
 SIZE = (80, 24)
 
@@ -355,10 +359,7 @@ async def test_exports_hold_every_match_not_only_the_rows_shown(demo_school, tmp
 
 def _exported(app, path) -> bool:
     """The export's toast says the file is written (before it, the file may be partial)."""
-    return any(
-        n.message.startswith("Exported ") and n.message.endswith(f" to {path}")
-        for n in app._notifications
-    )
+    return any(note.startswith("Exported ") and note.endswith(f" to {path}") for note in notes(app))
 
 
 def _csv(path) -> list[list[str]]:
@@ -376,12 +377,8 @@ async def test_student_home_follows_the_registrar_live(demo_school):
     registrar's own login, as psql would), with no key pressed."""
     registrar = demo_school.user_id("registrar@demo.school")
     student = demo_school.user_id("student@demo.school")
-    enrollment_id, status = demo_school.admin.execute(
-        "SELECT e.id, e.current_status FROM school.enrollment_progress e "
-        "JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current "
-        "WHERE e.student_id = %s",
-        (student,),
-    ).fetchone()
+    now = builders.student(demo_school, student)
+    enrollment_id, status = now.enrollment_id, now.status
     assert status == "Enrolled"
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -484,11 +481,10 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
     from school_tui.screens.registrar.sections import RosterScreen, SectionForm, SectionPicker
 
     admin = demo_school.admin
-    current = admin.execute("SELECT id FROM school.school_years WHERE is_current").fetchone()[0]
-    next_year = admin.execute(
-        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
-        "VALUES ('2027-2028', '2027-06-14', '2028-03-31', false) RETURNING id"
-    ).fetchone()[0]
+    current = current_year(demo_school)
+    next_year = add_school_year(
+        demo_school, "2027-2028", starts_on=date(2027, 6, 14), ends_on=date(2028, 3, 31)
+    )
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_sections(pilot)
@@ -545,7 +541,7 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
             "the student gone from the roster",
         )
         said = f"Moved {name} to Grade 7 - Mabini."
-        assert any(n.message == said for n in app._notifications)
+        assert said in notes(app)
         with demo_school.connect_as(demo_school.user_id("registrar@demo.school")) as conn:
             assert moved in [r[0] for r in sections.roster(conn, mabini)]
             held = sections.roster(conn, rizal)
@@ -567,11 +563,7 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
 async def test_board_section_filter(demo_school):
     """Choosing a section shows its students only, and the counts are the section's."""
     admin = demo_school.admin
-    section, grade, name = admin.execute(
-        "SELECT s.id, s.grade_level, s.name FROM school.sections s "
-        "JOIN school.enrollment_progress e ON e.section_id = s.id "
-        "WHERE e.current_status = 'Pending' GROUP BY s.id ORDER BY count(*) DESC LIMIT 1"
-    ).fetchone()
+    section, grade, name = section_with_most_pending(demo_school)
     expected = dict(enrollment.board_counts(admin, section_id=section))
     pending = [r[1] for r in enrollment.board_list(admin, "Pending", section_id=section)]
     app = SchoolApp(demo_school.target, prepare_server=False)

@@ -13,6 +13,7 @@ from school_tui.screens.registrar.students import (
     StudentPage,
     StudentsScreen,
 )
+from tests.builders import pending_student_in_a_section, verified_student
 from tests.harness import burst, log_in, table_rows, wait_until
 
 SIZE = (80, 24)
@@ -37,11 +38,8 @@ async def open_students(pilot) -> StudentsScreen:
 
 async def test_find_a_student_and_advance_them_in_a_few_keys(demo_school):
     school = demo_school
-    student_id, number, enrollment_id = school.admin.execute(
-        "SELECT p.user_id, p.student_number, e.id FROM school.student_profiles p "
-        "JOIN school.enrollment_progress e ON e.student_id = p.user_id "
-        "WHERE e.current_status = 'Verified' ORDER BY p.student_number LIMIT 1"
-    ).fetchone()
+    verified = verified_student(school)
+    student_id, number, enrollment_id = verified.id, verified.number, verified.enrollment_id
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "registrar@demo.school")
@@ -64,7 +62,10 @@ async def test_find_a_student_and_advance_them_in_a_few_keys(demo_school):
         assert "Verified  →  Payment Complete" in str(
             app.screen.query_one("#advance-step").render()
         )
-        await press("enter")  # do it (no remark)
+        # The student owes required fees: Payment Complete by hand says why (not counted,
+        # like the search text).
+        await pilot.press(*"pays in June")
+        await press("enter")  # do it
         await wait_until(
             pilot,
             lambda: (
@@ -96,16 +97,14 @@ async def test_search_enter_a_enter_typed_as_one_burst_advances_the_first_match(
     """The counter path typed in one go (a fast registrar, a slow SSH link): `a` waits for
     the search's results, and the last Enter for the question (school_tui/textual_internals/typeahead.py)."""
     school = demo_school
-    student_id, number, enrollment_id = school.admin.execute(
-        "SELECT p.user_id, p.student_number, e.id FROM school.student_profiles p "
-        "JOIN school.enrollment_progress e ON e.student_id = p.user_id "
-        "WHERE e.current_status = 'Verified' ORDER BY p.student_number LIMIT 1"
-    ).fetchone()
+    verified = verified_student(school)
+    number, enrollment_id = verified.number, verified.enrollment_id
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "registrar@demo.school")
         screen = await open_students(pilot)
-        await burst(pilot, *number, "enter", "a", "enter")
+        # (the student owes required fees: Payment Complete by hand takes a remark)
+        await burst(pilot, *number, "enter", "a", *"pays in June", "enter")
         await wait_until(
             pilot,
             lambda: (
@@ -203,13 +202,9 @@ async def test_edit_a_student_through_the_screen_clearing_the_section(demo_schoo
     change of status as a note in the history."""
     school = demo_school
     registrar = school.user_id("registrar@demo.school")
-    student_id, number, enrollment_id, status = school.admin.execute(
-        "SELECT p.user_id, p.student_number, e.id, e.current_status "
-        "FROM school.student_profiles p JOIN school.enrollment_progress e "
-        "ON e.student_id = p.user_id AND e.section_id IS NOT NULL "
-        "JOIN school.school_years y ON y.id = e.school_year_id AND y.is_current "
-        "WHERE e.current_status = 'Pending' ORDER BY p.student_number LIMIT 1"
-    ).fetchone()
+    pending = pending_student_in_a_section(school)
+    student_id, number, enrollment_id = pending.id, pending.number, pending.enrollment_id
+    status = pending.status
     with school.connect_as(registrar, autocommit=True) as conn:
         conn.execute(
             "UPDATE school.enrollment_progress SET remarks = 'birth certificate promised' "

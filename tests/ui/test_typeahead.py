@@ -11,6 +11,7 @@ from textual.widgets import Input
 from school_tui.textual_internals import typeahead
 from school_tui.textual_internals.typeahead import TypeAhead
 from tests.harness import burst, wait_until
+from tests.pages import notes
 
 
 class Form(App):
@@ -86,9 +87,7 @@ async def test_a_refusal_drops_the_keys_typed_for_what_did_not_come():
         await wait_until(pilot, lambda: app.typeahead.waiting == 3, "the keys typed ahead")
         app.answer(ok=False)
         note = "3 keys typed ahead not used: see the message, then type again."
-        await wait_until(
-            pilot, lambda: [n.message for n in app._notifications] == [note], "the note"
-        )
+        await wait_until(pilot, lambda: notes(app) == [note], "the note")
         assert app.typeahead.waiting == 0
         assert value(app, "second") == "two"
         assert value(app, "third") == ""

@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -50,6 +50,9 @@ from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
+if TYPE_CHECKING:
+    from school_tui.output import receipts
+
 METHOD_LABELS = {
     "Cash": "Cash",
     "Bank Transfer": "Bank transfer (reference)",
@@ -67,12 +70,12 @@ class MatchesFound(Message):
 
 @dataclass
 class AccountLoaded(Message):
-    account: Any  # ledger.Account or None
+    account: ledger.Account | None
 
 
 @dataclass
 class Posted(Message):
-    receipt: Any  # ledger.Receipt
+    receipt: ledger.Receipt
     # The status this payment moved the student's enrollment to (the ledger's hook: required
     # fees paid -> Payment Complete), or None when it moved nothing
     enrollment_now: str | None = None
@@ -85,7 +88,7 @@ class PostRefused(Message):
 
 @dataclass
 class ReceiptReady(Message):
-    receipt: Any  # receipts.Receipt (what prints), or None
+    receipt: receipts.Receipt | None  # what prints
 
 
 @dataclass

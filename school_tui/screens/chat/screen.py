@@ -40,7 +40,7 @@ from school_tui.runtime.messages import (
 from school_tui.runtime.workers import db_work
 from school_tui.screens.chat.widgets import ConversationList, MessageView, presence_label
 from school_tui.textual_internals import typeahead
-from school_tui.textual_internals.compositor import CroppingCompositor
+from school_tui.textual_internals.compositor import use_cropping_compositor
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
@@ -66,7 +66,7 @@ class ChatScreen(Screen):
     def __init__(self, session, partner_id: int | None = None) -> None:
         super().__init__()
         # Draws only what shows in an update (an arriving message redraws the pane alone).
-        self._compositor = CroppingCompositor()
+        use_cropping_compositor(self)
         self.session = session
         self.me = session.person.id
         self.partner_id: int | None = None

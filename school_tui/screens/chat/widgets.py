@@ -30,6 +30,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from school_tui.db.chat import ChatMessage, Contact, Conversation
+from school_tui.textual_internals.compositor import set_virtual_size
 from school_tui.widgets.safe import safe_text
 
 PRESENCE = {"online": "● online", "away": "◐ away", "offline": "○ offline"}
@@ -373,7 +374,7 @@ class MessageView(ScrollView, can_focus=True):
             self.rows.append(row)
             self._starts.append(y)
             y += self._height(row)
-        self._set_virtual_size(Size(self._width, y))
+        set_virtual_size(self, Size(self._width, y))
         top = round(self.scroll_y)
         if self._follow and self.max_scroll_y != top:
             self.scroll_to(y=self.max_scroll_y, animate=False)  # scrolling redraws the pane
@@ -461,7 +462,7 @@ class MessageView(ScrollView, can_focus=True):
             y += self._height(row)
         self._starts = starts
         total = y + (1 if self.has_newer else 0)
-        self._set_virtual_size(Size(width, total))
+        set_virtual_size(self, Size(width, total))
         if anchor is None:
             if not self.has_newer:
                 self.scroll_to(y=self.max_scroll_y, animate=False)
@@ -472,19 +473,6 @@ class MessageView(ScrollView, can_focus=True):
             if index is not None:
                 self.scroll_to(y=max(0, starts[index] + offset), animate=False)
         self.refresh()
-
-    def _set_virtual_size(self, size: Size) -> None:
-        """Only this widget's content and scrollbar change: setting the `virtual_size` reactive
-        would lay out the whole screen (it is declared layout=True), for every message. The
-        scrollbar is always shown (overflow-y: scroll), so no other widget moves; should its
-        visibility change anyway, the screen is laid out as usual."""
-        if size == self.virtual_size:
-            return
-        shown = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
-        self.set_reactive(MessageView.virtual_size, size)
-        self._scroll_update(size)  # the scrollbars' window (Textual 8.2's own helper)
-        if (self.show_vertical_scrollbar, self.show_horizontal_scrollbar) != shown:
-            self.refresh(layout=True)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

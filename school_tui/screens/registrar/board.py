@@ -16,7 +16,7 @@ column with its filters to CSV: all of it, read again (the table shows the first
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -36,6 +36,9 @@ from school_tui.widgets.export import export_query
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 STATUSES = ENROLLMENT_STATUSES
 LIST_LIMIT = 1000  # rows a column shows; the status line says when there are more
@@ -72,7 +75,7 @@ class BoardRow:
     grade: str | None
     section: str | None
     status: str
-    updated: Any  # datetime
+    updated: datetime
     remark: str | None
     student_id: int = 0
     presence: str = "offline"  # as read; the table's cell follows it live

@@ -12,7 +12,7 @@ refusal is shown as it says it ("section: Grade 7 - Rizal is full (45 of 45 seat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -34,6 +34,9 @@ from school_tui.widgets.pickers import SECTIONS, StudentPicker
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
+
+if TYPE_CHECKING:
+    from school_tui.db.sections import Section
 
 
 def refusal(exc) -> str:
@@ -59,7 +62,7 @@ class SectionsLoaded(Message):
 
 @dataclass
 class RosterLoaded(Message):
-    section: Any  # db.sections.Section | None
+    section: Section | None
     rows: list[tuple]
     since: int = 0  # LivePresence.since() when the load began
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -33,6 +33,10 @@ from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
+
+if TYPE_CHECKING:
+    from school_tui.db.student_import import ImportSummary
+    from school_tui.domain.student_csv import ParsedFile
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a school's whole roll is far smaller
 # Widths for 80 columns (cell padding and the scrollbar included); the highlighted row's
@@ -49,7 +53,7 @@ COLUMNS = (
 @dataclass
 class ImportPreviewed(Message):
     path: str
-    parsed: Any  # student_import.ParsedFile
+    parsed: ParsedFile
     rows: list  # db.student_import.PreviewRow
 
 
@@ -72,7 +76,7 @@ class ImportWriting(Message):
 
 @dataclass
 class ImportFinished(Message):
-    summary: Any  # db.student_import.ImportSummary
+    summary: ImportSummary
 
 
 @dataclass

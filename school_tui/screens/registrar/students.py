@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -39,6 +39,9 @@ from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
+
+if TYPE_CHECKING:
+    from school_tui.db.students import FeeSummary, Profile
 
 # The search results' (label, width): with Presence, 80 columns (padding and scrollbar too).
 SEARCH_COLUMNS = (("Student no.", 11), ("Name", 17), ("Section", 13), ("Status", 16))
@@ -88,14 +91,14 @@ class StatusChanged(Message):
 
 @dataclass
 class PageLoaded(Message):
-    profile: Any  # db.students.Profile | None
+    profile: Profile | None
     history: list
-    fees: Any  # db.students.FeeSummary | None
+    fees: FeeSummary | None
 
 
 @dataclass
 class ProfileLoaded(Message):
-    profile: Any  # db.students.Profile | None
+    profile: Profile | None
 
 
 @dataclass

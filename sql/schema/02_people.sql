@@ -1,37 +1,93 @@
--- Account administration and the temporary-password rule (issue #3, parts 3 and 4).
+-- =====================================================================================
+-- People: the eight roles, each person and their login, who the connection is, the
+-- Admin's account functions, the pre-login lookup, the login record and failed logins.
 --
--- One rule decides what a login may do, and the database keeps it by itself: a person's login
--- role is a member of
+-- One rule decides what a login may do, and the database keeps it by itself: a person's
+-- login role is a member of
 --     their role's group    while the person is active and has chosen their own password,
 --     {{member}} alone      while they are active but must change a temporary password,
 --     nothing, and NOLOGIN  while they are deactivated.
 -- A trigger on users applies the rule whenever role_id, is_active or must_change_password
--- change, whoever changes them (these functions, or a DBA with a plain UPDATE), so a role
--- change moves the login between groups in the same transaction: all or nothing.
+-- change, whoever changes them (the functions below, or a DBA with a plain UPDATE), so a
+-- role change moves the login between groups in the same transaction: all or nothing.
 --
 -- What follows from it:
 -- * A person with a temporary password can connect, learn who they are (whoami) and call
---   change_own_password; nothing else. {{member}} therefore keeps only what such a person may
---   hold: CONNECT, USAGE on the schema, the list of role names, and users/messages, which
+--   change_own_password; nothing else. {{member}} therefore holds only what such a person
+--   may: CONNECT, USAGE on the schema, the list of role names, and users/messages, which
 --   row-level security shows them none of (me() and my_role() give NULL for them). What
---   everyone reads moves from {{member}} to the eight groups.
--- * Deactivation ends the person's sessions, but a login made between that and the commit of
---   NOLOGIN used to keep its privileges. Now the membership goes in the same transaction, so
---   such a session, once the deactivation commits, can read and call nothing in the school.
+--   everyone reads is granted to the eight groups, never to {{member}}.
+-- * Deactivation removes the memberships in the same transaction as NOLOGIN and then ends
+--   the person's sessions, so a session opened meanwhile can read and call nothing.
 -- * The last active Admin can be neither demoted nor deactivated; nobody changes their own
---   role, activity or password through the Admin's functions (ending one's own session would
---   roll the change back with it).
+--   role, activity or password through the Admin's functions (ending one's own session
+--   would roll the change back with it).
+--
+-- Students before logins: a student record (create_student, the CSV import) reserves its
+-- login's name in users.login_role but has no PostgreSQL role and no credentials yet; the
+-- role is made by the first temporary password (set_temporary_password). prelogin_lookup
+-- answers such an email with a decoy, so logging in fails like any wrong password.
+-- =====================================================================================
+
+CREATE TABLE roles (
+    id   serial PRIMARY KEY,
+    name text UNIQUE NOT NULL CHECK (name IN ('Admin', 'Principal', 'Academic Coordinator',
+        'Teacher', 'Student', 'Guidance', 'Registrar', 'Accounting'))
+);
+INSERT INTO roles (name) VALUES ('Admin'), ('Principal'), ('Academic Coordinator'), ('Teacher'),
+    ('Student'), ('Guidance'), ('Registrar'), ('Accounting');
+
+CREATE TABLE users (
+    id            serial PRIMARY KEY,
+    role_id       int NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
+    first_name    text NOT NULL CHECK (first_name ~ '[^[:space:]]' AND length(first_name) <= 100),
+    last_name     text NOT NULL CHECK (last_name ~ '[^[:space:]]' AND length(last_name) <= 100),
+    email         text NOT NULL CHECK (length(email) <= 254
+                      AND email ~ '^[^@[:space:][:cntrl:]]+@[^@[:space:][:cntrl:]]+\.[^@[:space:][:cntrl:]]+$'),
+    -- The person's own PostgreSQL login (opaque name; see create_person).
+    login_role    text NOT NULL UNIQUE,
+    is_active     boolean NOT NULL DEFAULT true,
+    must_change_password boolean NOT NULL DEFAULT false,
+    profile_image text CHECK (length(profile_image) <= 2048),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    -- The login record: the person's last login (record_login) and last logout (their
+    -- session going offline, set_my_presence), each change in the audit trail.
+    last_login    timestamptz,
+    last_logout   timestamptz
+);
+CREATE UNIQUE INDEX users_email_lower_key ON users (lower(email));
+CREATE INDEX users_role_id_idx ON users (role_id);
+CREATE INDEX users_name_idx ON users (last_name, first_name);
+-- me(), my_role() and the audit stamp look users up by `login_role = session_user`.
+-- session_user is a `name`, whose collation is "C", so the comparison is made in "C" and
+-- the unique index (default collation) cannot serve it: an index in "C" can.
+CREATE INDEX users_login_role_c_idx ON users (login_role COLLATE "C");
+
+-- The argon2id salt each client needs to derive the person's PostgreSQL password.
+-- Readable by the owner only; the pre-login role reaches it through prelogin_lookup().
+CREATE TABLE credentials (
+    user_id int PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    salt    bytea NOT NULL CHECK (length(salt) BETWEEN 16 AND 64),
+    set_at  timestamptz NOT NULL DEFAULT now()
+);
+
+SELECT audit_table('school.roles');
+SELECT audit_table('school.users');
+SELECT audit_table('school.credentials', 'salt');
 
 -- =====================================================================================
--- Who is this connection: nobody, while their password is temporary.
+-- Who is this connection? Keyed on session_user, which neither SET ROLE nor set_config can
+-- change; nobody while their password is temporary. SECURITY DEFINER so policies can call
+-- them whatever the caller may read; the search_path is pinned so a temp table named
+-- `users` cannot stand in for the real one.
 -- =====================================================================================
-CREATE OR REPLACE FUNCTION me() RETURNS int
+CREATE FUNCTION me() RETURNS int
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
     SELECT id FROM school.users
     WHERE login_role = session_user AND is_active AND NOT must_change_password
 $$;
 
-CREATE OR REPLACE FUNCTION my_role() RETURNS text
+CREATE FUNCTION my_role() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
     SELECT r.name FROM school.users u JOIN school.roles r ON r.id = u.role_id
     WHERE u.login_role = session_user AND u.is_active AND NOT u.must_change_password
@@ -48,8 +104,17 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_te
 $$;
 
 -- =====================================================================================
--- The membership rule. Owner only: no grant to anyone.
+-- The membership rule (see the top). Owner only: no grant to anyone.
 -- =====================================================================================
+-- The group of an application role: '<prefix>_admin', ..., '<prefix>_coordinator'.
+CREATE FUNCTION role_group(app_role text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+    SELECT i.role_prefix || '_' || CASE app_role
+        WHEN 'Academic Coordinator' THEN 'coordinator'
+        ELSE lower(app_role) END
+    FROM school.instance i
+$$;
+
 CREATE FUNCTION sync_login(p_user_id int) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
@@ -71,6 +136,10 @@ BEGIN
     IF v_login IS NULL THEN
         RAISE EXCEPTION 'person % does not exist', p_user_id USING ERRCODE = 'no_data_found';
     END IF;
+    SELECT rolcanlogin INTO v_can_login FROM pg_catalog.pg_roles WHERE rolname = v_login;
+    IF NOT FOUND THEN
+        RETURN;  -- no login made yet (a student record): nothing to grant or revoke
+    END IF;
     v_wanted := CASE
         WHEN NOT v_active THEN ARRAY[]::text[]
         WHEN v_must_change THEN ARRAY[v_prefix || '_member']
@@ -78,7 +147,6 @@ BEGIN
     SELECT array_agg(school.role_group(name)) || (v_prefix || '_member')
       INTO v_school_roles FROM school.roles;
 
-    SELECT rolcanlogin INTO v_can_login FROM pg_catalog.pg_roles WHERE rolname = v_login;
     IF v_can_login IS DISTINCT FROM v_active THEN
         EXECUTE format('ALTER ROLE %I %s', v_login, CASE WHEN v_active THEN 'LOGIN' ELSE 'NOLOGIN' END);
     END IF;
@@ -93,8 +161,6 @@ BEGIN
             EXECUTE format('REVOKE %I FROM %I', v_group, v_login);
         END IF;
     END LOOP;
-    -- A membership someone else granted (a DBA, by hand) is not ours to revoke: refuse the
-    -- change rather than leave a deactivated or temporary login with a group's privileges.
     SELECT g.rolname INTO v_stray
       FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
      WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = v_login)
@@ -129,6 +195,9 @@ ALTER TABLE users ENABLE ALWAYS TRIGGER users_sync_login;
 CREATE FUNCTION end_sessions(p_login text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = p_login) THEN
+        RETURN;  -- no login, no sessions
+    END IF;
     EXECUTE format('GRANT %I TO %I', p_login, current_user);
     PERFORM pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = p_login;
     EXECUTE format('REVOKE %I FROM %I', p_login, current_user);
@@ -177,9 +246,20 @@ END
 $$;
 
 -- =====================================================================================
--- The Admin's account functions.
+-- The Admin's account functions: SECURITY DEFINER, because creating a login is several
+-- steps that must happen together and need CREATEROLE, which no person has. The password
+-- verifier arrives already computed by the client (libpq's PQencryptPasswordConn), so the
+-- server never sees even the derived password.
 -- =====================================================================================
-CREATE OR REPLACE FUNCTION create_person(
+-- An Admin, or whoever runs the CLI as the server's superuser or the schema owner.
+CREATE FUNCTION may_administer() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+    SELECT coalesce(school.my_role() = 'Admin', false)
+        OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user)
+        OR pg_has_role(session_user, (SELECT role_prefix || '_owner' FROM school.instance), 'MEMBER')
+$$;
+
+CREATE FUNCTION create_person(
     p_role text, p_first_name text, p_last_name text, p_email text,
     p_salt bytea, p_verifier text, p_must_change boolean DEFAULT true
 ) RETURNS int
@@ -216,7 +296,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION set_person_active(p_user_id int, p_active boolean) RETURNS void
+CREATE FUNCTION set_person_active(p_user_id int, p_active boolean) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
     v_login text;
@@ -246,7 +326,9 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION set_temporary_password(p_user_id int, p_salt bytea, p_verifier text)
+-- A new temporary password: the person must change it at their next login, and whoever was
+-- logged in with the old one is logged out. A student record's first one makes its login.
+CREATE FUNCTION set_temporary_password(p_user_id int, p_salt bytea, p_verifier text)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
@@ -267,10 +349,16 @@ BEGIN
     IF v_login IS NULL THEN
         RAISE EXCEPTION 'person % does not exist', p_user_id USING ERRCODE = 'no_data_found';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = v_login) THEN
+        -- A student record's first login (create_student, the import): made now, NOLOGIN
+        -- until sync_login applies the membership rule below.
+        EXECUTE format('CREATE ROLE %I NOLOGIN INHERIT', v_login);
+    END IF;
     UPDATE school.users SET must_change_password = true WHERE id = p_user_id;
-    UPDATE school.credentials SET salt = p_salt, set_at = now() WHERE user_id = p_user_id;
+    PERFORM school.sync_login(p_user_id);
+    INSERT INTO school.credentials (user_id, salt) VALUES (p_user_id, p_salt)
+    ON CONFLICT (user_id) DO UPDATE SET salt = EXCLUDED.salt, set_at = now();
     EXECUTE format('ALTER ROLE %I PASSWORD %L', v_login, p_verifier);
-    -- Whoever was logged in with the old password is logged out.
     PERFORM school.end_sessions(v_login);
 END
 $$;
@@ -376,59 +464,157 @@ END
 $$;
 
 -- =====================================================================================
--- Policies: with me() and my_role() NULL, every policy must deny. The ones that said
--- USING (true) relied on group membership alone; they now ask for a person too.
+-- Logging in
 -- =====================================================================================
-DROP POLICY users_read ON users;
+-- What the pre-login role may learn: the login name and salt for an email. An unknown email
+-- gets a decoy of the same shape, stable per email, so the client then spends the same KDF
+-- time and fails with the same error as for a wrong password.
+CREATE FUNCTION prelogin_lookup(p_email text, OUT login_role text, OUT salt bytea)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_secret bytea;
+    v_prefix text;
+BEGIN
+    SELECT u.login_role, c.salt INTO login_role, salt
+    FROM school.users u JOIN school.credentials c ON c.user_id = u.id
+    WHERE lower(u.email) = lower(btrim(p_email));
+    IF login_role IS NULL THEN
+        SELECT i.secret, i.role_prefix INTO v_secret, v_prefix FROM school.instance i;
+        login_role := v_prefix || '_u_' || encode(substr(sha256(v_secret || convert_to(
+            'role:' || lower(btrim(p_email)), 'UTF8')), 1, 8), 'hex');
+        salt := substr(sha256(v_secret || convert_to('salt:' || lower(btrim(p_email)), 'UTF8')), 1, 16);
+    END IF;
+END
+$$;
+
+-- Called by the app right after a successful login: stamps last_login for the caller only.
+CREATE FUNCTION record_login() RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+    UPDATE school.users SET last_login = now() WHERE login_role = session_user AND is_active
+$$;
+
+-- =====================================================================================
+-- Failed logins: repeated wrong passwords against one person, shown to the Admin.
+--
+-- A refused password never reaches a table: PostgreSQL refuses it before any SQL runs. The
+-- one record is the server's log ("password authentication failed for user ...", SQLSTATE
+-- 28P01, after auth_delay's wait). These functions read that log where the server allows:
+--
+-- - the log must be written as JSON lines (log_destination includes 'jsonlog', PostgreSQL
+--   15+, with logging_collector = on): one complete object per line, newlines in messages
+--   escaped, so text a person typed cannot pose as an entry;
+-- - the owner must be allowed to list and read it: EXECUTE on pg_current_logfile(text),
+--   pg_ls_logdir() and pg_read_file(text, bigint, bigint, boolean). The embedded server
+--   grants these (school_tui/db/security.py); on a configured server a DBA may, or not, and
+--   then failed_login_log_available() says false and failed_logins() returns nothing.
+--
+-- Failures are counted per login role and mapped to this database's people; decoy logins
+-- (unknown emails) and other schools' people map to nobody here and are left out.
+-- =====================================================================================
+-- A log line as jsonb, or NULL when it is not one complete JSON value (a line cut by the
+-- tail read below, or one still being written).
+CREATE FUNCTION log_line_json(p_line text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN p_line::jsonb;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION failed_login_log_available() RETURNS boolean
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT school.may_administer() THEN
+        RAISE EXCEPTION 'only an Admin may see failed logins' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- one check at a time: calling pg_current_logfile without the privilege would raise
+    IF NOT (has_function_privilege('pg_catalog.pg_current_logfile(text)', 'EXECUTE')
+            AND has_function_privilege('pg_catalog.pg_ls_logdir()', 'EXECUTE')
+            AND has_function_privilege(
+                'pg_catalog.pg_read_file(text, bigint, bigint, boolean)', 'EXECUTE')) THEN
+        RETURN false;
+    END IF;
+    RETURN pg_catalog.pg_current_logfile('jsonlog') IS NOT NULL;
+END
+$$;
+
+-- Per person: wrong passwords in the last p_hours (1 to 168) and the latest one. Reads the
+-- JSON log files changed in that window, each up to its last 64 MB (a week of ordinary use is
+-- far less; under a flood of guesses the newest failures are the ones counted).
+CREATE FUNCTION failed_logins(p_hours int DEFAULT 24)
+RETURNS TABLE (user_id int, full_name text, email text, role text, failures bigint,
+               last_failure timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_since timestamptz;
+    v_dir text;
+    v_max_bytes constant bigint := 64 * 1024 * 1024;
+BEGIN
+    IF NOT school.may_administer() THEN
+        RAISE EXCEPTION 'only an Admin may see failed logins' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_hours IS NULL OR p_hours NOT BETWEEN 1 AND 168 THEN
+        RAISE EXCEPTION 'hours: must be between 1 and 168' USING ERRCODE = 'check_violation';
+    END IF;
+    IF NOT school.failed_login_log_available() THEN
+        RETURN;
+    END IF;
+    v_since := now() - make_interval(hours => p_hours);
+    -- the directory as the server names it (relative to the data directory, or absolute)
+    v_dir := regexp_replace(pg_catalog.pg_current_logfile('jsonlog'), '/[^/]*$', '');
+    RETURN QUERY
+    WITH files AS (
+        SELECT v_dir || '/' || f.name AS path, f.size
+        FROM pg_catalog.pg_ls_logdir() f
+        WHERE f.name LIKE '%.json' AND f.modification >= v_since
+    ), chunks AS (
+        SELECT pg_catalog.pg_read_file(fl.path, greatest(fl.size - v_max_bytes, 0), v_max_bytes,
+                                       true) AS chunk,
+               fl.size > v_max_bytes AS cut
+        FROM files fl
+    ), lines AS (
+        SELECT school.log_line_json(l.line) AS entry
+        FROM chunks c, regexp_split_to_table(c.chunk, E'\n') WITH ORDINALITY AS l(line, n)
+        WHERE c.chunk IS NOT NULL
+          AND NOT (c.cut AND l.n = 1)  -- the tail read starts inside a line
+          AND l.line LIKE '%"state_code":"28P01"%'
+    ), failed AS (
+        SELECT e.entry ->> 'user' AS login_role, (e.entry ->> 'timestamp')::timestamptz AS at
+        FROM lines e
+        WHERE e.entry ->> 'state_code' = '28P01' AND e.entry ->> 'error_severity' = 'FATAL'
+    )
+    SELECT u.id, u.first_name || ' ' || u.last_name, u.email, r.name, count(*), max(fd.at)
+    FROM failed fd
+    JOIN school.users u ON u.login_role = fd.login_role
+    JOIN school.roles r ON r.id = u.role_id
+    WHERE fd.at >= v_since
+    GROUP BY u.id, u.first_name, u.last_name, u.email, r.name
+    ORDER BY max(fd.at) DESC, u.id;
+END
+$$;
+
+-- =====================================================================================
+-- Grants and row-level security. Policies read my_role()/me() in a sub-select so they run
+-- once per statement, not per row.
+-- =====================================================================================
+GRANT EXECUTE ON FUNCTION me(), my_role(), whoami(), record_login(),
+    change_own_password(bytea, text) TO {{member}};
+GRANT EXECUTE ON FUNCTION prelogin_lookup(text) TO {{prelogin}};
+GRANT EXECUTE ON FUNCTION create_person(text, text, text, text, bytea, text, boolean),
+    set_person_active(int, boolean), set_temporary_password(int, bytea, text),
+    change_person_role(int, text), update_person(int, text, text, text),
+    role_group(text), failed_login_log_available(), failed_logins(int) TO {{admin}};
+
+-- The eight role names are no school data (and users_read reads them).
+GRANT SELECT ON roles TO {{member}};
+-- Everyone reads people (chat needs names); students only staff and themselves.
+GRANT SELECT (id, role_id, first_name, last_name, email, is_active, must_change_password,
+              profile_image, created_at, last_login, last_logout) ON users TO {{member}};
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
 CREATE POLICY users_read ON users FOR SELECT TO {{member}} USING (
     (SELECT school.me()) IS NOT NULL AND (
         (SELECT school.my_role()) <> 'Student'
         OR id = (SELECT school.me())
         OR role_id <> (SELECT id FROM school.roles WHERE name = 'Student')));
-
-DROP POLICY enrollment_staff_read ON enrollment_progress;
-CREATE POLICY enrollment_staff_read ON enrollment_progress FOR SELECT
-    TO {{registrar}}, {{principal}}, {{coordinator}}, {{accounting}}, {{guidance}}
-    USING ((SELECT school.me()) IS NOT NULL);
-DROP POLICY enrollment_registrar_write ON enrollment_progress;
-CREATE POLICY enrollment_registrar_write ON enrollment_progress FOR ALL TO {{registrar}}
-    USING ((SELECT school.me()) IS NOT NULL) WITH CHECK ((SELECT school.me()) IS NOT NULL);
-DROP POLICY modules_overseers ON modules;
-CREATE POLICY modules_overseers ON modules FOR SELECT TO {{principal}}, {{coordinator}}
-    USING ((SELECT school.me()) IS NOT NULL);
-DROP POLICY tasks_overseers ON tasks;
-CREATE POLICY tasks_overseers ON tasks FOR SELECT TO {{principal}}, {{coordinator}}
-    USING ((SELECT school.me()) IS NOT NULL);
-DROP POLICY meetings_overseers ON meetings;
-CREATE POLICY meetings_overseers ON meetings FOR SELECT TO {{principal}}, {{coordinator}}
-    USING ((SELECT school.me()) IS NOT NULL);
-DROP POLICY fees_staff ON fees;
-CREATE POLICY fees_staff ON fees FOR SELECT TO {{accounting}}, {{principal}}
-    USING ((SELECT school.me()) IS NOT NULL);
-DROP POLICY fees_accounting_write ON fees;
-CREATE POLICY fees_accounting_write ON fees FOR ALL TO {{accounting}}
-    USING ((SELECT school.me()) IS NOT NULL) WITH CHECK ((SELECT school.me()) IS NOT NULL);
-DROP POLICY payments_staff ON payments;
-CREATE POLICY payments_staff ON payments FOR SELECT TO {{accounting}}, {{principal}}
-    USING ((SELECT school.me()) IS NOT NULL);
-DROP POLICY guidance_read ON guidance_reports;
-CREATE POLICY guidance_read ON guidance_reports FOR SELECT TO {{guidance}}, {{principal}}
-    USING ((SELECT school.me()) IS NOT NULL);
-
--- =====================================================================================
--- Grants. What everyone reads is granted to each group, not to {{member}} (see the top).
--- =====================================================================================
--- (roles stays: the eight names are no school data, and users_read reads them.)
-REVOKE SELECT ON school_years, sections, subjects, announcements, events, online_status
-    FROM {{member}};
-GRANT SELECT ON school_years, sections, subjects, announcements, events, online_status
-    TO {{admin}}, {{principal}}, {{coordinator}}, {{teacher}}, {{student}}, {{guidance}},
-       {{registrar}}, {{accounting}};
-
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION whoami(), change_own_password(bytea, text) TO {{member}};
-GRANT EXECUTE ON FUNCTION change_person_role(int, text), update_person(int, text, text, text)
-    TO {{admin}};
-
--- People made before this migration: memberships by the rule above.
-SELECT sync_login(id) FROM users ORDER BY id;

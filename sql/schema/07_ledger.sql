@@ -1,13 +1,14 @@
--- The ledger (issue #6): fee types and schedules, installment plans, adjustments, payments
--- allocated to dues, reversals, numbered receipts and the clerk's day close.
+-- =====================================================================================
+-- The ledger: fee types and schedules, installment plans, adjustments, payments allocated
+-- to dues, reversals, numbered receipts and the clerk's day close.
 --
 -- Shape of the money:
---   fees             a charge to a student (the seed's table), now for a school year and, when
---                    it came from a schedule, naming it; never edited or deleted.
+--   fees             a charge to a student for a school year, naming the schedule it came
+--                    from, if any; never edited or deleted.
 --   fee_installments the dues of a fee: due dates whose amounts add up to the fee exactly
 --                    (checked at commit). A fee given no plan has one due, for its amount.
---   payments         money received from a student (the seed's table), with a receipt number
---                    and the client's idempotency key; never edited or deleted.
+--   payments         money received from a student, with a receipt number and the client's
+--                    idempotency key; never edited or deleted.
 --   adjustments      discounts, scholarships and waivers of part of a fee, with the reason and
 --                    who approved them; never edited or deleted.
 --   allocations      which dues a payment (or an adjustment) settled, and how much of each.
@@ -15,16 +16,18 @@
 --                    reason and who did it. The original stays; its allocations stop counting.
 --   day_closes       a clerk's count of the drawer against what the ledger expects.
 -- Balances and statuses are derived (views installment_balances, fee_balances,
--- student_balances), never stored: the seed's fees.status goes, its value is
--- fee_balances.status (a stored copy could not turn Overdue when a due date passes).
+-- student_balances), never stored: a stored status could not turn Overdue when a due date
+-- passes.
 --
--- Money comes in only through functions that lock the student's dues in id order:
--- post_payment (Accounting; idempotent by the client's key), add_adjustment, reverse_*.
+-- Money is written only through functions, each taking unconstrained numeric and checking
+-- the amount as typed (check_amount): a numeric(10,2) column would round 1500.005 to
+-- 1500.01 before any CHECK or trigger saw it. They lock the student's dues in id order:
+-- post_payment (idempotent by the client's key), add_adjustment, reverse_*, add_fee,
+-- save_fee_schedule, assign_fees, set_installment_plan, close_day.
+-- =====================================================================================
 
--- =====================================================================================
--- Amounts: numeric(10,2), more than zero, at most 9,999,999.99 (anything bigger at a school's
--- window is a typing accident, not a payment).
--- =====================================================================================
+-- Amounts: more than zero, two decimals at most, at most 9,999,999.99 (anything bigger at a
+-- school's window is a typing accident, not a payment).
 CREATE FUNCTION check_amount(p_value numeric, p_field text) RETURNS numeric
 LANGUAGE plpgsql IMMUTABLE SET search_path = school, pg_catalog, pg_temp AS $$
 BEGIN
@@ -43,8 +46,17 @@ BEGIN
 END
 $$;
 
-ALTER TABLE fees ADD CONSTRAINT fees_amount_limit CHECK (amount <= 9999999.99);
-ALTER TABLE payments ADD CONSTRAINT payments_amount_limit CHECK (amount_paid <= 9999999.99);
+-- The time a charge or an adjustment is recorded at: now(), except in a superuser's session
+-- that set school.ledger_clock (loading a school's history, as the demo does). A statement
+-- of account and a receipt's "balance after" order the ledger by these times. People, the
+-- Accounting role included, cannot back-date a charge, whatever they SET.
+CREATE FUNCTION ledger_clock() RETURNS timestamptz
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)
+                THEN coalesce(nullif(current_setting('school.ledger_clock', true), '')::timestamptz,
+                              now())
+                ELSE now() END
+$$;
 
 -- =====================================================================================
 -- Fee types and schedules
@@ -61,10 +73,6 @@ CREATE TABLE fee_types (
 INSERT INTO fee_types (name, required) VALUES
     ('Tuition', true), ('Miscellaneous', true), ('Laboratory', true), ('Library', true),
     ('Books', false), ('Uniform', false), ('Other', false);
--- The seed's closed list becomes the table: new types can be added, a fee names one.
-ALTER TABLE fees DROP CONSTRAINT fees_fee_type_check;
-ALTER TABLE fees ADD CONSTRAINT fees_fee_type_fkey FOREIGN KEY (fee_type)
-    REFERENCES fee_types (name) ON UPDATE RESTRICT ON DELETE RESTRICT;
 
 -- What a fee type costs for a grade level in a school year, and when it is due: one date
 -- (due_date), or the installment plan in fee_schedule_installments.
@@ -90,20 +98,24 @@ CREATE TABLE fee_schedule_installments (
 );
 
 -- =====================================================================================
--- Fees: the school year and schedule; one per (student, schedule), so assigning twice
--- charges once.
+-- Fees and their dues. One fee per (student, schedule), so assigning twice charges once.
 -- =====================================================================================
-ALTER TABLE fees
-    ADD COLUMN school_year_id int REFERENCES school_years (id) ON DELETE RESTRICT,
-    ADD COLUMN schedule_id int REFERENCES fee_schedules (id) ON DELETE RESTRICT,
-    ADD COLUMN created_at timestamptz NOT NULL DEFAULT now();
-ALTER TABLE fees ADD CONSTRAINT fees_student_schedule_key UNIQUE (student_id, schedule_id);
+CREATE TABLE fees (
+    id             serial PRIMARY KEY,
+    student_id     int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    fee_type       text NOT NULL REFERENCES fee_types (name) ON UPDATE RESTRICT ON DELETE RESTRICT,
+    amount         numeric(10,2) NOT NULL CHECK (amount > 0),
+    due_date       timestamptz,
+    school_year_id int REFERENCES school_years (id) ON DELETE RESTRICT,
+    schedule_id    int REFERENCES fee_schedules (id) ON DELETE RESTRICT,
+    created_at     timestamptz NOT NULL DEFAULT school.ledger_clock(),
+    CONSTRAINT fees_amount_limit CHECK (amount <= 9999999.99),
+    CONSTRAINT fees_student_schedule_key UNIQUE (student_id, schedule_id)
+);
+CREATE INDEX fees_student_idx ON fees (student_id, due_date);
 CREATE INDEX fees_student_year_idx ON fees (student_id, school_year_id);
--- Existing fees: the school year their due date falls in, else the current one.
-UPDATE fees f SET school_year_id = coalesce(
-    (SELECT y.id FROM school_years y
-      WHERE f.due_date::date BETWEEN y.starts_on AND y.ends_on ORDER BY y.starts_on LIMIT 1),
-    (SELECT y.id FROM school_years y WHERE y.is_current));
+CREATE TRIGGER fees_student_is_student BEFORE INSERT OR UPDATE OF student_id
+    ON fees FOR EACH ROW EXECUTE FUNCTION check_user_role('student_id', 'Student');
 
 -- The dues of a fee. Never updated (a plan is replaced while nothing was paid on it).
 CREATE TABLE fee_installments (
@@ -115,35 +127,33 @@ CREATE TABLE fee_installments (
     UNIQUE (fee_id, seq)
 );
 CREATE INDEX fee_installments_due_idx ON fee_installments (due_date);
-INSERT INTO fee_installments (fee_id, seq, due_date, amount)
-SELECT id, 1, due_date::date, amount FROM fees ORDER BY id;
 
 -- =====================================================================================
 -- Payments: the student, a receipt number, the method's reference, the client's key.
--- fee_id stays the seed's "paid against this fee": set when the whole payment went to one
--- fee, NULL when it was spread over several (allocations say where it went).
+-- fee_id is set when the whole payment went to one fee, NULL when it was spread over
+-- several (allocations say where it went).
 -- =====================================================================================
-ALTER TABLE payments
-    ALTER COLUMN fee_id DROP NOT NULL,
-    ADD COLUMN student_id int REFERENCES users (id) ON DELETE CASCADE,
-    ADD COLUMN receipt_no bigint,
-    ADD COLUMN reference text CHECK (reference ~ '[^[:space:]]' AND reference !~ '[[:cntrl:]]'
-                                     AND length(reference) <= 100),
-    ADD COLUMN client_key uuid NOT NULL DEFAULT gen_random_uuid();
--- The one time existing ledger rows change: new columns are filled in (the audit trail
--- records each UPDATE). Append-only again right after.
-ALTER TABLE payments DISABLE TRIGGER payments_append_only;
-UPDATE payments p SET student_id = f.student_id FROM fees f WHERE f.id = p.fee_id;
-UPDATE payments p SET receipt_no = n.no
-FROM (SELECT id, row_number() OVER (ORDER BY payment_date, id) AS no FROM payments) n
-WHERE n.id = p.id;
-ALTER TABLE payments ENABLE ALWAYS TRIGGER payments_append_only;
-ALTER TABLE payments ALTER COLUMN student_id SET NOT NULL, ALTER COLUMN receipt_no SET NOT NULL;
-ALTER TABLE payments ADD CONSTRAINT payments_receipt_no_key UNIQUE (receipt_no);
-ALTER TABLE payments ADD CONSTRAINT payments_client_key_key UNIQUE (client_key);
--- Bank transfers and checks carry their reference (for new rows: older ones had none).
-ALTER TABLE payments ADD CONSTRAINT payments_reference_needed
-    CHECK (payment_method IN ('Cash', 'Card') OR reference IS NOT NULL) NOT VALID;
+CREATE TABLE payments (
+    id             serial PRIMARY KEY,
+    fee_id         int REFERENCES fees(id) ON DELETE CASCADE,
+    amount_paid    numeric(10,2) NOT NULL CHECK (amount_paid > 0),
+    payment_date   timestamptz NOT NULL DEFAULT now(),
+    payment_method text NOT NULL CHECK (payment_method IN
+        ('Cash', 'Bank Transfer', 'Check', 'Card')),
+    recorded_by    int REFERENCES users(id) ON DELETE SET NULL,
+    student_id     int NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    receipt_no     bigint NOT NULL UNIQUE,
+    reference      text CHECK (reference ~ '[^[:space:]]' AND reference !~ '[[:cntrl:]]'
+                               AND length(reference) <= 100),
+    client_key     uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE,
+    CONSTRAINT payments_amount_limit CHECK (amount_paid <= 9999999.99),
+    -- Bank transfers and checks carry their reference.
+    CONSTRAINT payments_reference_needed
+        CHECK (payment_method IN ('Cash', 'Card') OR reference IS NOT NULL)
+);
+CREATE INDEX payments_fee_idx ON payments (fee_id);
+CREATE INDEX payments_date_idx ON payments (payment_date);
+CREATE INDEX payments_recorded_by_idx ON payments (recorded_by);
 CREATE INDEX payments_student_idx ON payments (student_id, id);
 CREATE INDEX payments_recorded_day_idx ON payments (recorded_by, payment_date);
 
@@ -160,7 +170,7 @@ CREATE TABLE adjustments (
     reason      text NOT NULL CHECK (reason ~ '[^[:space:]]' AND length(reason) <= 500),
     approved_by int NOT NULL REFERENCES users (id),
     recorded_by int REFERENCES users (id),
-    recorded_at timestamptz NOT NULL DEFAULT now(),
+    recorded_at timestamptz NOT NULL DEFAULT school.ledger_clock(),
     client_key  uuid NOT NULL DEFAULT gen_random_uuid() UNIQUE
 );
 CREATE INDEX adjustments_fee_idx ON adjustments (fee_id);
@@ -210,6 +220,17 @@ CREATE TABLE day_closes (
     UNIQUE (clerk_id, business_date)
 );
 
+SELECT audit_table('school.fee_types');
+SELECT audit_table('school.fee_schedules');
+SELECT audit_table('school.fee_schedule_installments');
+SELECT audit_table('school.fees');
+SELECT audit_table('school.fee_installments');
+SELECT audit_table('school.payments');
+SELECT audit_table('school.adjustments');
+SELECT audit_table('school.allocations');
+SELECT audit_table('school.reversals');
+SELECT audit_table('school.day_closes');
+
 -- =====================================================================================
 -- Derived balances. security_invoker: each reader sees through their own grants and
 -- row-level security (a student, their own rows).
@@ -236,8 +257,8 @@ LEFT JOIN LATERAL (
       AND NOT EXISTS (SELECT 1 FROM reversals r WHERE r.adjustment_id = al.adjustment_id)
 ) a ON true;
 
--- The seed's fees.status, derived: Paid when nothing is open; Overdue when an open due's
--- date has passed; Partial when something was paid; else Unpaid.
+-- A fee's status: Paid when nothing is open; Overdue when an open due's date has passed;
+-- Partial when something was paid; else Unpaid.
 CREATE VIEW fee_balances WITH (security_invoker = true) AS
 SELECT f.id AS fee_id, f.student_id, f.school_year_id, f.fee_type, f.amount, f.due_date,
        f.schedule_id,
@@ -275,9 +296,9 @@ LEFT JOIN LATERAL (SELECT sum(amount) AS reversed FROM reversals x
 -- =====================================================================================
 
 -- A fee given no plan is due in one installment, for its amount, on its due date: made at
--- once (AFTER the INSERT statement), so a payment in the same transaction finds it.
--- set_installment_plan replaces it; assign_fees writes a schedule's plan in the same statement
--- as the fees, so those fees already have their dues when this runs.
+-- once (AFTER the INSERT), so a payment in the same transaction finds it. A plan replaces
+-- it; assign_fees writes a schedule's plan in the same statement as the fees, so those fees
+-- already have their dues when this runs.
 CREATE FUNCTION fee_default_due() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 BEGIN
@@ -324,6 +345,7 @@ CREATE CONSTRAINT TRIGGER fees_plan AFTER INSERT ON fees
 CREATE CONSTRAINT TRIGGER fee_installments_plan AFTER INSERT OR DELETE ON fee_installments
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_fee_plan();
 
+-- At commit: a schedule's plan, when it has one, adds up to the schedule's amount.
 CREATE FUNCTION check_schedule_plan() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
@@ -365,13 +387,20 @@ CREATE CONSTRAINT TRIGGER fee_schedule_installments_plan
 CREATE FUNCTION next_receipt_no() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(7007001);  -- 0007's receipt series (one per database)
+    PERFORM pg_advisory_xact_lock(7007001);  -- the receipt series (one per database)
     RETURN (SELECT coalesce(max(receipt_no), 0) + 1 FROM school.payments);
 END
 $$;
 
--- Every payment row: the student (from its fee, for rows written the seed's way) and the
--- next receipt number, whatever the inserter passed.
+-- The receipt series' lock, which close_day takes too. Posts and reversals take it after
+-- the student's dues, close_day without them: one order, no deadlock.
+CREATE FUNCTION lock_day_closes() RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+    SELECT pg_advisory_xact_lock(7007001)
+$$;
+
+-- Every payment row: the student (from its fee, when only the fee is given) and the next
+-- receipt number, whatever the inserter passed.
 CREATE FUNCTION payments_stamp() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
@@ -400,8 +429,8 @@ CREATE TRIGGER payments_student_is_student BEFORE INSERT ON payments
 CREATE TRIGGER adjustments_student_is_student BEFORE INSERT ON adjustments
     FOR EACH ROW EXECUTE FUNCTION check_user_role('student_id', 'Student');
 
--- Allocate a payment recorded the seed's way (fee_id, no allocations of its own) to that
--- fee's dues, oldest first. Also how 0007 gave the payments before it their allocations.
+-- Allocate a payment that names its fee and has no allocations of its own (an INSERT that
+-- gave fee_id only) to that fee's dues, oldest first.
 CREATE FUNCTION allocate_to_fee(p_payment_id int) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
@@ -429,7 +458,8 @@ BEGIN
 END
 $$;
 
--- At commit: a payment's allocations add up to it (a seed-style row is allocated here).
+-- At commit: a payment's allocations add up to it (one that names only its fee is
+-- allocated here).
 CREATE FUNCTION check_payment_allocated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
@@ -525,6 +555,8 @@ CREATE TRIGGER fees_append_only BEFORE UPDATE OR DELETE ON fees
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER fee_installments_no_update BEFORE UPDATE ON fee_installments
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
+CREATE TRIGGER payments_append_only BEFORE UPDATE OR DELETE ON payments
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER adjustments_append_only BEFORE UPDATE OR DELETE ON adjustments
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER allocations_append_only BEFORE UPDATE OR DELETE ON allocations
@@ -535,6 +567,7 @@ CREATE TRIGGER day_closes_append_only BEFORE UPDATE OR DELETE ON day_closes
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 ALTER TABLE fees ENABLE ALWAYS TRIGGER fees_append_only;
 ALTER TABLE fee_installments ENABLE ALWAYS TRIGGER fee_installments_no_update;
+ALTER TABLE payments ENABLE ALWAYS TRIGGER payments_append_only;
 ALTER TABLE adjustments ENABLE ALWAYS TRIGGER adjustments_append_only;
 ALTER TABLE allocations ENABLE ALWAYS TRIGGER allocations_append_only;
 ALTER TABLE reversals ENABLE ALWAYS TRIGGER reversals_append_only;
@@ -542,6 +575,9 @@ ALTER TABLE day_closes ENABLE ALWAYS TRIGGER day_closes_append_only;
 CREATE TRIGGER fees_no_truncate BEFORE TRUNCATE ON fees
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_truncate();
 CREATE TRIGGER fee_installments_no_truncate BEFORE TRUNCATE ON fee_installments
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_truncate();
+-- (also a TRUNCATE of fees CASCADE)
+CREATE TRIGGER payments_no_truncate BEFORE TRUNCATE ON payments
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_truncate();
 CREATE TRIGGER adjustments_no_truncate BEFORE TRUNCATE ON adjustments
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_truncate();
@@ -553,15 +589,11 @@ CREATE TRIGGER day_closes_no_truncate BEFORE TRUNCATE ON day_closes
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_truncate();
 ALTER TABLE fees ENABLE ALWAYS TRIGGER fees_no_truncate;
 ALTER TABLE fee_installments ENABLE ALWAYS TRIGGER fee_installments_no_truncate;
+ALTER TABLE payments ENABLE ALWAYS TRIGGER payments_no_truncate;
 ALTER TABLE adjustments ENABLE ALWAYS TRIGGER adjustments_no_truncate;
 ALTER TABLE allocations ENABLE ALWAYS TRIGGER allocations_no_truncate;
 ALTER TABLE reversals ENABLE ALWAYS TRIGGER reversals_no_truncate;
 ALTER TABLE day_closes ENABLE ALWAYS TRIGGER day_closes_no_truncate;
-
--- Payments made before 0007: allocated to their fee's dues, in the order they were made.
-SELECT allocate_to_fee(id) FROM payments ORDER BY payment_date, id;
--- fees.status is derived from now on (fee_balances.status).
-ALTER TABLE fees DROP COLUMN status;
 
 -- =====================================================================================
 -- Posting
@@ -591,8 +623,9 @@ BEGIN
 END
 $$;
 
--- When every required fee of the student's school year is settled, the registrar's hook
--- (0006) moves a Verified enrollment to Payment Complete (a no-op otherwise).
+-- When every required fee of the student's school year is settled, the enrollment's hook
+-- (enrollment_fees_paid) moves a Verified enrollment to Payment Complete (a no-op
+-- otherwise).
 CREATE FUNCTION settle_enrollment(p_student_id int, p_school_year_id int) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 BEGIN
@@ -613,6 +646,9 @@ BEGIN
 END
 $$;
 
+-- A payment: checked, allocated to the student's open dues (earliest due first), settling
+-- the enrollment of each school year it paid into. The day close is looked for under the
+-- lock close_day takes, so a close cannot land between the check and the payment.
 CREATE FUNCTION record_payment(
     p_student_id int, p_amount numeric, p_method text, p_reference text, p_client_key uuid,
     p_recorded_by int, p_paid_at timestamptz DEFAULT now())
@@ -673,13 +709,6 @@ BEGIN
         RETURN;
     END IF;
 
-    IF p_recorded_by IS NOT NULL AND EXISTS (
-            SELECT 1 FROM school.day_closes d
-             WHERE d.clerk_id = p_recorded_by AND d.business_date = p_paid_at::date) THEN
-        RAISE EXCEPTION 'day: you have closed % already; payments are taken on the next day',
-            p_paid_at::date USING ERRCODE = 'check_violation';
-    END IF;
-
     SELECT coalesce(sum(ib.open), 0) INTO v_open FROM school.installment_balances ib
      WHERE ib.student_id = p_student_id;
     IF v_open = 0 THEN
@@ -697,6 +726,18 @@ BEGIN
           FROM school.installment_balances x
          WHERE x.student_id = p_student_id AND x.open > 0) ib
      WHERE ib.before < p_amount;
+
+    -- The close is looked for under the lock close_day takes (the receipt number's, which the
+    -- INSERT below would take anyway): a close committed before this point is seen (READ
+    -- COMMITTED: this statement's snapshot is taken after the lock), one started later waits
+    -- for this payment and counts it.
+    PERFORM school.lock_day_closes();
+    IF p_recorded_by IS NOT NULL AND EXISTS (
+            SELECT 1 FROM school.day_closes d
+             WHERE d.clerk_id = p_recorded_by AND d.business_date = p_paid_at::date) THEN
+        RAISE EXCEPTION 'day: you have closed % already; payments are taken on the next day',
+            p_paid_at::date USING ERRCODE = 'check_violation';
+    END IF;
 
     INSERT INTO school.payments (fee_id, student_id, amount_paid, payment_date, payment_method,
                                  recorded_by, reference, client_key)
@@ -742,8 +783,12 @@ BEGIN
 END
 $$;
 
+-- A reversal of a payment is money handed back: it counts in the reversing clerk's expected
+-- takings on the day it is made. Once that clerk has closed the day, they reverse no payment
+-- on it (the close would no longer match the books); another clerk whose day is open, or the
+-- same clerk the next day, does. Reversing an adjustment moves no money and stays allowed.
 CREATE FUNCTION record_reversal(p_payment_id int, p_adjustment_id int, p_reason text,
-                                p_reversed_by int)
+                                           p_reversed_by int)
 RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
@@ -768,6 +813,15 @@ BEGIN
     IF FOUND THEN
         RAISE EXCEPTION 'reversal: already reversed on % (%)', v_done.reversed_at::date,
             v_done.reason USING ERRCODE = 'unique_violation';
+    END IF;
+    IF p_payment_id IS NOT NULL AND p_reversed_by IS NOT NULL THEN
+        PERFORM school.lock_day_closes();  -- as record_payment: a close cannot slip in
+        IF EXISTS (SELECT 1 FROM school.day_closes d
+                    WHERE d.clerk_id = p_reversed_by AND d.business_date = now()::date) THEN
+            RAISE EXCEPTION 'day: you have closed % already; reverse it on the next day or '
+                            'ask a clerk whose day is open', now()::date
+                USING ERRCODE = 'check_violation';
+        END IF;
     END IF;
     -- (reversals_stamp fills in the student and the amount from the original)
     INSERT INTO school.reversals (payment_id, adjustment_id, reason, reversed_by)
@@ -885,10 +939,157 @@ $$;
 -- Charging: schedules to students, ad-hoc fees, installment plans
 -- =====================================================================================
 
+-- Who may charge: Accounting (or whoever may administer, for the CLI and the demo).
+CREATE FUNCTION require_charging(p_what text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF school.my_role() IS DISTINCT FROM 'Accounting' AND NOT school.may_administer() THEN
+        RAISE EXCEPTION 'only Accounting may %', p_what USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END
+$$;
+
+-- An installment plan as typed: 1 to 24 dues, each with a date and an amount that
+-- check_amount accepts, adding up to p_total exactly. Returns the number of dues (0: no plan).
+CREATE FUNCTION check_plan(p_total numeric, p_due_dates date[], p_amounts numeric[])
+RETURNS int
+LANGUAGE plpgsql IMMUTABLE SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_sum numeric := 0;
+    v_n int := coalesce(cardinality(p_due_dates), 0);
+BEGIN
+    IF v_n = 0 AND coalesce(cardinality(p_amounts), 0) = 0 THEN
+        RETURN 0;
+    END IF;
+    IF v_n <> coalesce(cardinality(p_amounts), 0) OR v_n > 24 THEN
+        RAISE EXCEPTION 'installments: 1 to 24, each with a due date and an amount'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    FOR i IN 1 .. v_n LOOP
+        PERFORM school.check_amount(p_amounts[i], 'installment ' || i);
+        IF p_due_dates[i] IS NULL THEN
+            RAISE EXCEPTION 'installment %: a due date is required', i
+                USING ERRCODE = 'check_violation';
+        END IF;
+        v_sum := v_sum + p_amounts[i];
+    END LOOP;
+    IF v_sum <> p_total THEN
+        RAISE EXCEPTION 'installments: they add up to %, the fee is %', v_sum, p_total
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN v_n;
+END
+$$;
+
+-- An ad-hoc charge to one student (no schedule), with an optional installment plan.
+CREATE FUNCTION add_fee(p_student_id int, p_fee_type text, p_amount numeric,
+                        p_school_year_id int, p_due_date date,
+                        p_due_dates date[] DEFAULT NULL, p_amounts numeric[] DEFAULT NULL)
+RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_id int;
+BEGIN
+    PERFORM school.require_charging('charge fees');
+    PERFORM school.check_amount(p_amount, 'amount');
+    IF NOT EXISTS (SELECT 1 FROM school.users u JOIN school.roles r ON r.id = u.role_id
+                    WHERE u.id = p_student_id AND r.name = 'Student') THEN
+        RAISE EXCEPTION 'student: % is not a student', p_student_id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM school.fee_types WHERE name = p_fee_type) THEN
+        RAISE EXCEPTION 'fee type: there is no fee type %', coalesce(p_fee_type, '(none)')
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF p_school_year_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM school.school_years WHERE id = p_school_year_id) THEN
+        RAISE EXCEPTION 'school year: % does not exist', p_school_year_id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    PERFORM school.check_plan(p_amount, p_due_dates, p_amounts);
+    INSERT INTO school.fees (student_id, fee_type, amount, due_date, school_year_id)
+    VALUES (p_student_id, p_fee_type, p_amount, p_due_date, p_school_year_id)
+    RETURNING id INTO v_id;
+    IF coalesce(cardinality(p_due_dates), 0) > 0 THEN
+        -- (fee_default_due gave it one due; the plan replaces it)
+        DELETE FROM school.fee_installments WHERE fee_id = v_id;
+        INSERT INTO school.fee_installments (fee_id, seq, due_date, amount)
+        SELECT v_id, n, d, a FROM unnest(p_due_dates, p_amounts) WITH ORDINALITY AS x(d, a, n);
+    END IF;
+    RETURN v_id;
+END
+$$;
+
+-- A fee schedule and its plan (empty: one due, on p_due_date). p_schedule_id NULL makes a
+-- new one, refused when (year, grade level, fee type) has one already: that one is changed
+-- by naming it (the screen's `e`), never replaced by accident. Changing a schedule changes
+-- fees assigned from then on; fees already charged keep their own copy.
+CREATE FUNCTION save_fee_schedule(p_schedule_id int, p_school_year_id int, p_grade_level text,
+                                  p_fee_type text, p_amount numeric, p_due_date date,
+                                  p_due_dates date[] DEFAULT NULL,
+                                  p_amounts numeric[] DEFAULT NULL)
+RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_old school.fee_schedules;
+    v_id int;
+    v_year text;
+BEGIN
+    PERFORM school.require_charging('keep fee schedules');
+    PERFORM school.check_amount(p_amount, 'amount');
+    IF p_due_date IS NULL THEN
+        RAISE EXCEPTION 'due date: required' USING ERRCODE = 'check_violation';
+    END IF;
+    PERFORM school.check_plan(p_amount, p_due_dates, p_amounts);
+
+    IF p_schedule_id IS NULL THEN
+        SELECT name INTO v_year FROM school.school_years WHERE id = p_school_year_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'school year: % does not exist', p_school_year_id
+                USING ERRCODE = 'check_violation';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM school.fee_types WHERE name = p_fee_type) THEN
+            RAISE EXCEPTION 'fee type: there is no fee type %', coalesce(p_fee_type, '(none)')
+                USING ERRCODE = 'check_violation';
+        END IF;
+        BEGIN
+            INSERT INTO school.fee_schedules (school_year_id, grade_level, fee_type, amount,
+                                              due_date)
+            VALUES (p_school_year_id, p_grade_level, p_fee_type, p_amount, p_due_date)
+            RETURNING id INTO v_id;
+        EXCEPTION WHEN unique_violation THEN
+            RAISE EXCEPTION 'fee type: % already has a % schedule for %; edit that one (e)',
+                p_grade_level, p_fee_type, v_year USING ERRCODE = 'unique_violation';
+        END;
+    ELSE
+        SELECT * INTO v_old FROM school.fee_schedules WHERE id = p_schedule_id FOR UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'fee schedule % does not exist', p_schedule_id
+                USING ERRCODE = 'no_data_found';
+        END IF;
+        IF (p_school_year_id IS NOT NULL AND p_school_year_id <> v_old.school_year_id)
+           OR (p_grade_level IS NOT NULL AND p_grade_level <> v_old.grade_level)
+           OR (p_fee_type IS NOT NULL AND p_fee_type <> v_old.fee_type) THEN
+            RAISE EXCEPTION 'fee type: a schedule''s school year, grade level and fee type stay '
+                            'as they are; another one is a new schedule (n)'
+                USING ERRCODE = 'check_violation';
+        END IF;
+        UPDATE school.fee_schedules SET amount = p_amount, due_date = p_due_date
+         WHERE id = p_schedule_id;
+        DELETE FROM school.fee_schedule_installments WHERE schedule_id = p_schedule_id;
+        v_id := p_schedule_id;
+    END IF;
+    INSERT INTO school.fee_schedule_installments (schedule_id, seq, due_date, amount)
+    SELECT v_id, n, d, a FROM unnest(p_due_dates, p_amounts) WITH ORDINALITY AS x(d, a, n);
+    RETURN v_id;
+END
+$$;
+
 -- Charge every schedule of the school year to the students it applies to (enrolled that
--- year, not Withdrawn, of the schedule's grade level: their section's, else their profile's),
--- optionally only one grade level, section or student. A (student, schedule) already charged is skipped, so
--- running it again charges nothing twice. Returns the number of fees created.
+-- year, not Withdrawn, of the schedule's grade level: their section's, else their
+-- profile's), optionally only one grade level, section or student. A (student, schedule)
+-- already charged is skipped, so running it again charges nothing twice. Returns the number
+-- of fees created.
 CREATE FUNCTION assign_fees(p_school_year_id int, p_grade_level text DEFAULT NULL,
                             p_section_id int DEFAULT NULL, p_student_id int DEFAULT NULL)
 RETURNS int
@@ -977,10 +1178,9 @@ BEGIN
 END
 $$;
 
--- The registrar's fee summary (0006) read payments by fee_id, which a payment spread over
--- several fees no longer has: the same answer from the ledger (balance net of adjustments
--- and reversals; overdue = fees whose status is Overdue).
-CREATE OR REPLACE FUNCTION student_fee_summary(p_student_id int,
+-- A student's fees in totals, for the registrar's student page too (balance net of
+-- adjustments and reversals; overdue = fees whose status is Overdue).
+CREATE FUNCTION student_fee_summary(p_student_id int,
     OUT fees bigint, OUT billed numeric, OUT paid numeric, OUT balance numeric,
     OUT overdue bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
@@ -1029,7 +1229,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_te
 $$;
 
 -- The calling clerk closes a day (today or an earlier one) with the cash they counted. Once
--- per clerk and day; afterwards that clerk posts nothing more on that day.
+-- per clerk and day; afterwards that clerk posts and reverses nothing more on that day.
 CREATE FUNCTION close_day(p_business_date date, p_counted_cash numeric, p_note text)
 RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
@@ -1070,46 +1270,47 @@ END
 $$;
 
 -- =====================================================================================
--- Audit, grants, row-level security
+-- Grants and row-level security. Accounting and the Principal read the ledger, a student
+-- their own rows; nobody writes money but through the functions above.
 -- =====================================================================================
-SELECT audit_table('school.fee_types');
-SELECT audit_table('school.fee_schedules');
-SELECT audit_table('school.fee_schedule_installments');
-SELECT audit_table('school.fee_installments');
-SELECT audit_table('school.adjustments');
-SELECT audit_table('school.allocations');
-SELECT audit_table('school.reversals');
-SELECT audit_table('school.day_closes');
-
--- Fee types and schedules: Accounting keeps them; the Principal reads.
-GRANT SELECT ON fee_types, fee_schedules, fee_schedule_installments TO {{accounting}}, {{principal}};
-GRANT INSERT, UPDATE, DELETE ON fee_types, fee_schedules, fee_schedule_installments
+GRANT EXECUTE ON FUNCTION post_payment(int, numeric, text, text, uuid),
+    reverse_payment(int, text), reverse_adjustment(int, text),
+    add_adjustment(int, text, numeric, numeric, text, int, uuid),
+    assign_fees(int, text, int, int), set_installment_plan(int, date[], numeric[]),
+    close_day(date, numeric, text),
+    add_fee(int, text, numeric, int, date, date[], numeric[]),
+    save_fee_schedule(int, int, text, text, numeric, date, date[], numeric[])
     TO {{accounting}};
-GRANT USAGE ON SEQUENCE fee_types_id_seq, fee_schedules_id_seq,
-    fee_schedule_installments_id_seq TO {{accounting}};
+GRANT EXECUTE ON FUNCTION expected_takings(int, date) TO {{accounting}}, {{principal}};
+GRANT EXECUTE ON FUNCTION student_fee_summary(int) TO {{registrar}}, {{accounting}},
+    {{principal}}, {{student}};
 
--- Fees are charged, never edited: Accounting inserts (or assign_fees/set_installment_plan).
-REVOKE UPDATE ON fees FROM {{accounting}};
--- Money comes in through post_payment only.
-REVOKE INSERT ON payments FROM {{accounting}};
-REVOKE USAGE ON SEQUENCE payments_id_seq FROM {{accounting}};
-DROP POLICY payments_accounting_insert ON payments;
-DROP POLICY payments_own ON payments;
-CREATE POLICY payments_own ON payments FOR SELECT TO {{student}}
-    USING (student_id = (SELECT school.me()));
+-- Fee types: Accounting keeps them. Schedules are saved through save_fee_schedule;
+-- Accounting may delete one.
+GRANT SELECT ON fee_types, fee_schedules, fee_schedule_installments TO {{accounting}}, {{principal}};
+GRANT INSERT, UPDATE, DELETE ON fee_types TO {{accounting}};
+GRANT USAGE ON SEQUENCE fee_types_id_seq TO {{accounting}};
+GRANT DELETE ON fee_schedules TO {{accounting}};
 
--- The ledger's other rows: Accounting and the Principal read all, a student their own;
--- nobody writes them but the functions above.
-GRANT SELECT ON fee_installments, adjustments, allocations, reversals
+GRANT SELECT ON fees, payments, fee_installments, adjustments, allocations, reversals
     TO {{accounting}}, {{principal}}, {{student}};
 GRANT SELECT ON installment_balances, fee_balances, student_balances
     TO {{accounting}}, {{principal}}, {{student}};
 GRANT SELECT ON day_closes TO {{accounting}}, {{principal}};
+ALTER TABLE fees ENABLE ROW LEVEL SECURITY;
+ALTER TABLE payments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE fee_installments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE adjustments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE allocations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE reversals ENABLE ROW LEVEL SECURITY;
 ALTER TABLE day_closes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY fees_staff ON fees FOR SELECT TO {{accounting}}, {{principal}}
+    USING ((SELECT school.me()) IS NOT NULL);
+CREATE POLICY fees_own ON fees FOR SELECT TO {{student}} USING (student_id = (SELECT school.me()));
+CREATE POLICY payments_staff ON payments FOR SELECT TO {{accounting}}, {{principal}}
+    USING ((SELECT school.me()) IS NOT NULL);
+CREATE POLICY payments_own ON payments FOR SELECT TO {{student}}
+    USING (student_id = (SELECT school.me()));
 CREATE POLICY fee_installments_staff ON fee_installments FOR SELECT
     TO {{accounting}}, {{principal}} USING ((SELECT school.me()) IS NOT NULL);
 CREATE POLICY fee_installments_own ON fee_installments FOR SELECT TO {{student}}
@@ -1130,11 +1331,3 @@ CREATE POLICY reversals_own ON reversals FOR SELECT TO {{student}}
     USING (student_id = (SELECT school.me()));
 CREATE POLICY day_closes_staff ON day_closes FOR SELECT
     TO {{accounting}}, {{principal}} USING ((SELECT school.me()) IS NOT NULL);
-
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION post_payment(int, numeric, text, text, uuid),
-    reverse_payment(int, text), reverse_adjustment(int, text),
-    add_adjustment(int, text, numeric, numeric, text, int, uuid),
-    assign_fees(int, text, int, int), set_installment_plan(int, date[], numeric[]),
-    close_day(date, numeric, text) TO {{accounting}};
-GRANT EXECUTE ON FUNCTION expected_takings(int, date) TO {{accounting}}, {{principal}};

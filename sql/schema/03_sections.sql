@@ -1,0 +1,74 @@
+-- =====================================================================================
+-- School years, sections and subjects. Enrollment is per school year; a section belongs to
+-- one year and grade level, with an adviser (a Teacher) and an optional capacity.
+-- =====================================================================================
+
+CREATE TABLE school_years (
+    id         serial PRIMARY KEY,
+    name       text NOT NULL UNIQUE CHECK (name ~ '^[0-9]{4}-[0-9]{4}$'),
+    starts_on  date NOT NULL,
+    ends_on    date NOT NULL,
+    is_current boolean NOT NULL DEFAULT false,
+    CHECK (ends_on > starts_on)
+);
+CREATE UNIQUE INDEX school_years_one_current ON school_years (is_current) WHERE is_current;
+
+CREATE TABLE sections (
+    id             serial PRIMARY KEY,
+    name           text NOT NULL CHECK (name ~ '[^[:space:]]' AND length(name) <= 100),
+    grade_level    text NOT NULL CHECK (grade_level IN ('Kindergarten', 'Grade 1', 'Grade 2',
+        'Grade 3', 'Grade 4', 'Grade 5', 'Grade 6', 'Grade 7', 'Grade 8', 'Grade 9', 'Grade 10',
+        'Grade 11', 'Grade 12')),
+    school_year_id int NOT NULL REFERENCES school_years(id) ON DELETE RESTRICT,
+    adviser_id     int REFERENCES users(id) ON DELETE SET NULL,
+    capacity       int CHECK (capacity BETWEEN 1 AND 200),
+    UNIQUE (school_year_id, grade_level, name)
+);
+CREATE INDEX sections_school_year_idx ON sections (school_year_id, grade_level);
+CREATE INDEX sections_adviser_idx ON sections (adviser_id);
+
+CREATE TRIGGER sections_adviser_is_teacher BEFORE INSERT OR UPDATE OF adviser_id
+    ON sections FOR EACH ROW EXECUTE FUNCTION check_user_role('adviser_id', 'Teacher');
+
+-- A section's capacity cannot drop below the students already in it (enrollments that are
+-- not Withdrawn; 06_enrollment.sql keeps new ones within it).
+CREATE FUNCTION sections_capacity_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_taken int;
+BEGIN
+    IF NEW.capacity IS NOT NULL THEN
+        SELECT count(*) INTO v_taken FROM school.enrollment_progress
+         WHERE section_id = NEW.id AND current_status <> 'Withdrawn';
+        IF v_taken > NEW.capacity THEN
+            RAISE EXCEPTION 'capacity: % - % already has % students; capacity must be at least that',
+                NEW.grade_level, NEW.name, v_taken USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER sections_capacity_check BEFORE UPDATE OF capacity ON sections
+    FOR EACH ROW EXECUTE FUNCTION sections_capacity_check();
+
+CREATE TABLE subjects (
+    id          serial PRIMARY KEY,
+    section_id  int NOT NULL REFERENCES sections(id) ON DELETE CASCADE,
+    name        text NOT NULL CHECK (name ~ '[^[:space:]]' AND length(name) <= 100),
+    description text CHECK (length(description) <= 2000),
+    UNIQUE (section_id, name)
+);
+
+SELECT audit_table('school.school_years');
+SELECT audit_table('school.sections');
+SELECT audit_table('school.subjects');
+
+-- Everyone reads them; the Registrar keeps school years and sections, the Academic
+-- Coordinator subjects.
+GRANT SELECT ON school_years, sections, subjects
+    TO {{admin}}, {{principal}}, {{coordinator}}, {{teacher}}, {{student}}, {{guidance}},
+       {{registrar}}, {{accounting}};
+GRANT INSERT, UPDATE, DELETE ON sections, school_years TO {{registrar}};
+GRANT USAGE ON SEQUENCE sections_id_seq, school_years_id_seq TO {{registrar}};
+GRANT INSERT, UPDATE, DELETE ON subjects TO {{coordinator}};
+GRANT USAGE ON SEQUENCE subjects_id_seq TO {{coordinator}};

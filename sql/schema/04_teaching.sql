@@ -1,0 +1,86 @@
+-- =====================================================================================
+-- Teaching: a teacher's modules (uploads), tasks and meetings for a section. A teacher
+-- manages their own; students read their sections'; the Principal and the Academic
+-- Coordinator read all.
+-- =====================================================================================
+
+CREATE TABLE modules (
+    id          serial PRIMARY KEY,
+    teacher_id  int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    section_id  int NOT NULL REFERENCES sections(id) ON DELETE CASCADE,
+    title       text NOT NULL CHECK (title ~ '[^[:space:]]' AND length(title) <= 200),
+    description text CHECK (length(description) <= 4000),
+    file_url    text NOT NULL CHECK (file_url ~ '[^[:space:]]' AND length(file_url) <= 2048),
+    uploaded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX modules_teacher_idx ON modules (teacher_id, uploaded_at DESC);
+CREATE INDEX modules_section_idx ON modules (section_id, uploaded_at DESC);
+CREATE TRIGGER modules_teacher_is_teacher BEFORE INSERT OR UPDATE OF teacher_id
+    ON modules FOR EACH ROW EXECUTE FUNCTION check_user_role('teacher_id', 'Teacher');
+
+CREATE TABLE tasks (
+    id            serial PRIMARY KEY,
+    teacher_id    int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    section_id    int NOT NULL REFERENCES sections(id) ON DELETE CASCADE,
+    title         text NOT NULL CHECK (title ~ '[^[:space:]]' AND length(title) <= 200),
+    description   text CHECK (length(description) <= 4000),
+    task_type     text NOT NULL CHECK (task_type IN ('Assignment', 'Quiz', 'Test')),
+    timer_minutes int CHECK (timer_minutes BETWEEN 1 AND 1440),
+    due_date      timestamptz,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK (due_date IS NULL OR due_date >= created_at)
+);
+CREATE INDEX tasks_teacher_idx ON tasks (teacher_id, due_date);
+CREATE INDEX tasks_section_idx ON tasks (section_id, due_date);
+CREATE TRIGGER tasks_teacher_is_teacher BEFORE INSERT OR UPDATE OF teacher_id
+    ON tasks FOR EACH ROW EXECUTE FUNCTION check_user_role('teacher_id', 'Teacher');
+
+CREATE TABLE meetings (
+    id           serial PRIMARY KEY,
+    host_id      int NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    section_id   int REFERENCES sections(id) ON DELETE CASCADE,
+    title        text NOT NULL CHECK (title ~ '[^[:space:]]' AND length(title) <= 200),
+    meeting_link text NOT NULL CHECK (meeting_link ~ '^https?://[^[:space:]]+$'
+                                      AND length(meeting_link) <= 2048),
+    scheduled_at timestamptz NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX meetings_host_idx ON meetings (host_id, scheduled_at);
+CREATE INDEX meetings_section_idx ON meetings (section_id, scheduled_at);
+
+SELECT audit_table('school.modules');
+SELECT audit_table('school.tasks');
+SELECT audit_table('school.meetings');
+
+-- The sections a student belongs to, in any school year (their enrollments').
+CREATE FUNCTION my_section_ids() RETURNS SETOF int
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+    SELECT section_id FROM school.enrollment_progress
+    WHERE student_id = school.me() AND section_id IS NOT NULL
+$$;
+GRANT EXECUTE ON FUNCTION my_section_ids() TO {{member}};
+
+GRANT SELECT ON modules, tasks, meetings TO {{teacher}}, {{student}}, {{principal}}, {{coordinator}};
+GRANT INSERT, UPDATE, DELETE ON modules, tasks, meetings TO {{teacher}};
+GRANT USAGE ON SEQUENCE modules_id_seq, tasks_id_seq, meetings_id_seq TO {{teacher}};
+ALTER TABLE modules ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE meetings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY modules_overseers ON modules FOR SELECT TO {{principal}}, {{coordinator}}
+    USING ((SELECT school.me()) IS NOT NULL);
+CREATE POLICY modules_teacher ON modules FOR ALL TO {{teacher}}
+    USING (teacher_id = (SELECT school.me())) WITH CHECK (teacher_id = (SELECT school.me()));
+CREATE POLICY modules_student ON modules FOR SELECT TO {{student}}
+    USING (section_id IN (SELECT school.my_section_ids()));
+CREATE POLICY tasks_overseers ON tasks FOR SELECT TO {{principal}}, {{coordinator}}
+    USING ((SELECT school.me()) IS NOT NULL);
+CREATE POLICY tasks_teacher ON tasks FOR ALL TO {{teacher}}
+    USING (teacher_id = (SELECT school.me())) WITH CHECK (teacher_id = (SELECT school.me()));
+CREATE POLICY tasks_student ON tasks FOR SELECT TO {{student}}
+    USING (section_id IN (SELECT school.my_section_ids()));
+CREATE POLICY meetings_overseers ON meetings FOR SELECT TO {{principal}}, {{coordinator}}
+    USING ((SELECT school.me()) IS NOT NULL);
+CREATE POLICY meetings_teacher ON meetings FOR ALL TO {{teacher}}
+    USING (host_id = (SELECT school.me())) WITH CHECK (host_id = (SELECT school.me()));
+CREATE POLICY meetings_student ON meetings FOR SELECT TO {{student}}
+    USING (section_id IN (SELECT school.my_section_ids()));
