@@ -14,6 +14,8 @@ from decimal import Decimal
 
 import psycopg
 
+from school_tui.domain.school import GRADE_LEVELS
+
 # -- aging ----------------------------------------------------------------------------------
 
 # (label, first day overdue, last day overdue or None): what is overdue by how long, on the
@@ -367,11 +369,6 @@ def my_payments(conn: psycopg.Connection) -> list[tuple]:
 
 
 # -- fee schedules (the Fees screen) --------------------------------------------------------
-
-GRADE_LEVELS = (
-    "Kindergarten", "Grade 1", "Grade 2", "Grade 3", "Grade 4", "Grade 5", "Grade 6",
-    "Grade 7", "Grade 8", "Grade 9", "Grade 10", "Grade 11", "Grade 12",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import psycopg
 
 from school_tui.db.errors import refusals
+from school_tui.domain.school import ENROLLMENT_STATUSES
 
-STATUS_ORDER = ("Pending", "Verified", "Payment Complete", "Enrolled", "Withdrawn")
+STATUS_ORDER = ENROLLMENT_STATUSES
 
 
 def status_counts(conn: psycopg.Connection) -> list[tuple]:

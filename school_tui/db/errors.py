@@ -25,6 +25,8 @@ from typing import Literal
 import psycopg
 from psycopg import errors
 
+from school_tui.domain.fields import FieldError
+
 # A message that names its field: "fee type: ...", "birth date: ..." (a few lower-case words).
 _FIELD_PREFIX = re.compile(r"\s*([a-z][a-z ]{0,30}):")
 
@@ -133,3 +135,43 @@ def explain(exc: BaseException) -> tuple[Kind, str]:
     if isinstance(exc, psycopg.Error):
         return "database", primary(exc)
     return "other", str(exc)
+
+
+# -- a refusal on the form's field --------------------------------------------------------
+
+
+def message_of(exc: BaseException) -> str:
+    """The database's own words (its primary message), else the exception's first line."""
+    if isinstance(exc, Refused):
+        return exc.message.strip()
+    return primary(exc) or type(exc).__name__
+
+
+def field_refusal(
+    exc: BaseException,
+    fields: Mapping[str, str],
+    constraints: Mapping[str, str] | None = None,
+) -> FieldError | None:
+    """`exc` as a FieldError on the form's field, or None when it is not a refusal.
+
+    `fields`: a message's leading "<name>:" (lower case) -> the field's id; `constraints`: a
+    violated constraint's name (a part of it) -> the field's id, for the messages PostgreSQL
+    writes itself (a duplicate key names no field). A Refused, a database refusal that did
+    not pass through `refusals()`, and a checked-before-sending ValueError ("capacity: ...",
+    the db helpers' own rules) all count. The message is shown as a sentence: its first
+    letter capitalised."""
+    if isinstance(exc, psycopg.Error):
+        if not isinstance(exc, (*_REFUSALS, errors.RaiseException)):
+            return None
+    elif not isinstance(exc, ValueError) or isinstance(exc, FieldError):
+        return None
+    text = message_of(exc)
+    prefix = text.split(":", 1)[0].strip().lower() if ":" in text else ""
+    field = fields.get(prefix)
+    if field is None and constraints:
+        if isinstance(exc, Refused):
+            name = exc.constraint or ""
+        else:
+            name = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
+        field = next((f for part, f in constraints.items() if part in name), None)
+    return FieldError(field, text[:1].upper() + text[1:])

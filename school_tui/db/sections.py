@@ -16,11 +16,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from school_tui.db.errors import Refused, field_named, refusals
-
-GRADE_LEVELS = (
-    "Kindergarten",
-    *(f"Grade {n}" for n in range(1, 13)),
-)
+from school_tui.domain.school import GRADE_LEVELS
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from school_tui.domain.fields import FieldError
+
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 TEXT_MAX = 500
 MAX_INSTALLMENTS = 24
-
-
-@dataclass(frozen=True)
-class FieldError(ValueError):
-    field: str  # the widget's id
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def amount(text: str, field: str, label: str, fmt=None) -> Decimal:

@@ -33,9 +33,13 @@ class MoneyFormat:
 DEFAULT_FORMAT = MoneyFormat()
 
 
-def format_money(amount: Decimal, fmt: MoneyFormat = DEFAULT_FORMAT, symbol: bool = True) -> str:
+def format_money(
+    amount: Decimal, fmt: MoneyFormat | None = DEFAULT_FORMAT, symbol: bool = True
+) -> str:
     """1234.5 -> '₱1,234.50' (or '1.234,50 €' with another format); `symbol=False` for
-    table columns whose header already says it is money."""
+    table columns whose header already says it is money. `fmt` is the school's format
+    (config.toml, SchoolApp.money_format); None: the default."""
+    fmt = fmt or DEFAULT_FORMAT
     value = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     whole, cents = f"{abs(value):,.2f}".split(".")

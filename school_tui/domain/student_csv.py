@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from school_tui.domain.school import GRADE_LEVELS
+
 COLUMNS = (
     "student_number",
     "first_name",
@@ -39,7 +41,6 @@ COLUMNS = (
     "address",
 )
 REQUIRED = ("student_number", "first_name", "last_name", "email")
-GRADE_LEVELS = ("Kindergarten", *(f"Grade {n}" for n in range(1, 13)))
 
 STUDENT_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9-]{0,31}")
 EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")

@@ -6,7 +6,9 @@ board, rosters, any table).
 - The file is new: an existing file is never overwritten, and an export that fails removes
   its partial file.
 - Where it goes: `check_export_path` turns what a person typed into a path (relative to the
-  current folder, `~` expanded) or an ExportPathError naming the rule.
+  current folder, `~` expanded) or an ExportPathError naming the rule. The same rules serve
+  every export (a statement as .pdf, .txt or .csv): where a name's ending picks the format,
+  `allowed` lists the endings.
 
 No Textual here: the database layer (db/audit.py) streams through `write_csv` too.
 """
@@ -68,20 +70,28 @@ class ExportPathError(ValueError):
         return self.message
 
 
-def default_file_name(stem: str) -> str:
-    """`<stem>-YYYYmmdd-HHMMSS.csv`: a new name every second, sorted by time."""
+# The endings an export may take, and what each one writes.
+FORMATS = {".csv": "CSV", ".txt": "text", ".pdf": "PDF"}
+
+
+def default_file_name(stem: str, ext: str = ".csv") -> str:
+    """`<stem>-YYYYmmdd-HHMMSS<ext>`: a new name every second, sorted by time."""
     safe_stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem.lower()).strip("-")
-    return f"{safe_stem or 'export'}-{datetime.now():%Y%m%d-%H%M%S}.csv"
+    return f"{safe_stem[:40] or 'export'}-{datetime.now():%Y%m%d-%H%M%S}{ext}"
 
 
-def check_export_path(text: str) -> Path:
-    """Where the CSV goes: a new file in an existing folder, relative to the current one."""
+def check_export_path(text: str, allowed: Sequence[str] | None = None) -> Path:
+    """Where the export goes: a new file in an existing folder, relative to the current one.
+    `allowed`: the endings that pick a format (".pdf", ".txt"); None: any name (a CSV)."""
     text = text.strip()
     if not text:
         raise ExportPathError("File: required")
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = Path.cwd() / path
+    if allowed is not None and path.suffix.lower() not in allowed:
+        kinds = ", ".join(f"{ext} ({FORMATS[ext]})" for ext in allowed)
+        raise ExportPathError(f"File: end the name with {kinds}")
     if path.exists():
         raise ExportPathError("File: already exists; choose another name")
     if not path.parent.is_dir():

@@ -1,7 +1,8 @@
 """Export a list to CSV, from any screen: the modal that asks where, and the worker that writes.
 
 `ExportModal` asks for the file (a new file; relative paths are in the current folder, whose
-path the form shows) and returns a Path, or None on Escape. `export_rows` is what a screen
+path the form shows) and returns a Path, or None on Escape; every export of the app asks
+with it (a statement's or a receipt's too, where the name's ending picks the format). `export_rows` is what a screen
 calls: the modal, then the rows written in a thread worker (a long list must not stall the
 UI), then a toast saying how many rows went where. The rows are what the screen holds (the
 visible list), read on the UI thread before the worker starts, so the file matches the
@@ -25,6 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
 from school_tui.output.csv_files import (
+    FORMATS,
     ExportPathError,
     check_export_path,
     default_file_name,
@@ -34,27 +36,42 @@ from school_tui.widgets.safe import clean, safe_text
 
 
 class ExportModal(ModalScreen[Path | None]):
+    """Where to write an export: a new file, relative to the current folder (the form shows
+    which). `formats`: the endings that pick the format (".pdf", ".txt", ".csv"), the first
+    one the default name's; None: a CSV, whatever the name. Enter exports, Escape cancels."""
+
     DEFAULT_CSS = """
     ExportModal { align: center middle; }
     ExportModal > Vertical {
-        width: 70; max-width: 100%; height: auto;
-        border: thick $primary; background: $surface; padding: 0 1;
+        width: 72; max-width: 100%; height: auto;
+        border: thick $primary; background: $surface; padding: 0 2;
     }
+    ExportModal #export-summary { text-style: bold; height: auto; }
     ExportModal #export-status { color: $text-muted; height: auto; }
     ExportModal #export-status.error { color: $error; text-style: bold; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel")]
 
-    def __init__(self, summary: Text, stem: str = "export") -> None:
+    def __init__(
+        self, summary: Text | str, stem: str = "export", formats: Sequence[str] | None = None
+    ) -> None:
         super().__init__()
-        self.summary = summary
+        self.summary = summary if isinstance(summary, Text) else safe_text(summary)
         self.stem = stem
+        self.formats = list(formats) if formats is not None else None
 
     def compose(self) -> ComposeResult:
+        if self.formats is None:
+            what, ext = "CSV", ".csv"
+        else:
+            what = "the ending picks the format: " + ", ".join(
+                f"{ext} {FORMATS[ext]}" for ext in self.formats
+            )
+            ext = self.formats[0]
         with Vertical():
             yield Static(self.summary, id="export-summary")
-            yield Label(safe_text(f"File (CSV; a new file; relative to {Path.cwd()})"))
-            yield Input(value=default_file_name(self.stem), id="export-path")
+            yield Label(safe_text(f"File ({what}; a new file; relative to {Path.cwd()})"))
+            yield Input(value=default_file_name(self.stem, ext), id="export-path")
             yield Static("Enter exports, Escape cancels.", id="export-status")
         yield Footer()
 
@@ -64,7 +81,7 @@ class ExportModal(ModalScreen[Path | None]):
     @on(Input.Submitted, "#export-path")
     def _submit(self, event: Input.Submitted) -> None:
         try:
-            path = check_export_path(event.value)
+            path = check_export_path(event.value, self.formats)
         except ExportPathError as exc:
             status = self.query_one("#export-status", Static)
             status.update(safe_text(exc.message))

@@ -62,3 +62,15 @@ def safe_join(*parts: object, sep: str = " ") -> Text:
 def safe_cells(values, widths) -> list[Text]:
     """A table row's cells: each value literal, cut to its column's width."""
     return [safe_text(v, max_length=w) for v, w in zip(values, widths, strict=True)]
+
+
+def money_cell(amount, fmt, lead: str = "") -> Text:
+    """A table cell of money in the school's format `fmt` (domain.money.MoneyFormat, None:
+    the default): right-aligned, without the symbol (the column is money, and the symbol
+    costs a column's worth of width at 80 columns). `lead`: a gap of its own, for a table
+    without cell padding."""
+    from school_tui.domain.money import format_money
+
+    cell = safe_text(lead + format_money(amount, fmt, symbol=False))
+    cell.justify = "right"
+    return cell

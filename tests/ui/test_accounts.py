@@ -22,10 +22,9 @@ from textual.widgets import DataTable, Input, OptionList, Select
 from school_tui.app import SchoolApp
 from school_tui.auth import login as auth
 from school_tui.db import people
+from school_tui.domain.fields import FieldError
 from school_tui.screens.admin.people import (
     ROLES,
-    ConfirmModal,
-    FieldError,
     PeopleScreen,
     PersonForm,
     RolePicker,
@@ -33,7 +32,7 @@ from school_tui.screens.admin.people import (
     validate_person,
 )
 from school_tui.screens.auth.change_password import ChangePasswordScreen
-from school_tui.widgets.error import ErrorModal
+from school_tui.widgets.confirm import ConfirmModal
 from tests.builders import add_fee, add_school_year, enroll
 from tests.harness import home_loaded, log_in, login_status, submit_login, wait_until
 from tests.pages import listening
@@ -389,17 +388,14 @@ async def test_form_writes_nothing_until_valid_and_shows_database_refusals(demo_
         assert status_text(app, "#form-status").startswith("Email: must look like")
         assert app.focused is form.query_one("#email", Input)
         assert scalar(school, "SELECT count(*) FROM school.users") == before
-        # A taken email: the database refuses, the error modal says so, the form stays.
+        # A taken email: the database refuses, under the email field; the form stays.
         email = form.query_one("#email", Input)
         email.value = "ADMIN@demo.school"
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the error")
-        assert status_text(app, "#error-title") == "Not saved"
-        assert "email: ADMIN@demo.school is already used by another person" in status_text(
-            app, "#error-detail"
-        )
-        await pilot.press("escape")
-        await wait_until(pilot, lambda: app.screen is form, "the form again")
+        taken = "Email: ADMIN@demo.school is already used by another person"
+        await wait_until(pilot, lambda: taken in status_text(app, "#email-error"), "the refusal")
+        assert status_text(app, "#form-status").startswith("Not saved.")
+        assert app.screen is form and app.focused is email
         assert email.value == "ADMIN@demo.school"
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen, "the People screen")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from school_tui.app import SchoolApp
 from school_tui.db import accounting_reports as ar
 from school_tui.domain.money import format_money
+from school_tui.domain.money import format_money as money
 from school_tui.output.receipts import receipt_text
 from school_tui.screens.accounting.cashier import CashierScreen
-from school_tui.screens.accounting.forms import money
 from school_tui.screens.accounting.statement import ReceiptModal, StatementScreen
 from tests.builders import student_with_most_open_dues, student_with_most_payments
 from tests.harness import log_in, screen_lines, wait_until

@@ -335,6 +335,8 @@ async def test_a_send_whose_reply_was_lost_is_retried_with_the_same_key(school, 
         screen = await _open_chat(pilot)
         await wait_until(pilot, lambda: _showing(app, teacher, "hi"), "the conversation")
         compose = ChatPage(app).compose_field
+        await pilot.press("enter")  # on the conversation: open it for writing
+        await wait_until(pilot, lambda: app.focused is compose, "the message box")
         await pilot.press(*"once only", "enter")
         await wait_until(pilot, lambda: len(keys) == 1, "the first attempt")
         await wait_until(pilot, lambda: app.connected and not ChatPage(app).sending(), "back")

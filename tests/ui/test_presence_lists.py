@@ -85,7 +85,7 @@ async def _roster(pilot, section_id: int):
 
 
 async def _statement_picker(pilot, name: str):
-    from school_tui.screens.accounting.statement import StudentPicker
+    from school_tui.widgets.pickers import StudentPicker
 
     pilot.app.push_screen(StudentPicker(pilot.app.session))
     screen = await _shown(pilot, StudentPicker, "picker")

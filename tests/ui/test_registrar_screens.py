@@ -12,7 +12,8 @@ from textual.widgets import Button, DataTable, Input, OptionList, Select
 from school_tui.app import SchoolApp
 from school_tui.db import enrollment
 from school_tui.screens.registrar.board import EnrollmentBoardScreen, TransitionModal
-from school_tui.screens.registrar.student_import import ConfirmImportModal, ImportScreen
+from school_tui.screens.registrar.student_import import ImportScreen
+from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.error import ErrorModal
 from school_tui.widgets.export import ExportModal
 from tests import builders
@@ -103,7 +104,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             await _wait_for_form(pilot, TransitionModal, OptionList)
             assert "Move 2 students from Pending to Verified" in _text(app, "#move-summary")
             enrollment.set_status(other, [marked[1]], "Withdrawn", "moved away")
-            await pilot.press("enter", *"checked", "enter")
+            await pilot.press("tab", *"checked", "enter")
             await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
             detail = _text(app, "#error-detail")
             assert "None of the 2 students moved from Pending to Verified" in detail
@@ -121,7 +122,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             assert board.marked == {marked[0]}
             await pilot.press("t")
             await _wait_for_form(pilot, TransitionModal, OptionList)
-            await pilot.press("enter", *"all good", "enter")
+            await pilot.press("tab", *"all good", "enter")
             await wait_until(pilot, lambda: str(marked[0]) not in table.rows, "the move")
             last = enrollment.history(other, marked[0])[-1]
             assert last[1:4] == ("Pending", "Verified", "all good")
@@ -252,9 +253,9 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         assert imported() == 0
 
         await pilot.press("ctrl+o")
-        await _wait_for_form(pilot, ConfirmImportModal, Button)
-        assert "2 students will be added" in _text(app, "#confirm-text")
-        assert "1 rejected rows will be left out" in _text(app, "#confirm-text")
+        await _wait_for_form(pilot, ConfirmModal, Button)
+        assert "2 students will be added" in _text(app, ".modal-note")
+        assert "1 rejected rows will be left out" in _text(app, ".modal-note")
         await pilot.press("y")
         await wait_until(pilot, lambda: "Imported" in _text(app, "#import-status"), "the import")
         assert _text(app, "#import-status").startswith("Imported: 2 students added, 0 updated")
@@ -289,7 +290,7 @@ async def test_import_says_it_is_writing_while_the_database_works(demo_school, t
                 "FOR UPDATE"
             )
             await pilot.press("ctrl+o")
-            await _wait_for_form(pilot, ConfirmImportModal, Button)
+            await _wait_for_form(pilot, ConfirmModal, Button)
             await pilot.press("y")
             await wait_until(
                 pilot, lambda: _text(app, "#import-status").startswith("Writing"), "writing"
@@ -460,9 +461,8 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
         for name in ("Lara", "Mika"):
             await pilot.press("a")
             await _wait_for_form(pilot, StudentPicker, Input)
-            await pilot.press(*name, "enter")
-            await wait_until(pilot, lambda: isinstance(app.focused, OptionList), "the hits")
-            await pilot.press("enter")
+            await pilot.press(*f"seatfinder {name}", "enter")  # the one match: picked
+            await wait_until(pilot, lambda: not isinstance(app.screen, StudentPicker), "picked")
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
         assert "Grade 7 - Luna is full (1 of 1 seats taken)" in _text(app, "#error-detail")
         await pilot.press("escape")

@@ -567,7 +567,7 @@ class CashierScreen(Screen):
 
     def _confirm_discard(self, then) -> None:
         """Dropping a payment that may have been posted: only when the clerk says so."""
-        from school_tui.screens.admin.people import ConfirmModal
+        from school_tui.widgets.confirm import ConfirmModal
 
         question = (
             f"{self._pending_text()} was sent, but no reply came: it may have been posted. "
@@ -596,7 +596,7 @@ class CashierScreen(Screen):
         self.post_message(ReceiptReady(printable))
 
     def on_receipt_ready(self, message: ReceiptReady) -> None:
-        from school_tui.screens.accounting.forms import ExportModal
+        from school_tui.widgets.export import ExportModal
 
         receipt = message.receipt
         if receipt is None:

@@ -21,29 +21,35 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from school_tui.db import accounting_reports as ar
-from school_tui.domain.fee_rules import FieldError, amount
-from school_tui.runtime.messages import ConnectionRestored
+from school_tui.domain.fee_rules import amount
+from school_tui.domain.fields import FieldError
+from school_tui.domain.money import MoneyFormat, format_money
+from school_tui.runtime.messages import ConnectionRestored, Failed, Loaded
 from school_tui.runtime.workers import db_work
-from school_tui.screens.accounting.forms import Failed, Loaded, money, money_format
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.safe import safe_join, safe_text
 
 CASH = "Cash"
 
 
-def counted_cash(text: str) -> Decimal:
-    """The counted cash: 0 is a real count (an empty drawer), so it is allowed here."""
+def counted_cash(text: str, fmt: MoneyFormat | None) -> Decimal:
+    """The counted cash, typed in the school's money format `fmt`: 0 is a real count (an
+    empty drawer), so it is allowed here."""
     if text.strip() in ("0", "0.0", "0.00"):
         return Decimal("0.00")
-    return amount(text, "counted-cash", "Counted cash", money_format())
+    return amount(text, "counted-cash", "Counted cash", fmt)
 
 
-def difference_note(expected_cash: Decimal, counted_text: str) -> str:
+def difference_note(expected_cash: Decimal, counted_text: str, fmt: MoneyFormat | None) -> str:
     """The live line under the count: over, short or exact."""
+
+    def money(value: Decimal) -> str:
+        return format_money(value, fmt)
+
     if not counted_text.strip():
         return f"Expected cash {money(expected_cash)}: type what the drawer holds."
     try:
-        diff = counted_cash(counted_text) - expected_cash
+        diff = counted_cash(counted_text, fmt) - expected_cash
     except FieldError:
         return "Counted cash: not a number yet."
     if diff == 0:
@@ -76,6 +82,9 @@ class DayCloseScreen(Screen):
         self.expected: list[tuple[str, int, Decimal]] = []
         self.closed = None
         self._busy = False
+
+    def money(self, amount: Decimal) -> str:
+        return format_money(amount, self.app.money_format)
 
     def compose(self) -> ComposeResult:
         person = self.session.person
@@ -143,12 +152,13 @@ class DayCloseScreen(Screen):
         with self.app.batch_update():
             table.clear()
             for method, count, total in self.expected:
-                table.add_row(safe_text(method), safe_text(count), safe_text(money(total)))
+                table.add_row(safe_text(method), safe_text(count), safe_text(self.money(total)))
             table.add_row(
                 safe_text("All methods", style="bold"),
                 safe_text(sum(c for _, c, _ in self.expected)),
                 safe_text(
-                    money(sum((t for _, _, t in self.expected), Decimal("0.00"))), style="bold"
+                    self.money(sum((t for _, _, t in self.expected), Decimal("0.00"))),
+                    style="bold",
                 ),
             )
             table.loading = False
@@ -160,9 +170,9 @@ class DayCloseScreen(Screen):
                     self.closed = (exp, counted, closed_at)
                 hist.add_row(
                     safe_text(day.isoformat()),
-                    safe_text(money(exp)),
-                    safe_text(money(counted)),
-                    safe_text(money(counted - exp)),
+                    safe_text(self.money(exp)),
+                    safe_text(self.money(counted)),
+                    safe_text(self.money(counted - exp)),
                     safe_text(closed_at.astimezone().strftime("%Y-%m-%d %H:%M")),
                 )
         self._update_live()
@@ -178,7 +188,7 @@ class DayCloseScreen(Screen):
     def _update_live(self, event=None) -> None:
         text = self.query_one("#counted-cash", Input).value
         self.query_one("#close-live", Static).update(
-            safe_text(difference_note(self.expected_cash, text))
+            safe_text(difference_note(self.expected_cash, text, self.app.money_format))
         )
 
     @on(Input.Submitted)
@@ -195,7 +205,9 @@ class DayCloseScreen(Screen):
             self._set_status(f"{self.day} is already closed.", error=True)
             return
         try:
-            counted = counted_cash(self.query_one("#counted-cash", Input).value)
+            counted = counted_cash(
+                self.query_one("#counted-cash", Input).value, self.app.money_format
+            )
             note = self.query_one("#close-note", Input).value.strip()
             if len(note) > 500:
                 raise FieldError(
@@ -205,12 +217,12 @@ class DayCloseScreen(Screen):
             self._set_status(exc.message, error=True)
             self.query_one(f"#{exc.field}", Input).focus()
             return
-        from school_tui.screens.admin.people import ConfirmModal
+        from school_tui.widgets.confirm import ConfirmModal
 
         diff = counted - self.expected_cash
         question = (
-            f"Close {self.day}: expected cash {money(self.expected_cash)}, counted "
-            f"{money(counted)}, difference {money(diff)}. A close cannot be undone."
+            f"Close {self.day}: expected cash {self.money(self.expected_cash)}, counted "
+            f"{self.money(counted)}, difference {self.money(diff)}. A close cannot be undone."
         )
 
         def answered(yes: bool | None) -> None:

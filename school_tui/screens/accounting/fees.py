@@ -19,29 +19,32 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from school_tui.db import accounting_reports as ar
 from school_tui.domain import fee_rules
-from school_tui.domain.fee_rules import FieldError
-from school_tui.runtime.messages import ConnectionRestored
+from school_tui.domain.fields import FieldError
+from school_tui.domain.money import MoneyFormat, format_money
+from school_tui.runtime.messages import ConnectionRestored, Failed, Loaded
 from school_tui.runtime.workers import db_work
-from school_tui.screens.accounting.forms import (
-    Failed,
-    Field,
-    FormModal,
-    FormSpec,
-    Loaded,
-    money,
-    money_format,
-)
-from school_tui.screens.admin.people import MODAL_CSS, ConfirmModal
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.confirm import ConfirmModal
+from school_tui.widgets.forms import Field, FormModal, FormSpec
+from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import safe_join, safe_text
 
 # -- fee schedules ----------------------------------------------------------------------------
 
 
-def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = None) -> FormSpec:
+def _money_in(fmt: MoneyFormat | None):
+    """Amounts in the school's money format `fmt`: a form's texts close over it."""
+    return lambda amount: format_money(amount, fmt)
+
+
+def schedule_form(
+    choices: ar.ScheduleChoices, schedule: ar.Schedule | None = None, *, fmt: MoneyFormat | None
+) -> FormSpec:
     """A new schedule, or a changed amount and due date of one (its year, grade level and
-    fee type are what it is: a different one is a new schedule)."""
+    fee type are what it is: a different one is a new schedule). `fmt`: the school's money
+    format, for what is typed and what is shown."""
     s = schedule
+    money = _money_in(fmt)
 
     def check(values: dict) -> dict:
         if s is None:
@@ -51,7 +54,7 @@ def schedule_form(choices: ar.ScheduleChoices, schedule: ar.Schedule | None = No
                 raise FieldError("sched-grade", "Grade level: choose one")
             if values["sched-type"] is None:
                 raise FieldError("sched-type", "Fee type: choose one")
-        value = fee_rules.amount(values["sched-amount"], "sched-amount", "Amount", money_format())
+        value = fee_rules.amount(values["sched-amount"], "sched-amount", "Amount", fmt)
         due = fee_rules.required_date(values["sched-due"], "sched-due", "Due date")
         if s is not None and s.plan and value != s.amount:
             raise FieldError(
@@ -151,11 +154,13 @@ def fee_type_form(existing: list) -> FormSpec:
 ADJUSTMENT_MODES = (("Fixed amount", "fixed"), ("Percentage of the fee", "percent"))
 
 
-def adjustment_form(line, approvers: list) -> FormSpec:
+def adjustment_form(line, approvers: list, *, fmt: MoneyFormat | None) -> FormSpec:
     """A discount or scholarship on the charge of a statement line: its own row in the
     ledger, never an edit of the fee. The key is made when the form opens, so saving twice
     (a retry after a lost reply) records it once."""
     from school_tui.db.ledger import ADJUSTMENT_KINDS, new_client_key
+
+    money = _money_in(fmt)
 
     key = new_client_key()
 
@@ -168,7 +173,7 @@ def adjustment_form(line, approvers: list) -> FormSpec:
         if values["adj-mode"] == "percent":
             percent = fee_rules.percentage(values["adj-value"], "adj-value", "Value")
         else:
-            amount = fee_rules.amount(values["adj-value"], "adj-value", "Value", money_format())
+            amount = fee_rules.amount(values["adj-value"], "adj-value", "Value", fmt)
             if amount > line.charge:
                 raise FieldError("adj-value", f"Value: at most the charge ({money(line.charge)})")
         reason = fee_rules.reason(values["adj-reason"], "adj-reason")
@@ -203,9 +208,10 @@ def adjustment_form(line, approvers: list) -> FormSpec:
     )
 
 
-def reversal_form(line) -> FormSpec:
+def reversal_form(line, *, fmt: MoneyFormat | None) -> FormSpec:
     """Reverse a payment or an adjustment: a new row pointing at the original, with the
     reason; the original stays on record."""
+    money = _money_in(fmt)
     is_payment = line.payment_id is not None
     what = f"payment {line.reference}" if is_payment else f"adjustment ({line.description})"
 
@@ -294,7 +300,7 @@ class AssignModal(ModalScreen[str | None]):
             return
         self._busy = True
         if event.value == ONE_STUDENT:
-            from school_tui.screens.accounting.statement import StudentPicker
+            from school_tui.widgets.pickers import StudentPicker
 
             self.app.push_screen(
                 StudentPicker(
@@ -432,11 +438,16 @@ class InstallmentModal(ModalScreen[str | None]):
         self.plan = plan
         self._busy = False
 
+    def money(self, amount) -> str:
+        return format_money(amount, self.app.money_format)
+
     def compose(self) -> ComposeResult:
         s = self.schedule
         with Vertical():
             yield Static(
-                safe_join("Installments", "·", s.fee_type, s.grade_level, "·", money(s.amount)),
+                safe_join(
+                    "Installments", "·", s.fee_type, s.grade_level, "·", self.money(s.amount)
+                ),
                 classes="modal-title",
             )
             with VerticalScroll(id="plan-rows"):
@@ -469,16 +480,16 @@ class InstallmentModal(ModalScreen[str | None]):
     @on(Input.Changed)
     def _live(self, event=None) -> None:
         left = fee_rules.plan_difference(
-            self.schedule.amount, [a for _, a in self.rows()], money_format()
+            self.schedule.amount, [a for _, a in self.rows()], self.app.money_format
         )
         if left is None:
             text = "An amount is not a valid amount yet."
         elif left == 0:
-            text = f"Adds up to the fee exactly ({money(self.schedule.amount)})."
+            text = f"Adds up to the fee exactly ({self.money(self.schedule.amount)})."
         elif left > 0:
-            text = f"Left to assign: {money(left)}"
+            text = f"Left to assign: {self.money(left)}"
         else:
-            text = f"Over the fee by {money(-left)}"
+            text = f"Over the fee by {self.money(-left)}"
         self.query_one("#plan-live", Static).update(safe_text(text))
 
     @on(Input.Submitted)
@@ -507,7 +518,9 @@ class InstallmentModal(ModalScreen[str | None]):
             if not any(d.strip() or a.strip() for d, a in self.rows()):
                 plan = []  # no plan: one due, on the schedule's due date
             else:
-                plan = fee_rules.installment_plan(self.schedule.amount, self.rows(), money_format())
+                plan = fee_rules.installment_plan(
+                    self.schedule.amount, self.rows(), self.app.money_format
+                )
         except FieldError as exc:
             self._status(exc.message, error=True)
             self.query_one(f"#{exc.field}", Input).focus()
@@ -624,7 +637,7 @@ class FeesScreen(Screen):
                         safe_text(s.school_year),
                         safe_text(s.grade_level),
                         safe_text(s.fee_type),
-                        safe_text(money(s.amount)),
+                        safe_text(format_money(s.amount, self.app.money_format)),
                         safe_text(s.due_date.isoformat()),
                         safe_text(f"{s.installments} dues" if s.installments else "1 due"),
                         safe_text(s.assigned),
@@ -661,14 +674,14 @@ class FeesScreen(Screen):
 
     def action_new(self) -> None:
         if self.choices is not None:
-            self.app.push_screen(FormModal(self.session, schedule_form(self.choices)), self._done)
+            spec = schedule_form(self.choices, fmt=self.app.money_format)
+            self.app.push_screen(FormModal(self.session, spec), self._done)
 
     def action_edit(self) -> None:
         s = self._current()
         if s is not None and self.choices is not None:
-            self.app.push_screen(
-                FormModal(self.session, schedule_form(self.choices, s)), self._done
-            )
+            spec = schedule_form(self.choices, s, fmt=self.app.money_format)
+            self.app.push_screen(FormModal(self.session, spec), self._done)
 
     def action_assign(self) -> None:
         s = self._current()

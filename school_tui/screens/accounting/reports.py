@@ -17,13 +17,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from school_tui.db import accounting_reports as ar
-from school_tui.domain.fee_rules import FieldError, required_date
-from school_tui.runtime.messages import ConnectionRestored
+from school_tui.domain.fee_rules import required_date
+from school_tui.domain.fields import FieldError
+from school_tui.domain.money import MoneyFormat, format_money
+from school_tui.runtime.messages import ConnectionRestored, Loaded
 from school_tui.runtime.workers import db_work
 from school_tui.screens.accounting.chart import CollectionsChart
-from school_tui.screens.accounting.forms import ExportModal, Loaded, money, money_cell
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.safe import clean, safe_join, safe_text
+from school_tui.widgets.export import ExportModal
+from school_tui.widgets.safe import clean, money_cell, safe_join, safe_text
 
 DEFAULT_DAYS = 30
 
@@ -43,18 +45,22 @@ TABLES = {
 AGING_SHOWN = ("Grade", "Section", "Stud.", "0-30", "31-60", "61-90", "90+", "Total", "Not due")
 
 
-def _aging_cells(row: tuple) -> list[Text]:
+def _aging_cells(row: tuple, fmt: MoneyFormat | None) -> list[Text]:
     grade, section, students, not_due, *buckets, total = row
     names = [safe_text(f" {clean(v)}", max_length=16) for v in (grade, section)]
     count = safe_text(f" {students}")
     count.justify = "right"
-    return [*names, count, *(money_cell(a, lead=" ") for a in (*buckets, total, not_due))]
+    return [*names, count, *(money_cell(a, fmt, lead=" ") for a in (*buckets, total, not_due))]
 
 
-def _cells(tab: str, row: tuple) -> tuple:
+def _cells(tab: str, row: tuple, fmt: MoneyFormat | None) -> tuple:
     """What the table shows: money through format_money, counts as numbers."""
     *keys, count, total = row
-    return (*(k.isoformat() if isinstance(k, date) else k for k in keys), count, money(total))
+    return (
+        *(k.isoformat() if isinstance(k, date) else k for k in keys),
+        count,
+        format_money(total, fmt),
+    )
 
 
 class ReportsScreen(Screen):
@@ -184,15 +190,16 @@ class ReportsScreen(Screen):
         if generation != self._generation:
             return
         self.data = data
+        fmt = self.app.money_format
         with self.app.batch_update():
             for tab in TABLES:
                 table = self.query_one(f"#table-{tab}", DataTable)
                 table.clear()
                 for row in data[tab]:
                     if tab == "aging":
-                        table.add_row(*_aging_cells(row))
+                        table.add_row(*_aging_cells(row, fmt))
                     else:
-                        table.add_row(*(safe_text(c, max_length=40) for c in _cells(tab, row)))
+                        table.add_row(*(safe_text(c, max_length=40) for c in _cells(tab, row, fmt)))
                 table.loading = False
             days = ar.fill_days(data["days"], self.start, self.end)
             self.query_one(CollectionsChart).show(
@@ -205,10 +212,10 @@ class ReportsScreen(Screen):
         count = sum(row[-2] for row in data["methods"])
         outstanding = sum((row[-1] for row in data["aging"]), 0)
         self.query_one("#report-totals", Static).update(
-            safe_text(f"Collected {money(collected)} in {count} payments")
+            safe_text(f"Collected {format_money(collected, fmt)} in {count} payments")
         )
         self._set_status(
-            f"{self.start} to {self.end} · outstanding today {money(outstanding)} · "
+            f"{self.start} to {self.end} · outstanding today {format_money(outstanding, fmt)} · "
             "Enter in a date applies"
         )
 

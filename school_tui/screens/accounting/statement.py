@@ -1,7 +1,7 @@
 """A student's statement of account, their receipts, and (for Accounting) the corrections
 made from it: a discount or scholarship on a charge, the reversal of a payment.
 
-Accounting opens any student's (StudentPicker, `s` on the Accounting home); a student opens
+Accounting opens any student's (widgets/pickers.py, `s` on the Accounting home); a student opens
 their own from their home, read-only: the database's row-level security decides which rows
 come back, the screen only hides the keys. Ctrl+S exports the statement as text, PDF or CSV;
 `r` on a payment shows its receipt, which exports as 40-column text or PDF.
@@ -11,28 +11,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Static
 
 from school_tui.db import accounting_reports as ar
-from school_tui.runtime.messages import ConnectionRestored
+from school_tui.domain.money import MoneyFormat, format_money
+from school_tui.runtime.messages import ConnectionRestored, Loaded
 from school_tui.runtime.workers import db_work
-from school_tui.screens.accounting.forms import (
-    ExportModal,
-    Loaded,
-    formatting,
-    money,
-    money_cell,
-    money_format,
-)
-from school_tui.screens.admin.people import MODAL_CSS
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.presence import LivePresence
-from school_tui.widgets.safe import clean, safe_cells, safe_join, safe_text
+from school_tui.widgets.export import ExportModal
+from school_tui.widgets.modal import MODAL_CSS
+from school_tui.widgets.safe import clean, money_cell, safe_join, safe_text
 
 
 def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=None) -> int:
@@ -55,18 +47,24 @@ def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=Non
 # -- receipts -------------------------------------------------------------------------------
 
 
-def save_receipt(path: Path, receipt, fmt) -> None:
+def money_in(fmt: MoneyFormat | None):
+    """The formatter the documents take (output/receipts.py, output/statements.py): amounts
+    in the school's money format `fmt`, read on the UI thread (app.money_format)."""
+    return lambda amount: format_money(amount, fmt)
+
+
+def save_receipt(path: Path, receipt, fmt: MoneyFormat | None) -> None:
     """Write a receipt (receipts.Receipt) to a new file: 40-column text, or .pdf (80 mm).
     Worker threads: `fmt` is the school's money format, read on the UI thread."""
     from school_tui.output.receipts import receipt_pdf, receipt_text
 
     is_pdf = path.suffix.lower() == ".pdf"
-    with formatting(fmt):
-        write_document(
-            path,
-            None if is_pdf else receipt_text(receipt, money),
-            receipt_pdf(receipt, money) if is_pdf else None,
-        )
+    money = money_in(fmt)
+    write_document(
+        path,
+        None if is_pdf else receipt_text(receipt, money),
+        receipt_pdf(receipt, money) if is_pdf else None,
+    )
 
 
 class ReceiptModal(ModalScreen[None]):
@@ -95,9 +93,8 @@ class ReceiptModal(ModalScreen[None]):
 
         with Vertical():
             with VerticalScroll(id="receipt-scroll"):
-                yield Static(
-                    safe_text(receipt_text(self.receipt, money), multiline=True), id="receipt-text"
-                )
+                text = receipt_text(self.receipt, money_in(self.app.money_format))
+                yield Static(safe_text(text, multiline=True), id="receipt-text")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -115,7 +112,7 @@ class ReceiptModal(ModalScreen[None]):
 
     def _export_to(self, path: Path | None) -> None:
         if path is not None:
-            self._export(path, money_format())
+            self._export(path, self.app.money_format)
 
     @db_work(name="save receipt", group="acct-export")
     def _export(self, path: Path, fmt) -> None:
@@ -125,109 +122,6 @@ class ReceiptModal(ModalScreen[None]):
     def on_loaded(self, message: Loaded) -> None:
         message.stop()
         self.notify(f"Saved {clean(message.data)}", title="Receipt", markup=False, timeout=8)
-
-
-# -- picking a student ----------------------------------------------------------------------
-
-
-# (label, width): with Presence, the picker's table fits its 78-column box.
-PICKER_COLUMNS = (("Student", 18), ("Number", 10), ("Grade/section", 13), ("Balance", 11))
-
-
-class StudentPicker(ModalScreen[int | None]):
-    """Type part of a name, email or student number; Enter in the list opens the student."""
-
-    DEFAULT_CSS = (
-        MODAL_CSS.format(name="StudentPicker")
-        + """
-    StudentPicker > Vertical { width: 78; height: 20; }
-    StudentPicker DataTable { height: 1fr; }
-    """
-    )
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="picker.cancel")]
-
-    def __init__(self, session, title: str = "Statement of which student?") -> None:
-        super().__init__()
-        self.session = session
-        self._title = title
-        self._generation = 0
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(safe_text(self._title), classes="modal-title")
-            yield Input(placeholder="name, email or student number", id="picker-query")
-            yield DataTable(id="picker-table", cursor_type="row", zebra_stripes=True)
-            yield Static(
-                "Type to search · Down to the list · Enter opens",
-                classes="form-status",
-                id="picker-status",
-            )
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width in PICKER_COLUMNS:
-            table.add_column(label, width=width)
-        self.presence = LivePresence(self)
-        self.presence.add_column(table)
-        self.query_one(Input).focus()
-        self._search("")
-
-    @on(Input.Changed, "#picker-query")
-    def _changed(self, event: Input.Changed) -> None:
-        self._search(event.value)
-
-    @on(Input.Submitted, "#picker-query")
-    def _to_list(self, event: Input.Submitted) -> None:
-        table = self.query_one(DataTable)
-        if table.row_count == 1:
-            self.dismiss(int(table.coordinate_to_cell_key((0, 0)).row_key.value))
-        elif table.row_count:
-            table.focus()
-
-    def _search(self, text: str) -> None:
-        self._generation += 1
-        self._find(self._generation, text.strip())
-
-    @db_work(name="find students", group="acct-picker", exclusive=True)
-    def _find(self, generation: int, text: str) -> None:
-        since = self.presence.since()
-        rows = self.session.run(lambda conn: ar.find_students(conn, text))
-        self.post_message(Loaded("students", (generation, rows, since)))
-
-    def on_loaded(self, message: Loaded) -> None:
-        message.stop()
-        generation, rows, since = message.data
-        if generation != self._generation:
-            return
-        table = self.query_one(DataTable)
-        widths = [width for _label, width in PICKER_COLUMNS]
-        with self.app.batch_update():
-            table.clear()
-            self.presence.clear(table)
-            for student_id, name, number, where, balance, presence in rows:
-                cells = (name, number, where, money(balance))
-                self.presence.add_row(
-                    table,
-                    safe_cells(cells, widths),
-                    key=str(student_id),
-                    user_id=student_id,
-                    status=presence,
-                    since=since,
-                )
-        status = self.query_one("#picker-status", Static)
-        query = self.query_one("#picker-query", Input).value.strip()
-        if rows:
-            status.update(f"{len(rows)} found · Down to the list · Enter opens")
-        else:
-            status.update("Nobody matches." if query else "Type a name, email or student number.")
-
-    @on(DataTable.RowSelected, "#picker-table")
-    def _picked(self, event: DataTable.RowSelected) -> None:
-        self.dismiss(int(event.row_key.value))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # -- the statement --------------------------------------------------------------------------
@@ -293,7 +187,7 @@ class StatementScreen(Screen):
             from school_tui.screens.accounting.fees import adjustment_form
 
             line, approvers = message.data
-            self._open_form(adjustment_form(line, approvers))
+            self._open_form(adjustment_form(line, approvers, fmt=self.app.money_format))
         elif message.what == "exported":
             self.notify(f"Saved {clean(message.data)}", title="Statement", markup=False, timeout=8)
 
@@ -309,6 +203,8 @@ class StatementScreen(Screen):
                 "Statement", "·", s.student_name, f"({s.student_number})", "·", s.grade_section
             )
         )
+        fmt = self.app.money_format
+        money = money_in(fmt)
         self.query_one("#statement-summary", Static).update(
             safe_text(
                 f"Charges {money(s.total_charges)} · payments and adjustments "
@@ -330,9 +226,9 @@ class StatementScreen(Screen):
                         else line.description,
                         max_length=18,
                     ),
-                    money_cell(line.charge) if line.charge else "",
-                    money_cell(line.credit) if line.credit else "",
-                    money_cell(line.balance),
+                    money_cell(line.charge, fmt) if line.charge else "",
+                    money_cell(line.credit, fmt) if line.credit else "",
+                    money_cell(line.balance, fmt),
                     key=str(index),
                 )
             table.loading = False
@@ -387,10 +283,10 @@ class StatementScreen(Screen):
         if line is None or line.kind not in ("Payment", "Adjustment"):
             self.notify("Choose a payment or adjustment line to reverse.", markup=False)
             return
-        self._open_form(reversal_form(line))
+        self._open_form(reversal_form(line, fmt=self.app.money_format))
 
     def _open_form(self, spec) -> None:
-        from school_tui.screens.accounting.forms import FormModal
+        from school_tui.widgets.forms import FormModal
 
         def done(result) -> None:
             if result is not None:
@@ -414,20 +310,20 @@ class StatementScreen(Screen):
 
     def _export_to(self, path: Path | None) -> None:
         if path is not None:
-            self._export(path, self.statement, money_format())
+            self._export(path, self.statement, self.app.money_format)
 
     @db_work(name="export statement", group="acct-export")
     def _export(self, path: Path, s, fmt) -> None:
         from school_tui.output import statements
 
         suffix = path.suffix.lower()
-        with formatting(fmt):
-            write_document(
-                path,
-                statements.statement_text(s, money) if suffix == ".txt" else None,
-                statements.statement_pdf(s, money) if suffix == ".pdf" else None,
-                (statements.CSV_HEADER, statements.csv_rows(s)) if suffix == ".csv" else None,
-            )
+        money = money_in(fmt)
+        write_document(
+            path,
+            statements.statement_text(s, money) if suffix == ".txt" else None,
+            statements.statement_pdf(s, money) if suffix == ".pdf" else None,
+            (statements.CSV_HEADER, statements.csv_rows(s)) if suffix == ".csv" else None,
+        )
         self.post_message(Loaded("exported", str(path)))
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:

@@ -4,8 +4,10 @@ deactivate or reactivate them, reset their password. All by keyboard at 80x24.
 The list searches as you type (every word in the name or the email) with a role filter, and
 loads the next page when the cursor reaches the last row (keyset paging, db/people.py).
 Forms check each field and say which rule it broke before anything is written; what the
-database refuses (a taken email, the last Admin) reaches the app's error modal and the form
-stays open to be corrected. A new person's or a reset temporary password is shown once.
+database refuses (a taken email) shows under the field it names and the form stays open to
+be corrected. A new person's or a reset temporary password is shown once; once it is
+closed, the search box has the cursor (a name typed next finds someone, and `n` is a
+letter, not New person).
 
 The list is a ListScreen (widgets/lists.py): its searching, paging, stale-result guard and
 live Presence column (online / away / offline, a symbol and a word, changing in place
@@ -29,7 +31,6 @@ from textual.widgets import (
     DataTable,
     Footer,
     Input,
-    Label,
     OptionList,
     Select,
     Static,
@@ -37,9 +38,13 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from school_tui.domain.access import ROLES
+from school_tui.domain.fields import FieldError
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.confirm import ConfirmModal
+from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, ListLoaded, ListScreen, ListSpec, Page
+from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import clean, safe_join, safe_text
 
 PAGE = 100
@@ -63,12 +68,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 # -- validation: the field, and the rule it broke -------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str  # the Input's id
-    message: str
 
 
 @dataclass(frozen=True)
@@ -128,16 +127,6 @@ class AccountDone(Message):
     temporary: Any = None  # TemporaryPassword
 
 
-@dataclass
-class FormSaved(Message):
-    result: Any
-
-
-@dataclass
-class FormFailed(Message):
-    """The save raised (the app's handler shows why); the form is usable again."""
-
-
 @dataclass(frozen=True)
 class TemporaryPassword:
     full_name: str
@@ -147,22 +136,6 @@ class TemporaryPassword:
 
 
 # -- small modals ---------------------------------------------------------------------------
-
-
-MODAL_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{
-    width: 72; max-width: 100%; height: auto; max-height: 100%;
-    border: thick $primary; background: $surface; padding: 0 2;
-}}
-{name} .modal-title {{ text-style: bold; margin-bottom: 1; }}
-{name} .modal-note {{ color: $text-muted; height: auto; }}
-{name} .form-status {{ height: auto; min-height: 1; color: $text-muted; }}
-{name} .form-status.error {{ color: $error; text-style: bold; }}
-{name} Horizontal {{ height: auto; margin-top: 1; }}
-{name} #temp-close {{ margin-top: 1; }}
-{name} Button {{ margin-right: 2; }}
-"""
 
 
 class TemporaryPasswordModal(ModalScreen[None]):
@@ -204,37 +177,6 @@ class TemporaryPasswordModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ConfirmModal(ModalScreen[bool]):
-    DEFAULT_CSS = MODAL_CSS.format(name="ConfirmModal")
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-    ]
-
-    def __init__(self, title: str, detail: str) -> None:
-        super().__init__()
-        self._title = title
-        self._detail = detail
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(safe_text(self._title), classes="modal-title")
-            yield Static(safe_text(self._detail, multiline=True), classes="modal-note")
-            with Horizontal():
-                yield Button("Yes (y)", variant="warning", compact=True, id="confirm-yes")
-                yield Button("No (n)", compact=True, id="confirm-no")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-
 class RolePicker(ModalScreen[str | None]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="RolePicker")
@@ -274,150 +216,86 @@ class RolePicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class PersonForm(ModalScreen[Any]):
-    """Create a person (names, email, role), or edit one (names, email). Saves itself, in a
-    worker, so a refusal by the database leaves the form open with what was typed."""
-
-    DEFAULT_CSS = (
-        MODAL_CSS.format(name="PersonForm")
-        + """
-    PersonForm .modal-title { margin-bottom: 0; }
-    PersonForm .field { height: auto; margin-top: 0; }
-    PersonForm .field Label { width: 12; padding-top: 1; }
-    PersonForm .field Input, PersonForm .field Select { width: 1fr; }
-    PersonForm #form-buttons { height: 1; margin-top: 0; }
-    """
-    )
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-        Binding("ctrl+s", "save", "Save", id="form.save"),
-    ]
+class PersonForm(FormModal):
+    """Create a person (names, email, role), or edit one (names, email), on the app's form
+    (widgets/forms.py): it saves in a worker, and what the database refuses (a taken email,
+    the last Admin) shows under the field it names, the form open with what was typed.
+    Dismisses with the TemporaryPassword of a new person, or the name of an edited one."""
 
     def __init__(self, session, person=None) -> None:
-        super().__init__()
-        self.session = session
-        self.person = person  # None: a new person
-        self._busy = False
+        super().__init__(session, person_form(person))
 
-    def compose(self) -> ComposeResult:
-        p = self.person
-        with Vertical():
-            title = "New person" if p is None else safe_join("Edit", p.full_name)
-            yield Static(title, classes="modal-title")
-            with Horizontal(classes="field"):
-                yield Label("First name")
-                yield Input(p.first_name if p else "", id="first-name")
-            with Horizontal(classes="field"):
-                yield Label("Last name")
-                yield Input(p.last_name if p else "", id="last-name")
-            with Horizontal(classes="field"):
-                yield Label("Email")
-                yield Input(p.email if p else "", placeholder="name@school.example", id="email")
-            if p is None:
-                with Horizontal(classes="field"):
-                    yield Label("Role")
-                    yield Select(((r, r) for r in ROLES), prompt="Choose a role", id="role")
-            yield Static("", classes="form-status", id="form-status")
-            with Horizontal(id="form-buttons"):
-                yield Button("Save (Ctrl+S)", variant="primary", compact=True, id="form-save")
-                yield Button("Cancel (Esc)", compact=True, id="form-cancel")
-        yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#first-name", Input).focus()
+# the database's message prefix -> the form's field
+PERSON_FIELDS = {
+    "first name": "first-name",
+    "last name": "last-name",
+    "email": "email",
+    "role": "role",
+}
 
-    def set_status(self, text: str, error: bool = False) -> None:
-        status = self.query_one("#form-status", Static)
-        status.update(safe_text(text, multiline=True))
-        status.set_class(error, "error")
 
-    @on(Input.Submitted)
-    def _next_field(self, event: Input.Submitted) -> None:
-        order = ["first-name", "last-name", "email"]
-        index = order.index(event.input.id) if event.input.id in order else -1
-        if 0 <= index < len(order) - 1:
-            self.query_one(f"#{order[index + 1]}", Input).focus()
-        elif self.person is None and event.input.id == "email":
-            self.query_one("#role", Select).focus()
-        else:
-            self.action_save()
+def person_form(person=None) -> FormSpec:
+    """`person`: db.people.PersonRow to edit, None for a new person."""
+    p = person
+    creating = p is None
 
-    @on(Select.Changed, "#role")
-    def _role_chosen(self, event: Select.Changed) -> None:
-        if event.value is not Select.NULL:
-            self.query_one("#form-save", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "form-save":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self._busy:
-            self.dismiss(None)
-
-    def action_save(self) -> None:
-        if self._busy:
-            return
-        creating = self.person is None
-        role = self.query_one("#role", Select).value if creating else None
+    def check(values: dict) -> PersonFields:
         checked = validate_person(
-            self.query_one("#first-name", Input).value,
-            self.query_one("#last-name", Input).value,
-            self.query_one("#email", Input).value,
-            role,
+            values["first-name"] or "",
+            values["last-name"] or "",
+            values["email"] or "",
+            values.get("role"),
             need_role=creating,
         )
         if isinstance(checked, FieldError):
-            self.set_status(checked.message, error=True)
-            self.query_one(f"#{checked.field}").focus()
-            return
-        self._busy = True
-        self.set_status("Creating the login…" if creating else "Saving…")
-        self._save(checked)
+            raise checked
+        return checked
 
-    @db_work(name="save person", group="person-form", exclusive=True)
-    def _save(self, fields: PersonFields) -> None:
+    def save(conn, fields: PersonFields):
         from school_tui.db import people
 
-        try:
-            if self.person is None:
-                _, password = self.session.run(
-                    lambda conn: people.create_with_temporary_password(
-                        conn,
-                        role=fields.role,
-                        first_name=fields.first_name,
-                        last_name=fields.last_name,
-                        email=fields.email,
-                    )
-                )
-                result: Any = TemporaryPassword(
-                    f"{fields.first_name} {fields.last_name}", fields.email, password, True
-                )
-            else:
-                self.session.run(
-                    lambda conn: people.update_person(
-                        conn,
-                        self.person.id,
-                        first_name=fields.first_name,
-                        last_name=fields.last_name,
-                        email=fields.email,
-                    )
-                )
-                result = f"{fields.first_name} {fields.last_name}"
-        except BaseException:
-            self.post_message(FormFailed())
-            raise
-        self.post_message(FormSaved(result))
+        if p is None:
+            _, password = people.create_with_temporary_password(
+                conn,
+                role=fields.role,
+                first_name=fields.first_name,
+                last_name=fields.last_name,
+                email=fields.email,
+            )
+            return TemporaryPassword(
+                f"{fields.first_name} {fields.last_name}", fields.email, password, True
+            )
+        people.update_person(
+            conn,
+            p.id,
+            first_name=fields.first_name,
+            last_name=fields.last_name,
+            email=fields.email,
+        )
+        return f"{fields.first_name} {fields.last_name}"
 
-    def on_form_failed(self, message: FormFailed) -> None:
-        self._busy = False
-        self.set_status("Not saved: see the message.", error=True)
+    def refused(exc: BaseException) -> FieldError | None:
+        from school_tui.db.errors import field_refusal
 
-    def on_form_saved(self, message: FormSaved) -> None:
-        self._busy = False
-        self.dismiss(message.result)
+        return field_refusal(exc, PERSON_FIELDS)
+
+    fields = [
+        Field("first-name", "First name", p.first_name if p else ""),
+        Field("last-name", "Last name", p.last_name if p else ""),
+        Field("email", "Email", p.email if p else "", "name@school.example"),
+    ]
+    if creating:
+        fields.append(Field("role", "Role", "", "Choose a role", [(r, r) for r in ROLES]))
+    return FormSpec(
+        title="New person" if p is None else f"Edit {p.full_name}",
+        fields=fields,
+        check=check,
+        save=save,
+        refused=refused,
+        saving="Creating the login…" if creating else "Saving…",
+        label_width=12,
+    )
 
 
 # -- the screen -----------------------------------------------------------------------------
@@ -534,7 +412,7 @@ class PeopleScreen(ListScreen):
     def _created(self, result) -> None:
         if isinstance(result, TemporaryPassword):
             self.reload()
-            self.app.push_screen(TemporaryPasswordModal(result))
+            self._show_temporary(result)
 
     def action_edit_person(self) -> None:
         person = self._need_selection()
@@ -628,4 +506,10 @@ class PeopleScreen(ListScreen):
         self.notify(message.note)
         self.reload()
         if message.temporary is not None:
-            self.app.push_screen(TemporaryPasswordModal(message.temporary))
+            self._show_temporary(message.temporary)
+
+    def _show_temporary(self, temporary: TemporaryPassword) -> None:
+        """The password, once; then the search box has the cursor, whatever had it before."""
+        self.app.push_screen(
+            TemporaryPasswordModal(temporary), lambda _closed: self.action_focus_search()
+        )

@@ -105,8 +105,11 @@ class ChatScreen(Screen):
         self._show_header()
         self.load_conversations()
         if self._open_first is not None:
+            # Opened on a conversation (Ctrl+J, to the last message): to answer it.
             self.open_conversation(self._open_first)
         else:
+            # The list has the cursor: Enter on a conversation opens it for writing (the
+            # newest one shows meanwhile); the message box only once one is chosen.
             self.query_one(ConversationList).focus()
 
     # -- what is shown -----------------------------------------------------------------------
@@ -148,7 +151,7 @@ class ChatScreen(Screen):
         first_load = not self._list_loaded
         self._list_loaded = True
         if first_load and self.partner_id is None and message.rows:
-            self.open_conversation(message.rows[0].partner_id)
+            self.open_conversation(message.rows[0].partner_id, write=False)
         elif self.partner_id is not None:
             conversations.select_partner(self.partner_id)
             item = conversations.items.get(self.partner_id)
@@ -171,16 +174,22 @@ class ChatScreen(Screen):
     def _conversation_chosen(self, event: OptionList.OptionSelected) -> None:
         self.open_conversation(int(event.option.id))
 
-    def open_conversation(self, partner_id: int) -> None:
+    def open_conversation(self, partner_id: int, *, write: bool = True) -> None:
+        """Show the conversation with `partner_id`; `write`: the message box takes the
+        cursor (a conversation chosen), else it stays where it is (the chat just opened)."""
+        compose = self.query_one("#compose", Input)
+        if write and partner_id == self.partner_id:
+            compose.focus()  # already shown: on to writing
+            return
         self.partner_id = partner_id
         self._send_key = None
         self.show_error("")
         self.conversations.select_partner(partner_id)
         self.view.clear_conversation("Loading…")
         self._show_header()
-        compose = self.query_one("#compose", Input)
         compose.disabled = False
-        compose.focus()
+        if write:
+            compose.focus()
         self.load_history(partner_id, "latest")
 
     # -- history -----------------------------------------------------------------------------

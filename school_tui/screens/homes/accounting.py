@@ -50,7 +50,8 @@ class AccountingHome(RoleHome):
         self.app.push_screen(FeesScreen(self.session), lambda _: self.load_all())
 
     def action_statement(self) -> None:
-        from school_tui.screens.accounting.statement import StatementScreen, StudentPicker
+        from school_tui.screens.accounting.statement import StatementScreen
+        from school_tui.widgets.pickers import StudentPicker
 
         def picked(student_id: int | None) -> None:
             if student_id is not None:

@@ -134,6 +134,7 @@ class RoleHome(Screen):
             self.pane_rows[pane.id] = rows
             table = self.query_one(f"#table-{pane.id}", DataTable)
             widths = pane.widths or ()
+            fmt = self.app.money_format
             with self.app.batch_update():
                 table.clear()
                 if pane.presence:
@@ -143,7 +144,7 @@ class RoleHome(Screen):
                     if pane.presence:
                         (user_id, status), cells = cells[:2], cells[2:]
                     shown = [
-                        safe_text(_format(cell), max_length=_width(widths, i))
+                        safe_text(_format(cell, fmt), max_length=_width(widths, i))
                         for i, cell in enumerate(cells)
                     ]
                     if pane.presence:
@@ -269,21 +270,20 @@ def _shown_cells(pane: Pane, row: tuple) -> tuple:
     return row[(1 if pane.on_select else 0) + (2 if pane.presence else 0) :]
 
 
-def _format(cell: object) -> object:
-    """Dates as dates, money in the school's format (config.toml's separators; no symbol: a
-    column of amounts); everything else as it is."""
+def _format(cell: object, fmt) -> object:
+    """Dates as dates, money in the school's format `fmt` (config.toml's separators; no
+    symbol: a column of amounts); everything else as it is."""
     from datetime import date, datetime
     from decimal import Decimal
 
     from school_tui.domain.money import format_money
-    from school_tui.screens.accounting.forms import money_format
 
     if isinstance(cell, datetime):
         return cell.astimezone().strftime("%Y-%m-%d %H:%M")
     if isinstance(cell, date):
         return cell.isoformat()
     if isinstance(cell, Decimal):
-        return format_money(cell, money_format(), symbol=False)
+        return format_money(cell, fmt, symbol=False)
     if cell is None:
         return "—"
     return cell

@@ -135,13 +135,15 @@ class StudentHome(RoleHome):
     def on_home_loaded(self, message: HomeLoaded) -> None:
         """Amounts of the fee and payment panes in the school's money format (on the UI
         thread, before RoleHome's handler fills the tables), and the enrollment summary."""
-        from school_tui.screens.accounting.forms import money
+        from school_tui.domain.money import format_money
 
+        fmt = self.app.money_format
         for pane in ("fees", "payments"):
             rows = message.data.get(pane)
             if rows:
                 rows[:] = [
-                    tuple(money(c) if isinstance(c, Decimal) else c for c in r) for r in rows
+                    tuple(format_money(c, fmt) if isinstance(c, Decimal) else c for c in r)
+                    for r in rows
                 ]
         if SUMMARY_KEY in message.data:
             summary = self.query_one("#enrollment-summary", Static)
@@ -152,7 +154,7 @@ class StudentHome(RoleHome):
 
     @db_work(name="receipt", group="student-receipt")
     def _load_receipt(self, payment_id: int) -> None:
-        from school_tui.screens.accounting.forms import Loaded
+        from school_tui.runtime.messages import Loaded
 
         receipt = self.session.run(lambda c: accounting_reports.receipt(c, payment_id))
         self.post_message(Loaded("receipt", receipt))

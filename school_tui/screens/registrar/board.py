@@ -28,6 +28,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from school_tui.domain.school import ENROLLMENT_STATUSES, GRADE_LEVELS
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
@@ -37,11 +38,7 @@ from school_tui.widgets.title import TitleBar
 if TYPE_CHECKING:
     from datetime import datetime
 
-STATUSES = ("Pending", "Verified", "Payment Complete", "Enrolled", "Withdrawn")
-GRADE_LEVELS = (
-    "Kindergarten",
-    *(f"Grade {n}" for n in range(1, 13)),
-)
+STATUSES = ENROLLMENT_STATUSES
 LIST_LIMIT = 1000  # rows a column shows; the status line says when there are more
 MARK = "*"
 # Widths for 80 columns: the cells' padding (2 each) and the scrollbar (2) included.
@@ -128,7 +125,9 @@ class BoardMoveRefused(Message):
 
 class TransitionModal(ModalScreen[tuple[str, str] | None]):
     """Where the marked students go: the allowed targets, a remark, one confirmation that
-    names how many and from/to. Returns (target, remark), or None on Escape."""
+    names how many and from/to. Enter confirms from the list or the remark (one Enter, as
+    the line under them says), Tab goes to the remark. Returns (target, remark), or None on
+    Escape."""
 
     DEFAULT_CSS = """
     TransitionModal { align: center middle; }
@@ -181,12 +180,10 @@ class TransitionModal(ModalScreen[tuple[str, str] | None]):
         self.query_one("#move-summary", Static).update(self._summary(self._target()))
 
     @on(OptionList.OptionSelected)
-    def _selected(self) -> None:
-        self.query_one("#move-remark", Input).focus()
-
     @on(Input.Submitted, "#move-remark")
-    def _confirm(self, event: Input.Submitted) -> None:
-        self.dismiss((self._target(), event.value.strip()))
+    def _confirm(self) -> None:
+        remark = self.query_one("#move-remark", Input).value.strip()
+        self.dismiss((self._target(), remark))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

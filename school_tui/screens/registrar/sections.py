@@ -17,23 +17,25 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
+from textual.widgets import DataTable, Footer, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from school_tui.domain.fields import FieldError
+from school_tui.domain.school import GRADE_LEVELS
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.forms import Field, FormModal, FormSpec, Options
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
+from school_tui.widgets.pickers import SECTIONS, StudentPicker
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 if TYPE_CHECKING:
     from school_tui.db.errors import NotAllowed, Refused
     from school_tui.db.sections import Section
-
-GRADE_LEVELS = ("Kindergarten", *(f"Grade {n}" for n in range(1, 13)))
 
 
 def refusal(exc: Refused | NotAllowed) -> str:
@@ -49,23 +51,6 @@ def _seats(section) -> str:
 
 
 @dataclass
-class SectionFormChoices(Message):
-    years: list[tuple[int, str, bool]]
-    advisers: list[tuple[int, str]]
-
-
-@dataclass
-class SectionSaved(Message):
-    section_id: int
-
-
-@dataclass
-class SectionRefused(Message):
-    field: str | None  # the form field at fault, when the message names one
-    message: str
-
-
-@dataclass
 class RosterChanged(Message):
     text: str
 
@@ -75,13 +60,107 @@ class RosterRefused(Message):
     message: str
 
 
-@dataclass
-class StudentsFound(Message):
-    query: str
-    hits: list  # db.students.StudentHit
-
-
 # -- the section form -------------------------------------------------------------------------
+
+
+class SectionForm(FormModal):
+    """New section (section None) or edit one, on the app's form (widgets/forms.py): a
+    broken rule, ours or the database's, shows under its field and nothing is written.
+    Dismisses with the section's id once saved."""
+
+    def __init__(self, session, section=None, year_id: int | None = None) -> None:
+        super().__init__(session, section_form(section, year_id))
+
+
+def section_form(section=None, year_id: int | None = None) -> FormSpec:
+    """`year_id`: a new section's school year (default the current one)."""
+    s = section
+
+    def choices(conn) -> dict:
+        from school_tui.db import records, sections
+
+        years = records.school_years(conn)
+        current = s.school_year_id if s else year_id
+        if current is None or not any(i == current for i, _n, _c in years):
+            current = next((i for i, _n, cur in years if cur), None)
+        return {
+            "sec-year": Options(
+                [(name + (" (current)" if cur else ""), i) for i, name, cur in years], current
+            ),
+            "sec-adviser": [(name, i) for i, name in sections.advisers(conn)],
+        }
+
+    def check(values: dict) -> dict:
+        name = (values["sec-name"] or "").strip()
+        capacity_text = (values["sec-capacity"] or "").strip()
+        if not name:
+            raise FieldError("sec-name", "Name: required (e.g. Rizal)")
+        if values["sec-grade"] is None:
+            raise FieldError("sec-grade", "Grade level: choose one")
+        if values["sec-year"] is None and s is None:
+            raise FieldError("sec-year", "School year: choose one")
+        capacity = None
+        if capacity_text:
+            if not capacity_text.isdigit() or not 1 <= int(capacity_text) <= 200:
+                raise FieldError("sec-capacity", "Capacity: a whole number from 1 to 200, or empty")
+            capacity = int(capacity_text)
+        year, adviser = values["sec-year"], values["sec-adviser"]
+        return {
+            "name": name,
+            "grade_level": str(values["sec-grade"]),
+            "school_year_id": None if year is None else int(year),
+            "adviser_id": None if adviser is None else int(adviser),
+            "capacity": capacity,
+        }
+
+    def save(conn, values: dict) -> int:
+        from school_tui.db import sections
+
+        if s is None:
+            return sections.create_section(conn, **values)
+        values = {k: v for k, v in values.items() if k != "school_year_id"}
+        sections.update_section(conn, s.id, **values)
+        return s.id
+
+    return FormSpec(
+        title=f"Edit section {s.grade_level} - {s.name}" if s else "New section",
+        fields=[
+            Field("sec-name", "Name", s.name if s else "", max_length=100),
+            Field(
+                "sec-grade",
+                "Grade level",
+                s.grade_level if s else "",
+                "Grade level",
+                options=[(g, g) for g in GRADE_LEVELS],
+            ),
+            Field(
+                "sec-year",
+                "School year",
+                s.school_year_id if s else "",
+                "School year",
+                options=[],
+                disabled=s is not None,
+            ),
+            Field(
+                "sec-adviser",
+                "Adviser",
+                s.adviser_id if s and s.adviser_id is not None else "",
+                "No adviser",
+                options=[],
+            ),
+            Field(
+                "sec-capacity",
+                "Capacity (seats)",
+                str(s.capacity) if s and s.capacity else "",
+                "1 to 200, empty for no limit",
+            ),
+        ],
+        check=check,
+        save=save,
+        choices=choices,
+        refused=_section_refusal,
+    )
+
 
 FORM_FIELDS = {  # the database's message prefix -> the form's field
     "name": "sec-name",
@@ -90,200 +169,24 @@ FORM_FIELDS = {  # the database's message prefix -> the form's field
     "adviser": "sec-adviser",
     "capacity": "sec-capacity",
 }
+FORM_CONSTRAINTS = {  # a violated constraint's name (a part of it) -> the form's field
+    "grade_level_name": "sec-name",  # unique (school year, grade, name)
+    "_key": "sec-name",
+    "capacity": "sec-capacity",
+    "name": "sec-name",
+}
 
 
-class SectionForm(ModalScreen[int | None]):
-    """New section (section None) or edit one. Saves in a worker; a broken rule shows under
-    its field and nothing is written. Returns the section's id once saved."""
+def _section_refusal(exc: BaseException) -> FieldError | None:
+    from school_tui.db.errors import field_refusal
 
-    DEFAULT_CSS = """
-    SectionForm { align: center middle; }
-    SectionForm > Vertical {
-        width: 60; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
-    SectionForm #form-title { text-style: bold; }
-    SectionForm Input, SectionForm Select { height: 3; }
-    SectionForm #form-row { height: 3; }
-    SectionForm #form-row Select { width: 1fr; }
-    SectionForm Input { border: round $border-blurred; border-title-color: $text-muted; }
-    SectionForm Input:focus { border: round $border; border-title-color: $text; }
-    SectionForm .invalid, SectionForm .invalid:focus { border: round $error; }
-    SectionForm .field-error { color: $error; height: auto; padding: 0 1; display: none; }
-    SectionForm .field-error.shown { display: block; }
-    SectionForm #form-status { color: $text-muted; height: auto; }
-    """
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="section.cancel"),
-        Binding("ctrl+s", "save", "Save", id="section.save"),
-    ]
-
-    def __init__(self, session, section=None, year_id: int | None = None) -> None:
-        super().__init__()
-        self.session = session
-        self.section = section
-        self.year_id = year_id  # a new section's school year (default the current one)
-
-    def compose(self) -> ComposeResult:
-        s = self.section
-        with Vertical():
-            title = f"Edit section {s.grade_level} - {s.name}" if s else "New section"
-            yield Static(safe_text(title), id="form-title")
-            name = Input(value=s.name if s else "", id="sec-name", max_length=100)
-            name.border_title = "Name"
-            yield name
-            yield Static("", classes="field-error", id="sec-name-error")
-            yield Label("Grade level · School year")
-            with Horizontal(id="form-row", classes="row"):
-                yield Select(
-                    [(g, g) for g in GRADE_LEVELS],
-                    value=s.grade_level if s else Select.NULL,
-                    prompt="Grade level",
-                    id="sec-grade",
-                )
-                yield Select([], prompt="School year", id="sec-year", disabled=s is not None)
-            yield Static("", classes="field-error", id="sec-grade-error")
-            yield Static("", classes="field-error", id="sec-year-error")
-            yield Label("Adviser")
-            yield Select([], prompt="No adviser", id="sec-adviser")
-            yield Static("", classes="field-error", id="sec-adviser-error")
-            capacity = Input(
-                value=str(s.capacity) if s and s.capacity else "",
-                placeholder="1 to 200, empty for no limit",
-                id="sec-capacity",
-            )
-            capacity.border_title = "Capacity (seats)"
-            yield capacity
-            yield Static("", classes="field-error", id="sec-capacity-error")
-            yield Static("Ctrl+S saves, Escape cancels.", id="form-status")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#sec-name", Input).focus()
-        self._load_choices()
-
-    @db_work(name="section choices", group="section-choices")
-    def _load_choices(self) -> None:
-        from school_tui.db import records, sections
-
-        def fetch(conn):
-            return records.school_years(conn), sections.advisers(conn)
-
-        self.post_message(SectionFormChoices(*self.session.run(fetch)))
-
-    def on_section_form_choices(self, message: SectionFormChoices) -> None:
-        year = self.query_one("#sec-year", Select)
-        year.set_options(
-            [(name + (" (current)" if cur else ""), i) for i, name, cur in message.years]
+    refusal = field_refusal(exc, FORM_FIELDS, FORM_CONSTRAINTS)
+    text = refusal.message.lower() if refusal is not None else ""
+    if "duplicate key" in text and "sections" in text:
+        return FieldError(
+            "sec-name", "Name: this grade already has a section of that name this school year"
         )
-        current = self.section.school_year_id if self.section else self.year_id
-        if current is None or not any(i == current for i, _n, _c in message.years):
-            current = next((i for i, _n, cur in message.years if cur), None)
-        if current is not None:
-            year.value = current
-        adviser = self.query_one("#sec-adviser", Select)
-        adviser.set_options([(name, i) for i, name in message.advisers])
-        if self.section and self.section.adviser_id is not None:
-            if any(i == self.section.adviser_id for i, _ in message.advisers):
-                adviser.value = self.section.adviser_id
-
-    # -- errors ------------------------------------------------------------------------------
-
-    def _clear_errors(self) -> None:
-        for field in FORM_FIELDS.values():
-            self.query_one(f"#{field}").remove_class("invalid")
-            error = self.query_one(f"#{field}-error", Static)
-            error.update("")
-            error.remove_class("shown")
-
-    def show_error(self, field: str | None, message: str) -> None:
-        self._clear_errors()
-        if field is None:
-            status = self.query_one("#form-status", Static)
-            status.update(safe_text(f"Not saved: {message}"))
-            return
-        self.query_one(f"#{field}").add_class("invalid")
-        error = self.query_one(f"#{field}-error", Static)
-        error.update(safe_text(message))
-        error.add_class("shown")
-        self.query_one(f"#{field}").focus()
-        self.query_one("#form-status", Static).update("Not saved: fix the field in red.")
-
-    # -- saving ------------------------------------------------------------------------------
-
-    def _values(self):
-        """The form's values, or the field at fault and its rule."""
-        name = self.query_one("#sec-name", Input).value.strip()
-        grade = self.query_one("#sec-grade", Select).value
-        year = self.query_one("#sec-year", Select).value
-        adviser = self.query_one("#sec-adviser", Select).value
-        capacity_text = self.query_one("#sec-capacity", Input).value.strip()
-        if not name:
-            return "sec-name", "Name: required (e.g. Rizal)"
-        if grade is Select.NULL:
-            return "sec-grade", "Grade level: choose one"
-        if year is Select.NULL and self.section is None:
-            return "sec-year", "School year: choose one"
-        capacity = None
-        if capacity_text:
-            if not capacity_text.isdigit() or not 1 <= int(capacity_text) <= 200:
-                return "sec-capacity", "Capacity: a whole number from 1 to 200, or empty"
-            capacity = int(capacity_text)
-        return {
-            "name": name,
-            "grade_level": str(grade),
-            "school_year_id": None if year is Select.NULL else int(year),
-            "adviser_id": None if adviser is Select.NULL else int(adviser),
-            "capacity": capacity,
-        }
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        self.action_save()
-
-    def action_save(self) -> None:
-        values = self._values()
-        if isinstance(values, tuple):
-            self.show_error(*values)
-            return
-        self._clear_errors()
-        self.query_one("#form-status", Static).update("Saving…")
-        self._save(values)
-
-    @db_work(name="section save", group="section-save", exclusive=True)
-    def _save(self, values: dict) -> None:
-        from school_tui.db import sections
-        from school_tui.db.errors import NotAllowed, Refused
-
-        section = self.section
-
-        def save(conn):
-            if section is None:
-                return sections.create_section(conn, **values)
-            values.pop("school_year_id")
-            sections.update_section(conn, section.id, **values)
-            return section.id
-
-        try:
-            section_id = self.session.run(save)
-        except (Refused, NotAllowed) as exc:
-            field = getattr(exc, "field", None)
-            self.post_message(SectionRefused(FORM_FIELDS.get(field or ""), _sentence(refusal(exc))))
-            return
-        self.post_message(SectionSaved(section_id))
-
-    def on_section_refused(self, message: SectionRefused) -> None:
-        self.show_error(message.field, message.message)
-
-    def on_section_saved(self, message: SectionSaved) -> None:
-        self.dismiss(message.section_id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    return refusal
 
 
 # -- the sections list ------------------------------------------------------------------------
@@ -440,71 +343,6 @@ class SectionsScreen(ListScreen):
 # -- choosing a student or a section ----------------------------------------------------------
 
 
-class StudentPicker(ModalScreen[int | None]):
-    """Type a name, email or student number (Enter searches), pick with Enter."""
-
-    DEFAULT_CSS = """
-    StudentPicker { align: center middle; }
-    StudentPicker > Vertical {
-        width: 72; max-width: 100%; height: 20; max-height: 100%;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
-    StudentPicker OptionList { height: 1fr; }
-    StudentPicker #pick-status { color: $text-muted; height: 1; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
-
-    def __init__(self, session, title: str) -> None:
-        super().__init__()
-        self.session = session
-        self.title_text = title
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(safe_text(self.title_text))
-            yield Input(placeholder="name, email or student number; Enter", id="pick-query")
-            yield Static("", id="pick-status")
-            yield OptionList(id="pick-list")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#pick-query", Input).focus()
-
-    @on(Input.Submitted, "#pick-query")
-    def _search(self, event: Input.Submitted) -> None:
-        self.query_one("#pick-status", Static).update("Searching…")
-        self._find(event.value.strip())
-
-    @db_work(name="student search", group="student-search", exclusive=True)
-    def _find(self, text: str) -> None:
-        from school_tui.db import students
-
-        self.post_message(StudentsFound(text, self.session.run(lambda c: students.search(c, text))))
-
-    def on_students_found(self, message: StudentsFound) -> None:
-        options = self.query_one("#pick-list", OptionList)
-        options.clear_options()
-        for hit in message.hits:
-            where = hit.section or "no section"
-            label = safe_join(
-                hit.student_number, "·", f"{hit.last_name}, {hit.first_name}", "·", where
-            )
-            options.add_option(Option(label, id=str(hit.id)))
-        self.query_one("#pick-status", Static).update(
-            safe_text(f"{len(message.hits)} found" if message.hits else "Nobody found.")
-        )
-        if message.hits:
-            options.highlighted = 0
-            options.focus()
-
-    @on(OptionList.OptionSelected, "#pick-list")
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
 class SectionPicker(ModalScreen[int | None]):
     DEFAULT_CSS = """
     SectionPicker { align: center middle; }
@@ -625,7 +463,7 @@ class RosterScreen(ListScreen):
         if self.section is None:
             return
         title = f"Assign a student to {self.section.grade_level} - {self.section.name}"
-        self.app.push_screen(StudentPicker(self.session, title), self._assign_picked)
+        self.app.push_screen(StudentPicker(self.session, title, SECTIONS), self._assign_picked)
 
     def _assign_picked(self, student_id: int | None) -> None:
         if student_id is not None and self.section is not None:

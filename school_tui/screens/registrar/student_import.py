@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, ProgressBar, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
@@ -82,40 +82,6 @@ class ImportFinished(Message):
 @dataclass
 class ImportRefused(Message):
     reason: str
-
-
-class ConfirmImportModal(ModalScreen[bool]):
-    DEFAULT_CSS = """
-    ConfirmImportModal { align: center middle; }
-    ConfirmImportModal > Vertical {
-        width: 64; max-width: 100%; height: auto;
-        border: thick $warning; background: $surface; padding: 0 1;
-    }
-    ConfirmImportModal #confirm-text { height: auto; margin-bottom: 1; }
-    """
-    BINDINGS = [
-        Binding("escape,n", "answer(False)", "Cancel", id="import.no"),
-        Binding("y", "answer(True)", "Import", id="import.yes"),
-    ]
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(safe_text(self.text, multiline=True), id="confirm-text")
-            yield Button("Import (y)", variant="warning", id="confirm-yes")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-yes", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(True)
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class ImportScreen(Screen):
@@ -313,7 +279,10 @@ class ImportScreen(Screen):
             if yes and parsed is self.parsed:
                 self._start(parsed)
 
-        self.app.push_screen(ConfirmImportModal(text), answered)
+        self.app.push_screen(
+            ConfirmModal("Import students", text, yes="Import", no="Cancel", default_yes=True),
+            answered,
+        )
 
     def _start(self, parsed) -> None:
         self.running = True

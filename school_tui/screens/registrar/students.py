@@ -23,17 +23,21 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
-from school_tui.domain.student_csv import GRADE_LEVELS, check_fields
+from school_tui.domain.fields import FieldError
+from school_tui.domain.school import GRADE_LEVELS
+from school_tui.domain.student_csv import check_fields
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals import typeahead
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec
+from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import clean, safe_join, safe_text
 
 if TYPE_CHECKING:
@@ -91,22 +95,6 @@ class PageLoaded(Message):
 
 
 @dataclass
-class FormSaved(Message):
-    student_id: int
-    note: str
-
-
-@dataclass
-class FormFailed(Message):
-    text: str
-
-
-@dataclass
-class SectionsLoaded(Message):
-    rows: list  # list[db.sections.Section]
-
-
-@dataclass
 class ProfileLoaded(Message):
     profile: Profile | None
 
@@ -118,18 +106,6 @@ class NextStatusLoaded(Message):
 
 
 # -- the quick advance ----------------------------------------------------------------------------
-
-MODAL_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{
-    width: 72; max-width: 100%; height: auto; max-height: 100%;
-    border: thick $primary; background: $surface; padding: 0 2;
-}}
-{name} .modal-title {{ text-style: bold; }}
-{name} .modal-note {{ color: $text-muted; height: auto; }}
-{name} .form-status {{ height: auto; min-height: 1; color: $text-muted; }}
-{name} .form-status.error {{ color: $error; text-style: bold; }}
-"""
 
 
 @dataclass(frozen=True)
@@ -217,172 +193,84 @@ def validate_form(values: dict[str, str]):
     )
 
 
-class StudentForm(ModalScreen[int | None]):
-    """A new student, or a student's details. Ctrl+S saves (in a worker); a refusal names the
-    field, focuses it and keeps what was typed."""
-
-    DEFAULT_CSS = (
-        MODAL_CSS.format(name="StudentForm")
-        + """
-    StudentForm > Vertical { width: 76; }
-    StudentForm .field { height: 1; }
-    StudentForm .field Label { width: 14; }
-    StudentForm .field Input, StudentForm .field Select { width: 1fr; }
-    StudentForm #form-buttons { height: 1; margin-top: 1; }
-    StudentForm Button { margin-right: 2; }
-    """
-    )
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="student-form.cancel"),
-        Binding("ctrl+s", "save", "Save", id="student-form.save"),
-    ]
+class StudentForm(FormModal):
+    """A new student, or a student's details, on the app's form (widgets/forms.py): one line
+    per field; a broken rule, ours or the database's (a taken student number), shows under
+    the field with the cursor on it, and what was typed stays. Dismisses with the student's
+    id once saved."""
 
     def __init__(self, session, profile=None) -> None:
-        super().__init__()
-        self.session = session
-        self.profile = profile  # db.students.Profile, or None for a new student
-        self._busy = False
+        super().__init__(session, student_form(profile))
 
-    def compose(self) -> ComposeResult:
-        p = self.profile
-        values = {
-            "first-name": p.first_name if p else "",
-            "last-name": p.last_name if p else "",
-            "email": p.email if p else "",
-            "student-number": (p.student_number or "") if p else "",
-            "birth-date": p.birth_date.isoformat() if p and p.birth_date else "",
-            "guardian-name": (p.guardian_name or "") if p else "",
-            "guardian-phone": (p.guardian_phone or "") if p else "",
-            "address": (p.address or "") if p else "",
-        }
-        placeholders = {
-            "email": "name@school.example",
-            "student-number": "2026-00123",
-            "birth-date": "YYYY-MM-DD",
-            "guardian-phone": "+63 912 345 6789",
-        }
-        with Vertical():
-            title = "New student" if p is None else safe_join("Edit", p.full_name)
-            yield Static(title, classes="modal-title")
-            for input_id, label, _attr in FIELDS:
-                with Horizontal(classes="field"):
-                    yield Label(label)
-                    if input_id == "grade-level":
-                        yield Select(
-                            ((g, g) for g in GRADE_LEVELS),
-                            prompt="—",
-                            value=(p.grade_level if p and p.grade_level else Select.NULL),
-                            compact=True,
-                            id=input_id,
-                        )
-                    elif input_id == "section":
-                        yield Select([], prompt="— (none)", compact=True, id=input_id)
-                    else:
-                        yield Input(
-                            values[input_id],
-                            placeholder=placeholders.get(input_id, ""),
-                            compact=True,
-                            id=input_id,
-                        )
-            yield Static("", classes="form-status", id="form-status")
-            with Horizontal(id="form-buttons"):
-                yield Button("Save (Ctrl+S)", variant="primary", compact=True, id="form-save")
-                yield Button("Cancel (Esc)", compact=True, id="form-cancel")
-        yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#first-name", Input).focus()
-        self._load_sections()
+PLACEHOLDERS = {
+    "email": "name@school.example",
+    "student-number": "2026-00123",
+    "birth-date": "YYYY-MM-DD",
+    "guardian-phone": "+63 912 345 6789",
+}
 
-    @db_work(name="sections for the form", group="student-form-sections")
-    def _load_sections(self) -> None:
+
+def student_form(profile=None) -> FormSpec:
+    """`profile`: db.students.Profile, or None for a new student."""
+    p = profile
+    values = {
+        "first-name": p.first_name if p else "",
+        "last-name": p.last_name if p else "",
+        "email": p.email if p else "",
+        "student-number": (p.student_number or "") if p else "",
+        "grade-level": (p.grade_level or "") if p else "",
+        "section": p.section_id if p and p.section_id is not None else "",
+        "birth-date": p.birth_date.isoformat() if p and p.birth_date else "",
+        "guardian-name": (p.guardian_name or "") if p else "",
+        "guardian-phone": (p.guardian_phone or "") if p else "",
+        "address": (p.address or "") if p else "",
+    }
+    fields = []
+    for input_id, label, _attr in FIELDS:
+        if input_id == "grade-level":
+            fields.append(
+                Field(input_id, label, values[input_id], "—", [(g, g) for g in GRADE_LEVELS])
+            )
+        elif input_id == "section":
+            fields.append(Field(input_id, label, values[input_id], "— (none)", []))
+        else:
+            fields.append(Field(input_id, label, values[input_id], PLACEHOLDERS.get(input_id, "")))
+
+    def choices(conn) -> dict:
         from school_tui.db import sections
 
-        self.post_message(SectionsLoaded(self.session.run(sections.list_sections)))
+        return {"section": [(clean(s.label), s.id) for s in sections.list_sections(conn)]}
 
-    def on_sections_loaded(self, message: SectionsLoaded) -> None:
-        select = self.query_one("#section", Select)
-        select.set_options((clean(s.label), s.id) for s in message.rows)
-        if self.profile is not None and self.profile.section_id is not None:
-            select.value = self.profile.section_id
-
-    def set_status(self, text: str, error: bool = False) -> None:
-        status = self.query_one("#form-status", Static)
-        status.update(safe_text(text, multiline=True))
-        status.set_class(error, "error")
-
-    @on(Input.Submitted)
-    def _next_field(self, event: Input.Submitted) -> None:
-        self.focus_next()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "form-save":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        if not self._busy:
-            self.dismiss(None)
-
-    def _values(self) -> dict[str, str]:
-        values = {}
-        for input_id, _label, _attr in FIELDS:
-            widget = self.query_one(f"#{input_id}")
-            if isinstance(widget, Select):
-                values[input_id] = "" if widget.is_blank() else str(widget.value)
-            else:
-                values[input_id] = widget.value
-        return values
-
-    def action_save(self) -> None:
-        if self._busy:
-            return
-        values = self._values()
-        checked = validate_form(values)
+    def check(values: dict):
+        texts = {k: "" if v is None else str(v) for k, v in values.items()}
+        checked = validate_form(texts)
         if isinstance(checked, tuple):
-            field, message = checked
-            self.set_status(message, error=True)
-            self.query_one(f"#{field}").focus()
-            return
-        section = values["section"]
-        self._busy = True
-        self.set_status("Saving…")
-        self._save(checked, int(section) if section else None)
+            raise FieldError(*checked)
+        return checked, (int(texts["section"]) if texts["section"] else None)
 
-    @db_work(name="save student", group="student-form", exclusive=True)
-    def _save(self, fields, section_id: int | None) -> None:
+    def save(conn, checked) -> int:
         from school_tui.db import students
-        from school_tui.db.errors import Refused
 
-        profile = self.profile
-        try:
-            student_id = self.session.run(
-                lambda conn: students.save(conn, profile, fields, section_id)
-            )
-        except Refused as exc:  # a rule the database enforces
-            self.post_message(FormFailed(exc.message))
-            return
-        except BaseException:
-            self.post_message(FormFailed(""))
-            raise
-        self.post_message(FormSaved(student_id, f"{fields.first_name} {fields.last_name}"))
+        fields, section_id = checked
+        return students.save(conn, p, fields, section_id)
 
-    def on_form_failed(self, message: FormFailed) -> None:
-        self._busy = False
-        if not message.text:
-            self.set_status("Not saved: see the message.", error=True)
-            return
-        text = message.text[0].upper() + message.text[1:]
-        self.set_status(f"Not saved. {text}", error=True)
-        field = field_of(message.text)
-        if field:
-            self.query_one(f"#{field}").focus()
+    def refused(exc: BaseException) -> FieldError | None:
+        from school_tui.db.errors import field_refusal
 
-    def on_form_saved(self, message: FormSaved) -> None:
-        self._busy = False
-        self.app.notify(f"Saved {clean(message.note)}.", markup=False)
-        self.dismiss(message.student_id)
+        return field_refusal(exc, FIELD_OF_MESSAGE)
+
+    return FormSpec(
+        title="New student" if p is None else f"Edit {p.full_name}",
+        fields=fields,
+        check=check,
+        save=save,
+        choices=choices,
+        refused=refused,
+        saved_note=lambda checked, _id: f"Saved {checked[0].first_name} {checked[0].last_name}.",
+        compact=True,
+        label_width=14,
+    )
 
 
 # -- advancing, shared by the list and the page ---------------------------------------------------
@@ -498,6 +386,7 @@ class StudentPage(AdvancesStatus, Screen):
     def on_page_loaded(self, message: PageLoaded) -> None:
         from school_tui.screens.homes.base import _format
 
+        fmt = self.app.money_format  # the school's (config.toml)
         p = message.profile
         self.profile = p
         details = self.query_one("#page-details", Static)
@@ -512,14 +401,14 @@ class StudentPage(AdvancesStatus, Screen):
             ("Email", p.email),
             ("Grade", p.grade_level or "—"),
             ("Section", f"{p.section or 'not assigned'} ({p.school_year or 'no current year'})"),
-            ("Status", f"{p.status or 'not enrolled this year'}  {_format(p.last_updated)}"),
-            ("Born", _format(p.birth_date)),
+            ("Status", f"{p.status or 'not enrolled this year'}  {_format(p.last_updated, fmt)}"),
+            ("Born", _format(p.birth_date, fmt)),
             ("Guardian", f"{p.guardian_name or '—'}  {p.guardian_phone or ''}"),
             ("Address", p.address or "—"),
             (
                 "Fees",
-                f"{_format(f.billed)} billed, {_format(f.paid)} paid, {_format(f.balance)} due"
-                + (f" ({f.overdue} overdue)" if f.overdue else ""),
+                f"{_format(f.billed, fmt)} billed, {_format(f.paid, fmt)} paid, "
+                f"{_format(f.balance, fmt)} due" + (f" ({f.overdue} overdue)" if f.overdue else ""),
             ),
         ]
         text = safe_text("")
@@ -534,7 +423,7 @@ class StudentPage(AdvancesStatus, Screen):
             table.clear()
             for h in message.history:
                 table.add_row(
-                    safe_text(_format(h.changed_at)),
+                    safe_text(_format(h.changed_at, fmt)),
                     safe_text(h.school_year),
                     safe_text(h.from_status or "—"),
                     safe_text(_to_cell(h)),

@@ -1,0 +1,365 @@
+"""The app's one form: a `FormSpec` says what the fields are, how they are checked and how
+they are saved; `FormModal` shows it and does the rest, the same way for every form (a fee
+schedule, a discount, a section, a student, a person).
+
+- **Keys.** Enter moves to the next field and saves from the last one; choosing in a list
+  (a Select) moves on too. Ctrl+S saves from anywhere, Escape cancels. The line under the
+  fields says so.
+- **Checking.** Nothing is sent until every field passes `check`; the first field that
+  breaks a rule gets the cursor, its rule shows under it in red and on the status line.
+- **Saving.** `save` runs in a worker thread on the person's own connection, so the screen
+  stays responsive and a refusal leaves the form open with what was typed. What the database
+  refuses (`refused` turns it into a FieldError, see db/errors.py) shows the same way, under
+  the field it names, after "Not saved."; anything else (a lost connection, a permission)
+  goes to the app's one error handler.
+- **Choices read from the database** (a section list, the school years): `choices` runs in
+  a worker when the form opens and fills those Selects.
+
+A form whose numbers are money gets the school's money format from its caller (the screen
+reads `app.money_format`) and closes over it: nothing here depends on which app is running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Select, Static
+
+from school_tui.domain.fields import FieldError
+from school_tui.runtime.workers import db_work
+from school_tui.widgets.confirm import ConfirmModal
+from school_tui.widgets.modal import MODAL_CSS
+from school_tui.widgets.safe import safe_text
+
+HINT = "Enter: next field, then save · Ctrl+S saves · Esc cancels"
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str  # the widget's id; FieldError.field names it
+    label: str
+    value: Any = ""  # an Input's text, or a Select's value (Select.NULL or "" for none)
+    placeholder: str = ""  # an Input's placeholder, or a Select's prompt
+    options: Sequence[tuple[str, Any]] | None = None  # a Select instead of an Input
+    max_length: int = 0
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Options:
+    """Choices read from the database for a Select, and the value to choose once they are
+    there (None: the field's own value, when it is one of them)."""
+
+    options: Sequence[tuple[str, Any]]
+    value: Any = None
+
+
+@dataclass
+class FormSpec:
+    title: str
+    fields: Sequence[Field]
+    # values (field id -> text, or a Select's value, None when nothing is chosen) -> the
+    # checked values, or raise FieldError
+    check: Callable[[dict], Any]
+    # (conn, checked) -> result, run in a worker as the person's own login; FieldError for
+    # a rule it finds broken
+    save: Callable[[Any, Any], Any]
+    note: str = ""
+    # Text for a live line under the fields, recomputed on every change (None: no line).
+    live: Callable[[dict], str] | None = None
+    # A question to confirm before saving (from the checked values), None: no question.
+    confirm: Callable[[Any], str | None] | None = None
+    # conn -> {field id: Options or [(label, value)]}: Selects filled when the form opens.
+    choices: Callable[[Any], Mapping[str, Any]] | None = None
+    # An error `save` raised -> FieldError when it is the database refusing a rule (worker
+    # thread), None to leave it to the app's error handler.
+    refused: Callable[[BaseException], FieldError | None] | None = None
+    saving: str = "Saving…"  # the status line while it saves
+    # (checked, result) -> a toast once saved (None: the caller says what it needs to).
+    saved_note: Callable[[Any, Any], str] | None = None
+    compact: bool = False  # one line per field (a long form at 80x24)
+    label_width: int = 18
+    extra: dict = field(default_factory=dict)
+
+
+# -- worker -> form ----------------------------------------------------------------------------
+
+
+@dataclass
+class FormChoices(Message):
+    choices: Mapping[str, Any]
+
+
+@dataclass
+class FormSaved(Message):
+    result: Any
+
+
+@dataclass
+class FormRefused(Message):
+    error: FieldError
+
+
+@dataclass
+class FormFailed(Message):
+    """The save raised (the app's handler shows why); the form is usable again."""
+
+
+class FormModal(ModalScreen[Any]):
+    """A form from a FormSpec; dismisses with what `save` returned, None when cancelled."""
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="FormModal")
+        + """
+    FormModal > Vertical { width: 76; }
+    FormModal .modal-title { margin-bottom: 0; }
+    FormModal #form-fields { height: auto; max-height: 16; }
+    FormModal .field { height: auto; margin-top: 0; }
+    FormModal .field Label { padding-top: 1; }
+    FormModal .field Input, FormModal .field Select { width: 1fr; }
+    FormModal .field-error { color: $error; height: auto; display: none; }
+    FormModal .field-error.shown { display: block; }
+    FormModal .invalid, FormModal .invalid:focus { border: tall $error; }
+    FormModal #form-live { height: auto; text-style: bold; }
+    FormModal.-compact #form-fields { max-height: 18; }
+    FormModal.-compact .field Label { padding-top: 0; }
+    FormModal.-compact .invalid, FormModal.-compact .invalid:focus {
+        border: none; background: $error 30%;
+    }
+    """
+    )
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="form.save"),
+    ]
+
+    def __init__(self, session, spec: FormSpec) -> None:
+        super().__init__(classes="-compact" if spec.compact else "")
+        self.session = session
+        self.spec = spec
+        self._busy = False
+        self._checked: Any = None  # what is being saved
+
+    def compose(self) -> ComposeResult:
+        spec = self.spec
+        compact = spec.compact
+        with Vertical():
+            yield Static(safe_text(spec.title), classes="modal-title")
+            if spec.note:
+                yield Static(safe_text(spec.note, multiline=True), classes="modal-note")
+            with VerticalScroll(id="form-fields"):
+                for f in spec.fields:
+                    with Horizontal(classes="field"):
+                        label = Label(f.label, markup=False)
+                        label.styles.width = spec.label_width
+                        yield label
+                        if f.options is not None:
+                            yield Select(
+                                list(f.options),
+                                id=f.id,
+                                prompt=f.placeholder or "Choose",
+                                # a value among choices read later is set once they are
+                                value=f.value if _offered(f) else Select.NULL,
+                                compact=compact,
+                                disabled=f.disabled,
+                            )
+                        else:
+                            yield Input(
+                                str(f.value or ""),
+                                placeholder=f.placeholder,
+                                id=f.id,
+                                max_length=f.max_length,
+                                compact=compact,
+                                disabled=f.disabled,
+                            )
+                    yield Static("", classes="field-error", id=f"{f.id}-error")
+            if spec.live is not None:
+                yield Static("", id="form-live")
+            yield Static(HINT, classes="form-status", id="form-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        first = next((f for f in self.spec.fields if not f.disabled), None)
+        if first is not None:
+            self.query_one(f"#{first.id}").focus()
+        self._update_live()
+        if self.spec.choices is not None:
+            self._load_choices()
+
+    # -- choices read from the database ------------------------------------------------------
+
+    @db_work(name="form choices", group="form-choices")
+    def _load_choices(self) -> None:
+        choices = self.spec.choices
+        assert choices is not None
+        self.post_message(FormChoices(self.session.run(choices)))
+
+    def on_form_choices(self, message: FormChoices) -> None:
+        message.stop()
+        own = {f.id: f.value for f in self.spec.fields}
+        for field_id, found in message.choices.items():
+            if not isinstance(found, Options):
+                found = Options(list(found))
+            select = self.query_one(f"#{field_id}", Select)
+            with self.prevent(Select.Changed):
+                select.set_options(list(found.options))
+                offered = {value for _label, value in found.options}
+                for wanted in (found.value, own.get(field_id)):
+                    if _chosen(wanted) and wanted in offered:
+                        select.value = wanted
+                        break
+        self._update_live()
+
+    # -- values --------------------------------------------------------------------------
+
+    def values(self) -> dict:
+        out = {}
+        for f in self.spec.fields:
+            widget = self.query_one(f"#{f.id}")
+            assert isinstance(widget, (Input, Select))
+            value = widget.value
+            out[f.id] = None if value is Select.NULL else value
+        return out
+
+    def _update_live(self) -> None:
+        if self.spec.live is not None:
+            self.query_one("#form-live", Static).update(safe_text(self.spec.live(self.values())))
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self, event) -> None:
+        self._update_live()
+
+    @on(Select.Changed)
+    def _chose(self, event: Select.Changed) -> None:
+        """A choice made in a list (not one set by the form itself): on to the next field."""
+        if event.value is not Select.NULL and event.select.has_focus_within:
+            self._focus_after(event.select.id)
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        if not self._focus_after(event.input.id):
+            self.action_save()
+
+    def _focus_after(self, field_id: str | None) -> bool:
+        """Focus the next field that takes input; False when `field_id` is the last one."""
+        ids = [f.id for f in self.spec.fields if not f.disabled]
+        if field_id not in ids:
+            return False
+        later = ids[ids.index(field_id) + 1 :]
+        if not later:
+            return False
+        self.query_one(f"#{later[0]}").focus()
+        return True
+
+    # -- status and errors -------------------------------------------------------------------
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#form-status", Static)
+        status.update(safe_text(text, multiline=True))
+        status.set_class(error, "error")
+
+    def clear_errors(self) -> None:
+        for f in self.spec.fields:
+            self.query_one(f"#{f.id}").remove_class("invalid")
+            error = self.query_one(f"#{f.id}-error", Static)
+            error.update("")
+            error.remove_class("shown")
+
+    def show_error(self, error: FieldError, status: str | None = None) -> None:
+        """The rule under its field (the cursor goes there) and on the status line."""
+        self.clear_errors()
+        self.set_status(status if status is not None else error.message, error=True)
+        if error.field is None or not self.query(f"#{error.field}-error"):
+            return
+        widget = self.query_one(f"#{error.field}")
+        widget.add_class("invalid")
+        below = self.query_one(f"#{error.field}-error", Static)
+        below.update(safe_text(error.message))
+        below.add_class("shown")
+        widget.focus()
+
+    # -- saving --------------------------------------------------------------------------
+
+    def action_cancel(self) -> None:
+        if not self._busy:
+            self.dismiss(None)
+
+    def action_save(self) -> None:
+        if self._busy:
+            return
+        try:
+            checked = self.spec.check(self.values())
+        except FieldError as exc:
+            self.show_error(exc)
+            return
+        self.clear_errors()
+        question = self.spec.confirm(checked) if self.spec.confirm else None
+        if question:
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._start_save(checked)
+                else:
+                    self.set_status("Not saved.")
+
+            self.app.push_screen(ConfirmModal(self.spec.title, question), answered)
+            return
+        self._start_save(checked)
+
+    def _start_save(self, checked: Any) -> None:
+        self._busy = True
+        self._checked = checked
+        self.set_status(self.spec.saving)
+        self._save(checked)
+
+    @db_work(name="save form", group="form-save", exclusive=True)
+    def _save(self, checked: Any) -> None:
+        spec = self.spec
+        try:
+            result = self.session.run(lambda conn: spec.save(conn, checked))
+        except FieldError as exc:
+            self.post_message(FormRefused(exc))
+            return
+        except BaseException as exc:
+            refusal = spec.refused(exc) if spec.refused is not None else None
+            if refusal is not None:
+                self.post_message(FormRefused(refusal))
+                return
+            self.post_message(FormFailed())
+            raise
+        self.post_message(FormSaved(result))
+
+    def on_form_refused(self, message: FormRefused) -> None:
+        message.stop()
+        self._busy = False
+        self.show_error(message.error, f"Not saved. {message.error.message}")
+
+    def on_form_failed(self, message: FormFailed) -> None:
+        message.stop()
+        self._busy = False
+        self.set_status("Not saved: see the message.", error=True)
+
+    def on_form_saved(self, message: FormSaved) -> None:
+        message.stop()
+        self._busy = False
+        if self.spec.saved_note is not None:
+            note = self.spec.saved_note(self._checked, message.result)
+            self.app.notify(note, markup=False)
+        self.dismiss(message.result)
+
+
+def _chosen(value: Any) -> bool:
+    return value is not None and value is not Select.NULL and value != ""
+
+
+def _offered(f: Field) -> bool:
+    return _chosen(f.value) and any(value == f.value for _label, value in f.options or ())

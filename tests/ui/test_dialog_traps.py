@@ -1,0 +1,142 @@
+"""The dialogs' one rule, where a new user met it broken: a dialog's Enter does what its hint
+says from wherever the focus is, Escape always cancels (and the way out is on screen), and
+what a screen or dialog leaves behind is where the next keys are meant to go."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, OptionList
+
+from school_tui.app import SchoolApp
+from school_tui.db import enrollment
+from school_tui.screens.admin.people import PeopleScreen, PersonForm, TemporaryPasswordModal
+from school_tui.screens.chat.screen import ChatScreen
+from school_tui.screens.chat.widgets import ConversationList
+from school_tui.screens.registrar.board import EnrollmentBoardScreen, TransitionModal
+from school_tui.screens.registrar.student_import import ImportScreen
+from school_tui.widgets.confirm import ConfirmModal
+from tests.harness import log_in, wait_until
+
+SIZE = (80, 24)
+
+
+async def test_the_board_moves_with_the_one_enter_its_dialog_asks_for(demo_school):
+    """ "Enter: confirm" on the move dialog moves the marked student with that one Enter."""
+    registrar = demo_school.user_id("registrar@demo.school")
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        await pilot.press("b")
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, EnrollmentBoardScreen) and isinstance(app.focused, DataTable)
+            ),
+            "the board",
+        )
+        board = app.screen
+        table = board.query_one("#board-table", DataTable)
+        table.move_cursor(row=0)
+        await pilot.press("space", "t")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, TransitionModal) and isinstance(app.focused, OptionList),
+            "the move dialog",
+        )
+        assert "Enter: confirm" in str(app.screen.query_one("#move-status").render())
+        (moved,) = board.marked
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is board, "the dialog closed by one Enter")
+        await wait_until(pilot, lambda: str(moved) not in table.rows, "the student moved")
+    with demo_school.connect_as(registrar, autocommit=True) as conn:
+        assert enrollment.history(conn, moved)[-1][1:3] == ("Pending", "Verified")
+
+
+async def test_the_import_confirmation_shows_its_way_out_and_escape_takes_it(demo_school, tmp_path):
+    path = tmp_path / "students.csv"
+    path.write_text(
+        "student_number,first_name,last_name,email,grade_level\n"
+        "2026-90001,Ana,Reyes,ana.reyes@import.test,Grade 7\n",
+        encoding="utf-8",
+    )
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, ImportScreen), "the import")
+        screen = app.screen
+        screen.query_one("#import-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.parsed is not None, "the preview")
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        cancel = app.screen.query_one("#confirm-no")
+        assert cancel.display and "Cancel" in str(cancel.label) and "Esc" in str(cancel.label)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "back on the preview")
+        assert not screen.running
+    count = demo_school.admin.execute(
+        "SELECT count(*) FROM school.users WHERE email = 'ana.reyes@import.test'"
+    ).fetchone()[0]
+    assert count == 0
+
+
+async def test_after_the_temporary_password_a_typed_name_goes_to_the_search(demo_school):
+    """The Admin makes a person from the list; once the password dialog is closed, the name
+    typed next is a search (no `n` for New person, no `r` for Role)."""
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin@demo.school")
+        await pilot.press("p")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, PeopleScreen) and len(app.screen.rows) > 0,
+            "the People screen",
+        )
+        people = app.screen
+        people.query_one("#people-table", DataTable).focus()
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, PersonForm), "the form")
+        form = app.screen
+        await wait_until(pilot, lambda: app.focused is form.query_one("#first-name"), "focus")
+        await pilot.press(*"Nina", "enter", *"Verano", "enter", *"nina.verano@demo.school")
+        form.query_one("#role").value = "Teacher"
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, TemporaryPasswordModal), "the password"
+        )
+        await pilot.press("enter")  # Close
+        await wait_until(pilot, lambda: app.screen is people, "back on People")
+        await pilot.press(*"verano")
+        assert app.screen is people
+        assert people.query_one("#people-search", Input).value == "verano"
+
+
+async def test_the_chat_opens_on_its_conversations_and_enter_opens_one(school):
+    """Enter right after opening the chat opens the highlighted conversation for writing; it
+    sends nothing."""
+    teacher = school.add_person("Teacher", email="t@traps.test")
+    student = school.add_person("Student", email="s@traps.test")
+    school.admin.execute(
+        "INSERT INTO school.messages (sender_id, receiver_id, message) VALUES (%s, %s, 'hi')",
+        (teacher, student),
+    )
+
+    def sent() -> int:
+        return school.admin.execute(
+            "SELECT count(*) FROM school.messages WHERE sender_id = %s", (student,)
+        ).fetchone()[0]
+
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "s@traps.test")
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, ChatScreen), "the chat")
+        chat = app.screen
+        await wait_until(pilot, lambda: chat.partner_id == teacher, "the newest conversation")
+        assert isinstance(app.focused, ConversationList)
+        await pilot.press("enter")
+        compose = chat.query_one("#compose", Input)
+        await wait_until(pilot, lambda: app.focused is compose, "the message box")
+        assert not chat.query_one("#chat-error").display
+        await pilot.press(*"hello", "enter")
+        await wait_until(pilot, lambda: sent() == 1, "one message sent")
