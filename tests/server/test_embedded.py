@@ -359,7 +359,7 @@ def test_make_run_path_from_an_empty_data_directory(fresh_dir):
         prepare(target, demo_if_empty=True)
         assert server.is_running()
         with psycopg.connect(target.admin(), autocommit=True) as admin:
-            assert bootstrap.schema_version(admin) == max(m.version for m in bootstrap.migrations())
+            assert bootstrap.schema_version(admin) == bootstrap.latest_version()
             people_before = admin.execute("SELECT count(*) FROM school.users").fetchone()[0]
             student_id, all_fees = admin.execute(
                 "SELECT (SELECT id FROM school.users WHERE email = 'student@demo.school'), "
@@ -453,7 +453,7 @@ def test_another_app_exiting_during_start_up_does_not_stop_the_server(fresh_dir)
     prepare(target, progress=progress)
     assert any(text.startswith("Creating the school database") for text in seen)
     with psycopg.connect(target.admin(), autocommit=True) as conn:
-        assert bootstrap.schema_version(conn) == max(m.version for m in bootstrap.migrations())
+        assert bootstrap.schema_version(conn) == bootstrap.latest_version()
     release(target)
     assert not target.embedded_server.is_running()
 
@@ -520,21 +520,25 @@ def test_provisioning_commits_each_migration_on_its_own(server, tmp_path, monkey
     from school_tui.server.provision import ensure_embedded_database
 
     sql_dir = tmp_path / "sql"
-    (sql_dir / "migrations").mkdir(parents=True)
-    shutil.copy(bootstrap.sql_dir() / "schema.sql", sql_dir / "schema.sql")
+    shutil.copytree(bootstrap.sql_dir(), sql_dir)
+    for old in (sql_dir / "migrations").glob("*.sql"):
+        old.unlink()
+    base = bootstrap.latest_version(sql_dir / "migrations")
     monkeypatch.setattr(bootstrap, "sql_dir", lambda: sql_dir)
     prefix = "p" + os.urandom(3).hex()
     target = Target(server.conninfo(dbname=f"{prefix}_school"), RoleNames(prefix), server)
     try:
         ensure_embedded_database(target)
         with psycopg.connect(target.admin(), autocommit=True) as conn:
-            assert bootstrap.schema_version(conn) == 1
-        (sql_dir / "migrations" / "0002_good.sql").write_text("CREATE TABLE good (id int);\n")
-        (sql_dir / "migrations" / "0003_bad.sql").write_text("SELECT 1 / 0;\n")
+            assert bootstrap.schema_version(conn) == base
+        (sql_dir / "migrations" / f"{base + 1:04d}_good.sql").write_text(
+            "CREATE TABLE good (id int);\n"
+        )
+        (sql_dir / "migrations" / f"{base + 2:04d}_bad.sql").write_text("SELECT 1 / 0;\n")
         with pytest.raises(psycopg.errors.DivisionByZero):
             ensure_embedded_database(target)
         with psycopg.connect(target.admin(), autocommit=True) as conn:
-            assert bootstrap.schema_version(conn) == 2
+            assert bootstrap.schema_version(conn) == base + 1
             assert conn.execute("SELECT to_regclass('school.good') IS NOT NULL").fetchone()[0]
     finally:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
