@@ -27,8 +27,8 @@ Measured:
   KEY_PAYMENTS cash payments and counts the keys pressed besides the student number's and
   the amount's characters (the default amount: none typed).
 
-Metric names end in the ledger's size: _1m for 1,000,000 payments (the default, and the
-issue's payment_post_ms_p95_1m and collections_report_ms_1m), _100k, ...
+Metric names end in the ledger's size: _1m for 1,000,000 payments (the default, the size
+payment_post_ms_p95_1m and collections_report_ms_1m are compared at), _100k, ...
 Writes benchmarks/results/cashier.json.
 Usage: python benchmarks/cashier.py [--payments N] [--posts K]
 """

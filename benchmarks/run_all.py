@@ -12,10 +12,11 @@ BENCHMARKS = [
     "auth.py",
     "chat_latency.py",
     "registrar.py",
-    # The size and names (payment_post_ms_p95_1m, collections_report_ms_1m): a
-    # 1,000,000-payment ledger. Extrapolated from 2k and 20k runs (generation ~1 s per 20k,
-    # the invariant query ~0.35 s, the report ~0.05 s), a few minutes on a small machine; on
-    # a slower one, `cashier.py --payments 100000` gives the same metrics named _100k.
+    # The size the ledger's metrics are compared at (payment_post_ms_p95_1m,
+    # collections_report_ms_1m): a 1,000,000-payment ledger. Extrapolated from 2k and 20k
+    # runs (generation ~1 s per 20k, the invariant query ~0.35 s, the report ~0.05 s), a few
+    # minutes on a small machine; on a slower one, `cashier.py --payments 100000` gives the
+    # same metrics named _100k.
     "cashier.py",
 ]
 

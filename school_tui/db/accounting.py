@@ -1,6 +1,6 @@
-"""What the Accounting and Student homes list, from the ledger's derived views (0007): fees,
-payments and balances. Money is numeric end to end; nothing here uses float. Writes are in
-db/ledger.py."""
+"""What the Accounting and Student homes list: fees, payments and balances, from the ledger's
+derived views (sql/schema/07_ledger.sql). Money is numeric end to end; nothing here uses
+float. Writes are in db/ledger.py."""
 
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ def messages_by_id(conn: psycopg.Connection, ids: list[int]) -> list[ChatMessage
 
 def horizon(conn: psycopg.Connection) -> int:
     """The xmin of a snapshot taken now: every message whose transaction (`messages.xact`,
-    0010) is older than it had committed, or never will, by now. As a plain int (xid8)."""
+    sql/schema/08_chat.sql) is older than it had committed, or never will, by now. As a plain
+    int (xid8)."""
     return conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").fetchone()[
         0
     ]
@@ -311,7 +312,7 @@ def listen(conn: psycopg.Connection, channels: tuple[str, ...]) -> None:
 
 def enrollment_channel(conn: psycopg.Connection) -> str | None:
     """`school.enrollment_channel()` if this login may call it, else None: a role without
-    EXECUTE (a student, a teacher), or a school not upgraded to 0006 yet. Checked first, not
+    EXECUTE (a student, a teacher), or a database without the function. Checked first, not
     tried: a failed statement would abort a caller's transaction."""
     may = conn.execute(
         "SELECT has_function_privilege(p, 'EXECUTE') "

@@ -36,7 +36,7 @@ def new_client_key() -> uuid.UUID:
 @dataclass(frozen=True)
 class StudentMatch:
     student_id: int
-    number: str | None  # the registrar's student number (0006), when given
+    number: str | None  # the registrar's student number, when given
     name: str  # "Last, First"
     email: str
     section: str | None  # "Grade 7 - Rizal" in the current school year

@@ -20,7 +20,8 @@ FAILED_LOGIN_HOURS = 24
 NOT_AVAILABLE = "Not available on this server: the school cannot read its log."
 NONE_RECENTLY = f"No failed logins in the last {FAILED_LOGIN_HOURS} hours."
 
-# What the owner needs to list and read the server's log (see the migration's header).
+# What the owner needs to list and read the server's log ("Failed logins" in
+# sql/schema/02_people.sql says why).
 LOG_READING_FUNCTIONS = (
     "pg_catalog.pg_current_logfile(text)",
     "pg_catalog.pg_ls_logdir()",

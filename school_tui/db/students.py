@@ -1,4 +1,4 @@
-"""Student records: search as you type, a student's page, create and edit (issue #5).
+"""Student records: search as you type, a student's page, create and edit.
 
 A student is a users row with role Student plus their student_profiles row
 (sql/schema/05_students.sql). Creating one makes no login: create_student reserves the

@@ -23,7 +23,7 @@ was being read is lost.
 
 Backfill: ids are assigned at insert but become visible at commit, so a smaller id can appear
 after a larger one, however far below: ids cannot tell what a listener that was down missed.
-Transactions can (0010): every message records the transaction that wrote it (`xact`), and a
+Transactions can: every message records the transaction that wrote it (`xact`), and a
 snapshot's xmin (its "horizon") is the oldest transaction still running when it was taken, so
 every message written by an older one had committed by then. The horizon kept here is one
 below which everything is seen: after every reconnect the messages with xact >= it are read
@@ -35,7 +35,7 @@ Where horizons come from, always on the listening connection:
 - just before each LISTEN (`Listener.listen_horizon`): what committed before it was visible to
   the backfill right after LISTEN (or, at the first connection, is history that screens load
   themselves); what commits after it has xact >= it. It holds once that backfill is done.
-- each presence sweep (`checkpoint`, every live.SWEEP_EVERY_S): held at the next sweep, once
+- each presence sweep (`checkpoint`, every listener.SWEEP_EVERY_S): held at the next sweep, once
   the notifications that came in before its reply are handled.
 """
 
@@ -124,7 +124,7 @@ class LiveChat:
 
     def checkpoint(self, horizon: int) -> None:
         """A presence sweep ran at `horizon` and every notification that came before its reply
-        has been handled (live.Listener._follow). Those include the notifications of all that
+        has been handled (listener.Listener._follow). Those include the notifications of all that
         committed before the previous sweep's snapshot (the backend sends them when next
         idle, before it reads another statement): below that one's horizon everything is
         seen, and no notification is still to come."""

@@ -1,6 +1,6 @@
 """Live school records for one session: enrollment ids from the listener, on Signals.
 
-A status change anywhere fires a trigger (sql/migrations/0006_registrar.sql) that sends
+A status change anywhere fires a trigger (sql/schema/06_enrollment.sql) that sends
 'e:<enrollment_progress id>' on the staff channel `school.enrollment_channel()` (which the
 listener LISTENs on when this login may: see db/chat.channels) and on the student's own
 private channel. Payloads are ids only; the screens read the rows for them, through the

@@ -1,4 +1,4 @@
-"""The idle lock (issue #3): office terminals are shared, so a session left without key or
+"""The idle lock: office terminals are shared, so a session left without key or
 mouse input for a while is covered by the lock screen until the person's password is given.
 
 No polling: the app notes the time of each input event (SchoolApp.on_event calls `touch`), and

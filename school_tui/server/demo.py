@@ -330,7 +330,8 @@ def _load_ledger(conn, rng: random.Random, year_id: int, students: list, staff: 
                 demo_data.add_fee_schedule(conn, year_id, grade, fee_type, fee_amount, due)
     # Charged (and discounted) when the year opened, before its payments (dated over the
     # months up to NOW): the statements' and receipts' running balances follow these times.
-    # The loader is a superuser, the one session whose ledger_clock may be set (0013).
+    # The loader is a superuser, the one session whose ledger_clock may be set
+    # (ledger_clock(), sql/schema/07_ledger.sql).
     demo_data.set_ledger_clock(conn, datetime.combine(YEAR_START, datetime.min.time(), UTC))
     demo_data.assign_fees(conn, year_id)
 
