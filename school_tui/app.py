@@ -206,7 +206,7 @@ class SchoolApp(App):
     def _input_seen(self) -> None:
         self.idle_lock.touch()  # input: the idle lock's time starts again (see runtime/idle.py)
         if self.idle is not None:
-            self.idle.input_seen()  # and the person is not away (chat_alerts.IdleAway)
+            self.idle.input_seen()  # and the person is not away (screens/chat/alerts.py, IdleAway)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "goto_last_message":

@@ -146,7 +146,7 @@ def text_pdf(
 
 
 def csv_cell(value: object) -> object:
-    """A CSV cell with control characters made visible and formulas defused (csv_export)."""
+    """A CSV cell with control characters made visible and formulas defused (csv_files)."""
     from school_tui.output.csv_files import cell
 
     if isinstance(value, str):

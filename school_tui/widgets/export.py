@@ -9,7 +9,7 @@ visible list), read on the UI thread before the worker starts, so the file match
 screen at the moment of the export. Where a screen shows only the first rows of a longer
 list (a page of search results, a board column cut at its limit), `export_query` reads the
 whole list again in the worker, through the person's own connection, and writes all of it.
-Cells go through csv_export (formulas defused).
+Cells go through output/csv_files.py (formulas defused).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the column shown), filters for grade level and section, and the students of that
 It follows every status change live: the listener hands over enrollment ids
 (live/records.py), a worker reads those rows and the counts, and the table changes row by
 row (keyed by enrollment id) inside one batch_update. After a reconnect the whole board is
-read again (live_records' resync comes once LISTEN is back in place).
+read again (live/records.py's resync comes once LISTEN is back in place).
 
 Bulk change: `space` marks rows (`a` marks or clears every row shown), `t` asks for the
 target status and a remark, and the database moves all of them or none
