@@ -1,4 +1,5 @@
-"""Enrollment progress per school year (the registrar writes it; see sql/schema.sql)."""
+"""Enrollment progress per school year: the registrar writes it, under the rules of
+sql/schema/06_enrollment.sql."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Announcements and events: everyone reads them (grants in sql/schema.sql)."""
+"""Announcements and events: everyone reads them (grants in sql/schema/10_notices.sql)."""
 
 from __future__ import annotations
 
