@@ -31,7 +31,7 @@ SESSION_MODULES = (
     "school_tui.live.listener",
     "school_tui.screens.chat.alerts",
     "school_tui.screens.homes.base",
-    "school_tui.screens.accounting.forms",
+    "school_tui.domain.money",
 )
 
 
