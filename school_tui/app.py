@@ -111,6 +111,7 @@ class SchoolApp(App):
             self.post_message(ServerReady())
         finally:
             self._server_ready.set()
+        _preload_login()
 
     def _progress(self, text: str) -> None:
         self.call_from_thread(self._show_login_status, text)
@@ -139,6 +140,11 @@ class SchoolApp(App):
         (screens/homes/for_role.py `preload`). Any thread: the login calls it on the side."""
         from school_tui.screens.homes.for_role import preload
 
+        if role is None:
+            # A login has begun: from now on several threads (this one's imports, the login's
+            # connections, then the pool's and the listener's) want the interpreter in turn;
+            # each gets it within 1 ms rather than Python's default 5 ms switch interval.
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         preload(role)
 
     def start_session(self, session) -> None:
@@ -167,11 +173,21 @@ class SchoolApp(App):
         # it gets the interpreter within 1 ms, not Python's default 5 ms switch interval.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         session.listener.start()
-        self.live.refresh_unread()  # the badge shows the total from the start
+        home = home_screen_class(session.person.role)
+        # The home's rows are read (once LISTEN is in place) while the home is composed and
+        # mounted, rather than after: the first frame of the home has them (RoleHome.on_mount).
+        session.prefetch(home.fetch)
         self.alerts = ChatAlerts(self, self.live, session)
         self.idle = IdleAway(self, session.listener, self.away_after)
-        self.switch_screen(home_screen_class(session.person.role)(session))
+        self.switch_screen(home(session))
+        # The listener's first connection counts the unread total too; this count, once the
+        # home is drawn, is the one the badge would otherwise wait for if that connection is slow.
+        self.call_after_refresh(self._count_unread, self.live)
         self.call_after_refresh(_freeze_heap)
+
+    def _count_unread(self, live: LiveChat) -> None:
+        if self.live is live:  # not logged out meanwhile
+            live.refresh_unread()
 
     def action_logout(self) -> None:
 
@@ -311,6 +327,17 @@ class SchoolApp(App):
         session, self.session = self.session, None
         if session is not None:
             session.close()
+
+
+def _preload_login() -> None:
+    """Import the login and its key derivation (argon2, a C extension) while the person types,
+    so that pressing Enter does not wait for them."""
+    try:
+        import argon2.low_level  # noqa: F401
+
+        import school_tui.auth.login  # noqa: F401
+    except ImportError:
+        pass  # the login imports them itself, and says what is missing
 
 
 def _login_refused(session) -> bool:

@@ -72,6 +72,12 @@ class Listener:
         # The horizon (db.chat.horizon) of a snapshot taken on this connection just before
         # its LISTEN: what committed before it was visible to the backfill that follows.
         self.listen_horizon: int | None = None
+        # Set once LISTEN is in place and the app has backfilled (the first time, at login):
+        # a read begun after it misses no change, since every later one notifies this thread.
+        self.listening = threading.Event()
+        # Notifications read after that (and reconnects): a read whose count is unchanged by
+        # the time its rows are shown has no change to catch up with (Session.prefetch).
+        self.received = 0
         self._stop = threading.Event()
         self._status = "online"
         self._conn: psycopg.Connection | None = None
@@ -102,6 +108,11 @@ class Listener:
 
     # -- the thread --------------------------------------------------------------------------
 
+    def _read(self, conn: psycopg.Connection, **kwargs) -> list[str]:
+        payloads = _payloads(conn, **kwargs)
+        self.received += len(payloads)
+        return payloads
+
     def _run(self) -> None:
         connected_before = False
         delay = 0.1
@@ -117,11 +128,17 @@ class Listener:
             try:
                 with conn:
                     self._listen(conn)
+                    if connected_before:
+                        self.received += 1
                     self._on_connected(connected_before)
+                    # What came in so far was committed before anything read from now on:
+                    # handed over first, but not counted (`received`).
+                    carried = _payloads(conn, timeout=0)
+                    self.listening.set()
                     connected_before = True
                     following = True
                     delay = 0.1
-                    self._follow(conn)
+                    self._follow(conn, carried)
                     if self._stop.is_set():
                         chat.set_presence(conn, "offline")
             except Exception:
@@ -148,9 +165,9 @@ class Listener:
         chat.set_presence(conn, self._sent_status)
         chat.sweep_presence(conn)
 
-    def _follow(self, conn: psycopg.Connection) -> None:
+    def _follow(self, conn: psycopg.Connection, carried: list[str]) -> None:
+        """`carried`: what came in while the last batch was being handled (or before this.)"""
         next_sweep = time.monotonic() + SWEEP_EVERY_S
-        carried: list[str] = []  # came in while the last batch was being handled
         bursting = False
         while not self._stop.is_set():
             if not bursting and _messages(carried) >= BURST_MESSAGES:
@@ -159,24 +176,24 @@ class Listener:
                 # window gathers: one read and one redraw for the lot.
                 bursting = True
             if bursting:
-                payloads = carried + _payloads(conn, timeout=COALESCE_S)
+                payloads = carried + self._read(conn, timeout=COALESCE_S)
                 bursting = _messages(payloads) > 0
             elif carried:
                 # One message (a conversation going back and forth can have the next one
                 # here already), receipts (an open chat marks each message read as it
                 # comes), presence: at once.
-                payloads = carried + _payloads(conn, timeout=0)
+                payloads = carried + self._read(conn, timeout=0)
             else:
                 # Blocks on the socket until a notification, a dead connection (raises) or
                 # WAIT_S. The first one is handed over at once, with whatever else is
                 # already here (timeout=0 polls without waiting).
-                payloads = _payloads(conn, timeout=WAIT_S, stop_after=1)
+                payloads = self._read(conn, timeout=WAIT_S, stop_after=1)
                 if payloads:
-                    payloads += _payloads(conn, timeout=0)
+                    payloads += self._read(conn, timeout=0)
             carried = []
             if payloads:
                 self._on_events(payloads)
-                carried = _payloads(conn, timeout=0)
+                carried = self._read(conn, timeout=0)
             if self._status != self._sent_status:
                 self._sent_status = self._status
                 chat.set_presence(conn, self._sent_status)
@@ -185,7 +202,7 @@ class Listener:
                 # A checkpoint: every notification of a transaction that committed before
                 # the last sweep's snapshot came in before this sweep's reply (the backend
                 # sent it when it was next idle). Handled now, they are all seen.
-                pending, carried = carried + _payloads(conn, timeout=0), []
+                pending, carried = carried + self._read(conn, timeout=0), []
                 if pending:
                     self._on_events(pending)
                 if self._on_checkpoint is not None:

@@ -2,8 +2,8 @@
 
 `school-tui` shows its login form in about the time Textual needs to show one Input
 (benchmarks/startup.py) because nothing else heavy is imported before the form is drawn:
-psycopg comes with the server's preparation, which starts once the form is on the screen;
-argon2, the pool, the live chat and the homes come with the login; documents, charts and
+psycopg and argon2 come with the server's preparation, which starts once the form is on the
+screen; the pool, the live chat and the homes come with the login; documents, charts and
 the role's screens when they are opened. Each of those is a deferral inside a function,
 which the static import graph cannot see; a fresh interpreter that runs the real code can.
 """

@@ -94,9 +94,7 @@ class RoleHome(Screen):
         with TabbedContent(id="panes"):
             for index, pane in enumerate(self.PANES, start=1):
                 with TabPane(f"{index} {pane.title}", id=f"pane-{pane.id}"):
-                    table = DataTable(id=f"table-{pane.id}", cursor_type="row", zebra_stripes=True)
-                    table.loading = True
-                    yield table
+                    yield DataTable(id=f"table-{pane.id}", cursor_type="row", zebra_stripes=True)
                     yield Static("", classes="empty-note", id=f"empty-{pane.id}")
         yield Footer()
 
@@ -112,25 +110,52 @@ class RoleHome(Screen):
                 table.add_columns(*pane.columns)
             if pane.presence:
                 self.presence.add_column(table)
+        # The rows the app read while this screen was composed (SchoolApp.start_session), if
+        # they are in: shown in the first frame. Live changes are followed from here on (the
+        # subclasses' on_mount ran first), so the session hands them over only if no change
+        # was heard since they were read. Nothing heard yet: `since` is 0.
+        if self.session.prefetch_ready():
+            data = self.session.take_prefetched()
+            if data is not None:
+                self.show_loaded(data, 0)
+                return
+        self._show_loading()
         self.load_all()
+
+    def _show_loading(self) -> None:
+        """The loading indicator on the tab shown, while its rows are not in (one on each tab
+        would cost every tab its own indicator's mount and style)."""
+        pane = self._active_pane() or (self.PANES[0] if self.PANES else None)
+        if pane is not None and pane.id not in self.pane_rows:
+            self.query_one(f"#table-{pane.id}", DataTable).loading = True
 
     # -- data --------------------------------------------------------------------------------
 
     @db_work(name="load home", group="home-load", exclusive=True)
     def load_all(self) -> None:
         since = self.presence.since() if self.presence else 0
-        self.post_message(HomeLoaded(self.session.run(self.fetch), since))
+        data = self.session.take_prefetched()  # the first load: what start_session read
+        if data is None:
+            data = self.session.run(self.fetch)
+        self.post_message(HomeLoaded(data, since))
 
-    def fetch(self, conn: Connection, only: set[str] | None = None) -> dict:
+    @classmethod
+    def fetch(cls, conn: Connection, only: set[str] | None = None) -> dict:
         """The rows of every pane (or of the panes in `only`), by pane id. A subclass may add
-        keys of its own (what else its panes show) and read them in on_home_loaded."""
-        return {pane.id: pane.query(conn) for pane in self.PANES if only is None or pane.id in only}
+        keys of its own (what else its panes show) and read them in on_home_loaded. A class
+        method: the app reads them before the screen exists (SchoolApp.start_session)."""
+        return {pane.id: pane.query(conn) for pane in cls.PANES if only is None or pane.id in only}
 
     def on_home_loaded(self, message: HomeLoaded) -> None:
+        self.show_loaded(message.data, message.since)
+
+    def show_loaded(self, data: dict, since: int) -> None:
+        """Fill the tables with what `fetch` read (`since`: LivePresence.since() before the
+        read). A subclass that shows more of `data` overrides it and calls it."""
         for pane in self.PANES:
-            if pane.id not in message.data:
+            if pane.id not in data:
                 continue  # a partial reload (StudentHome's live enrollment tab)
-            rows = message.data[pane.id]
+            rows = data[pane.id]
             self.pane_rows[pane.id] = rows
             table = self.query_one(f"#table-{pane.id}", DataTable)
             widths = pane.widths or ()
@@ -154,7 +179,7 @@ class RoleHome(Screen):
                             key=key,
                             user_id=user_id,
                             status=status,
-                            since=message.since,
+                            since=since,
                         )
                     else:
                         table.add_row(*shown, key=key)
@@ -204,6 +229,8 @@ class RoleHome(Screen):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()  # `o` Open shows on the tabs whose rows open
+        if len(self.pane_rows) < len(self.PANES):
+            self._show_loading()  # shown before its rows are in
 
     # -- actions -----------------------------------------------------------------------------
 

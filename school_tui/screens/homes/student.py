@@ -111,8 +111,8 @@ class StudentHome(RoleHome):
         ANNOUNCEMENTS,
     )
 
-    # Textual calls the on_mount and on_home_loaded of every class in the MRO (RoleHome's
-    # too, after these): no super() calls here.
+    # Textual calls the on_mount of every class in the MRO (RoleHome's too, after this one):
+    # no super() call there.
 
     def on_mount(self) -> None:
         table = self.query_one("#table-enrollment")
@@ -122,7 +122,8 @@ class StudentHome(RoleHome):
             live.enrollment.subscribe(self, lambda _ids: self.reload_enrollment())
             live.records.resync.subscribe(self, lambda _again: self.reload_enrollment())
 
-    def fetch(self, conn: Connection, only: set[str] | None = None) -> dict:
+    @classmethod
+    def fetch(cls, conn: Connection, only: set[str] | None = None) -> dict:
         data = super().fetch(conn, only)
         if only is None or "enrollment" in only:
             data[SUMMARY_KEY] = records.my_enrollment_now(conn)
@@ -132,22 +133,23 @@ class StudentHome(RoleHome):
     def reload_enrollment(self) -> None:
         self.post_message(HomeLoaded(self.session.run(lambda c: self.fetch(c, {"enrollment"}))))
 
-    def on_home_loaded(self, message: HomeLoaded) -> None:
+    def show_loaded(self, data: dict, since: int) -> None:
         """Amounts of the fee and payment panes in the school's money format (on the UI
-        thread, before RoleHome's handler fills the tables), and the enrollment summary."""
+        thread, before RoleHome fills the tables), and the enrollment summary."""
         from school_tui.domain.money import format_money
 
         fmt = self.app.money_format
         for pane in ("fees", "payments"):
-            rows = message.data.get(pane)
+            rows = data.get(pane)
             if rows:
                 rows[:] = [
                     tuple(format_money(c, fmt) if isinstance(c, Decimal) else c for c in r)
                     for r in rows
                 ]
-        if SUMMARY_KEY in message.data:
+        if SUMMARY_KEY in data:
             summary = self.query_one("#enrollment-summary", Static)
-            summary.update(describe_enrollment(message.data[SUMMARY_KEY]))
+            summary.update(describe_enrollment(data[SUMMARY_KEY]))
+        super().show_loaded(data, since)
 
     def open_receipt(self, payment_id: str, cells: list[str]) -> None:
         self._load_receipt(int(payment_id))
