@@ -281,6 +281,10 @@ class SchoolApp(App):
 
         from school_tui.db.connect import ping
 
+        # The connection is back once a new one works: a connection that outlived the loss
+        # says nothing about the server taking new ones, and however many the pool happened
+        # to hold (start-up reads side by side open more than one) must not decide it.
+        session.replace_connections()
         delay = 0.2
         while session is self.session:
             if _login_refused(session):

@@ -56,6 +56,14 @@ class Session:
         with self.pool.connection(timeout=10) as conn:
             return fn(conn)
 
+    def replace_connections(self) -> None:
+        """Close the pool's idle connections (and each one in use once it is returned) and
+        open new ones. After a lost connection: the others were opened before the outage and
+        may be as broken, and a `run` that works must then mean the server takes a new
+        connection, not that one made before the outage is still alive. Any thread."""
+        if not self.pool.closed:
+            self.pool.drain()
+
     def prefetch(self, fn: Callable[[psycopg.Connection[tuple[Any, ...]]], Any]) -> None:
         """Start reading `fn` in a thread of its own, once the listener's first LISTEN is in
         place (so a change made after the read notifies it). UI thread, right after the
