@@ -29,6 +29,12 @@ def locked(app) -> bool:
     return isinstance(app.screen, LockScreen)
 
 
+def lock_shown(app) -> bool:
+    """The lock as the person sees it: on top and composed. (Pushed, it is on top at once;
+    Textual composes it, and first paints it, a few message hops later.)"""
+    return locked(app) and app.screen.is_mounted
+
+
 def home_of(app) -> RoleHome:
     """The role's home, wherever it is in the stack (under the lock, say)."""
     return next(screen for screen in app.screen_stack if isinstance(screen, RoleHome))
@@ -66,14 +72,15 @@ async def test_the_lock_covers_the_screen_after_the_idle_time(demo_school):
     async with app.run_test(size=SIZE) as pilot:
         before_last_key = await log_in_and_note_the_time(pilot, "teacher@demo.school")
         home = home_of(app)
-        await wait_until(pilot, lambda: locked(app), "the idle lock")
+        await wait_until(pilot, lambda: lock_shown(app), "the idle lock")
         assert time.monotonic() - before_last_key >= IDLE
         lock = app.screen
         # over the home, which stays mounted; opaque, so nothing of it shows through
         assert app.screen_stack[-2] is home and home.is_mounted
         assert lock.styles.background.a == 1
         assert str(lock.query_one("#lock-who").render()) == "Tomas Garcia · teacher@demo.school"
-        assert app.focused is lock.query_one("#lock-password", Input)
+        field = lock.query_one("#lock-password", Input)
+        await wait_until(pilot, lambda: app.focused is field, "the cursor in the password")
         # the palette would run the home's commands underneath: not while locked
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -96,7 +103,7 @@ async def test_keys_keep_the_lock_away_and_it_comes_once_they_stop(demo_school):
             assert not locked(app)
             await pilot.pause(IDLE / 5)
         assert not locked(app)
-        await wait_until(pilot, lambda: locked(app), "the idle lock after the last key")
+        await wait_until(pilot, lambda: lock_shown(app), "the idle lock after the last key")
         assert time.monotonic() - before_last_key >= IDLE
 
 
@@ -108,7 +115,7 @@ async def test_a_wrong_password_stays_locked_and_the_right_one_unlocks_the_same_
     async with app.run_test(size=SIZE) as pilot:
         await log_in_and_note_the_time(pilot, "registrar@demo.school")
         home = home_of(app)
-        await wait_until(pilot, lambda: locked(app), "the idle lock")
+        await wait_until(pilot, lambda: lock_shown(app), "the idle lock")
         # the lock may have come before this key reached the home: choose the tab directly
         home.action_show_pane(1)
         tab = home.query_one(TabbedContent).active
@@ -135,7 +142,7 @@ async def test_log_out_from_the_lock(demo_school):
     async with app.run_test(size=SIZE) as pilot:
         await log_in_and_note_the_time(pilot, "guidance@demo.school")
         session = app.session
-        await wait_until(pilot, lambda: locked(app), "the idle lock")
+        await wait_until(pilot, lambda: lock_shown(app), "the idle lock")
         await pilot.press("ctrl+l")
         await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
         assert app.session is None
@@ -152,7 +159,7 @@ async def test_data_keeps_arriving_under_the_lock(demo_school):
     async with app.run_test(size=SIZE) as pilot:
         await log_in_and_note_the_time(pilot, "admin@demo.school")
         home = home_of(app)
-        await wait_until(pilot, lambda: locked(app), "the idle lock")
+        await wait_until(pilot, lambda: lock_shown(app), "the idle lock")
         demo_school.admin.execute(
             "INSERT INTO school.announcements (title, content, posted_by) "
             "SELECT 'Posted while locked', 'Shown underneath', id FROM school.users "
