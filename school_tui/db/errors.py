@@ -154,9 +154,10 @@ def field_refusal(
 ) -> FieldError | None:
     """`exc` as a FieldError on the form's field, or None when it is not a refusal.
 
-    `fields`: a message's leading "<name>:" (lower case) -> the field's id; `constraints`: a
-    violated constraint's name (a part of it) -> the field's id, for the messages PostgreSQL
-    writes itself (a duplicate key names no field). A Refused, a database refusal that did
+    `fields`: a field as the database names it (a Refused's `field`, or a raw message's
+    leading "<name>:", lower case) -> the form's id; `constraints`: for a raw error that did
+    not pass through `refusals()`, a violated constraint's name (a part of it) -> the
+    form's id (a duplicate key names no field). A Refused, a database refusal that did
     not pass through `refusals()`, and a checked-before-sending ValueError ("capacity: ...",
     the db helpers' own rules) all count. The message is shown as a sentence: its first
     letter capitalised."""
@@ -166,12 +167,12 @@ def field_refusal(
     elif not isinstance(exc, ValueError) or isinstance(exc, FieldError):
         return None
     text = message_of(exc)
-    prefix = text.split(":", 1)[0].strip().lower() if ":" in text else ""
-    field = fields.get(prefix)
+    if isinstance(exc, Refused):  # db/ has already named the field, constraints included
+        field = fields.get(exc.field or "")
+    else:
+        prefix = text.split(":", 1)[0].strip().lower() if ":" in text else ""
+        field = fields.get(prefix)
     if field is None and constraints:
-        if isinstance(exc, Refused):
-            name = exc.constraint or ""
-        else:
-            name = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
+        name = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
         field = next((f for part, f in constraints.items() if part in name), None)
     return FieldError(field, text[:1].upper() + text[1:])

@@ -169,24 +169,13 @@ FORM_FIELDS = {  # the database's message prefix -> the form's field
     "adviser": "sec-adviser",
     "capacity": "sec-capacity",
 }
-FORM_CONSTRAINTS = {  # a violated constraint's name (a part of it) -> the form's field
-    "grade_level_name": "sec-name",  # unique (school year, grade, name)
-    "_key": "sec-name",
-    "capacity": "sec-capacity",
-    "name": "sec-name",
-}
 
 
 def _section_refusal(exc: BaseException) -> FieldError | None:
+    """db/sections names the field of every refusal (a duplicate name included)."""
     from school_tui.db.errors import field_refusal
 
-    refusal = field_refusal(exc, FORM_FIELDS, FORM_CONSTRAINTS)
-    text = refusal.message.lower() if refusal is not None else ""
-    if "duplicate key" in text and "sections" in text:
-        return FieldError(
-            "sec-name", "Name: this grade already has a section of that name this school year"
-        )
-    return refusal
+    return field_refusal(exc, FORM_FIELDS)
 
 
 # -- the sections list ------------------------------------------------------------------------
