@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from school_tui import textual_internals
 from school_tui.runtime.commands import RoleCommands
+from school_tui.runtime.heap import freeze_heap
 from school_tui.runtime.idle import DEFAULT_IDLE_LOCK_SECONDS, IdleLock
 from school_tui.runtime.messages import ConnectionRestored, ServerFailed, ServerReady
 from school_tui.runtime.workers import db_work
@@ -54,7 +55,7 @@ class SchoolApp(App):
         super().__init__()
         self.money_format = money_format
         # config.idle_lock_minutes * 60 from the CLI; tests pass seconds
-        self.idle_lock = IdleLock(self, idle_lock_seconds)
+        self.idle_lock = IdleLock(self, self.lock_when_idle, idle_lock_seconds)
         # Keys go on one at a time, each once the last one's effects are in (textual_internals/typeahead.py)
         self.typeahead = TypeAhead(self, enabled=self.textual_fence.ok)
         self.target = target
@@ -183,7 +184,7 @@ class SchoolApp(App):
         # The listener's first connection counts the unread total too; this count, once the
         # home is drawn, is the one the badge would otherwise wait for if that connection is slow.
         self.call_after_refresh(self._count_unread, self.live)
-        self.call_after_refresh(_freeze_heap)
+        self.call_after_refresh(freeze_heap)
 
     def _count_unread(self, live: LiveChat) -> None:
         if self.live is live:  # not logged out meanwhile
@@ -223,6 +224,16 @@ class SchoolApp(App):
         self.idle_lock.touch()  # input: the idle lock's time starts again (see runtime/idle.py)
         if self.idle is not None:
             self.idle.input_seen()  # and the person is not away (screens/chat/alerts.py, IdleAway)
+
+    def lock_when_idle(self) -> None:
+        """The idle time is up (runtime/idle.py): the lock screen goes over whatever is on
+        screen, unless no one is logged in or it is there already."""
+        from school_tui.screens.auth.lock import LockScreen
+
+        if self.session is not None and not any(
+            isinstance(screen, LockScreen) for screen in self.screen_stack
+        ):
+            self.push_screen(LockScreen(self.session))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "goto_last_message":
@@ -352,37 +363,3 @@ def _login_refused(session) -> bool:
 
 
 SWITCH_INTERVAL_S = 0.001  # see start_session
-# Garbage collection while logged in (see `_freeze_heap` and `collect_quietly`):
-GC_YOUNG = 700  # allocations that make a young collection due (CPython's default threshold)
-GC_OLDER = 10  # collections of one generation that make one of the next due (the same)
-GC_BURST = 50_000  # the automatic threshold: it collects only where no quiet moment came
-
-
-def _freeze_heap() -> None:
-    """Once the home is drawn after login: what exists now (modules, the app, its CSS, the
-    home) lives about as long as the session. Frozen (gc.freeze), a full collection no longer
-    walks it; that walk was the longest pause of the UI thread, a message's worst delay (in
-    benchmarks/chat_latency.py: full collections of ~150 ms on a loaded machine, ~15 ms
-    frozen). Unfrozen first, so what an earlier session left is collected, not kept.
-
-    From then on the collector runs at quiet moments (`collect_quietly`); the automatic one,
-    which runs wherever allocations cross its threshold (that is, while a message is being
-    read, handed over or drawn, stopping every thread), only in a burst of GC_BURST."""
-    import gc
-
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_BURST, GC_OLDER, GC_OLDER)
-
-
-def collect_quietly() -> None:
-    """Run, after the screen has drawn a live batch, the collection that its allocations
-    made due (the generations and counts of CPython's own schedule), so that it does not
-    fall inside the next message's way to the screen."""
-    import gc
-
-    young, older, oldest = gc.get_count()
-    if young < GC_YOUNG:
-        return
-    gc.collect(2 if oldest >= GC_OLDER else 1 if older >= GC_OLDER else 0)

@@ -207,7 +207,7 @@ class LiveChat:
         if self.app.live is not self:
             return  # from a session that has ended
         self._publish(fresh, receipts, statuses, unread)
-        from school_tui.app import collect_quietly
+        from school_tui.runtime.heap import collect_quietly
 
         self.app.call_after_refresh(collect_quietly)  # once the batch is drawn
         changed = [i for i in receipts if i not in self._marked_here]
