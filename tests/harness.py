@@ -394,8 +394,8 @@ def home_loaded(app) -> bool:
     its unread total."""
     from textual.widgets import DataTable
 
-    from school_tui.screens.chat.widgets import UnreadBadge
     from school_tui.screens.homes.base import RoleHome
+    from school_tui.widgets.title import UnreadBadge
 
     screen = app.screen
     return (

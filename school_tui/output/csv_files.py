@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from school_tui.widgets.safe import clean
+from school_tui.domain.text import clean
 
 # What a spreadsheet takes for the start of a formula; tab and CR too, which some strip first.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -1,5 +1,5 @@
-"""Presence in lists of people: a column saying online, away or offline (a symbol and a word,
-never colour alone), kept live.
+"""Presence: online, away or offline shown as a symbol and a word, never colour alone (in the
+chat, and as a live column in every list of people).
 
 Every list of people does it the same way (ARCHITECTURE.md, "Presence on screen"): the list's
 own query reads each person's status (a join of `school.online_status` in its db/ module),
@@ -18,8 +18,15 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from school_tui.screens.chat.widgets import presence_label
 from school_tui.widgets.safe import safe_text
+
+LABELS = {"online": "● online", "away": "◐ away", "offline": "○ offline"}
+
+
+def presence_label(status: str | None) -> str:
+    """A symbol and a word, so presence never depends on colour."""
+    return LABELS.get(status or "offline", LABELS["offline"])
+
 
 PRESENCE = "presence"  # the column's key
 PRESENCE_HEADER = "Presence"

@@ -2,8 +2,9 @@
 
 `safe_text()` returns a `rich.text.Text`, which Rich and Textual never parse as markup, so
 `[bold]`, `[@click=app.quit]` or an unbalanced `[/]` show exactly as typed. Control characters
-(C0, DEL, C1) and the bidi override/isolate controls are replaced by visible stand-ins, so no
-ESC/CSI/OSC sequence reaches the terminal and no text can reorder what is drawn around it.
+(C0, DEL, C1) and the bidi override/isolate controls are replaced by visible stand-ins
+(`clean`, domain/text.py), so no ESC/CSI/OSC sequence reaches the terminal and no text can
+reorder what is drawn around it.
 Every widget that shows such text goes through here (see ARCHITECTURE.md).
 """
 
@@ -11,35 +12,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
-_BIDI_CONTROLS = {0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069}
+from school_tui.domain.text import clean
 
-
-def _build_table(keep_newlines: bool) -> dict[int, str]:
-    table: dict[int, str] = {}
-    for code in range(0x20):
-        # U+2400..U+241F are the visible "control pictures" (␛ for ESC).
-        table[code] = chr(0x2400 + code)
-    table[0x7F] = "\N{SYMBOL FOR DELETE}"
-    for code in range(0x80, 0xA0):
-        table[code] = REPLACEMENT
-    for code in _BIDI_CONTROLS:
-        table[code] = REPLACEMENT
-    if keep_newlines:
-        del table[0x0A]
-        table[0x09] = "    "
-    return table
-
-
-_ONE_LINE = _build_table(keep_newlines=False)
-_MULTI_LINE = _build_table(keep_newlines=True)
-
-
-def clean(value: object, *, multiline: bool = False) -> str:
-    """`value` as a string with every control character made visible and harmless."""
-    if value is None:
-        return ""
-    return str(value).translate(_MULTI_LINE if multiline else _ONE_LINE)
+__all__ = ["clean", "format_cell", "money_cell", "safe_cells", "safe_join", "safe_text"]
 
 
 def safe_text(
@@ -73,4 +48,24 @@ def money_cell(amount, fmt, lead: str = "") -> Text:
 
     cell = safe_text(lead + format_money(amount, fmt, symbol=False))
     cell.justify = "right"
+    return cell
+
+
+def format_cell(cell: object, fmt) -> object:
+    """A table cell's value as shown: dates as dates, money in the school's format `fmt`
+    (config.toml's separators; no symbol: a column of amounts), None as a dash; everything
+    else as it is."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from school_tui.domain.money import format_money
+
+    if isinstance(cell, datetime):
+        return cell.astimezone().strftime("%Y-%m-%d %H:%M")
+    if isinstance(cell, date):
+        return cell.isoformat()
+    if isinstance(cell, Decimal):
+        return format_money(cell, fmt, symbol=False)
+    if cell is None:
+        return "—"
     return cell

@@ -23,8 +23,9 @@ from school_tui.db import chat
 from school_tui.screens.auth.login import LoginScreen
 from school_tui.screens.chat.alerts import TOASTS_ON_SCREEN
 from school_tui.screens.chat.screen import ChatScreen, ContactSearch
-from school_tui.screens.chat.widgets import ConversationList, MessageView, UnreadBadge
+from school_tui.screens.chat.widgets import ConversationList, MessageView
 from school_tui.screens.homes.base import RoleHome
+from school_tui.widgets.title import UnreadBadge
 from tests.harness import log_in, wait_until
 from tests.pages import ChatPage, listening, toasts
 

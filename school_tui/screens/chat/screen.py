@@ -35,10 +35,11 @@ from school_tui.runtime.messages import (
     UnreadCounted,
 )
 from school_tui.runtime.workers import db_work, deliver
-from school_tui.screens.chat.widgets import ConversationList, MessageView, presence_label
+from school_tui.screens.chat.widgets import ConversationList, MessageView
 from school_tui.textual_internals import typeahead
 from school_tui.textual_internals.compositor import use_cropping_compositor
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.presence import presence_label
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 

@@ -1,4 +1,4 @@
-"""Chat widgets: the unread badge, presence words, the conversation list and the message pane.
+"""Chat widgets: the conversation list and the message pane.
 
 Everything a person wrote or is named is shown through `safe_text` (literal, no markup, no
 terminal controls). Presence is always a symbol *and* a word, never colour alone.
@@ -26,19 +26,13 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from school_tui.db.chat import ChatMessage, Contact, Conversation
 from school_tui.textual_internals.compositor import set_virtual_size
+from school_tui.widgets.presence import presence_label
 from school_tui.widgets.safe import safe_text
-
-PRESENCE = {"online": "● online", "away": "◐ away", "offline": "○ offline"}
-
-
-def presence_label(status: str | None) -> str:
-    """A symbol and a word, so presence never depends on colour."""
-    return PRESENCE.get(status or "offline", PRESENCE["offline"])
 
 
 def format_time(moment) -> str:
@@ -52,35 +46,6 @@ def first_line(text: str, limit: int = 80) -> str:
             line = line.strip()
             return line if len(line) <= limit else line[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}"
     return ""
-
-
-class UnreadBadge(Static):
-    """The person's unread total, live from app.live.unread (on every screen's title bar)."""
-
-    DEFAULT_CSS = """
-    UnreadBadge { width: auto; height: 1; padding: 0 0 0 1; }
-    UnreadBadge.-some { text-style: bold; }
-    """
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__("", **kwargs)
-        self.count: int | None = None
-
-    def on_mount(self) -> None:
-        live = self.app.live
-        if live is None:
-            return
-        live.unread.subscribe(self, self.show_count)
-        self.show_count(live.unread_total)
-
-    def show_count(self, total: int | None) -> None:
-        text = "✉ … unread" if total is None else f"✉ {total} unread"
-        if total == self.count and str(self.content) == text:
-            return  # nothing to redraw
-        self.count = total
-        self.set_class(bool(total), "-some")
-        # A new width re-lays out the title bar; the same width only redraws the badge.
-        self.update(text, layout=len(text) != len(str(self.content)))
 
 
 # -- the conversation list ----------------------------------------------------------------------

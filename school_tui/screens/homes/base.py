@@ -24,7 +24,7 @@ from school_tui.runtime.messages import ConnectionRestored, HomeLoaded
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.presence import LivePresence
-from school_tui.widgets.safe import safe_join, safe_text
+from school_tui.widgets.safe import format_cell, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class RoleHome(Screen):
                     if pane.presence:
                         (user_id, status), cells = cells[:2], cells[2:]
                     shown = [
-                        safe_text(_format(cell, fmt), max_length=_width(widths, i))
+                        safe_text(format_cell(cell, fmt), max_length=_width(widths, i))
                         for i, cell in enumerate(cells)
                     ]
                     if pane.presence:
@@ -295,22 +295,3 @@ def _width(widths: Sequence[int], index: int) -> int:
 def _shown_cells(pane: Pane, row: tuple) -> tuple:
     """A row's cells as its columns say (without the key, the user id and the status)."""
     return row[(1 if pane.on_select else 0) + (2 if pane.presence else 0) :]
-
-
-def _format(cell: object, fmt) -> object:
-    """Dates as dates, money in the school's format `fmt` (config.toml's separators; no
-    symbol: a column of amounts); everything else as it is."""
-    from datetime import date, datetime
-    from decimal import Decimal
-
-    from school_tui.domain.money import format_money
-
-    if isinstance(cell, datetime):
-        return cell.astimezone().strftime("%Y-%m-%d %H:%M")
-    if isinstance(cell, date):
-        return cell.isoformat()
-    if isinstance(cell, Decimal):
-        return format_money(cell, fmt, symbol=False)
-    if cell is None:
-        return "—"
-    return cell

@@ -24,7 +24,7 @@ HOME_SCREENS = {
 
 # What every logged-in session imports whatever the role: the session and its pool, live
 # chat and its listener and alerts (SchoolApp.start_session), the homes' base and the money
-# format its tables show amounts in (RoleHome._format).
+# format its tables show amounts in (widgets.safe.format_cell).
 SESSION_MODULES = (
     "school_tui.runtime.session",
     "school_tui.live.chat",

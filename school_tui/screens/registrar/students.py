@@ -38,7 +38,7 @@ from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec
 from school_tui.widgets.modal import MODAL_CSS
-from school_tui.widgets.safe import clean, safe_join, safe_text
+from school_tui.widgets.safe import clean, format_cell, safe_join, safe_text
 
 if TYPE_CHECKING:
     from school_tui.db.students import FeeSummary, Profile
@@ -384,8 +384,6 @@ class StudentPage(AdvancesStatus, Screen):
         self.post_message(PageLoaded(*self.session.run(fetch)))
 
     def on_page_loaded(self, message: PageLoaded) -> None:
-        from school_tui.screens.homes.base import _format
-
         fmt = self.app.money_format  # the school's (config.toml)
         p = message.profile
         self.profile = p
@@ -401,14 +399,18 @@ class StudentPage(AdvancesStatus, Screen):
             ("Email", p.email),
             ("Grade", p.grade_level or "—"),
             ("Section", f"{p.section or 'not assigned'} ({p.school_year or 'no current year'})"),
-            ("Status", f"{p.status or 'not enrolled this year'}  {_format(p.last_updated, fmt)}"),
-            ("Born", _format(p.birth_date, fmt)),
+            (
+                "Status",
+                f"{p.status or 'not enrolled this year'}  {format_cell(p.last_updated, fmt)}",
+            ),
+            ("Born", format_cell(p.birth_date, fmt)),
             ("Guardian", f"{p.guardian_name or '—'}  {p.guardian_phone or ''}"),
             ("Address", p.address or "—"),
             (
                 "Fees",
-                f"{_format(f.billed, fmt)} billed, {_format(f.paid, fmt)} paid, "
-                f"{_format(f.balance, fmt)} due" + (f" ({f.overdue} overdue)" if f.overdue else ""),
+                f"{format_cell(f.billed, fmt)} billed, {format_cell(f.paid, fmt)} paid, "
+                f"{format_cell(f.balance, fmt)} due"
+                + (f" ({f.overdue} overdue)" if f.overdue else ""),
             ),
         ]
         text = safe_text("")
@@ -423,7 +425,7 @@ class StudentPage(AdvancesStatus, Screen):
             table.clear()
             for h in message.history:
                 table.add_row(
-                    safe_text(_format(h.changed_at, fmt)),
+                    safe_text(format_cell(h.changed_at, fmt)),
                     safe_text(h.school_year),
                     safe_text(h.from_status or "—"),
                     safe_text(_to_cell(h)),
