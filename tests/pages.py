@@ -121,3 +121,58 @@ class ChatPage:
             lines.append("".join(segment.text for segment in strip).rstrip())
         assert view.scroll_offset.y == top  # reading drew nothing
         return "\n".join(lines)
+
+
+class FormPage:
+    """The app's form (widgets/forms.py, FormModal): every dialog that takes fields, whatever
+    screen opened it. Fields are named by the ids their FormSpec gives them."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    @property
+    def form(self):
+        from school_tui.widgets.forms import FormModal
+
+        screen = self.app.screen
+        assert isinstance(screen, FormModal), f"no form on screen: {screen!r}"
+        return screen
+
+    def is_open(self, kind=None) -> bool:
+        """A form (of class `kind`, when given) is on top."""
+        from school_tui.widgets.forms import FormModal
+
+        return isinstance(self.app.screen, kind or FormModal)
+
+    def field(self, field_id: str):
+        return self.form.query_one(f"#{field_id}")
+
+    def focused(self, field_id: str) -> bool:
+        return self.app.focused is self.field(field_id)
+
+    def ready(self, kind=None) -> bool:
+        """The form is up and a field of it has the focus: keys typed now go into it."""
+        return self.is_open(kind) and self.app.focused in self.form.query("*")
+
+    def set(self, field_id: str, value) -> None:
+        """Choose `value` in a Select, or put it in an Input, as a person would."""
+        self.field(field_id).value = value
+
+    def title(self) -> str:
+        return _text(self.form.query_one(".modal-title"))
+
+    def note(self) -> str:
+        return _text(self.form.query_one(".modal-note"))
+
+    def live(self) -> str:
+        """The line under the fields that follows what is typed or chosen."""
+        return _text(self.form.query_one("#form-live"))
+
+    def status(self) -> str:
+        """The line at the bottom: what the keys do, what it is doing, or why it refused."""
+        return _text(self.form.query_one("#form-status")).strip()
+
+    def error(self, field_id: str) -> str:
+        """The rule shown under a field ("" when none is)."""
+        below = self.form.query_one(f"#{field_id}-error", Static)
+        return _text(below).strip() if below.has_class("shown") else ""

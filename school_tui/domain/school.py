@@ -18,3 +18,9 @@ ENROLLMENT_STATUSES: tuple[str, ...] = (
     "Enrolled",
     "Withdrawn",
 )
+
+# Payment Complete is set by the ledger once the required fees are paid; set by hand while
+# some are unpaid, the database requires a remark saying why (sql/schema/06_enrollment.sql).
+PAYMENT_COMPLETE_REMARK = (
+    "Required fees still unpaid? Then a remark saying why is needed for Payment Complete."
+)

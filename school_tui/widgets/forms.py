@@ -4,7 +4,10 @@ schedule, a discount, a section, a student, a person).
 
 - **Keys.** Enter moves to the next field and saves from the last one; choosing in a list
   (a Select) moves on too. Ctrl+S saves from anywhere, Escape cancels. The line under the
-  fields says so.
+  fields says so. A short dialog (`enter_saves`: a remark, a choice among a few) saves with
+  Enter from any of its fields, and its line says that instead (`hint`).
+- **Fields.** An Input, a Select (`options`), or, for a handful of choices that Up/Down go
+  through, a list shown open (`options` and `listed`).
 - **Checking.** Nothing is sent until every field passes `check`; the first field that
   breaks a rule gets the cursor, its rule shows under it in red and on the status line.
 - **Saving.** `save` runs in a worker thread on the person's own connection, so the screen
@@ -31,7 +34,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Footer, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
 
 from school_tui.domain.fields import FieldError
 from school_tui.runtime.workers import db_work
@@ -40,6 +44,7 @@ from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import safe_text
 
 HINT = "Enter: next field, then save · Ctrl+S saves · Esc cancels"
+ENTER_SAVES_HINT = "Enter saves · Esc cancels"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Field:
     options: Sequence[tuple[str, Any]] | None = None  # a Select instead of an Input
     max_length: int = 0
     disabled: bool = False
+    listed: bool = False  # `options` shown as an open list (Up/Down choose), not a Select
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class FormSpec:
     # (checked, result) -> a toast once saved (None: the caller says what it needs to).
     saved_note: Callable[[Any, Any], str] | None = None
     compact: bool = False  # one line per field (a long form at 80x24)
+    enter_saves: bool = False  # Enter saves from any field (a short dialog)
+    hint: str | None = None  # the line under the fields; None: what the keys do here
     label_width: int = 18
     extra: dict = field(default_factory=dict)
 
@@ -125,6 +133,7 @@ class FormModal(ModalScreen[Any]):
     FormModal .field { height: auto; margin-top: 0; }
     FormModal .field Label { padding-top: 1; }
     FormModal .field Input, FormModal .field Select { width: 1fr; }
+    FormModal .field OptionList { width: 1fr; height: auto; max-height: 7; }
     FormModal .field-error { color: $error; height: auto; display: none; }
     FormModal .field-error.shown { display: block; }
     FormModal .invalid, FormModal .invalid:focus { border: tall $error; }
@@ -161,7 +170,13 @@ class FormModal(ModalScreen[Any]):
                         label = Label(f.label, markup=False)
                         label.styles.width = spec.label_width
                         yield label
-                        if f.options is not None:
+                        if f.options is not None and f.listed:
+                            yield OptionList(
+                                *(Option(safe_text(label)) for label, _value in f.options),
+                                id=f.id,
+                                disabled=f.disabled,
+                            )
+                        elif f.options is not None:
                             yield Select(
                                 list(f.options),
                                 id=f.id,
@@ -183,10 +198,22 @@ class FormModal(ModalScreen[Any]):
                     yield Static("", classes="field-error", id=f"{f.id}-error")
             if spec.live is not None:
                 yield Static("", id="form-live")
-            yield Static(HINT, classes="form-status", id="form-status")
+            yield Static(self.hint, classes="form-status", id="form-status")
         yield Footer()
 
+    @property
+    def hint(self) -> str:
+        """What the keys do in this form (the line under the fields, until a status)."""
+        if self.spec.hint is not None:
+            return self.spec.hint
+        return ENTER_SAVES_HINT if self.spec.enter_saves else HINT
+
     def on_mount(self) -> None:
+        for f in self.spec.fields:
+            if f.listed:
+                values = [value for _label, value in f.options or ()]
+                listed = self.query_one(f"#{f.id}", OptionList)
+                listed.highlighted = values.index(f.value) if f.value in values else 0
         first = next((f for f in self.spec.fields if not f.disabled), None)
         if first is not None:
             self.query_one(f"#{first.id}").focus()
@@ -224,6 +251,10 @@ class FormModal(ModalScreen[Any]):
         out = {}
         for f in self.spec.fields:
             widget = self.query_one(f"#{f.id}")
+            if isinstance(widget, OptionList):
+                index = widget.highlighted
+                out[f.id] = None if index is None else (f.options or ())[index][1]
+                continue
             assert isinstance(widget, (Input, Select))
             value = widget.value
             out[f.id] = None if value is Select.NULL else value
@@ -235,6 +266,7 @@ class FormModal(ModalScreen[Any]):
 
     @on(Input.Changed)
     @on(Select.Changed)
+    @on(OptionList.OptionHighlighted)
     def _changed(self, event) -> None:
         self._update_live()
 
@@ -245,8 +277,11 @@ class FormModal(ModalScreen[Any]):
             self._focus_after(event.select.id)
 
     @on(Input.Submitted)
-    def _next_field(self, event: Input.Submitted) -> None:
-        if not self._focus_after(event.input.id):
+    @on(OptionList.OptionSelected)
+    def _next_field(self, event: Input.Submitted | OptionList.OptionSelected) -> None:
+        """Enter in a field: save (`enter_saves`, or the last field), else the next field."""
+        widget = event.input if isinstance(event, Input.Submitted) else event.option_list
+        if self.spec.enter_saves or not self._focus_after(widget.id):
             self.action_save()
 
     def _focus_after(self, field_id: str | None) -> bool:

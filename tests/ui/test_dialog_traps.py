@@ -15,6 +15,7 @@ from school_tui.screens.registrar.board import EnrollmentBoardScreen, Transition
 from school_tui.screens.registrar.student_import import ImportScreen
 from school_tui.widgets.confirm import ConfirmModal
 from tests.harness import log_in, wait_until
+from tests.pages import FormPage
 
 SIZE = (80, 24)
 
@@ -42,7 +43,7 @@ async def test_the_board_moves_with_the_one_enter_its_dialog_asks_for(demo_schoo
             lambda: isinstance(app.screen, TransitionModal) and isinstance(app.focused, OptionList),
             "the move dialog",
         )
-        assert "Enter: confirm" in str(app.screen.query_one("#move-status").render())
+        assert "Enter: confirm" in FormPage(app).status()
         (moved,) = board.marked
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is board, "the dialog closed by one Enter")

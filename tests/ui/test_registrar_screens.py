@@ -19,7 +19,7 @@ from school_tui.widgets.export import ExportModal
 from tests import builders
 from tests.builders import add_school_year, current_year, section_with_most_pending
 from tests.harness import log_in, table_rows, wait_until
-from tests.pages import notes
+from tests.pages import FormPage, notes
 
 SIZE = (80, 24)
 
@@ -102,13 +102,14 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             assert len(marked) == 2 and "2 marked" in _text(app, "#board-status")
             await pilot.press("t")
             await _wait_for_form(pilot, TransitionModal, OptionList)
-            assert "Move 2 students from Pending to Verified" in _text(app, "#move-summary")
+            form = FormPage(app)
+            assert "Move 2 students from Pending to Verified" in form.live()
             enrollment.set_status(other, [marked[1]], "Withdrawn", "moved away")
             await pilot.press("tab", *"checked", "enter")
-            await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
-            detail = _text(app, "#error-detail")
-            assert "None of the 2 students moved from Pending to Verified" in detail
-            assert "Withdrawn, which cannot go to Verified" in detail
+            await wait_until(pilot, lambda: form.error("move-target"), "the refusal")
+            assert form.error("move-target").startswith("Nothing moved.")
+            assert "Withdrawn, which cannot go to Verified" in form.error("move-target")
+            assert form.focused("move-target")
             still = other.execute(
                 "SELECT current_status FROM school.enrollment_progress WHERE id = %s",
                 (marked[0],),

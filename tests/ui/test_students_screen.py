@@ -15,6 +15,7 @@ from school_tui.screens.registrar.students import (
 )
 from tests.builders import pending_student_in_a_section, verified_student
 from tests.harness import burst, log_in, table_rows, wait_until
+from tests.pages import FormPage
 
 SIZE = (80, 24)
 
@@ -59,9 +60,7 @@ async def test_find_a_student_and_advance_them_in_a_few_keys(demo_school):
         await press("enter")  # to the list, the match highlighted
         await press("a")  # advance
         await wait_until(pilot, lambda: isinstance(app.screen, AdvanceModal), "the question")
-        assert "Verified  →  Payment Complete" in str(
-            app.screen.query_one("#advance-step").render()
-        )
+        assert "Verified  →  Payment Complete" in FormPage(app).note()
         # The student owes required fees: Payment Complete by hand says why (not counted,
         # like the search text).
         await pilot.press(*"pays in June")
@@ -251,3 +250,33 @@ async def test_edit_a_student_through_the_screen_clearing_the_section(demo_schoo
         (enrollment_id,),
     ).fetchone()
     assert saved == ("Lorna Edited", None)
+
+
+async def test_payment_complete_by_hand_without_a_remark_is_refused_under_the_remark(demo_school):
+    """The student owes required fees: the form says a remark is needed, the database refuses
+    the advance without one (under the remark, the form stays), and takes it with one."""
+    school = demo_school
+    verified = verified_student(school)
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        screen = await open_students(pilot)
+        await pilot.press(*verified.number)
+        await wait_until(pilot, lambda: len(screen.rows) == 1, "the one match")
+        await pilot.press("enter", "a")
+        form = FormPage(app)
+        await wait_until(pilot, lambda: form.ready(AdvanceModal), "the question")
+        assert "a remark saying why is needed for Payment Complete" in form.note()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: form.error("advance-remark"), "the refusal")
+        assert "required fees unpaid" in form.error("advance-remark")
+        assert form.status().startswith("Not saved.")
+        assert form.focused("advance-remark")
+        await pilot.press(*"pays in June", "enter")
+        await wait_until(pilot, lambda: app.screen is screen, "the form closed")
+    status = scalar(
+        school,
+        "SELECT current_status FROM school.enrollment_progress WHERE id = %s",
+        (verified.enrollment_id,),
+    )
+    assert status == "Payment Complete"

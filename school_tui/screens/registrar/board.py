@@ -22,17 +22,17 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
-from textual.widgets.option_list import Option
+from textual.widgets import DataTable, Footer, Select, Static
 
-from school_tui.domain.school import ENROLLMENT_STATUSES, GRADE_LEVELS
+from school_tui.domain.fields import FieldError
+from school_tui.domain.school import ENROLLMENT_STATUSES, GRADE_LEVELS, PAYMENT_COMPLETE_REMARK
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
-from school_tui.widgets.safe import clean, safe_join, safe_text
+from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 if TYPE_CHECKING:
@@ -112,81 +112,72 @@ class BoardMoved(Message):
     target: str
 
 
-@dataclass
-class BoardMoveRefused(Message):
-    count: int
-    source: str
-    target: str
-    reason: str
-
-
 # -- the target-status form -------------------------------------------------------------------
 
 
-class TransitionModal(ModalScreen[tuple[str, str] | None]):
-    """Where the marked students go: the allowed targets, a remark, one confirmation that
-    names how many and from/to. Enter confirms from the list or the remark (one Enter, as
-    the line under them says), Tab goes to the remark. Returns (target, remark), or None on
-    Escape."""
+class TransitionModal(FormModal):
+    """Where the marked students go, on the app's form: the allowed targets as a list
+    (Up/Down), a remark, and a line that names how many and from/to. Enter moves them from
+    the list or the remark (one Enter, as the line under them says), Tab goes to the remark,
+    Esc cancels. The database moves all or none; its refusal shows under the field it names
+    (the status, the remark) and nothing moves. Dismisses with (target, how many changed),
+    None when cancelled."""
 
-    DEFAULT_CSS = """
-    TransitionModal { align: center middle; }
-    TransitionModal > Vertical {
-        width: 64; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
-    TransitionModal #move-summary { text-style: bold; height: auto; }
-    TransitionModal OptionList { height: auto; max-height: 7; }
-    TransitionModal #move-status { color: $text-muted; height: auto; }
-    TransitionModal #move-status.error { color: $error; text-style: bold; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="move.cancel")]
+    def __init__(self, session, ids: list[int], source: str, targets: list[str]) -> None:
+        super().__init__(session, transition_form(list(ids), source, targets))
 
-    def __init__(self, count: int, source: str, targets: list[str]) -> None:
-        super().__init__()
-        self.count = count
-        self.source = source
-        self.targets = targets
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self._summary(self.targets[0]), id="move-summary")
-            yield Label("To status")
-            yield OptionList(*(Option(t, id=t) for t in self.targets), id="move-target")
-            yield Label("Remark (optional; kept in the student's history)")
-            yield Input(id="move-remark", max_length=2000)
-            yield Static(
-                "Up/Down: status, Tab: remark, Enter: confirm. Escape: cancel.",
-                id="move-status",
-            )
-        yield Footer()
+def transition_form(ids: list[int], source: str, targets: list[str]) -> FormSpec:
+    students = "1 student" if len(ids) == 1 else f"{len(ids)} students"
 
-    def _summary(self, target: str) -> Text:
-        students = "1 student" if self.count == 1 else f"{self.count} students"
-        return safe_text(f"Move {students} from {self.source} to {target}? All or none.")
+    def summary(values: dict) -> str:
+        target = values.get("move-target") or targets[0]
+        line = f"Move {students} from {source} to {target}? All or none."
+        return line + ("\n" + PAYMENT_COMPLETE_REMARK if target == "Payment Complete" else "")
 
-    def _target(self) -> str:
-        options = self.query_one("#move-target", OptionList)
-        index = options.highlighted if options.highlighted is not None else 0
-        return self.targets[index]
+    def save(conn, checked: tuple[str, str]) -> tuple[str, int]:
+        from school_tui.db import enrollment
 
-    def on_mount(self) -> None:
-        options = self.query_one("#move-target", OptionList)
-        options.highlighted = 0
-        options.focus()
+        target, remark = checked
+        return target, enrollment.set_status(conn, ids, target, remark or None)
 
-    @on(OptionList.OptionHighlighted)
-    def _highlighted(self) -> None:
-        self.query_one("#move-summary", Static).update(self._summary(self._target()))
+    def refused(exc: BaseException) -> FieldError | None:
+        from school_tui.db.errors import field_refusal
 
-    @on(OptionList.OptionSelected)
-    @on(Input.Submitted, "#move-remark")
-    def _confirm(self) -> None:
-        remark = self.query_one("#move-remark", Input).value.strip()
-        self.dismiss((self._target(), remark))
+        refusal = field_refusal(exc, {"status": "move-target", "remark": "move-remark"})
+        if refusal is None:
+            return None
+        return FieldError(refusal.field, f"Nothing moved. {refusal.message}")
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    return FormSpec(
+        title="Change status",
+        fields=[
+            Field(
+                "move-target",
+                "To status",
+                targets[0],
+                options=[(t, t) for t in targets],
+                listed=True,
+            ),
+            Field(
+                "move-remark",
+                "Remark",
+                placeholder="optional; kept in the history",
+                max_length=2000,
+            ),
+        ],
+        check=lambda values: (
+            values["move-target"] or targets[0],
+            (values["move-remark"] or "").strip(),
+        ),
+        save=save,
+        refused=refused,
+        live=summary,
+        saving=f"Moving {students}…",
+        enter_saves=True,
+        hint="Up/Down: status, Tab: remark, Enter: confirm. Escape: cancel.",
+        label_width=11,
+    )
 
 
 # -- the screen -------------------------------------------------------------------------------
@@ -528,28 +519,11 @@ class EnrollmentBoardScreen(ListScreen):
             return
         source = self.status
 
-        def chosen(answer: tuple[str, str] | None) -> None:
+        def done(answer: tuple[str, int] | None) -> None:
             if answer is not None:
-                target, remark = answer
-                self._show_status(f"Moving {len(ids)} to {target}…")
-                self._move(ids, source, target, remark)
+                self.post_message(BoardMoved(ids, source, answer[0]))
 
-        self.app.push_screen(TransitionModal(len(ids), source, targets), chosen)
-
-    @db_work(name="board move", group="board-move")
-    def _move(self, ids: list[int], source: str, target: str, remark: str) -> None:
-        from school_tui.db import enrollment
-        from school_tui.db.errors import NotAllowed, Refused
-
-        try:
-            self.session.run(lambda conn: enrollment.set_status(conn, ids, target, remark or None))
-        except Refused as exc:
-            self.post_message(BoardMoveRefused(len(ids), source, target, clean(exc.with_detail())))
-            return
-        except NotAllowed as exc:
-            self.post_message(BoardMoveRefused(len(ids), source, target, clean(exc.message)))
-            return
-        self.post_message(BoardMoved(ids, source, target))
+        self.app.push_screen(TransitionModal(self.session, ids, source, targets), done)
 
     def on_board_moved(self, message: BoardMoved) -> None:
         count = len(message.ids)
@@ -561,19 +535,6 @@ class EnrollmentBoardScreen(ListScreen):
         # The notification brings the same ids; reading them now too keeps the board right
         # when the listener is reconnecting.
         self._enrollment_changed(message.ids)
-
-    def on_board_move_refused(self, message: BoardMoveRefused) -> None:
-        from school_tui.widgets.error import ErrorModal
-
-        students = "the student" if message.count == 1 else f"the {message.count} students"
-        self._show_status(f"Nothing changed: {message.reason}", error=True)
-        self.app.push_screen(
-            ErrorModal(
-                "Nothing changed",
-                f"None of {students} moved from {message.source} to {message.target}.\n"
-                f"{message.reason}",
-            )
-        )
 
     def list_export(self) -> Export:
         """The whole column with the filters shown, read again in the worker: the table

@@ -20,16 +20,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from school_tui.domain.fields import FieldError
-from school_tui.domain.school import GRADE_LEVELS
+from school_tui.domain.school import GRADE_LEVELS, PAYMENT_COMPLETE_REMARK
 from school_tui.domain.student_csv import check_fields
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
@@ -37,7 +35,6 @@ from school_tui.textual_internals import typeahead
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec
-from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import clean, format_cell, safe_join, safe_text
 
 if TYPE_CHECKING:
@@ -108,47 +105,44 @@ class NextStatusLoaded(Message):
 # -- the quick advance ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Advance:
-    enrollment_id: int
-    to: str
-    remark: str
+class AdvanceModal(FormModal):
+    """Move one student to the next status, with an optional remark, on the app's form:
+    Enter does it from the remark, Esc cancels. A refusal (Payment Complete by hand while
+    required fees are unpaid, without a remark) shows under the remark, which stays.
+    Dismisses with how many enrollments changed (None: cancelled)."""
+
+    def __init__(
+        self, session, name: str, number: str, enrollment_id: int, from_status: str, to: str
+    ):
+        super().__init__(session, advance_form(name, number, enrollment_id, from_status, to))
 
 
-class AdvanceModal(ModalScreen[Advance | None]):
-    """Move one student to the next status: Enter confirms (the remark is optional)."""
+def advance_form(name: str, number: str, enrollment_id: int, from_status: str, to: str):
+    note = f"{from_status}  →  {to}"
+    if to == "Payment Complete":
+        note += "\n" + PAYMENT_COMPLETE_REMARK
 
-    DEFAULT_CSS = MODAL_CSS.format(name="AdvanceModal")
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="advance.cancel")]
+    def save(conn, remark: str) -> int:
+        from school_tui.db import enrollment
 
-    def __init__(self, name: str, number: str, enrollment_id: int, from_status: str, to: str):
-        super().__init__()
-        self._who = (name, number)
-        self.enrollment_id = enrollment_id
-        self.from_status = from_status
-        self.to = to
+        return enrollment.set_status(conn, [enrollment_id], to, remark or None)
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                safe_join(self._who[0], f"({self._who[1]})"),
-                classes="modal-title",
-                id="advance-who",
-            )
-            yield Static(safe_text(f"{self.from_status}  →  {self.to}"), id="advance-step")
-            yield Input(placeholder="Remark (optional)", max_length=2000, id="advance-remark")
-            yield Static("Enter: do it  ·  Esc: cancel", classes="modal-note")
-        yield Footer()
+    def refused(exc: BaseException) -> FieldError | None:
+        from school_tui.db.errors import field_refusal
 
-    def on_mount(self) -> None:
-        self.query_one("#advance-remark", Input).focus()
+        return field_refusal(exc, {"remark": "advance-remark"})
 
-    @on(Input.Submitted, "#advance-remark")
-    def _confirm(self, event: Input.Submitted) -> None:
-        self.dismiss(Advance(self.enrollment_id, self.to, event.value.strip()))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    return FormSpec(
+        title=f"{name} ({number})",
+        note=note,
+        fields=[Field("advance-remark", "Remark", placeholder="optional", max_length=2000)],
+        check=lambda values: (values["advance-remark"] or "").strip(),
+        save=save,
+        refused=refused,
+        enter_saves=True,
+        hint="Enter: do it · Esc: cancel",
+        label_width=8,
+    )
 
 
 # -- the create/edit form -------------------------------------------------------------------------
@@ -277,7 +271,7 @@ def student_form(profile=None) -> FormSpec:
 
 
 class AdvancesStatus:
-    """`a`: the next status for an enrollment, confirmed in AdvanceModal, set in a worker."""
+    """`a`: the next status for an enrollment, confirmed and set in AdvanceModal."""
 
     session: Any
 
@@ -306,25 +300,15 @@ class AdvancesStatus:
             typeahead.release(self, "advance", drop=True)
             return
 
-        def chosen(result: Advance | None) -> None:
-            if result is not None:
-                self._set_status(name, result)
+        def done(changed: int | None) -> None:
+            if changed is not None:
+                self.post_message(StatusChanged(f"{name}: {message.next_status}."))
 
         self.app.push_screen(
-            AdvanceModal(name, number, enrollment_id, status, message.next_status), chosen
+            AdvanceModal(self.session, name, number, enrollment_id, status, message.next_status),
+            done,
         )
         typeahead.release(self, "advance")  # they go on once the question is up and focused
-
-    @db_work(name="set status", group="advance")
-    def _set_status(self, name: str, advance: Advance) -> None:
-        from school_tui.db import enrollment
-
-        self.session.run(
-            lambda conn: enrollment.set_status(
-                conn, [advance.enrollment_id], advance.to, advance.remark
-            )
-        )
-        self.post_message(StatusChanged(f"{name}: {advance.to}."))
 
 
 # -- the student's page ---------------------------------------------------------------------------
