@@ -8,7 +8,7 @@ asked, so one page object follows the app from screen to screen.
 
 from __future__ import annotations
 
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 
 def notes(app) -> list[str]:
@@ -176,3 +176,155 @@ class FormPage:
         """The rule shown under a field ("" when none is)."""
         below = self.form.query_one(f"#{field_id}-error", Static)
         return _text(below).strip() if below.has_class("shown") else ""
+
+
+class ListPage:
+    """A list screen (widgets/lists.py, ListScreen): a search box or filters, one table, a
+    status line. Subclasses name their screen's class and widgets."""
+
+    SCREEN: str  # "module:Class" of the screen, imported when first asked
+    TABLE: str  # the table's id
+    SEARCH: str | None = None  # the search box's id
+    STATUS: str  # the status line's id
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    @classmethod
+    def screen_class(cls):
+        import importlib
+
+        module, name = cls.SCREEN.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def is_open(self) -> bool:
+        return isinstance(self.app.screen, self.screen_class())
+
+    @property
+    def screen(self):
+        screen = self.app.screen
+        assert isinstance(screen, self.screen_class()), f"not on {self.SCREEN}: {screen!r}"
+        return screen
+
+    @property
+    def table(self) -> DataTable:
+        return self.screen.query_one(f"#{self.TABLE}", DataTable)
+
+    @property
+    def search_field(self) -> Input:
+        assert self.SEARCH is not None, f"{self.SCREEN} has no search box"
+        return self.screen.query_one(f"#{self.SEARCH}", Input)
+
+    def search_focused(self) -> bool:
+        """On this screen, typing goes into its search box (False until it is composed)."""
+        return self._focused(f"#{self.SEARCH}")
+
+    def table_focused(self) -> bool:
+        """On this screen, keys go to its table (False until it is composed)."""
+        return self._focused(f"#{self.TABLE}")
+
+    def _focused(self, selector: str) -> bool:
+        focused = self.app.focused
+        return self.is_open() and focused is not None and focused in self.screen.query(selector)
+
+    def settled(self) -> bool:
+        """On this screen, the rows of its last search or filter shown, no page loading."""
+        return self.is_open() and self.screen.current and not self.screen._loading
+
+    def rows(self) -> list:
+        """The rows shown, as loaded (the screen's own records), in table order."""
+        return list(self.screen.rows.values())
+
+    def cells(self) -> list[list[str]]:
+        """The table's rows as the strings shown."""
+        table = self.table
+        return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+    def selected(self):
+        """The row under the cursor, as loaded (None: no row)."""
+        return self.screen.selected()
+
+    def status(self) -> str:
+        return _text(self.screen.query_one(f"#{self.STATUS}")).strip()
+
+
+class PeoplePage(ListPage):
+    """The Admin's People: search by name or email, a role filter, the accounts."""
+
+    SCREEN = "school_tui.screens.admin.people:PeopleScreen"
+    TABLE = "people-table"
+    SEARCH = "people-search"
+    STATUS = "people-status"
+
+    @property
+    def role_filter(self) -> Select:
+        return self.screen.query_one("#people-role", Select)
+
+    def emails(self) -> list[str]:
+        return [person.email for person in self.rows()]
+
+
+class StudentsPage(ListPage):
+    """The Registrar's Students: search as you type, the matches."""
+
+    SCREEN = "school_tui.screens.registrar.students:StudentsScreen"
+    TABLE = "students-table"
+    SEARCH = "student-search"
+    STATUS = "students-status"
+
+    def ids(self) -> list[int]:
+        return [hit.id for hit in self.rows()]
+
+
+class SectionsPage(ListPage):
+    """The Registrar's Sections of one school year."""
+
+    SCREEN = "school_tui.screens.registrar.sections:SectionsScreen"
+    TABLE = "sections-table"
+    STATUS = "sections-status"
+
+    @property
+    def year_chooser(self) -> Select:
+        return self.screen.query_one("#sections-year", Select)
+
+
+class RosterPage(ListPage):
+    """One section's roster."""
+
+    SCREEN = "school_tui.screens.registrar.sections:RosterScreen"
+    TABLE = "roster-table"
+    STATUS = "roster-status"
+
+
+class BoardPage(ListPage):
+    """The enrollment board: the counts line, the filters, one status's students."""
+
+    SCREEN = "school_tui.screens.registrar.board:EnrollmentBoardScreen"
+    TABLE = "board-table"
+    STATUS = "board-status"
+
+    def loaded(self) -> bool:
+        """The first column and its counts are in, the table no longer loading."""
+        return self.is_open() and self.screen._loaded and not self.table.loading
+
+    def counts_line(self) -> str:
+        return _text(self.screen.query_one("#board-counts"))
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.screen.counts)
+
+    def marked(self) -> set[int]:
+        return set(self.screen.marked)
+
+    @property
+    def grade_filter(self) -> Select:
+        return self.screen.query_one("#board-grade", Select)
+
+
+class AuditPage(ListPage):
+    """The Admin's audit log: filters on top (the person's first), the entries."""
+
+    SCREEN = "school_tui.screens.admin.audit:AuditLogScreen"
+    TABLE = "audit-table"
+    SEARCH = "f-person"
+    STATUS = "audit-status"

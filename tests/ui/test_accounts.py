@@ -35,7 +35,7 @@ from school_tui.screens.auth.change_password import ChangePasswordScreen
 from school_tui.widgets.confirm import ConfirmModal
 from tests.builders import add_fee, add_school_year, enroll
 from tests.harness import home_loaded, log_in, login_status, submit_login, wait_until
-from tests.pages import listening
+from tests.pages import FormPage, PeoplePage, listening
 
 SIZE = (80, 24)
 INES = "ines.aguilar@demo.school"
@@ -69,37 +69,43 @@ def status_text(app, selector: str) -> str:
 
 
 async def open_people(pilot) -> PeopleScreen:
+    """`p` on the Admin's home: People, its search box focused, its first rows shown."""
+    people = PeoplePage(pilot.app)
     await pilot.press("p")
     await wait_until(
-        pilot,
-        lambda: isinstance(pilot.app.screen, PeopleScreen) and not pilot.app.screen._loading,
-        "the People screen",
+        pilot, lambda: people.settled() and people.search_focused(), "the People screen"
     )
-    return pilot.app.screen
+    return people.screen
+
+
+async def to_the_list(pilot) -> None:
+    """From the search box down to the list, where the keys act on the highlighted person."""
+    people = PeoplePage(pilot.app)
+    await pilot.press("down")
+    await wait_until(pilot, people.table_focused, "the list")
 
 
 async def select_person(pilot, screen: PeopleScreen, text: str, email: str) -> None:
-    """Search as a person would (/, type, Enter) until `email` is the one row."""
-    await pilot.press("slash")
-    await wait_until(
-        pilot, lambda: pilot.app.focused is screen.query_one("#people-search"), "search focus"
-    )
+    """Search as a person would (/ unless in the search box, type, Enter) until `email` is
+    the one row."""
+    people = PeoplePage(pilot.app)
+    if not people.search_focused():
+        await pilot.press("slash")
+        await wait_until(pilot, people.search_focused, "search focus")
     await pilot.press(*text)
     await wait_until(
-        pilot,
-        lambda: not screen._loading and [p.email for p in screen.rows.values()] == [email],
-        f"{email} found",
+        pilot, lambda: people.settled() and people.emails() == [email], f"{email} found"
     )
     await pilot.press("enter")
-    assert screen.selected().email == email
+    assert people.selected().email == email
 
 
 async def fill_person_form(pilot, first: str, last: str, email: str, role: str) -> None:
-    form = pilot.app.screen
-    assert isinstance(form, PersonForm)
+    form = FormPage(pilot.app)
+    assert form.is_open(PersonForm)
     await pilot.press(*first, "enter", *last, "enter", *email, "enter")
-    select = form.query_one("#role", Select)
-    await wait_until(pilot, lambda: pilot.app.focused is select, "the role field")
+    select = form.field("role")
+    await wait_until(pilot, lambda: form.focused("role"), "the role field")
     await pilot.press("enter")  # opens the list
     overlay = select.query_one(OptionList)
     for _ in range(len(ROLES) + 2):
@@ -217,6 +223,7 @@ async def test_admin_account_lifecycle(password_demo_school):
 
     # 1. The Admin creates Ines, a Student; the temporary password is shown once.
     async def create(pilot, screen):
+        await to_the_list(pilot)
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, PersonForm), "the form")
         await fill_person_form(pilot, "Ines", "Aguilar", INES, "Student")
@@ -256,7 +263,7 @@ async def test_admin_account_lifecycle(password_demo_school):
             await pilot.press("enter")
             await wait_until(
                 pilot,
-                lambda: [p.role for p in screen.rows.values()] == ["Teacher"],
+                lambda: [p.role for p in PeoplePage(pilot.app).rows()] == ["Teacher"],
                 "the list to show Teacher",
             )
             assert groups_of(school, ines) == {"teacher"}
@@ -273,7 +280,7 @@ async def test_admin_account_lifecycle(password_demo_school):
             await confirm(pilot)
             await wait_until(
                 pilot,
-                lambda: [p.account for p in screen.rows.values()] == ["deactivated"],
+                lambda: [p.account for p in PeoplePage(pilot.app).rows()] == ["deactivated"],
                 "the list to show her deactivated",
             )
             with pytest.raises(psycopg.OperationalError):
@@ -290,7 +297,7 @@ async def test_admin_account_lifecycle(password_demo_school):
         await confirm(pilot)
         await wait_until(
             pilot,
-            lambda: [p.account for p in screen.rows.values()] == ["active"],
+            lambda: [p.account for p in PeoplePage(pilot.app).rows()] == ["active"],
             "the list to show her active",
         )
         session = await asyncio.to_thread(login, school, INES, INES_PASSWORD)
@@ -306,7 +313,7 @@ async def test_admin_account_lifecycle(password_demo_school):
         await pilot.press("p")
         await confirm(pilot)
         temporary["reset"] = await shown_temporary_password(pilot)
-        assert [p.account for p in screen.rows.values()] == ["must change password"]
+        assert [p.account for p in PeoplePage(pilot.app).rows()] == ["must change password"]
 
     await admin_app(school, administer)
     assert temporary["reset"] != temporary["first"]
@@ -380,23 +387,23 @@ async def test_form_writes_nothing_until_valid_and_shows_database_refusals(demo_
 
     async def action(pilot, screen):
         app = pilot.app
+        await to_the_list(pilot)
         await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, PersonForm), "the form")
-        form = app.screen
+        form = FormPage(app)
+        await wait_until(pilot, lambda: form.is_open(PersonForm), "the form")
         await fill_person_form(pilot, "Bea", "Cruz", "bea-at-school", "Registrar")
         await pilot.press("ctrl+s")
-        assert status_text(app, "#form-status").startswith("Email: must look like")
-        assert app.focused is form.query_one("#email", Input)
+        assert form.status().startswith("Email: must look like")
+        assert form.focused("email")
         assert scalar(school, "SELECT count(*) FROM school.users") == before
         # A taken email: the database refuses, under the email field; the form stays.
-        email = form.query_one("#email", Input)
-        email.value = "ADMIN@demo.school"
+        form.set("email", "ADMIN@demo.school")
         await pilot.press("ctrl+s")
         taken = "Email: ADMIN@demo.school is already used by another person"
-        await wait_until(pilot, lambda: taken in status_text(app, "#email-error"), "the refusal")
-        assert status_text(app, "#form-status").startswith("Not saved.")
-        assert app.screen is form and app.focused is email
-        assert email.value == "ADMIN@demo.school"
+        await wait_until(pilot, lambda: taken in form.error("email"), "the refusal")
+        assert form.status().startswith("Not saved.")
+        assert form.is_open(PersonForm) and form.focused("email")
+        assert form.field("email").value == "ADMIN@demo.school"
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen, "the People screen")
 
@@ -409,7 +416,8 @@ async def test_edit_person_and_search_by_role(demo_school):
 
     async def action(pilot, screen):
         app = pilot.app
-        role = screen.query_one("#people-role", Select)
+        people = PeoplePage(app)
+        role = people.role_filter
         role.focus()
         await pilot.press("enter")
         overlay = role.query_one(OptionList)
@@ -418,19 +426,17 @@ async def test_edit_person_and_search_by_role(demo_school):
         await pilot.press("enter")
         await wait_until(
             pilot,
-            lambda: not screen._loading and {p.role for p in screen.rows.values()} == {"Guidance"},
+            lambda: people.settled() and {p.role for p in people.rows()} == {"Guidance"},
             "only Guidance",
         )
-        assert app.focused is screen.query_one("#people-table")  # on to the list
+        assert people.table_focused()  # on to the list
         await pilot.press("e")
-        await wait_until(pilot, lambda: isinstance(app.screen, PersonForm), "the form")
-        first = app.screen.query_one("#first-name", Input)
-        assert first.value == "Gloria"
-        first.value = "Glory"
+        form = FormPage(app)
+        await wait_until(pilot, lambda: form.is_open(PersonForm), "the form")
+        assert form.field("first-name").value == "Gloria"
+        form.set("first-name", "Glory")
         await pilot.press("ctrl+s")
-        await wait_until(
-            pilot, lambda: [p.first_name for p in screen.rows.values()] == ["Glory"], "saved"
-        )
+        await wait_until(pilot, lambda: [p.first_name for p in people.rows()] == ["Glory"], "saved")
 
     await admin_app(school, action)
     assert (

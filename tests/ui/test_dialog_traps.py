@@ -15,9 +15,59 @@ from school_tui.screens.registrar.board import EnrollmentBoardScreen, Transition
 from school_tui.screens.registrar.student_import import ImportScreen
 from school_tui.widgets.confirm import ConfirmModal
 from tests.harness import log_in, wait_until
-from tests.pages import FormPage
+from tests.pages import (
+    AuditPage,
+    BoardPage,
+    FormPage,
+    ListPage,
+    PeoplePage,
+    RosterPage,
+    SectionsPage,
+    StudentsPage,
+)
 
 SIZE = (80, 24)
+
+
+# -- a screen whose purpose is a search opens with the search box focused -------------------
+
+
+async def _opens_on(pilot, page: ListPage, keys: tuple[str, ...]) -> None:
+    """`keys` open the page's screen: with a search box, typing goes into it at once;
+    without one, the keys go to the table once its rows are there."""
+    await pilot.press(*keys)
+    if page.SEARCH is not None:
+        await wait_until(pilot, page.search_focused, f"{page.SCREEN}, its search focused")
+        await pilot.press(*"zq")
+        assert page.search_field.value == "zq" and page.is_open()
+    else:
+        await wait_until(pilot, page.table_focused, f"{page.SCREEN}, its table focused")
+
+
+async def test_the_admin_s_lists_open_on_their_search(demo_school):
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "admin@demo.school")
+        home = app.screen
+        for page, key in ((PeoplePage(app), "p"), (AuditPage(app), "a")):
+            await _opens_on(pilot, page, (key,))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is home, "the home again")
+
+
+async def test_the_registrar_s_lists_open_where_the_keys_are_meant_to_go(demo_school):
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "registrar@demo.school")
+        home = app.screen
+        for page, key in ((StudentsPage(app), "s"), (BoardPage(app), "b")):
+            await _opens_on(pilot, page, (key,))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is home, "the home again")
+        sections = SectionsPage(app)
+        await _opens_on(pilot, sections, ("r",))
+        await wait_until(pilot, lambda: sections.table.row_count > 0, "the sections")
+        await _opens_on(pilot, RosterPage(app), ("enter",))
 
 
 async def test_the_board_moves_with_the_one_enter_its_dialog_asks_for(demo_school):

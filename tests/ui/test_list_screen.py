@@ -8,14 +8,13 @@ from __future__ import annotations
 import threading
 
 from psycopg import sql
-from textual.widgets import DataTable, Input
 
 from school_tui.app import SchoolApp
-from school_tui.screens.admin.people import PeopleScreen
 from school_tui.screens.registrar.students import StudentsScreen
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.lists import ListLoaded
-from tests.harness import log_in, table_rows, wait_until
+from tests.harness import log_in, wait_until
+from tests.pages import PeoplePage, StudentsPage
 
 SIZE = (80, 24)
 
@@ -49,12 +48,9 @@ async def test_a_slow_older_search_never_overwrites_a_newer_one(demo_school):
         await log_in(pilot, "registrar@demo.school")
         screen = GatedStudents(app.session, slow="C")
         app.push_screen(screen)
-        await wait_until(
-            pilot,
-            lambda: app.screen is screen and getattr(app.focused, "id", None) == "student-search",
-            "the search box focused",
-        )
-        search = screen.query_one("#student-search", Input)
+        students = StudentsPage(app)
+        await wait_until(pilot, students.search_focused, "the search box focused")
+        search = students.search_field
         await pilot.press("C")
         await wait_until(pilot, screen.waiting.is_set, "the search for C, held")
         await pilot.press("r", "u", "z")
@@ -67,8 +63,8 @@ async def test_a_slow_older_search_never_overwrites_a_newer_one(demo_school):
             ),
             "the search for Cruz shown",
         )
-        shown = table_rows(app, "students-table")
-        status = str(screen.query_one("#students-status").render())
+        shown = students.cells()
+        status = students.status()
         assert shown and all("Cruz" in " ".join(row) for row in shown)
         heard = len(screen.answers)
 
@@ -78,8 +74,8 @@ async def test_a_slow_older_search_never_overwrites_a_newer_one(demo_school):
         # It was older, and drawn it would have changed the list.
         assert late_generation < screen._generation and late_rows > len(shown)
         await pilot.pause()
-        assert table_rows(app, "students-table") == shown  # still the rows for Cruz
-        assert str(screen.query_one("#students-status").render()) == status
+        assert students.cells() == shown  # still the rows for Cruz
+        assert students.status() == status
 
 
 async def test_people_pages_load_at_the_last_row_each_person_once(demo_school):
@@ -94,24 +90,20 @@ async def test_people_pages_load_at_the_last_row_each_person_once(demo_school):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "admin@demo.school")
+        people = PeoplePage(app)
         await pilot.press("p")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, PeopleScreen) and app.screen.rows,
-            "the People screen",
-        )
-        screen = app.screen
-        table = screen.query_one("#people-table", DataTable)
+        await wait_until(pilot, lambda: people.is_open() and people.rows(), "the People screen")
+        table = people.table
         assert table.row_count == 100
-        assert "more load as you scroll down" in str(screen.query_one("#people-status").render())
+        assert "more load as you scroll down" in people.status()
+        await pilot.press("down")  # from the search box to the list
+        await wait_until(pilot, people.table_focused, "the list")
         while table.row_count < len(everyone):
             count = table.row_count
             await pilot.press("ctrl+end")  # the last row: the next page comes
             await wait_until(pilot, lambda c=count: table.row_count > c, f"rows after {count}")
         assert [int(key.value) for key in table.rows] == everyone
-        assert str(screen.query_one("#people-status").render()).strip() == (
-            f"{len(everyone)} shown."
-        )
+        assert people.status() == f"{len(everyone)} shown."
 
 
 async def test_a_list_reloads_by_itself_when_the_connection_comes_back(school):
@@ -119,19 +111,15 @@ async def test_a_list_reloads_by_itself_when_the_connection_comes_back(school):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "ada@lists.test")
+        people = PeoplePage(app)
         await pilot.press("p")
-        await wait_until(
-            pilot, lambda: isinstance(app.screen, PeopleScreen) and app.screen.rows, "People"
-        )
-        screen = app.screen
+        await wait_until(pilot, lambda: people.is_open() and people.rows(), "People")
+        screen = people.screen
         banner = screen.query_one(ConnectionBanner)
-        await pilot.press("slash", *"Zed")
+        await pilot.press(*"Zed")  # the People screen opens on its search box
         await wait_until(
             pilot,
-            lambda: (
-                screen.current
-                and "Nobody matches" in str(screen.query_one("#people-status").render())
-            ),
+            lambda: people.settled() and "Nobody matches" in people.status(),
             "nobody called Zed",
         )
 
@@ -154,10 +142,10 @@ async def test_a_list_reloads_by_itself_when_the_connection_comes_back(school):
         )
         # ... someone called Zed is added meanwhile, and the connection comes back.
         zed = school.add_person("Teacher", email="zed@lists.test", first_name="Zed")
-        assert not screen.rows
+        assert not people.rows()
         with school.server.admin() as conn:
             conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(database))
         await wait_until(pilot, lambda: not banner.has_class("-lost"), "the banner to go")
         # No key pressed: the list was read again.
-        await wait_until(pilot, lambda: list(screen.rows) == [str(zed)], "Zed, found again")
-        assert "Zed" in table_rows(app, "people-table")[0][0]
+        await wait_until(pilot, lambda: [p.id for p in people.rows()] == [zed], "Zed, found again")
+        assert "Zed" in people.cells()[0][0]

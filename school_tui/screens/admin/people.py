@@ -339,6 +339,7 @@ class PeopleScreen(ListScreen):
         page=lambda person: person.key,
         on_select="action_edit_person",
         loading=False,
+        focus="#people-search",  # finding someone comes first: type a name at once
     )
 
     def compose(self) -> ComposeResult:
