@@ -105,6 +105,9 @@ class ChatPage:
     def error(self) -> str:
         return _text(self.screen.query_one("#chat-error"))
 
+    def error_shown(self) -> bool:
+        return bool(self.screen.query_one("#chat-error").display)
+
     def header(self) -> str:
         """The open conversation's header: the other person and their presence."""
         return _text(self.screen.query_one("#chat-header"))
@@ -244,6 +247,13 @@ class ListPage:
         """The row under the cursor, as loaded (None: no row)."""
         return self.screen.selected()
 
+    def selected_cells(self) -> list[str]:
+        """The row under the cursor as shown ([] when the table is empty)."""
+        table = self.table
+        if not table.row_count:
+            return []
+        return [str(cell) for cell in table.get_row_at(table.cursor_row)]
+
     def status(self) -> str:
         return _text(self.screen.query_one(f"#{self.STATUS}")).strip()
 
@@ -287,6 +297,10 @@ class SectionsPage(ListPage):
     def year_chooser(self) -> Select:
         return self.screen.query_one("#sections-year", Select)
 
+    def title(self) -> str:
+        """The title bar: the school year shown among the rest."""
+        return _text(self.screen.query_one("#title-bar"))
+
 
 class RosterPage(ListPage):
     """One section's roster."""
@@ -294,6 +308,10 @@ class RosterPage(ListPage):
     SCREEN = "school_tui.screens.registrar.sections:RosterScreen"
     TABLE = "roster-table"
     STATUS = "roster-status"
+
+    def loaded(self) -> bool:
+        """On the roster, its section read."""
+        return self.is_open() and self.screen.section is not None
 
 
 class BoardPage(ListPage):
@@ -316,9 +334,21 @@ class BoardPage(ListPage):
     def marked(self) -> set[int]:
         return set(self.screen.marked)
 
+    def sections_loaded(self) -> bool:
+        """The section filter has its choices (read once the board opens)."""
+        return bool(self.screen.sections)
+
+    def grade(self) -> str | None:
+        """The grade level the board is filtered on (None: every grade)."""
+        return self.screen.grade
+
     @property
     def grade_filter(self) -> Select:
         return self.screen.query_one("#board-grade", Select)
+
+    @property
+    def section_filter(self) -> Select:
+        return self.screen.query_one("#board-section", Select)
 
 
 class AuditPage(ListPage):
@@ -328,3 +358,76 @@ class AuditPage(ListPage):
     TABLE = "audit-table"
     SEARCH = "f-person"
     STATUS = "audit-status"
+
+
+class ExportPage:
+    """The export dialog (widgets/export.py) that Ctrl+S opens on any list."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def is_open(self) -> bool:
+        from school_tui.widgets.export import ExportModal
+
+        return isinstance(self.app.screen, ExportModal)
+
+    def summary(self) -> str:
+        """What will be written, and how many rows."""
+        return _text(self.app.screen.query_one("#export-summary"))
+
+    def set_path(self, path) -> None:
+        self.app.screen.query_one("#export-path", Input).value = str(path)
+
+
+def error_detail(app) -> str:
+    """The error dialog's text (widgets/error.py): what failed and the database's words."""
+    return _text(app.screen.query_one("#error-detail"))
+
+
+class ImportPage:
+    """The Registrar's student import: a file's path, its preview, the import's progress."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def is_open(self) -> bool:
+        from school_tui.screens.registrar.student_import import ImportScreen
+
+        return isinstance(self.app.screen, ImportScreen)
+
+    @property
+    def screen(self):
+        assert self.is_open(), f"not on the import: {self.app.screen!r}"
+        return self.app.screen
+
+    def set_path(self, path) -> None:
+        self.screen.query_one("#import-path", Input).value = str(path)
+
+    def previewed(self) -> bool:
+        """A file's preview is shown (what confirming would write)."""
+        return self.is_open() and self.screen.parsed is not None
+
+    def running(self) -> bool:
+        return self.screen.running
+
+    def status(self) -> str:
+        return _text(self.screen.query_one("#import-status"))
+
+    def totals(self) -> str:
+        return _text(self.screen.query_one("#import-totals"))
+
+    def rows(self) -> list[list[str]]:
+        """The preview's lines as shown: line, action, ..., reason."""
+        table = self.screen.query_one("#import-table", DataTable)
+        return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+    @property
+    def progress(self):
+        from textual.widgets import ProgressBar
+
+        return self.screen.query_one("#import-progress", ProgressBar)
+
+
+def dialog_note(app) -> str:
+    """The explaining line of the dialog on top (a question, an error)."""
+    return _text(app.screen.query_one(".modal-note"))

@@ -4,21 +4,20 @@ what a screen or dialog leaves behind is where the next keys are meant to go."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, OptionList
-
 from school_tui.app import SchoolApp
 from school_tui.db import enrollment
-from school_tui.screens.admin.people import PeopleScreen, PersonForm, TemporaryPasswordModal
+from school_tui.screens.admin.people import PersonForm, TemporaryPasswordModal
 from school_tui.screens.chat.screen import ChatScreen
 from school_tui.screens.chat.widgets import ConversationList
-from school_tui.screens.registrar.board import EnrollmentBoardScreen, TransitionModal
-from school_tui.screens.registrar.student_import import ImportScreen
+from school_tui.screens.registrar.board import TransitionModal
 from school_tui.widgets.confirm import ConfirmModal
 from tests.harness import log_in, wait_until
 from tests.pages import (
     AuditPage,
     BoardPage,
+    ChatPage,
     FormPage,
+    ImportPage,
     ListPage,
     PeoplePage,
     RosterPage,
@@ -76,25 +75,20 @@ async def test_the_board_moves_with_the_one_enter_its_dialog_asks_for(demo_schoo
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "registrar@demo.school")
+        page = BoardPage(app)
         await pilot.press("b")
-        await wait_until(
-            pilot,
-            lambda: (
-                isinstance(app.screen, EnrollmentBoardScreen) and isinstance(app.focused, DataTable)
-            ),
-            "the board",
-        )
+        await wait_until(pilot, page.table_focused, "the board")
         board = app.screen
-        table = board.query_one("#board-table", DataTable)
+        table = page.table
         table.move_cursor(row=0)
-        await pilot.press("space", "t")
+        await pilot.press("space")
+        (moved,) = page.marked()
+        await pilot.press("t")
+        form = FormPage(app)
         await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, TransitionModal) and isinstance(app.focused, OptionList),
-            "the move dialog",
+            pilot, lambda: form.ready(TransitionModal) and form.focused("move-target"), "the dialog"
         )
-        assert "Enter: confirm" in FormPage(app).status()
-        (moved,) = board.marked
+        assert "Enter: confirm" in form.status()
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is board, "the dialog closed by one Enter")
         await wait_until(pilot, lambda: str(moved) not in table.rows, "the student moved")
@@ -113,18 +107,19 @@ async def test_the_import_confirmation_shows_its_way_out_and_escape_takes_it(dem
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "registrar@demo.school")
         await pilot.press("i")
-        await wait_until(pilot, lambda: isinstance(app.screen, ImportScreen), "the import")
+        page = ImportPage(app)
+        await wait_until(pilot, page.is_open, "the import")
         screen = app.screen
-        screen.query_one("#import-path", Input).value = str(path)
+        page.set_path(path)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.parsed is not None, "the preview")
+        await wait_until(pilot, page.previewed, "the preview")
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
         cancel = app.screen.query_one("#confirm-no")
         assert cancel.display and "Cancel" in str(cancel.label) and "Esc" in str(cancel.label)
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen, "back on the preview")
-        assert not screen.running
+        assert not page.running()
     count = demo_school.admin.execute(
         "SELECT count(*) FROM school.users WHERE email = 'ana.reyes@import.test'"
     ).fetchone()[0]
@@ -138,19 +133,16 @@ async def test_after_the_temporary_password_a_typed_name_goes_to_the_search(demo
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "admin@demo.school")
         await pilot.press("p")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, PeopleScreen) and len(app.screen.rows) > 0,
-            "the People screen",
-        )
+        page = PeoplePage(app)
+        await wait_until(pilot, lambda: page.search_focused() and page.rows(), "People")
         people = app.screen
-        people.query_one("#people-table", DataTable).focus()
-        await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, PersonForm), "the form")
-        form = app.screen
-        await wait_until(pilot, lambda: app.focused is form.query_one("#first-name"), "focus")
+        await pilot.press("down", "n")  # to the list, New person
+        form = FormPage(app)
+        await wait_until(
+            pilot, lambda: form.ready(PersonForm) and form.focused("first-name"), "the form"
+        )
         await pilot.press(*"Nina", "enter", *"Verano", "enter", *"nina.verano@demo.school")
-        form.query_one("#role").value = "Teacher"
+        form.set("role", "Teacher")
         await pilot.press("ctrl+s")
         await wait_until(
             pilot, lambda: isinstance(app.screen, TemporaryPasswordModal), "the password"
@@ -159,7 +151,7 @@ async def test_after_the_temporary_password_a_typed_name_goes_to_the_search(demo
         await wait_until(pilot, lambda: app.screen is people, "back on People")
         await pilot.press(*"verano")
         assert app.screen is people
-        assert people.query_one("#people-search", Input).value == "verano"
+        assert page.search_field.value == "verano"
 
 
 async def test_the_chat_opens_on_its_conversations_and_enter_opens_one(school):
@@ -186,8 +178,8 @@ async def test_the_chat_opens_on_its_conversations_and_enter_opens_one(school):
         await wait_until(pilot, lambda: chat.partner_id == teacher, "the newest conversation")
         assert isinstance(app.focused, ConversationList)
         await pilot.press("enter")
-        compose = chat.query_one("#compose", Input)
+        compose = ChatPage(app).compose_field
         await wait_until(pilot, lambda: app.focused is compose, "the message box")
-        assert not chat.query_one("#chat-error").display
+        assert not ChatPage(app).error_shown()
         await pilot.press(*"hello", "enter")
         await wait_until(pilot, lambda: sent() == 1, "one message sent")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 
-from textual.widgets import Button, DataTable, Input, OptionList, Select
+from textual.widgets import Button, Input, OptionList, Select
 
 from school_tui.app import SchoolApp
 from school_tui.db import enrollment
@@ -18,18 +18,21 @@ from school_tui.widgets.error import ErrorModal
 from school_tui.widgets.export import ExportModal
 from tests import builders
 from tests.builders import add_school_year, current_year, section_with_most_pending
-from tests.harness import log_in, table_rows, wait_until
-from tests.pages import FormPage, notes
+from tests.harness import log_in, wait_until
+from tests.pages import (
+    BoardPage,
+    ExportPage,
+    FormPage,
+    ImportPage,
+    RosterPage,
+    SectionsPage,
+    StudentsPage,
+    dialog_note,
+    error_detail,
+    notes,
+)
 
 SIZE = (80, 24)
-
-
-def _board(app) -> EnrollmentBoardScreen | None:
-    screen = app.screen
-    if isinstance(screen, EnrollmentBoardScreen) and screen._loaded:
-        table = screen.query_one("#board-table", DataTable)
-        return None if table.loading else screen
-    return None
 
 
 def _text(app, selector: str) -> str:
@@ -52,25 +55,18 @@ async def _wait_for_form(pilot, modal, focused) -> None:
 
 async def _open_board(pilot) -> EnrollmentBoardScreen:
     await log_in(pilot, "registrar@demo.school")
+    board = BoardPage(pilot.app)
     await pilot.press("b")
-    await wait_until(pilot, lambda: _board(pilot.app) is not None, "the board")
-    await wait_until(pilot, lambda: isinstance(pilot.app.focused, DataTable), "the table's focus")
-    return pilot.app.screen
+    await wait_until(pilot, board.loaded, "the board")
+    await wait_until(pilot, board.table_focused, "the table's focus")
+    return board.screen
 
 
 async def _open_sections(pilot):
-    from school_tui.screens.registrar.sections import SectionsScreen
 
     await log_in(pilot, "registrar@demo.school")
     await pilot.press("r")
-    await wait_until(
-        pilot,
-        lambda: (
-            isinstance(pilot.app.screen, SectionsScreen)
-            and isinstance(pilot.app.focused, DataTable)
-        ),
-        "the sections",
-    )
+    await wait_until(pilot, SectionsPage(pilot.app).table_focused, "the sections")
     return pilot.app.screen
 
 
@@ -79,27 +75,28 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         board = await _open_board(pilot)
-        table = board.query_one("#board-table", DataTable)
+        page = BoardPage(app)
+        table = page.table
         with demo_school.connect_as(registrar, autocommit=True) as other:
             pending = _pending_ids(other)
-            assert len(pending) == table.row_count == board.counts["Pending"]
-            verified = board.counts["Verified"]
+            assert len(pending) == table.row_count == page.counts()["Pending"]
+            verified = page.counts()["Verified"]
 
             # Another registrar's session moves one student: the row goes, the counts follow.
             first = pending[0]
             assert enrollment.set_status(other, [first], "Verified", "documents seen") == 1
             await wait_until(pilot, lambda: str(first) not in table.rows, "the row to go")
             await wait_until(
-                pilot, lambda: board.counts["Verified"] == verified + 1, "the new counts"
+                pilot, lambda: page.counts()["Verified"] == verified + 1, "the new counts"
             )
-            assert f"2 Verified {verified + 1}" in _text(app, "#board-counts")
+            assert f"2 Verified {verified + 1}" in page.counts_line()
 
             # Mark two rows and ask to move them; before confirming, the other session
             # withdraws one of them: the database refuses the lot and says who and why.
             table.move_cursor(row=0)
             await pilot.press("space", "space")
-            marked = sorted(board.marked)
-            assert len(marked) == 2 and "2 marked" in _text(app, "#board-status")
+            marked = sorted(page.marked())
+            assert len(marked) == 2 and "2 marked" in page.status()
             await pilot.press("t")
             await _wait_for_form(pilot, TransitionModal, OptionList)
             form = FormPage(app)
@@ -120,7 +117,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             await wait_until(pilot, lambda: str(marked[1]) not in table.rows, "the withdrawn")
 
             # The one left marked moves alone, with its remark in the history.
-            assert board.marked == {marked[0]}
+            assert page.marked() == {marked[0]}
             await pilot.press("t")
             await _wait_for_form(pilot, TransitionModal, OptionList)
             await pilot.press("tab", *"all good", "enter")
@@ -147,7 +144,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
         assert str(table.get_row(str(pending[-1]))[2]).startswith("=HYPER(1)[b]\u241b")
         await pilot.press("ctrl+s")
         await _wait_for_form(pilot, ExportModal, Input)
-        app.screen.query_one("#export-path", Input).value = str(tmp_path / "pending.csv")
+        ExportPage(app).set_path(tmp_path / "pending.csv")
         await pilot.press("enter")
         path = tmp_path / "pending.csv"
         await wait_until(pilot, lambda: app.screen is board, "back to the board")
@@ -160,7 +157,7 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
 
         # The grade filter: the column and the counts are those of the grade; then all again.
         everyone = table.row_count
-        board.query_one("#board-grade", Select).value = "Grade 7"
+        page.grade_filter.value = "Grade 7"
         await wait_until(
             pilot,
             lambda: (
@@ -169,9 +166,9 @@ async def test_board_follows_another_session_and_moves_all_or_none(demo_school, 
             ),
             "the Grade 7 students",
         )
-        assert board.counts["Pending"] == table.row_count
-        assert "Pending in Grade 7" in _text(app, "#board-status")
-        board.query_one("#board-grade", Select).clear()
+        assert page.counts()["Pending"] == table.row_count
+        assert "Pending in Grade 7" in page.status()
+        page.grade_filter.clear()
         await wait_until(pilot, lambda: table.row_count == everyone, "every grade again")
 
 
@@ -181,8 +178,9 @@ async def test_board_reads_again_what_changed_while_its_listener_was_down(demo_s
     registrar = demo_school.user_id("registrar@demo.school")
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        board = await _open_board(pilot)
-        table = board.query_one("#board-table", DataTable)
+        await _open_board(pilot)
+        page = BoardPage(app)
+        table = page.table
         listener = app.session.listener
         await wait_until(pilot, lambda: listener.backend_pid is not None, "the listener")
         with demo_school.connect_as(registrar, autocommit=True) as other:
@@ -192,7 +190,7 @@ async def test_board_reads_again_what_changed_while_its_listener_was_down(demo_s
                 enrollment.set_status(other, [first], "Withdrawn", "while nobody listened")
         await wait_until(pilot, lambda: str(first) not in table.rows, "the row to go")
         assert (
-            board.counts["Withdrawn"]
+            page.counts()["Withdrawn"]
             == dict(enrollment.board_counts(demo_school.admin))["Withdrawn"]
         )
 
@@ -223,7 +221,7 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
         home = app.screen
         await pilot.press("ctrl+s")
         await _wait_for_form(pilot, ExportModal, Input)
-        app.screen.query_one("#export-path", Input).value = str(tmp_path / "pipeline.csv")
+        ExportPage(app).set_path(tmp_path / "pipeline.csv")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is home, "back home")
         expected = [
@@ -235,31 +233,31 @@ async def test_import_previews_then_writes_only_after_confirming(demo_school, tm
 
         await pilot.press("i")
         await _wait_for_form(pilot, ImportScreen, Input)
-        screen = app.screen
+        page = ImportPage(app)
 
         # A file that is not UTF-8: says why, nothing written, nothing to confirm.
-        screen.query_one("#import-path", Input).value = str(bad)
+        page.set_path(bad)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "UTF-8" in _text(app, "#import-status"), "the refusal")
-        assert "Nothing was imported" in _text(app, "#import-status")
-        assert screen.parsed is None and imported() == 0
+        await wait_until(pilot, lambda: "UTF-8" in page.status(), "the refusal")
+        assert "Nothing was imported" in page.status()
+        assert not page.previewed() and imported() == 0
 
         # The preview: totals on top, each line's action and reason; nothing written yet.
-        screen.query_one("#import-path", Input).value = str(good)
+        page.set_path(good)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.parsed is not None, "the preview")
-        assert _text(app, "#import-totals") == "3 rows: 2 to add, 0 to update, 1 rejected"
-        rows = {r[0]: r for r in _rows(screen)}
+        await wait_until(pilot, page.previewed, "the preview")
+        assert page.totals() == "3 rows: 2 to add, 0 to update, 1 rejected"
+        rows = {r[0]: r for r in page.rows()}
         assert rows["2"][1] == "add" and rows["4"][1] == "reject" and "email" in rows["4"][4]
         assert imported() == 0
 
         await pilot.press("ctrl+o")
         await _wait_for_form(pilot, ConfirmModal, Button)
-        assert "2 students will be added" in _text(app, ".modal-note")
-        assert "1 rejected rows will be left out" in _text(app, ".modal-note")
+        assert "2 students will be added" in dialog_note(app)
+        assert "1 rejected rows will be left out" in dialog_note(app)
         await pilot.press("y")
-        await wait_until(pilot, lambda: "Imported" in _text(app, "#import-status"), "the import")
-        assert _text(app, "#import-status").startswith("Imported: 2 students added, 0 updated")
+        await wait_until(pilot, lambda: "Imported" in page.status(), "the import")
+        assert page.status().startswith("Imported: 2 students added, 0 updated")
         assert imported() == 2
 
 
@@ -267,7 +265,6 @@ async def test_import_says_it_is_writing_while_the_database_works(demo_school, t
     """Once every row is sent, the database's one statement has no progress: the screen says
     it is writing (the bar pulses) until it is done. Another session holds the section's row
     meanwhile, so the import waits in that step for as long as the test needs."""
-    from textual.widgets import ProgressBar
 
     path = tmp_path / "students.csv"
     path.write_text(
@@ -280,11 +277,11 @@ async def test_import_says_it_is_writing_while_the_database_works(demo_school, t
         await log_in(pilot, "registrar@demo.school")
         await pilot.press("i")
         await _wait_for_form(pilot, ImportScreen, Input)
-        screen = app.screen
-        screen.query_one("#import-path", Input).value = str(path)
+        page = ImportPage(app)
+        page.set_path(path)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.parsed is not None, "the preview")
-        bar = screen.query_one("#import-progress", ProgressBar)
+        await wait_until(pilot, page.previewed, "the preview")
+        bar = page.progress
         with demo_school.server.admin(demo_school.dbname, autocommit=False) as holder:
             holder.execute(
                 "SELECT 1 FROM school.sections WHERE grade_level = 'Grade 7' AND name = 'Rizal' "
@@ -293,14 +290,12 @@ async def test_import_says_it_is_writing_while_the_database_works(demo_school, t
             await pilot.press("ctrl+o")
             await _wait_for_form(pilot, ConfirmModal, Button)
             await pilot.press("y")
-            await wait_until(
-                pilot, lambda: _text(app, "#import-status").startswith("Writing"), "writing"
-            )
-            assert "checks 1 row again and writes them" in _text(app, "#import-status")
+            await wait_until(pilot, lambda: page.status().startswith("Writing"), "writing")
+            assert "checks 1 row again and writes them" in page.status()
             assert bar.total is None  # pulsing: no progress to show
             holder.rollback()
-        await wait_until(pilot, lambda: "Imported" in _text(app, "#import-status"), "the import")
-        assert _text(app, "#import-status").startswith("Imported: 1 students added")
+        await wait_until(pilot, lambda: "Imported" in page.status(), "the import")
+        assert page.status().startswith("Imported: 1 students added")
         assert bar.total == bar.progress == 1
 
 
@@ -310,7 +305,6 @@ async def test_exports_hold_every_match_not_only_the_rows_shown(demo_school, tmp
     from school_tui.db import student_import
     from school_tui.domain.student_csv import read_csv
     from school_tui.screens.registrar.board import LIST_LIMIT
-    from school_tui.screens.registrar.students import StudentsScreen
 
     registrar = demo_school.user_id("registrar@demo.school")
     lines = [f"2026-8{n:04d},Kid{n:04d},Bulkload,kid{n}@bulk.test\n" for n in range(1005)]
@@ -322,15 +316,17 @@ async def test_exports_hold_every_match_not_only_the_rows_shown(demo_school, tmp
 
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        board = await _open_board(pilot)
-        table = board.query_one("#board-table", DataTable)
-        assert table.row_count == LIST_LIMIT and board.counts["Pending"] == len(pending)
-        assert f"(the first {LIST_LIMIT})" in _text(app, "#board-status")
+        await _open_board(pilot)
+        board = BoardPage(app)
+        table = board.table
+        assert table.row_count == LIST_LIMIT and board.counts()["Pending"] == len(pending)
+        assert f"(the first {LIST_LIMIT})" in board.status()
         path = tmp_path / "pending.csv"
         await pilot.press("ctrl+s")
         await _wait_for_form(pilot, ExportModal, Input)
-        assert f"Export Pending students: {len(pending)} rows" in _text(app, "#export-summary")
-        app.screen.query_one("#export-path", Input).value = str(path)
+        export = ExportPage(app)
+        assert f"Export Pending students: {len(pending)} rows" in export.summary()
+        export.set_path(path)
         await pilot.press("enter")
         await wait_until(pilot, lambda: _exported(app, path), "the board's export")
         header, *cells = _csv(path)
@@ -339,15 +335,15 @@ async def test_exports_hold_every_match_not_only_the_rows_shown(demo_school, tmp
         await pilot.press("escape")
 
         await pilot.press("s")
-        await wait_until(pilot, lambda: isinstance(app.screen, StudentsScreen), "students")
-        screen = app.screen
+        students = StudentsPage(app)
+        await wait_until(pilot, students.search_focused, "students")
         await pilot.press(*"bulkload")
-        await wait_until(pilot, lambda: len(screen.rows) == 25, "a page of matches")
+        await wait_until(pilot, lambda: len(students.rows()) == 25, "a page of matches")
         path = tmp_path / "students.csv"
         await pilot.press("ctrl+s")
         await _wait_for_form(pilot, ExportModal, Input)
-        assert "every student matching 'bulkload'" in _text(app, "#export-summary")
-        app.screen.query_one("#export-path", Input).value = str(path)
+        assert "every student matching 'bulkload'" in export.summary()
+        export.set_path(path)
         await pilot.press("enter")
         await wait_until(pilot, lambda: _exported(app, path), "the students' export")
         header, *cells = _csv(path)
@@ -366,11 +362,6 @@ def _exported(app, path) -> bool:
 def _csv(path) -> list[list[str]]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.reader(f))
-
-
-def _rows(screen) -> list[list[str]]:
-    table = screen.query_one("#import-table", DataTable)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
 async def test_student_home_follows_the_registrar_live(demo_school):
@@ -411,7 +402,7 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
     database's unique name), two students assigned through the roster: the second one finds
     the section full and the database's refusal is shown as it says it."""
     from school_tui.db import students
-    from school_tui.screens.registrar.sections import RosterScreen, SectionForm, StudentPicker
+    from school_tui.screens.registrar.sections import SectionForm, StudentPicker
 
     registrar = demo_school.user_id("registrar@demo.school")
     with demo_school.connect_as(registrar, autocommit=True) as conn:
@@ -424,40 +415,31 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
         sections_screen = await _open_sections(pilot)
         await pilot.press("n")
         await _wait_for_form(pilot, SectionForm, Input)
-        form = app.screen
-        await wait_until(
-            pilot, lambda: form.query_one("#sec-year", Select).value != Select.NULL, "years"
-        )
-        form.query_one("#sec-grade", Select).value = "Grade 7"
-        form.query_one("#sec-name", Input).value = "Rizal"  # the demo has a Grade 7 Rizal
-        form.query_one("#sec-capacity", Input).value = "500"
+        form = FormPage(app)
+        await wait_until(pilot, lambda: form.field("sec-year").value != Select.NULL, "years")
+        form.set("sec-grade", "Grade 7")
+        form.set("sec-name", "Rizal")  # the demo has a Grade 7 Rizal
+        form.set("sec-capacity", "500")
         await pilot.press("ctrl+s")
-        assert "Capacity: a whole number from 1 to 200" in _text(app, "#sec-capacity-error")
-        form.query_one("#sec-capacity", Input).value = "1"
+        assert "Capacity: a whole number from 1 to 200" in form.error("sec-capacity")
+        form.set("sec-capacity", "1")
         await pilot.press("ctrl+s")
         await wait_until(
-            pilot, lambda: "section of that name" in _text(app, "#sec-name-error"), "the refusal"
+            pilot, lambda: "section of that name" in form.error("sec-name"), "the refusal"
         )
-        form.query_one("#sec-name", Input).value = "Luna"
+        form.set("sec-name", "Luna")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen is sections_screen, "the saved section")
+        sections_page = SectionsPage(app)
         await wait_until(
             pilot,
-            lambda: any(
-                "Luna" in str(c)
-                for c in app.screen.query_one(DataTable).get_row_at(
-                    app.screen.query_one(DataTable).cursor_row
-                )
-            ),
+            lambda: any("Luna" in str(c) for c in sections_page.selected_cells()),
             "the new row under the cursor",
         )
 
         await pilot.press("enter")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, RosterScreen) and app.screen.section is not None,
-            "the roster",
-        )
+        roster_page = RosterPage(app)
+        await wait_until(pilot, roster_page.loaded, "the roster")
         roster = app.screen
         for name in ("Lara", "Mika"):
             await pilot.press("a")
@@ -465,10 +447,10 @@ async def test_sections_form_errors_assign_and_a_full_section(demo_school):
             await pilot.press(*f"seatfinder {name}", "enter")  # the one match: picked
             await wait_until(pilot, lambda: not isinstance(app.screen, StudentPicker), "picked")
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
-        assert "Grade 7 - Luna is full (1 of 1 seats taken)" in _text(app, "#error-detail")
+        assert "Grade 7 - Luna is full (1 of 1 seats taken)" in error_detail(app)
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is roster, "back to the roster")
-        names = [r[2] for r in roster.rows.values()]
+        names = [r[2] for r in roster_page.rows()]
         assert names == ["Seatfinder, Lara"]
 
 
@@ -479,7 +461,7 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
     back on this year, `m` moves a student to another section and Ctrl+S writes the roster
     as the database holds it."""
     from school_tui.db import sections
-    from school_tui.screens.registrar.sections import RosterScreen, SectionForm, SectionPicker
+    from school_tui.screens.registrar.sections import SectionForm, SectionPicker
 
     admin = demo_school.admin
     current = current_year(demo_school)
@@ -489,26 +471,23 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_sections(pilot)
-        table = screen.query_one("#sections-table", DataTable)
-        year = screen.query_one("#sections-year", Select)
-        assert year.value == current and "2026-2027 (current)" in _text(app, "#title-bar")
+        sections_page = SectionsPage(app)
+        table = sections_page.table
+        year = sections_page.year_chooser
+        assert year.value == current and "2026-2027 (current)" in sections_page.title()
         this_year = table.row_count
         await pilot.press("n")
         await _wait_for_form(pilot, SectionForm, Input)
-        form = app.screen
-        await wait_until(
-            pilot, lambda: form.query_one("#sec-year", Select).value == current, "the years"
-        )
-        form.query_one("#sec-year", Select).value = next_year
-        form.query_one("#sec-grade", Select).value = "Grade 7"
-        form.query_one("#sec-name", Input).value = "Aguinaldo"
+        form = FormPage(app)
+        await wait_until(pilot, lambda: form.field("sec-year").value == current, "the years")
+        form.set("sec-year", next_year)
+        form.set("sec-grade", "Grade 7")
+        form.set("sec-name", "Aguinaldo")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen is screen, "the saved section")
         await wait_until(pilot, lambda: year.value == next_year, "next year shown")
-        assert table_rows(app, "sections-table") == [
-            ["Grade 7", "Aguinaldo", "2027-2028", "—", "0"]
-        ]
-        assert "2027-2028" in _text(app, "#title-bar")
+        assert sections_page.cells() == [["Grade 7", "Aguinaldo", "2027-2028", "—", "0"]]
+        assert "2027-2028" in sections_page.title()
         year.value = current  # as the chooser (`y`) sets it
         await wait_until(pilot, lambda: table.row_count == this_year, "this year again")
 
@@ -523,14 +502,11 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
         )
         table.move_cursor(row=table.get_row_index(str(rizal)))
         await pilot.press("enter")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, RosterScreen) and app.screen.section is not None,
-            "the roster",
-        )
+        roster_page = RosterPage(app)
+        await wait_until(pilot, roster_page.loaded, "the roster")
         roster = app.screen
-        before = [r[0] for r in roster.rows.values()]
-        moved, name = next((r[0], r[2]) for r in roster.rows.values())
+        before = [r[0] for r in roster_page.rows()]
+        moved, name = next((r[0], r[2]) for r in roster_page.rows())
         await pilot.press("m")
         await wait_until(pilot, lambda: isinstance(app.screen, SectionPicker), "the sections")
         picker = app.screen.query_one("#pick-section", OptionList)
@@ -538,7 +514,7 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
         await pilot.press("enter")
         await wait_until(
             pilot,
-            lambda: app.screen is roster and moved not in [r[0] for r in roster.rows.values()],
+            lambda: app.screen is roster and moved not in [r[0] for r in roster_page.rows()],
             "the student gone from the roster",
         )
         said = f"Moved {name} to Grade 7 - Mabini."
@@ -551,7 +527,7 @@ async def test_sections_of_another_year_then_move_a_student_and_export_the_roste
         path = tmp_path / "roster.csv"
         await pilot.press("ctrl+s")
         await _wait_for_form(pilot, ExportModal, Input)
-        app.screen.query_one("#export-path", Input).value = str(path)
+        ExportPage(app).set_path(path)
         await pilot.press("enter")
         await wait_until(pilot, lambda: _exported(app, path), "the roster's export")
         assert _csv(path) == [
@@ -569,13 +545,14 @@ async def test_board_section_filter(demo_school):
     pending = [r[1] for r in enrollment.board_list(admin, "Pending", section_id=section)]
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        board = await _open_board(pilot)
-        table = board.query_one("#board-table", DataTable)
+        await _open_board(pilot)
+        board = BoardPage(app)
+        table = board.table
         everyone = table.row_count
-        await wait_until(pilot, lambda: board.sections, "the sections")
-        board.query_one("#board-grade", Select).value = grade
-        await wait_until(pilot, lambda: board.grade == grade and not table.loading, "the grade")
-        board.query_one("#board-section", Select).value = section
+        await wait_until(pilot, board.sections_loaded, "the sections")
+        board.grade_filter.value = grade
+        await wait_until(pilot, lambda: board.grade() == grade and not table.loading, "the grade")
+        board.section_filter.value = section
         await wait_until(
             pilot,
             lambda: [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == pending,
@@ -583,9 +560,9 @@ async def test_board_section_filter(demo_school):
         )
         assert table.row_count < everyone
         # (the cell may be cut to fit 80 columns: the rows behind it say the section)
-        assert {row.section for row in board.rows.values()} == {name}
-        assert board.counts == expected
-        assert f"Pending in {grade}, section {name}" in _text(app, "#board-status")
+        assert {row.section for row in board.rows()} == {name}
+        assert board.counts() == expected
+        assert f"Pending in {grade}, section {name}" in board.status()
 
 
 # -- 80x24 snapshots (update with --snapshot-update, then look at the SVGs) --------------------
