@@ -1,18 +1,21 @@
 """Every use of Textual's private surfaces, behind one check.
 
-Three things here read or replace what Textual does not promise to keep: `patches` (a
+Four things here read or replace what Textual does not promise to keep: `patches` (a
 faster `textual._callback.count_parameters`), `compositor` (a Screen's `_compositor` that
-draws less for a partial update, and a widget's scrollbars updated without a layout) and
-`typeahead` (reads every message pump's queue to know when a key has settled). Nothing
-outside this package touches a `textual._x` module or a Textual object's `_x` attribute.
+draws less for a partial update, and a widget's scrollbars updated without a layout),
+`typeahead` (reads every message pump's queue to know when a key has settled, and hands
+a run of typed characters to the focused Input at once) and `paste` (the terminal
+parser's bracketed paste kept whole and in order). Nothing outside this package touches
+a `textual._x` module or a Textual object's `_x` attribute.
 
 `SchoolApp` calls `start()` once, before anything uses them: it checks the Textual version
 against the one these were written and tested for, and that every surface they read is
 there. On any mismatch each of them falls back to Textual's own behaviour (no patch, the
-stock compositor and layout, keys routed as they arrive), the reason is logged, and the
-person is told once that nothing is lost. Stock behaviour is only slower, and keys typed
-in a burst land where focus is when they arrive instead of where the keys before them
-were taking it.
+stock compositor, layout and paste parsing, keys routed as they arrive), the reason is
+logged, and the person is told once that nothing is lost. Stock behaviour is only
+slower, keys typed in a burst land where focus is when they arrive instead of where the
+keys before them were taking it, and a paste with an ESC in it is parsed as Textual
+parses it (reordered).
 """
 
 from __future__ import annotations
@@ -72,10 +75,11 @@ def textual_version() -> str:
 
 def _problems() -> list[str]:
     """What the fence needs and this Textual (and Python) does not have."""
-    from textual import _callback, _compositor, _queue
+    from textual import _callback, _compositor, _parser, _queue, _xterm_parser
     from textual.message_pump import MessagePump
     from textual.screen import Screen
     from textual.widget import Widget
+    from textual.widgets import Input
 
     screen: Screen[object] = Screen()  # cheap: nothing runs
     pump = MessagePump()
@@ -96,6 +100,13 @@ def _problems() -> list[str]:
         ("textual._queue.Queue()", queue, "values"),
         ("textual._queue.Queue()", queue, "ready_event"),
         ("asyncio.Event()", getattr(queue, "ready_event", None), "_waiters"),
+        ("Screen", Screen, "_binding_chain"),
+        ("Input", Input, "_restart_blink"),
+        # paste.py
+        ("textual._xterm_parser", _xterm_parser, "XTermParser"),
+        ("textual._xterm_parser", _xterm_parser, "BRACKETED_PASTE_START"),
+        ("textual._xterm_parser", _xterm_parser, "BRACKETED_PASTE_END"),
+        ("textual._parser", _parser, "Peek1"),
     ]
     needs += [
         ("MessagePump()", pump, name)
@@ -108,6 +119,9 @@ def _problems() -> list[str]:
         chops = list(inspect.signature(_compositor.Compositor._render_chops).parameters)
         if chops != ["self", "crop", "is_rendered_line"]:
             problems.append(f"Compositor._render_chops takes {chops}")
+        parse = list(inspect.signature(_xterm_parser.XTermParser.parse).parameters)
+        if parse != ["self", "token_callback"]:
+            problems.append(f"XTermParser.parse takes {parse}")
     return problems
 
 
@@ -137,9 +151,10 @@ def start() -> Fence:
     """SchoolApp, once: check, and install the patches when the check passes."""
     fence = check()
     if fence.ok:
-        from school_tui.textual_internals import patches
+        from school_tui.textual_internals import paste, patches
 
         patches.install()
+        paste.install()
     return fence
 
 

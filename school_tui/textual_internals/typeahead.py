@@ -30,7 +30,15 @@ time, in order, each only once the previous one has *settled*:
    come, and are dropped with a note, never sent somewhere else.
 
 A key typed at human speed settles in well under a millisecond, so nothing is slower for
-someone typing one key at a time. Safety nets: a key whose effects do not settle within
+someone typing one key at a time. A burst is another matter: settling one key means the
+screen has laid itself out and drawn, about a millisecond, and an Input's value grows with
+each key, so 10,000 keys typed into one field cost minutes of full CPU one by one. So a
+*run* of printable keys at the head of the queue, bound for a plain `Input` that has focus,
+is typed into it at once (`_type_run`): the value, the cursor, one `Input.Changed`, as the
+keys one after another would have left them (`max_length` refuses the same characters;
+an Input with `restrict` or a numeric `type`, or any other widget, gets its keys one at a
+time as before). A key bound with priority ends the run and is routed on its own, as is
+every key that is not printable (Enter, Ctrl+S), after the run has settled. Safety nets: a key whose effects do not settle within
 SETTLE_LIMIT is routed anyway (never lost), a hold older than HOLD_LIMIT is let go with the
 keys behind it dropped, and an error handled by SchoolApp.handle_error drops both (the
 error modal must not take keys typed for the form). A hold's owner that leaves the screen
@@ -55,6 +63,7 @@ from textual import events
 from textual.app import App
 from textual.dom import DOMNode
 from textual.message_pump import MessagePump
+from textual.widgets import Input
 
 from school_tui import textual_internals
 
@@ -68,7 +77,9 @@ class TypeAhead:
         self.enabled = enabled  # False: keys are routed as they arrive (stock Textual)
         self._keys: deque[events.Event] = deque()
         self._holds: dict[tuple[int, str], tuple[Any, float]] = {}  # -> (owner, since)
-        self._routing: events.Event | None = None  # the key handed back to the App to route
+        # The keys handed back to the App to route, until it takes them (by id: Events are
+        # not hashable). More than one when a key is routed before the last one settled.
+        self._routing: dict[int, events.Event] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -77,8 +88,7 @@ class TypeAhead:
     def take(self, event: events.Event) -> bool:
         """From SchoolApp.on_event, for each event. True: queued here (the App must not route
         it now). False: route it as usual (not a key from the terminal, or ours to route)."""
-        if event is self._routing:
-            self._routing = None
+        if self._routing.pop(id(event), None) is event:
             return False
         if not self.enabled:
             return False
@@ -126,6 +136,7 @@ class TypeAhead:
     def stop(self) -> None:
         """The app is closing: nothing more to route."""
         self._keys.clear()
+        self._routing.clear()
         if self._task is not None:
             self._task.cancel()
 
@@ -142,8 +153,13 @@ class TypeAhead:
             await self._settled()
             if not self._keys:
                 break
+            try:
+                if self._type_run():
+                    continue
+            except (AttributeError, TypeError) as exc:  # Textual's internals are not as read
+                self._fall_back(f"type-ahead could not type into the Input: {exc!r}")
             event = self._keys.popleft()
-            self._routing = event
+            self._routing[id(event)] = event
             # Back on the App's queue: it routes it in its own task, as it would have.
             self.app.post_message(event)
 
@@ -173,6 +189,49 @@ class TypeAhead:
             # A hop between message pumps takes one turn of the event loop: yield, and only
             # start sleeping when something takes longer (a repaint, a screen mounting).
             await asyncio.sleep(0 if spins < 64 else 0.002)
+
+    def _type_run(self) -> bool:
+        """Type the printable keys at the head of the queue into the focused Input at once,
+        when a plain Input has focus (see the module's doc). False: route the next key."""
+        field = self.app.focused
+        if type(field) is not Input or field.loading or field.restrict or field.type != "text":
+            return False
+        keys = self._keys
+        priority = {
+            key
+            for _node, bindings in field.screen._binding_chain
+            for key, found in bindings.key_to_bindings.items()
+            if any(binding.priority for binding in found)
+        }
+        typed: list[str] = []
+        for event in keys:
+            if (
+                not isinstance(event, events.Key)
+                or not event.is_printable
+                or event.key in priority
+                or event.character is None
+            ):
+                break
+            typed.append(event.character)
+        if not typed:
+            return False
+        field._restart_blink()  # (the last read of an internal: the keys are taken after it)
+        for _ in typed:
+            keys.popleft()
+        text = "".join(typed)
+        # Input._on_key per key: the first replaces the selection, each inserts at the cursor
+        # and moves it on; max_length refuses (with the bell) those that would not fit.
+        start, end = sorted(field.selection)
+        refused = False
+        if field.max_length:
+            room = max(0, field.max_length - (len(field.value) - (end - start)))
+            refused = len(text) > room
+            text = text[:room]
+        if text:
+            field.replace(text, start, end)
+        if refused:
+            field.restricted()
+        return True
 
     def _fall_back(self, reason: str) -> None:
         """Route keys as they arrive from now on (the keys waiting here go on in order)."""

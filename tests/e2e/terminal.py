@@ -115,6 +115,15 @@ class Terminal:
         """Send keys in one burst; "Enter", "C-l" and the like are key names."""
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
+    def paste(self, text: str) -> None:
+        """Paste `text` as a terminal pastes: bracketed (start and end markers around it,
+        when the program asked for them, as Textual does), line feeds kept."""
+        buffer = f"paste-{self.name}"
+        subprocess.run(["tmux", "set-buffer", "-b", buffer, "--", text], check=True)
+        subprocess.run(
+            ["tmux", "paste-buffer", "-p", "-r", "-d", "-b", buffer, "-t", self.name], check=True
+        )
+
     def type_and_wait(self, text: str, timeout: float = 10) -> None:
         """Type `text` and wait until the terminal shows it (the app has taken the keys)."""
         self.type(text)

@@ -65,3 +65,28 @@ def test_two_terminals_chat(demo_env):
         # The teacher sees that it was read.
         teacher.wait_for("· read", timeout=15)
         assert "\x1b" not in student.screen()
+
+
+def test_a_paste_with_an_escape_reaches_the_chat_box_in_order(demo_env):
+    """A bracketed paste whose text holds ESC [ 3 1 m: one piece of text, between the keys
+    typed before and after it, the ESC shown as ␛ and acting on nothing."""
+    with Terminal(str(APP), env=demo_env) as teacher:
+        _log_in(teacher, "teacher@demo.school")
+        teacher.keys("c")
+        teacher.wait_for("New chat", timeout=15)
+        teacher.keys("C-n")
+        teacher.wait_for("find someone by name", timeout=15)
+        teacher.keys("Sofia", "Enter", "Enter")
+        teacher.wait_for_absent("find someone by name", timeout=15)
+        teacher.type("<")
+        teacher.paste("AAA \x1b[31mBBB")
+        teacher.type(">")
+        teacher.wait_for("<AAA \N{SYMBOL FOR ESCAPE}[31mBBB>", timeout=15)
+        teacher.keys("Enter")  # sent as it reads, and drawn the same in the conversation
+        teacher.wait_until(
+            lambda screen: (
+                screen.count("<AAA \N{SYMBOL FOR ESCAPE}[31mBBB>") == 1 and "· sent" in screen
+            ),
+            "the message sent",
+        )
+        assert "^[" not in teacher.screen()
