@@ -285,6 +285,21 @@ def presence_of(conn: psycopg.Connection, user_ids: list[int]) -> dict[int, str]
     return dict(rows)
 
 
+def presence_all(conn: psycopg.Connection) -> dict[int, str]:
+    """Everyone's status (what a reconnect hands over: changes heard by nobody meanwhile)."""
+    return dict(conn.execute("SELECT user_id, status FROM school.online_status").fetchall())
+
+
+def read_among(conn: psycopg.Connection, message_ids: list[int]) -> list[int]:
+    """Those of `message_ids` that are read, among the messages the caller may see (RLS): a
+    notified receipt is a hint, this is what the screens are told."""
+    rows = conn.execute(
+        "SELECT id FROM school.messages WHERE id = ANY(%s) AND is_read ORDER BY id",
+        (message_ids,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def person_names(conn: psycopg.Connection, user_ids: list[int]) -> dict[int, str]:
     rows = conn.execute(
         "SELECT id, first_name || ' ' || last_name FROM school.users WHERE id = ANY(%s)",

@@ -115,10 +115,34 @@ def refusals(fields: Mapping[str, str] | None = None) -> Iterator[None]:
         raise NotAllowed(primary(exc)) from exc
 
 
+# SQLSTATEs of errors after which the connection is gone: the server shut it (terminated,
+# shut down, crashed, an idle session ended) or would not take it (starting up, full).
+_CONNECTION_GONE = {
+    "57P01",  # admin_shutdown: pg_terminate_backend, a fast shutdown
+    "57P02",  # crash_shutdown
+    "57P03",  # cannot_connect_now: starting up or shutting down
+    "57P05",  # idle_session_timeout
+    "25P03",  # idle_in_transaction_session_timeout
+    "25P04",  # transaction_timeout
+    "53300",  # too_many_connections
+}
+
+
 def connection_lost(exc: BaseException) -> bool:
     """Whether `exc` means the database could not be reached (the connection broke, the
-    server went away, or no pooled connection came in time), rather than a refusal."""
-    return isinstance(exc, psycopg.OperationalError)  # psycopg_pool's PoolTimeout is one
+    server went away, or no pooled connection came in time), rather than a refusal.
+
+    A statement that the server cancelled (statement_timeout, lock_timeout, a deadlock) is
+    not one: the connection still works, and what the statement did was rolled back, so
+    nothing may treat it as an outage (no banner, no automatic resend)."""
+    if not isinstance(exc, psycopg.Error):
+        return False
+    sqlstate = exc.sqlstate
+    if sqlstate is None:
+        # No answer from the server at all: a broken socket, a refused connection, or the
+        # pool's PoolTimeout / PoolClosed (no connection came in time).
+        return isinstance(exc, psycopg.OperationalError)
+    return sqlstate.startswith("08") or sqlstate in _CONNECTION_GONE
 
 
 Kind = Literal["not allowed", "refused", "connection", "database", "other"]

@@ -46,6 +46,7 @@ import threading
 from textual.signal import Signal
 
 from school_tui.db import chat
+from school_tui.live import payloads
 
 BACKFILL_PAGE = 2000  # rows per backfill query; it pages until it has everything
 UNREAD_DELAY_S = 0.2  # the unread total is counted again this long after it may have changed
@@ -71,7 +72,6 @@ class LiveChat:
         self.unread_total: int | None = None
         # Listener thread only:
         self._seen: dict[int, int] = {}  # message id -> xact, for xact >= _horizon
-        self._max_seen: int | None = None  # the highest id seen; None until first connected
         self._horizon: int | None = None  # everything written below it is seen (or history)
         self._candidate: int | None = None  # a sweep's horizon, held at the next sweep
         # The outbox, filled by the listener thread, emptied on the UI thread:
@@ -98,29 +98,50 @@ class LiveChat:
         return self.session.listener.connection
 
     def connected(self, reconnected: bool) -> None:
-        """LISTEN is in place: read what may have been missed before it was."""
+        """LISTEN is in place: read what may have been missed before it was, then hand it
+        over. Every read comes first and nothing is marked seen (nor the horizon moved) until
+        the rows are in the outbox: a connection lost before that leaves all of it to the
+        next connection's backfill, which starts from the same horizon."""
         conn = self._conn()
         listened_at = self.session.listener.listen_horizon
-        rows = []
-        if self._horizon is None:
-            # First connection: nothing is on screen yet; screens load their own history.
-            self._max_seen = chat.newest_id(conn)
+        first = self._horizon is None
+        since = listened_at if first else self._horizon
+        rows = self._written_since(conn, since) if since is not None else []
+        step = self.session.listener.step
+        step("backfilled")
+        # Presence that changed while nobody listened: every status, once per reconnect
+        # (a school's few hundred rows; screens change only the cells that differ).
+        statuses = chat.presence_all(conn) if reconnected else {}
+        unread = chat.unread_total(conn)
+        step("counted")
+        # -- no statement from here on: what was read is handed over, then counted seen.
+        if first:
+            # Nothing is on screen yet: what exists now is history that the screens load
+            # themselves, after this (Listener.listening). It is recorded as seen, not shown:
+            # a transaction open elsewhere holds `listened_at` back, and without this the
+            # first reconnect would backfill messages from before the login as new ones.
+            for row, xact in rows:
+                self._seen[row.id] = xact
+            fresh = []
         else:
-            after = 0
-            while True:
-                page = chat.messages_written_since(conn, self._horizon, after, BACKFILL_PAGE)
-                rows += page
-                if len(page) < BACKFILL_PAGE:
-                    break
-                after = page[-1][0].id
-        fresh = self._fresh(rows)
+            fresh = self._fresh(rows)
+        self._hand_over(fresh, [], statuses, unread)
         # Whatever was written before LISTEN is now seen: no notification will come for it on
         # this connection, and a sweep's horizon from the old one is no longer to be trusted.
         if listened_at is not None:
             self._advance(listened_at)
         self._candidate = None
-        self._hand_over(fresh, [], {}, chat.unread_total(conn))
         self.records.connected(reconnected)
+
+    def _written_since(self, conn, horizon: int) -> list[tuple[chat.ChatMessage, int]]:
+        rows: list[tuple[chat.ChatMessage, int]] = []
+        after = 0
+        while True:
+            page = chat.messages_written_since(conn, horizon, after, BACKFILL_PAGE)
+            rows += page
+            if len(page) < BACKFILL_PAGE:
+                return rows
+            after = page[-1][0].id
 
     def checkpoint(self, horizon: int) -> None:
         """A presence sweep ran at `horizon` and every notification that came before its reply
@@ -138,29 +159,28 @@ class LiveChat:
         self._horizon = horizon
         self._seen = {i: xact for i, xact in self._seen.items() if xact >= horizon}
 
-    def events(self, payloads: list[str]) -> None:
-        self.records.events(payloads)  # 'e:' ids: no read here, the screens read them
-        message_ids: set[int] = set()
-        receipt_ids: set[int] = set()
-        presence_ids: set[int] = set()
-        for payload in payloads:
-            kind, _, value = payload.partition(":")
-            if not value.isdigit():
-                continue  # not ours; a notification is never trusted beyond an id
-            if kind == "m":
-                message_ids.add(int(value))
-            elif kind == "r":
-                receipt_ids.add(int(value))
-            elif kind == "p":
-                presence_ids.add(int(value))
+    def events(self, batch: list[str]) -> None:
+        """A batch of notifications. Each id is only a hint (live/payloads.py): the message,
+        the receipt and the status are read through the database's rules, and only what
+        they say is handed over. A malformed payload is dropped; a read that fails fails the
+        connection, and the next backfill reads what this one was reading."""
+        parsed = payloads.parse(batch)
+        self.records.events(parsed.of(payloads.ENROLLMENT))  # the screens read them
         conn = self._conn()
-        wanted = sorted(i for i in message_ids if i not in self._seen)
-        fresh = self._fresh(chat.live_messages_by_id(conn, wanted)) if wanted else []
-        if fresh:
-            self._hand_over(fresh, [], {}, None)  # first: this is what a person waits for
-        statuses = chat.presence_of(conn, sorted(presence_ids)) if presence_ids else {}
-        if receipt_ids or statuses:
-            self._hand_over([], sorted(receipt_ids), statuses, None)
+        wanted = [i for i in sorted(parsed.of(payloads.MESSAGE)) if i not in self._seen]
+        rows = chat.live_messages_by_id(conn, wanted) if wanted else []
+        if rows:
+            # First, on its own: this is what a person waits for.
+            self._hand_over(self._fresh(rows), [], {}, None)
+            self.session.listener.step("messages handed over")
+        # A receipt is the message's own is_read, as this login may read it: a forged 'r:'
+        # for an unread message (or one that is not theirs) marks nothing.
+        receipts = parsed.of(payloads.RECEIPT)
+        read = chat.read_among(conn, sorted(receipts)) if receipts else []
+        people = parsed.of(payloads.PRESENCE)
+        statuses = chat.presence_of(conn, sorted(people)) if people else {}
+        if read or statuses:
+            self._hand_over([], read, statuses, None)
 
     def _fresh(self, rows: list[tuple[chat.ChatMessage, int]]) -> list[chat.ChatMessage]:
         """The rows (with their xact) not published yet, in id order; remembers them as seen.
@@ -172,8 +192,6 @@ class LiveChat:
                 continue
             self._seen[row.id] = xact
             fresh.append(row)
-        if fresh:
-            self._max_seen = max(self._max_seen or 0, fresh[-1].id)
         return fresh
 
     def _hand_over(self, fresh, receipt_ids, statuses, unread) -> None:

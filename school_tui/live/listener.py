@@ -7,8 +7,14 @@ receipt, 'p:<user id>' for presence); the app reads the rows through row-level s
 the callbacks, on this thread and this connection (`connection`): school_tui.live.chat.
 
 A killed backend or a restarted server ends the wait at once (the app shows the banner);
-TCP keepalives notice a cut network. Reconnects back off up to MAX_BACKOFF_S. Whatever goes
-wrong in a round (a statement, a callback), the thread reconnects rather than dies.
+TCP keepalives notice a cut network. A refused connection is retried after FIRST_RETRY_S,
+doubling up to MAX_BACKOFF_S; a connection that works resets that, and one that breaks before
+it follows is replaced at once. Whatever goes wrong in a round (a statement, a callback), the
+thread reconnects rather than dies, and nothing it was reading counts as delivered: LiveChat
+marks rows seen only as it hands them over, so the next backfill reads them again.
+
+Payloads are untrusted (any login may NOTIFY on a channel it can name): live/payloads.py
+parses them strictly and drops the rest; an id is only a hint to read through RLS.
 
 Coalescing: the first notification is handed over at once (latency), together with whatever
 else is already buffered. If more arrived while that batch was handled, it is a burst: the
@@ -34,6 +40,8 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from school_tui.db import chat
+from school_tui.db.errors import connection_lost
+from school_tui.live.payloads import MESSAGE, count
 
 LISTENER_APPLICATION_NAME = "school-tui listener"  # sweep_presence() looks for it
 # A cut network gives no FIN: keepalives notice within idle + interval * count seconds.
@@ -43,7 +51,25 @@ KEEPALIVES = {
     "keepalives_interval": 5,
     "keepalives_count": 3,
 }
-MAX_BACKOFF_S = 5.0
+# Retries: a refused connection (the server restarting) is tried again after FIRST_RETRY_S,
+# doubling up to MAX_BACKOFF_S; a connection that works resets it. A restart is over in about
+# a second, and a connection attempt to a server that is down costs next to nothing.
+FIRST_RETRY_S = 0.05
+MAX_BACKOFF_S = 1.0
+# The named points of the (re)connect path, in order; `Listener.on_step` hears each (tests
+# kill the connection there). "backfilled" and "counted" are LiveChat.connected's, and
+# LiveChat.events adds "messages handed over" (between the messages and the receipts it reads).
+STEPS = (
+    "connected",
+    "horizon",
+    "listening",
+    "presence",
+    "swept",
+    "backfilled",
+    "counted",
+    "handed over",
+    "following",
+)
 SWEEP_EVERY_S = 10.0
 WAIT_S = 1.0  # longest a wait lasts before the thread looks at stop/status/sweep
 # Under a burst (new messages already waiting when a batch is done), gather this long before
@@ -81,6 +107,8 @@ class Listener:
         self._stop = threading.Event()
         self._status = "online"
         self._conn: psycopg.Connection | None = None
+        # Tests only: called on this thread at each of STEPS.
+        self.on_step: Callable[[str], None] | None = None
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
 
     # -- called from the UI thread -----------------------------------------------------------
@@ -113,57 +141,80 @@ class Listener:
         self.received += len(payloads)
         return payloads
 
+    def step(self, name: str) -> None:
+        """A named point of the (re)connect path (STEPS): tests stop the connection there.
+        This thread only (LiveChat calls it for its own points)."""
+        if self.on_step is not None:
+            self.on_step(name)
+
     def _run(self) -> None:
         connected_before = False
-        delay = 0.1
+        refused = 0  # connection attempts refused in a row (the server is down or full)
+        broken = 0  # connections in a row that broke before following
         while not self._stop.is_set():
             try:
                 conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
             except psycopg.OperationalError:
-                self._stop.wait(delay)  # backoff between reconnect attempts
-                delay = min(delay * 2, MAX_BACKOFF_S)
+                # The server does not take connections (yet): again soon, a little later
+                # each time, never longer than MAX_BACKOFF_S (a restart takes about a second).
+                self._stop.wait(_backoff(refused))
+                refused += 1
                 continue
+            refused = 0  # the server takes connections again: a later refusal starts afresh
             self._conn = conn
             following = False
             try:
                 with conn:
+                    self.step("connected")
                     self._listen(conn)
                     if connected_before:
                         self.received += 1
                     self._on_connected(connected_before)
+                    self.step("handed over")
                     # What came in so far was committed before anything read from now on:
                     # handed over first, but not counted (`received`).
                     carried = _payloads(conn, timeout=0)
+                    self.step("following")
                     self.listening.set()
                     connected_before = True
                     following = True
-                    delay = 0.1
+                    broken = 0
                     self._follow(conn, carried)
                     if self._stop.is_set():
                         chat.set_presence(conn, "offline")
-            except Exception:
+            except Exception as exc:
                 # The connection died (killed backend, restart, cut network), a statement
                 # failed, or a callback did: whichever, the thread must not die with it. It
                 # reconnects, and the reconnect's backfill reads what this one was reading.
                 if self._stop.is_set():
                     break
-                try:
-                    self._on_lost()
-                except RuntimeError:
-                    break  # the app is gone
+                if conn.broken or connection_lost(exc):
+                    # The app shows the banner (a cancelled statement is no outage: the
+                    # thread just starts a new round).
+                    try:
+                        self._on_lost()
+                    except RuntimeError:
+                        break  # the app is gone
                 if not following:
-                    # It failed before following: again at once would fail the same way.
-                    self._stop.wait(delay)
-                    delay = min(delay * 2, MAX_BACKOFF_S)
+                    # Connected, then broke before following: the server is up, so at once
+                    # the first time; a failure that repeats (a bug, a refused statement)
+                    # must not spin, so later ones wait as a refused connection does.
+                    if broken:
+                        self._stop.wait(_backoff(broken - 1))
+                    broken += 1
             finally:
                 self._conn = None
 
     def _listen(self, conn: psycopg.Connection) -> None:
         self.listen_horizon = chat.horizon(conn)
+        self.step("horizon")
         chat.listen(conn, chat.channels(conn))
+        self.step("listening")
         self._sent_status = self._status
         chat.set_presence(conn, self._sent_status)
+        self.step("presence")
         chat.sweep_presence(conn)
+        self.step("swept")
 
     def _follow(self, conn: psycopg.Connection, carried: list[str]) -> None:
         """`carried`: what came in while the last batch was being handled (or before this.)"""
@@ -210,8 +261,13 @@ class Listener:
                 next_sweep = time.monotonic() + SWEEP_EVERY_S
 
 
-def _messages(payloads: list[str]) -> int:
-    return sum(p.startswith("m:") for p in payloads)
+def _messages(batch: list[str]) -> int:
+    return count(batch, MESSAGE)
+
+
+def _backoff(attempt: int) -> float:
+    """The wait before retry `attempt` (0, 1, ...): FIRST_RETRY_S doubling up to MAX_BACKOFF_S."""
+    return min(FIRST_RETRY_S * 2 ** min(attempt, 16), MAX_BACKOFF_S)
 
 
 def _payloads(conn: psycopg.Connection, **kwargs) -> list[str]:

@@ -14,7 +14,9 @@ column and filters, the student's own history).
   after LISTEN, unlike ConnectionRestored, which the pool's own reconnect may post first.
 
 Threading is LiveChat's: `events` and `connected` run on the listener's thread; they fill an
-outbox, and one callback on the UI thread publishes what is in it.
+outbox, and one callback on the UI thread publishes what is in it. A resync is handed over
+only once LISTEN is in place and LiveChat's backfill is in its outbox: a connection lost
+before that publishes nothing, and the next connection's resync covers it.
 """
 
 from __future__ import annotations
@@ -22,19 +24,6 @@ from __future__ import annotations
 import threading
 
 from textual.signal import Signal
-
-ENROLLMENT = "e"  # the payload kind: 'e:<enrollment_progress id>'
-
-
-def enrollment_ids(payloads: list[str]) -> list[int]:
-    """The enrollment ids among `payloads`, each once, in order; anything else is skipped
-    (a payload is never trusted beyond being an id)."""
-    ids: dict[int, None] = {}
-    for payload in payloads:
-        kind, _, value = payload.partition(":")
-        if kind == ENROLLMENT and value.isdigit() and len(value) <= 18:
-            ids[int(value)] = None
-    return list(ids)
 
 
 class LiveRecords:
@@ -55,8 +44,9 @@ class LiveRecords:
             self._out_resync = bool(self._out_resync) or reconnected
         self._post()
 
-    def events(self, payloads: list[str]) -> None:
-        ids = enrollment_ids(payloads)
+    def events(self, ids: list[int]) -> None:
+        """The enrollment ids of one batch (live/payloads.py parsed them: each once, in
+        order). Only hints: the screens read the rows through the database's rules."""
         if not ids:
             return
         with self._lock:

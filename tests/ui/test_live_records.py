@@ -8,13 +8,13 @@ import asyncio
 from school_tui.app import SchoolApp
 from school_tui.auth.login import login
 from school_tui.db import chat
-from school_tui.live.records import enrollment_ids
+from school_tui.live import payloads as notified
 from tests.harness import DEMO_PASSWORD, wait_until
 
 
 def test_payloads_become_ids_once_each_and_nothing_else():
     payloads = ["e:5", "m:9", "e:7", "e:5", "e:", "e:x1", "p:3", "e:12345678901234567890", "e:7"]
-    assert enrollment_ids(payloads) == [5, 7]
+    assert notified.parse(payloads).of(notified.ENROLLMENT) == [5, 7]
 
 
 async def test_enrollment_ids_on_the_students_channel_reach_the_signal(school):
