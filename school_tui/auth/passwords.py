@@ -4,12 +4,17 @@ argon2id (t=3, 64 MiB, p=1) over the password with the person's salt gives 32 by
 base64 text is the PostgreSQL password, and only its SCRAM verifier is stored on the server.
 So the server never sees the password, and an attacker with the verifier must pay argon2's
 cost per guess on top of SCRAM's.
+
+The password is normalised to Unicode NFKC first (NIST SP 800-63B 5.1.1.2), so the same
+password typed on two keyboards (a precomposed "é" or "e" + combining accent, full-width
+digits from an IME) derives to the same key.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
+import unicodedata
 
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_KIB = 64 * 1024
@@ -21,11 +26,16 @@ def new_salt() -> bytes:
     return secrets.token_bytes(SALT_BYTES)
 
 
+def normalise(password: str) -> str:
+    """The form every password is derived and checked in: Unicode NFKC."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def derive_db_password(password: str, salt: bytes) -> str:
     from argon2.low_level import Type, hash_secret_raw
 
     raw = hash_secret_raw(
-        secret=password.encode("utf-8"),
+        secret=normalise(password).encode("utf-8"),
         salt=bytes(salt),
         time_cost=ARGON2_TIME_COST,
         memory_cost=ARGON2_MEMORY_KIB,

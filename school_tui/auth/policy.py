@@ -55,7 +55,11 @@ def check_password(
     last_name: str = "",
     email: str = "",
 ) -> str | None:
-    """None if `password` meets the policy, else a message naming `field` and the rule."""
+    """None if `password` meets the policy, else a message naming `field` and the rule.
+    Checked in the form it is derived in (NFKC), which is what the key is made from."""
+    from school_tui.auth.passwords import normalise
+
+    password = normalise(password)
     length = len(password)
     if length < MIN_LENGTH:
         return f"{field}: at least {MIN_LENGTH} characters (you typed {length})."

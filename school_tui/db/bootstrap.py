@@ -418,4 +418,9 @@ def status(conn: psycopg.Connection) -> dict:
                 "LEFT JOIN school.users u ON u.role_id = r.id GROUP BY r.id, r.name ORDER BY r.id"
             ).fetchall()
         )
+        from school_tui.db import security
+
+        info["prelogin_role"] = security.prelogin_deployment(
+            conn, RoleNames(info["role_prefix"]).prelogin
+        )
     return info

@@ -24,9 +24,35 @@ __all__ = ["Connection", "Target"]  # Connection: what every db function takes, 
 
 # The pre-login role's password is public by design: that role can call one function, which
 # answers any email with a login name and salt (real or decoy). Knowing it gains nothing.
+# Anyone may also change it (every role may change its own password): the embedded server's
+# pg_hba trusts the pre-login role, so its password is never checked; on a server of your own
+# `db status` says what the DBA must do (docs/security-model.md, "The pre-login role").
 PRELOGIN_PASSWORD = "school-tui-prelogin"
 APPLICATION_NAME = "school-tui"
-SESSION_OPTIONS = "-c search_path=school"
+
+# Startup options: settings given at connection start override the role's own defaults
+# (ALTER ROLE CURRENT_USER SET ..., which every role may do to itself), so nothing the public
+# pre-login role, or a person, sets on their role can make the next login fail or hang.
+# Every setting a role could use to refuse or break a connection is named here.
+_GUARD_OPTIONS = (
+    "-c search_path=school",
+    "-c idle_session_timeout=0",
+    "-c local_preload_libraries=",
+    "-c default_transaction_read_only=off",
+    "-c row_security=on",
+    "-c plpgsql.extra_errors=none",
+    "-c plpgsql.extra_warnings=none",
+)
+SESSION_OPTIONS = " ".join(_GUARD_OPTIONS)
+# The pre-login connection runs one short query: it may take a few seconds, never hang.
+PRELOGIN_OPTIONS = " ".join(
+    (
+        *_GUARD_OPTIONS,
+        "-c statement_timeout=5s",
+        "-c lock_timeout=5s",
+        "-c idle_in_transaction_session_timeout=5s",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -101,9 +127,9 @@ class Target:
         return make_conninfo(self.base_conninfo, application_name=APPLICATION_NAME, **overrides)
 
     def prelogin(self) -> str:
-        return self.person(self.roles.prelogin, PRELOGIN_PASSWORD)
+        return self.person(self.roles.prelogin, PRELOGIN_PASSWORD, options=PRELOGIN_OPTIONS)
 
-    def person(self, login_role: str, password: str) -> str:
+    def person(self, login_role: str, password: str, options: str = SESSION_OPTIONS) -> str:
         from psycopg.conninfo import make_conninfo
 
         return make_conninfo(
@@ -111,7 +137,7 @@ class Target:
             user=login_role,
             password=password,
             application_name=APPLICATION_NAME,
-            options=SESSION_OPTIONS,
+            options=options,
             connect_timeout=10,
         )
 

@@ -70,3 +70,30 @@ def failed_logins(conn: psycopg.Connection, hours: int = FAILED_LOGIN_HOURS) -> 
         (hours,),
     ).fetchall()
     return RowsWithNote(rows, NONE_RECENTLY)
+
+
+def prelogin_deployment(conn: psycopg.Connection, prelogin_role: str) -> str:
+    """What `db status` says about the pre-login role: its password is public, and every role
+    may change its own, so the server must not check it (pg_hba `trust` for that role alone,
+    which the embedded server has), or anyone can stop every login. Only a superuser may read
+    pg_hba; anyone else is told what to check."""
+    fix = (
+        f"add `local all {prelogin_role} trust` (and `host all {prelogin_role} <network> "
+        "trust` for TCP) to pg_hba.conf before the lines that check passwords, then reload"
+    )
+    superuser = conn.execute(
+        "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"
+    ).fetchone()[0]
+    if not superuser:
+        return f"unknown (only a superuser can read pg_hba); a DBA must make sure to {fix}"
+    trusted = conn.execute(
+        "SELECT count(*) FROM pg_catalog.pg_hba_file_rules WHERE error IS NULL "
+        "AND auth_method = 'trust' AND (%s = ANY (user_name) OR '/_prelogin$' = ANY (user_name))",
+        (prelogin_role,),
+    ).fetchone()[0]
+    if trusted:
+        return "ok: the server does not check its public password"
+    return (
+        "ACTION NEEDED: anyone can change the pre-login role's public password and stop every "
+        f"login; {fix}"
+    )

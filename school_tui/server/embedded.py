@@ -65,6 +65,14 @@ MANAGED_SETTINGS = {
 }
 
 
+# The pre-login roles (`<prefix>_prelogin`, one per school) log in without a password check:
+# their password is public and every role may change its own, so checking it would let anyone
+# lock every school out with ALTER ROLE CURRENT_USER PASSWORD. Such a role may only call
+# prelogin_lookup(). No person's login ends in "_prelogin" (they are `<prefix>_u_<hex>`).
+# Kept in pg_hba.conf before the SCRAM lines, also in clusters an older version made.
+PRELOGIN_HBA_LINE = "local all /_prelogin$ trust\n"
+
+
 class EmbeddedServerError(RuntimeError):
     """The embedded server could not be initialised or started; the message says why."""
 
@@ -130,6 +138,7 @@ class EmbeddedServer:
             if not (self.pgdata / "PG_VERSION").exists():
                 self._initdb()
             changed = self._write_managed_settings()
+            changed = self._write_prelogin_hba() or changed
             if not self.is_running():
                 self._start()
             elif changed:
@@ -290,6 +299,7 @@ class EmbeddedServer:
             "# school-tui: the owner by peer from the data directory's OS account; "
             "everyone else by SCRAM\n"
             f"local all {SUPERUSER} peer map=owner\n"
+            f"{PRELOGIN_HBA_LINE}"
             "local all all scram-sha-256\n"
             "host all all 127.0.0.1/32 scram-sha-256\n"
             "host all all ::1/128 scram-sha-256\n"
@@ -328,6 +338,23 @@ class EmbeddedServer:
             entry = pwd.getpwnam(run_as)
             os.chown(managed, entry.pw_uid, entry.pw_gid)
         return changed
+
+    def _write_prelogin_hba(self) -> bool:
+        """Put PRELOGIN_HBA_LINE before the first other non-superuser line of pg_hba.conf.
+        True if it changed."""
+        hba = self.pgdata / "pg_hba.conf"
+        lines = hba.read_text().splitlines(keepends=True)
+        if PRELOGIN_HBA_LINE in lines:
+            return False
+        at = len(lines)
+        for index, line in enumerate(lines):
+            fields = line.split()
+            if fields and not fields[0].startswith("#") and fields[2:3] != [SUPERUSER]:
+                at = index
+                break
+        lines.insert(at, PRELOGIN_HBA_LINE)
+        hba.write_text("".join(lines))
+        return True
 
     def _start(self) -> None:
         run_as = self._server_os_user()

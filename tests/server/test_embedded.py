@@ -126,10 +126,12 @@ def test_init_makes_a_cluster_where_only_the_owner_skips_passwords(server):
             "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL"
         ).fetchone()[0]
         assert errors == 0
-        # the owner by peer (through the map), and scram-sha-256 for every other rule
+        # the owner by peer (through the map), the pre-login roles (public password, one
+        # function) without a check, and scram-sha-256 for every other rule
         assert rules[0] == ("local", ["all"], [SUPERUSER], "peer", ["map=owner"])
-        assert [row[3] for row in rules[1:]] == ["scram-sha-256"] * (len(rules) - 1)
-        assert len(rules) >= 2
+        assert rules[1] == ("local", ["all"], ["/_prelogin$"], "trust", None)
+        assert [row[3] for row in rules[2:]] == ["scram-sha-256"] * (len(rules) - 2)
+        assert len(rules) >= 3
         assert conn.execute("SHOW password_encryption").fetchone()[0] == "scram-sha-256"
         assert conn.execute("SHOW listen_addresses").fetchone()[0] == ""
         mapped = conn.execute(

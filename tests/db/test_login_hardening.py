@@ -1,0 +1,112 @@
+"""Nothing done with the public pre-login role, or with a person's own login, stops anyone
+else logging in; passwords are normalised before the key derivation.
+
+Each attack is made as the real login, over a real connection, then a person logs in
+through the app's own login code.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from school_tui.auth import login as auth
+from school_tui.db.connect import PRELOGIN_PASSWORD
+
+# What a role may set on itself that would break or hang a connection made as it.
+ROLE_SETTINGS_THAT_BREAK_LOGINS = {
+    "statement_timeout": "1ms",
+    "idle_session_timeout": "1ms",
+    "local_preload_libraries": "no_such_library",
+    "default_transaction_read_only": "on",
+    "search_path": "pg_temp",
+    "plpgsql.extra_errors": "all",
+}
+
+
+def _embedded_only(school) -> None:
+    if school.server.embedded is None:
+        pytest.skip("the pg_hba rule for the pre-login role is the embedded server's")
+
+
+def _attack_own_role(conn: psycopg.Connection) -> None:
+    conn.execute("DO $$ BEGIN END $$")  # loads plpgsql, so its settings may be set
+    for name, value in ROLE_SETTINGS_THAT_BREAK_LOGINS.items():
+        conn.execute(
+            sql.SQL("ALTER ROLE CURRENT_USER SET {} = {}").format(
+                sql.Identifier(*name.split(".")), sql.Literal(value)
+            )
+        )
+
+
+def _undo(school, role: str, password: str | None = None) -> None:
+    school.admin.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(sql.Identifier(role)))
+    if password is not None:
+        school.admin.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
+        )
+
+
+def test_the_prelogin_role_cannot_lock_the_school_out(password_school):
+    school = password_school
+    _embedded_only(school)
+    email = "ada.reyes@test.school"
+    school.add_person("Teacher", email=email)
+    prelogin = school.roles.prelogin
+    try:
+        with psycopg.connect(school.target.prelogin(), autocommit=True) as conn:
+            conn.execute("ALTER ROLE CURRENT_USER PASSWORD 'only-i-know-it-now'")
+            _attack_own_role(conn)
+        session = auth.login(school.target, email, school.passwords[email])
+        session.close()
+        # Unknown emails still fail as a wrong password does, not as an outage.
+        with pytest.raises(auth.LoginFailed):
+            auth.login(school.target, "nobody@test.school", "a-guess")
+    finally:
+        _undo(school, prelogin, PRELOGIN_PASSWORD)
+
+
+def test_the_prelogin_connection_cannot_hang(password_school):
+    school = password_school
+    _embedded_only(school)
+    with psycopg.connect(school.target.prelogin(), autocommit=True) as conn:
+        for name in ("statement_timeout", "lock_timeout", "idle_session_timeout"):
+            assert conn.execute(f"SHOW {name}").fetchone()[0] in {"5s", "0"}
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == "5s"
+
+
+def test_a_persons_role_settings_stop_nobody(password_school):
+    school = password_school
+    email = "sam.cruz@test.school"
+    victim = "lee.tan@test.school"
+    attacker_id = school.add_person("Teacher", email=email)
+    school.add_person("Registrar", email=victim)
+    login_role = school.login_role(attacker_id)
+    try:
+        with school.connect_as(attacker_id, autocommit=True) as conn:
+            _attack_own_role(conn)
+        # What they set on their own role binds only their own sessions.
+        session = auth.login(school.target, victim, school.passwords[victim])
+        session.close()
+    finally:
+        _undo(school, login_role)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "typed"),
+    [
+        # a precomposed "é" set, "e" + combining acute typed (another keyboard, or a Mac)
+        ("caf\u00e9 lantern quietly sings 42", "cafe\u0301 lantern quietly sings 42"),
+        # full-width digits and letters from an East Asian input method
+        ("ribbon harbor oxide 2718 \uff21", "ribbon harbor oxide \uff12\uff17\uff11\uff18 A"),
+    ],
+)
+def test_the_same_password_from_two_keyboards_logs_in(password_school, chosen, typed):
+    school = password_school
+    email = "noor.ali@test.school"
+    school.add_person("Teacher", email=email, password=chosen)
+    session = auth.login(school.target, email, typed)
+    session.close()
+    with pytest.raises(auth.LoginFailed):
+        auth.login(school.target, email, typed + "x")
