@@ -263,6 +263,80 @@ def grant_database_access(
             )
 
 
+# The statistics views that show when each table was written (a guidance report saved, a
+# payment posted, a message sent) and the functions under them, which PostgreSQL lets every
+# role read. A school database closes them to PUBLIC; its owner and the server's monitoring
+# roles (pg_monitor, pg_read_all_stats) still read them.
+STATISTICS_VIEWS = tuple(
+    f"pg_catalog.{kind}_{scope}_{what}"
+    for kind, whats in (
+        ("pg_stat", ("tables", "indexes", "functions")),
+        ("pg_stat_xact", ("tables", "functions")),
+        ("pg_statio", ("tables", "indexes", "sequences")),
+    )
+    for what in whats
+    for scope in ("all", "user", "sys")
+    if not (what == "functions" and scope != "user")
+)
+_STATISTICS_FUNCTIONS = """
+    SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+    WHERE p.pronamespace = 'pg_catalog'::regnamespace
+      AND (p.proname LIKE 'pg\\_stat\\_get\\_%' OR p.proname LIKE 'pg\\_stat\\_get\\_xact\\_%')
+      AND p.pronargs = 1 AND p.proargtypes[0] = 'oid'::regtype
+      AND p.proname NOT LIKE 'pg\\_stat\\_get\\_backend%'
+      AND p.proname NOT LIKE 'pg\\_stat\\_get\\_db\\_%'
+      AND p.proname NOT LIKE 'pg\\_stat\\_get\\_subscription%'
+      AND p.proname NOT LIKE 'pg\\_stat\\_get\\_replication%'
+    ORDER BY 1
+"""
+
+
+def _statistics_objects(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """(kind, name) of every view and function STATISTICS_VIEWS names on this server."""
+    views = [
+        ("TABLE", name)
+        for name in STATISTICS_VIEWS
+        if conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+    ]
+    functions = [("FUNCTION", row[0]) for row in conn.execute(_STATISTICS_FUNCTIONS)]
+    return views + functions
+
+
+def public_statistics(conn: psycopg.Connection) -> list[str]:
+    """The statistics views and functions of this database that PUBLIC may still read."""
+    public = []
+    for kind, name in _statistics_objects(conn):
+        query = (
+            "SELECT has_table_privilege('public', %s, 'SELECT')"
+            if kind == "TABLE"
+            else "SELECT has_function_privilege('public', %s, 'EXECUTE')"
+        )
+        if conn.execute(query, (name,)).fetchone()[0]:
+            public.append(name)
+    return public
+
+
+def hide_statistics(conn: psycopg.Connection, roles: RoleNames) -> bool:
+    """Close the write-activity statistics of this database to PUBLIC (the school's owner
+    keeps them). Only their owner, a superuser, may; returns whether it was done."""
+    superuser = conn.execute(
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()[0]
+    if not superuser:
+        return False
+    owner = sql.Identifier(roles.owner)
+    for kind, name in _statistics_objects(conn):
+        target = sql.SQL(name)  # a regclass / regprocedure text: already quoted
+        conn.execute(sql.SQL("REVOKE ALL ON {} {} FROM PUBLIC").format(sql.SQL(kind), target))
+        privilege = "SELECT" if kind == "TABLE" else "EXECUTE"
+        conn.execute(
+            sql.SQL("GRANT {} ON {} {} TO {}").format(
+                sql.SQL(privilege), sql.SQL(kind), target, owner
+            )
+        )
+    return True
+
+
 def _check_prefix_free(conn: psycopg.Connection, dbname: str, roles: RoleNames) -> None:
     if not _role_exists(conn, roles.member):
         return
@@ -332,6 +406,8 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
             )
         carry_forward(conn, roles)
         current = SCHEMA_BASE
+    if any(m.version > current for m in migrations(directory)):
+        _restate_functions(conn, roles)
     for migration in migrations(directory):
         if migration.version <= current:
             continue
@@ -345,7 +421,23 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
             )
         current = migration.version
     _ensure_search_index(conn, roles)
+    with conn.transaction():
+        hide_statistics(conn, roles)
     return current
+
+
+def _restate_functions(conn: psycopg.Connection, roles: RoleNames) -> None:
+    """Every function as the schema files state it (CREATE OR REPLACE keeps owners, grants
+    and the triggers and policies that call them), before the pending migrations, which
+    state no function (a function is defined once, in its domain's file) but may use new
+    ones. A new function is nobody's to call until a migration grants it."""
+    with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
+        conn.execute("SET LOCAL search_path = school, pg_catalog")
+        conn.execute("SET LOCAL check_function_bodies = off")
+        for definition in function_definitions(render(schema_text(), roles, conn)):
+            conn.execute(definition)
+        conn.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC")
 
 
 def carry_forward(conn: psycopg.Connection, roles: RoleNames) -> None:
@@ -412,6 +504,9 @@ def status(conn: psycopg.Connection) -> dict:
     }
     if version is not None:
         info["role_prefix"] = conn.execute("SELECT role_prefix FROM school.instance").fetchone()[0]
+        # What PUBLIC can still read of when each table was written: a DBA revokes it
+        # (`db upgrade` as a superuser does).
+        info["statistics_open_to_everyone"] = public_statistics(conn)
         info["people_by_role"] = dict(
             conn.execute(
                 "SELECT r.name, count(u.id) FROM school.roles r "

@@ -44,6 +44,20 @@ def add_subject(conn, section_id: int, name: str, description: str) -> int:
     )
 
 
+def set_subject_teacher(conn, subject_id: int, teacher_id: int) -> bool:
+    """Who teaches the subject. The demo also loads into a schema from before subjects had
+    teachers (tests/db/test_schema_upgrade.py's version 13): there it sets nothing."""
+    has_column = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'school.subjects'::regclass "
+        "AND attname = 'teacher_id' AND NOT attisdropped)"
+    ).fetchone()[0]
+    if has_column:
+        conn.execute(
+            "UPDATE school.subjects SET teacher_id = %s WHERE id = %s", (teacher_id, subject_id)
+        )
+    return has_column
+
+
 def add_enrollment(conn, student_id, year_id, section_id, status, updated: datetime) -> int:
     return _insert(
         conn,

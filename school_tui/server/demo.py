@@ -146,10 +146,18 @@ def load(conn: psycopg.Connection, progress: Progress = lambda _: None) -> None:
             for s_index, name in enumerate(SECTION_NAMES):
                 adviser = teachers[(g_index * len(SECTION_NAMES) + s_index) % len(teachers)]
                 sections.append(demo_data.add_section(conn, name, grade, year_id, adviser, 45))
-        # The demo teacher teaches Grade 10 (sections 9..11); the demo student is in one of them.
-        for section_id in sections:
-            for subject in SUBJECTS:
-                demo_data.add_subject(conn, section_id, subject, f"{subject} for this section")
+        # The demo teacher teaches Mathematics in Grade 10 (sections 9..11; the demo student is
+        # in one of them) besides the sections they advise; the other teachers share the rest.
+        for s_index, section_id in enumerate(sections):
+            for k, subject in enumerate(SUBJECTS):
+                if 9 <= s_index <= 11 and subject == "Mathematics":
+                    subject_teacher = teachers[0]
+                else:
+                    subject_teacher = teachers[1 + (s_index + k) % (len(teachers) - 1)]
+                subject_id = demo_data.add_subject(
+                    conn, section_id, subject, f"{subject} for this section"
+                )
+                demo_data.set_subject_teacher(conn, subject_id, subject_teacher)
 
         progress("Loading the demo school: students…")
         students = []

@@ -71,6 +71,40 @@ ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
 GRANT SELECT ON audit_log TO {{admin}}, {{principal}};
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_log FROM {{owner}};
 
+-- The log keeps every entry, but a reader sees only the entries about what they may read in
+-- the table itself: a table they may SELECT (any column: the Admin reads no payments,
+-- fees, student details, enrollment or guidance reports, so none of their entries), and in
+-- it a row their row-level security shows. The readers of the log read every row of the
+-- tables they may SELECT but messages, whose entries they see only as one of its two ends
+-- (nobody reads others' chat metadata); tests/db/test_access.py checks each entry against
+-- the table. The owner's functions (read_guidance_report) read the whole log.
+--
+-- The tables the caller may SELECT, run as the caller: once per query (an InitPlan).
+CREATE FUNCTION audit_readable_tables() RETURNS text[]
+LANGUAGE sql STABLE SET search_path = school, pg_catalog, pg_temp AS $$
+    SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = 'school'::regnamespace AND c.relkind IN ('r', 'p')
+      AND has_any_column_privilege(c.oid, 'SELECT')
+$$;
+-- A message's entry, for the caller: one of its ends, by the entry's own copy of the row
+-- (an INSERT's or a DELETE's), else (an UPDATE names only what changed) by the message
+-- itself as the caller's row-level security shows it.
+CREATE FUNCTION audit_message_visible(p_row bigint, p_image jsonb) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = school, pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_image ? 'sender_id' AND p_image ? 'receiver_id'
+                THEN school.me() IN ((p_image ->> 'sender_id')::int,
+                                     (p_image ->> 'receiver_id')::int)
+                ELSE EXISTS (SELECT 1 FROM school.messages m WHERE m.id = p_row) END
+$$;
+GRANT EXECUTE ON FUNCTION audit_readable_tables(), audit_message_visible(bigint, jsonb)
+    TO {{admin}}, {{principal}};
+ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY audit_log_read ON audit_log FOR SELECT TO {{admin}}, {{principal}} USING (
+    table_name = ANY ((SELECT school.audit_readable_tables())::text[])
+    AND (table_name <> 'messages'
+         OR coalesce(school.audit_message_visible(row_id, coalesce(new_values, old_values)),
+                     false)));
+
 -- An UPDATE or DELETE of one row -> one entry. The trigger's arguments name the columns
 -- whose values are not copied (secrets, confidential text). The row id is the row's `id`,
 -- else `user_id`.

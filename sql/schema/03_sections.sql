@@ -51,20 +51,57 @@ $$;
 CREATE TRIGGER sections_capacity_check BEFORE UPDATE OF capacity ON sections
     FOR EACH ROW EXECUTE FUNCTION sections_capacity_check();
 
+-- teacher_id: who teaches the subject in that section, set by the Academic Coordinator. It
+-- is what a teacher's view of the section follows from (04_teaching.sql,
+-- my_teaching_section_ids), never rows a teacher writes themself.
 CREATE TABLE subjects (
     id          serial PRIMARY KEY,
     section_id  int NOT NULL REFERENCES sections(id) ON DELETE CASCADE,
     name        text NOT NULL CHECK (name ~ '[^[:space:]]' AND length(name) <= 100),
     description text CHECK (length(description) <= 2000),
+    teacher_id  int REFERENCES users(id) ON DELETE SET NULL,
     UNIQUE (section_id, name)
 );
+CREATE INDEX subjects_teacher_idx ON subjects (teacher_id);
+CREATE TRIGGER subjects_teacher_is_teacher BEFORE INSERT OR UPDATE OF teacher_id
+    ON subjects FOR EACH ROW EXECUTE FUNCTION check_user_role('teacher_id', 'Teacher');
+
+-- A section is deleted only once it holds nothing: its foreign keys would otherwise take the
+-- Coordinator's subjects and the teachers' modules, tasks and meetings with it (and leave its
+-- students without a section). The refusal counts what it still holds, whoever deletes (the
+-- Registrar cannot see all of it: the counts are read as the owner).
+CREATE FUNCTION sections_delete_if_empty() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_held text;
+BEGIN
+    v_held := concat_ws(', ',
+        nullif((SELECT count(*) FROM school.enrollment_progress
+                 WHERE section_id = OLD.id), 0) || ' student(s)',
+        nullif((SELECT count(*) FROM school.subjects WHERE section_id = OLD.id), 0)
+            || ' subject(s) of the Academic Coordinator',
+        nullif((SELECT count(*) FROM school.modules WHERE section_id = OLD.id), 0)
+            || ' module(s)',
+        nullif((SELECT count(*) FROM school.tasks WHERE section_id = OLD.id), 0) || ' task(s)',
+        nullif((SELECT count(*) FROM school.meetings WHERE section_id = OLD.id), 0)
+            || ' meeting(s)');
+    IF v_held <> '' THEN
+        RAISE EXCEPTION 'section: % - % still holds %; it can be deleted once they are moved '
+            'or removed', OLD.grade_level, OLD.name, v_held
+            USING ERRCODE = 'object_in_use';
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER sections_delete_if_empty BEFORE DELETE ON sections
+    FOR EACH ROW EXECUTE FUNCTION sections_delete_if_empty();
 
 SELECT audit_table('school.school_years');
 SELECT audit_table('school.sections');
 SELECT audit_table('school.subjects');
 
 -- Everyone reads them; the Registrar keeps school years and sections, the Academic
--- Coordinator subjects.
+-- Coordinator subjects and who teaches each.
 GRANT SELECT ON school_years, sections, subjects
     TO {{admin}}, {{principal}}, {{coordinator}}, {{teacher}}, {{student}}, {{guidance}},
        {{registrar}}, {{accounting}};

@@ -1,7 +1,7 @@
 -- =====================================================================================
 -- Teaching: a teacher's modules (uploads), tasks and meetings for a section. A teacher
--- manages their own; students read their sections'; the Principal and the Academic
--- Coordinator read all.
+-- manages their own, for the sections they teach; students read their sections'; the
+-- Principal and the Academic Coordinator read all.
 -- =====================================================================================
 
 CREATE TABLE modules (
@@ -59,6 +59,42 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_te
     WHERE student_id = school.me() AND section_id IS NOT NULL
 $$;
 GRANT EXECUTE ON FUNCTION my_section_ids() TO {{member}};
+
+-- The sections a teacher teaches: those they advise (the Registrar's sections.adviser_id)
+-- and those where they teach a subject (the Coordinator's subjects.teacher_id). Both are
+-- assignments someone else makes: nothing a teacher writes widens what they see.
+CREATE FUNCTION my_teaching_section_ids() RETURNS SETOF int
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+    SELECT id FROM school.sections WHERE adviser_id = school.me()
+    UNION
+    SELECT section_id FROM school.subjects WHERE teacher_id = school.me()
+$$;
+GRANT EXECUTE ON FUNCTION my_teaching_section_ids() TO {{member}};
+
+-- A person writes a module, task or meeting only for a section they teach (a meeting may
+-- name no section). The owner's own loaders (the demo) are not people and pass.
+CREATE FUNCTION teaching_section_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_label text;
+BEGIN
+    IF NEW.section_id IS NULL OR school.me() IS NULL
+       OR NEW.section_id IN (SELECT school.my_teaching_section_ids()) THEN
+        RETURN NEW;
+    END IF;
+    SELECT grade_level || ' - ' || name INTO v_label FROM school.sections
+     WHERE id = NEW.section_id;
+    RAISE EXCEPTION 'section: you do not teach % (section %); % are written only for the '
+        'sections you advise or teach a subject in', coalesce(v_label, 'it'), NEW.section_id,
+        TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER modules_section_taught BEFORE INSERT OR UPDATE OF section_id ON modules
+    FOR EACH ROW EXECUTE FUNCTION teaching_section_check();
+CREATE TRIGGER tasks_section_taught BEFORE INSERT OR UPDATE OF section_id ON tasks
+    FOR EACH ROW EXECUTE FUNCTION teaching_section_check();
+CREATE TRIGGER meetings_section_taught BEFORE INSERT OR UPDATE OF section_id ON meetings
+    FOR EACH ROW EXECUTE FUNCTION teaching_section_check();
 
 GRANT SELECT ON modules, tasks, meetings TO {{teacher}}, {{student}}, {{principal}}, {{coordinator}};
 GRANT INSERT, UPDATE, DELETE ON modules, tasks, meetings TO {{teacher}};

@@ -394,7 +394,8 @@ GRANT EXECUTE ON FUNCTION enrollment_channel() TO {{registrar}}, {{principal}}, 
 -- enrollment_fees_paid: no grant; only owner-run functions (accounting's) call it.
 
 -- The Registrar inserts (assigning a section makes a Pending enrollment) and updates, never
--- deletes; staff read all; a teacher the sections they advise or teach; a student their own.
+-- deletes; staff read all; a teacher the sections they advise or teach (assigned by the
+-- Registrar and the Coordinator, 04_teaching.sql); a student their own.
 GRANT SELECT ON enrollment_progress TO {{registrar}}, {{principal}}, {{coordinator}},
     {{student}}, {{teacher}}, {{accounting}}, {{guidance}};
 GRANT INSERT, UPDATE ON enrollment_progress TO {{registrar}};
@@ -403,10 +404,8 @@ ALTER TABLE enrollment_progress ENABLE ROW LEVEL SECURITY;
 CREATE POLICY enrollment_staff_read ON enrollment_progress FOR SELECT
     TO {{registrar}}, {{principal}}, {{coordinator}}, {{accounting}}, {{guidance}}
     USING ((SELECT school.me()) IS NOT NULL);
-CREATE POLICY enrollment_teacher_read ON enrollment_progress FOR SELECT TO {{teacher}} USING (
-    section_id IN (SELECT id FROM school.sections WHERE adviser_id = (SELECT school.me()))
-    OR section_id IN (SELECT section_id FROM school.tasks WHERE teacher_id = (SELECT school.me()))
-    OR section_id IN (SELECT section_id FROM school.modules WHERE teacher_id = (SELECT school.me())));
+CREATE POLICY enrollment_teacher_read ON enrollment_progress FOR SELECT TO {{teacher}}
+    USING (section_id IN (SELECT school.my_teaching_section_ids()));
 CREATE POLICY enrollment_own_read ON enrollment_progress FOR SELECT TO {{student}}
     USING (student_id = (SELECT school.me()));
 CREATE POLICY enrollment_registrar_insert ON enrollment_progress FOR INSERT TO {{registrar}}

@@ -77,6 +77,8 @@ class World:
     actor: dict[str, int] = field(default_factory=dict)  # role -> the person acting as it
     msg_to: dict[str, int] = field(default_factory=dict)  # role -> a message T2 sent them
     msg_from: dict[str, int] = field(default_factory=dict)  # role -> one they sent T2
+    posts: dict[str, int] = field(default_factory=dict)  # role -> an announcement they posted
+    events: dict[str, int] = field(default_factory=dict)  # role -> an event they made
     conns: dict[str, psycopg.Connection] = field(default_factory=dict)
 
     def ref(self, key: str, role: str) -> int:
@@ -86,6 +88,10 @@ class World:
             return self.msg_to[role]
         if key == "msg_from_me":
             return self.msg_from[role]
+        if key == "my_post":
+            return self.posts[role]
+        if key == "my_event":
+            return self.events[role]
         return self.ids[key]
 
     def conn(self, role: str) -> psycopg.Connection:
@@ -118,6 +124,7 @@ def build_world(school) -> World:
         ("T2", "Teacher"),
         ("G2", "Guidance"),
         ("A2", "Accounting"),
+        ("ADM2", "Admin"),
     ):
         ids[key] = school.add_person(role, email=f"{key.lower()}@access.test", password=None)
 
@@ -149,6 +156,12 @@ def build_world(school) -> World:
             ids["Y"],
             ids[adviser],
         )
+    # A section that holds nothing: the one the Registrar may delete.
+    ids["SE"] = add(
+        "INSERT INTO school.sections (name, grade_level, school_year_id) "
+        "VALUES ('Section E', 'Grade 8', %s) RETURNING id",
+        ids["Y"],
+    )
     for n, (student, teacher, section, counselor, accountant) in enumerate(
         (("S1", "T1", "SA", "G1", "A1"), ("S2", "T2", "SB", "G2", "A2")), start=1
     ):
@@ -201,16 +214,23 @@ def build_world(school) -> World:
             ids[counselor],
         )
     _ledger_world(ids, add)
-    ids["ANN"] = add(
-        "INSERT INTO school.announcements (title, content, posted_by) "
-        "VALUES ('Welcome', 'Classes start Monday', %s) RETURNING id",
-        ids["ADMIN"],
-    )
-    ids["EVT"] = add(
-        "INSERT INTO school.events (title, start_date, end_date, created_by) "
-        "VALUES ('Fair', now() + interval '1 day', now() + interval '2 days', %s) RETURNING id",
-        ids["ADMIN"],
-    )
+    # Posts by another Admin (nobody logs in as them), and one by each acting person.
+    for role, poster in [(None, ids["ADM2"])] + [(r, w.actor[r]) for r in ROLES]:
+        post = add(
+            "INSERT INTO school.announcements (title, content, posted_by) "
+            "VALUES ('Welcome', 'Classes start Monday', %s) RETURNING id",
+            poster,
+        )
+        event = add(
+            "INSERT INTO school.events (title, start_date, end_date, created_by) "
+            "VALUES ('Fair', now() + interval '1 day', now() + interval '2 days', %s) "
+            "RETURNING id",
+            poster,
+        )
+        if role is None:
+            ids["ANN"], ids["EVT"] = post, event
+        else:
+            w.posts[role], w.events[role] = post, event
     for role in ROLES:
         w.msg_to[role] = add(
             "INSERT INTO school.messages (sender_id, receiver_id, message) "
@@ -376,6 +396,19 @@ def call(query: str, *keys: str) -> Op:
     return op
 
 
+def audit_read(table: str, key: str) -> Op:
+    """How many INSERT entries of the row the reader sees in the audit log."""
+
+    def op(conn, w, role):
+        return conn.execute(
+            "SELECT count(*) FROM school.audit_log "
+            "WHERE table_name = %s AND row_id = %s AND action = 'INSERT'",
+            (table, w.ref(key, role)),
+        ).fetchone()[0]
+
+    return op
+
+
 def _create_person(conn, w, role):
     people.create_person(
         conn,
@@ -422,6 +455,11 @@ def owned_table_ops(table: str, side: str, owner_column: str, values: dict, assi
         (table, "read_other"): read(table, f"{side}2"),
         (table, "insert"): insert(table, **values, **{owner_column: Ref("T1")}),
         (table, "insert_as_other"): insert(table, **values, **{owner_column: Ref("T2")}),
+        # SB: a section T1 neither advises nor teaches a subject in
+        (table, "insert_untaught"): insert(
+            table, **{**values, "section_id": Ref("SB")}, **{owner_column: Ref("T1")}
+        ),
+        (table, "move_untaught"): update(table, "section_id = %s", f"{side}1", refs=["SB"]),
         (table, "update_own"): update(table, assignment, f"{side}1"),
         (table, "update_other"): update(table, assignment, f"{side}2"),
         (table, "reassign_own"): update(table, f"{owner_column} = %s", f"{side}1", refs=["T2"]),
@@ -502,7 +540,7 @@ OPS: dict[tuple[str, str], Op] = {
         "sections", name="Section C", grade_level="Grade 8", school_year_id=Ref("Y")
     ),
     ("sections", "update"): update("sections", "capacity = 41", "SA"),
-    ("sections", "delete"): delete("sections", "SB"),
+    ("sections", "delete"): delete("sections", "SE"),
     ("enrollment_progress", "read_own"): read("enrollment_progress", "E1"),
     ("enrollment_progress", "read_other"): read("enrollment_progress", "E2"),
     # (no section: SA belongs to the current year, and a section must be of the same year)
@@ -599,6 +637,7 @@ OPS: dict[tuple[str, str], Op] = {
     ("subjects", "read"): read("subjects", "SUB1"),
     ("subjects", "insert"): insert("subjects", section_id=Ref("SA"), name="History"),
     ("subjects", "update"): update("subjects", "description = 'Numbers'", "SUB1"),
+    ("subjects", "assign_teacher"): update("subjects", "teacher_id = %s", "SUB1", refs=["T2"]),
     ("subjects", "delete"): delete("subjects", "SUB1"),
     **owned_table_ops(
         "modules",
@@ -644,14 +683,28 @@ OPS: dict[tuple[str, str], Op] = {
     ("announcements", "insert"): insert(
         "announcements", title="Notice", content="Body", posted_by=Ref("me")
     ),
-    ("announcements", "update"): update("announcements", "title = 'Edited'", "ANN"),
-    ("announcements", "delete"): delete("announcements", "ANN"),
+    ("announcements", "insert_as_other"): insert(
+        "announcements", title="Notice", content="Body", posted_by=Ref("ADM2")
+    ),
+    ("announcements", "update_own"): update("announcements", "title = 'Edited'", "my_post"),
+    ("announcements", "update_other"): update("announcements", "title = 'Edited'", "ANN"),
+    ("announcements", "reassign_own"): update(
+        "announcements", "posted_by = %s", "my_post", refs=["ADM2"]
+    ),
+    ("announcements", "delete_own"): delete("announcements", "my_post"),
+    ("announcements", "delete_other"): delete("announcements", "ANN"),
     ("events", "read"): read("events", "EVT"),
     ("events", "insert"): insert(
         "events", title="Play", start_date="2030-01-01 10:00+00", created_by=Ref("me")
     ),
-    ("events", "update"): update("events", "title = 'Edited'", "EVT"),
-    ("events", "delete"): delete("events", "EVT"),
+    ("events", "insert_as_other"): insert(
+        "events", title="Play", start_date="2030-01-01 10:00+00", created_by=Ref("ADM2")
+    ),
+    ("events", "update_own"): update("events", "title = 'Edited'", "my_event"),
+    ("events", "update_other"): update("events", "title = 'Edited'", "EVT"),
+    ("events", "reassign_own"): update("events", "created_by = %s", "my_event", refs=["ADM2"]),
+    ("events", "delete_own"): delete("events", "my_event"),
+    ("events", "delete_other"): delete("events", "EVT"),
     ("fees", "read_own"): read("fees", "F1"),
     ("fees", "read_other"): read("fees", "F2"),
     ("fees", "insert"): insert("fees", student_id=Ref("S1"), fee_type="Books", amount="50.00"),
@@ -802,11 +855,11 @@ OPS: dict[tuple[str, str], Op] = {
     ("guidance_reports", "read_text_other"): read("guidance_reports", "R2", what="report"),
     ("functions", "open_guidance_report"): call("SELECT school.open_guidance_report(%s)", "R1"),
     ("functions", "read_report_unopened"): call("SELECT school.read_guidance_report(%s)", "R2"),
-    ("audit_log", "read"): lambda conn, w, role: conn.execute(
-        "SELECT count(*) FROM school.audit_log "
-        "WHERE table_name = 'payments' AND row_id = %s AND action = 'INSERT'",
-        (w.ids["P1"],),
-    ).fetchone()[0],
+    ("audit_log", "read_users"): audit_read("users", "S2"),
+    ("audit_log", "read_payment"): audit_read("payments", "P1"),
+    ("audit_log", "read_guidance"): audit_read("guidance_reports", "R1"),
+    ("audit_log", "read_message_own"): audit_read("messages", "msg_to_me"),
+    ("audit_log", "read_message_other"): audit_read("messages", "MSG_OTHER"),
     ("audit_log", "insert"): lambda conn, w, role: (
         conn.execute(
             "INSERT INTO school.audit_log (table_name, row_id, action) "
