@@ -373,10 +373,22 @@ class ExportPage:
 
     def summary(self) -> str:
         """What will be written, and how many rows."""
-        return _text(self.app.screen.query_one("#export-summary"))
+        return FormPage(self.app).title()
+
+    @property
+    def path_field(self) -> Input:
+        return self.app.screen.query_one("#export-path", Input)
 
     def set_path(self, path) -> None:
-        self.app.screen.query_one("#export-path", Input).value = str(path)
+        self.path_field.value = str(path)
+
+    def status(self) -> str:
+        """The line at the bottom: the keys, or why the file name will not do."""
+        return FormPage(self.app).status()
+
+    def error(self) -> str:
+        """Why the file name will not do, under it ("" when it will)."""
+        return FormPage(self.app).error("export-path")
 
 
 def error_detail(app) -> str:

@@ -621,6 +621,7 @@ async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkey
     from school_tui.screens.admin.audit import AuditEntryModal, AuditLogScreen, ExportModal
     from school_tui.screens.homes.admin import AdminHome
     from tests.harness import log_in, table_rows, wait_until
+    from tests.pages import ExportPage
 
     monkeypatch.chdir(tmp_path)
     app = SchoolApp(demo_school.target, prepare_server=False)
@@ -663,7 +664,7 @@ async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkey
         # Ctrl+S: export what the filter matches, to a file named in the current folder
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), "the export form")
-        field = app.screen.query_one("#export-path", Input)
+        field = ExportPage(app).path_field
         assert field.value.startswith("audit-log-") and field.value.endswith(".csv")
         await pilot.press("ctrl+u", *"payments.csv", "enter")
         await wait_until(pilot, lambda: "Exported" in _status(app), "the export")
@@ -679,8 +680,9 @@ async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkey
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), "the export form")
         await pilot.press("ctrl+u", *"payments.csv", "enter")
-        status = str(app.screen.query_one("#export-status").render())
-        assert "File: already exists" in status
+        export = ExportPage(app)
+        await wait_until(pilot, lambda: "File: already exists" in export.error(), "the refusal")
+        assert "File: already exists" in export.status()
         await pilot.press("escape", "escape")
         await wait_until(pilot, lambda: isinstance(app.screen, AdminHome), "the Admin home")
 
