@@ -157,6 +157,10 @@ class FormPage:
         """The form is up and a field of it has the focus: keys typed now go into it."""
         return self.is_open(kind) and self.app.focused in self.form.query("*")
 
+    def choices(self, field_id: str) -> int:
+        """How many choices a Select offers (those read from the database included)."""
+        return len(self.field(field_id)._options)
+
     def set(self, field_id: str, value) -> None:
         """Choose `value` in a Select, or put it in an Input, as a person would."""
         self.field(field_id).value = value
@@ -443,3 +447,25 @@ class ImportPage:
 def dialog_note(app) -> str:
     """The explaining line of the dialog on top (a question, an error)."""
     return _text(app.screen.query_one(".modal-note"))
+
+
+class StudentPagePage:
+    """A student's page (the Registrar's): details, fees, the enrollment history."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def loaded(self) -> bool:
+        """On a student's page, the student read."""
+        from school_tui.screens.registrar.students import StudentPage
+
+        screen = self.app.screen
+        return isinstance(screen, StudentPage) and screen.profile is not None
+
+    def details(self) -> str:
+        return _text(self.app.screen.query_one("#page-details"))
+
+    def history(self) -> list[list[str]]:
+        """The enrollment history as shown, newest first."""
+        table = self.app.screen.query_one("#page-history", DataTable)
+        return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
