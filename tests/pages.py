@@ -363,6 +363,23 @@ class AuditPage(ListPage):
     SEARCH = "f-person"
     STATUS = "audit-status"
 
+    def loaded(self) -> bool:
+        """On the log, the entries of its filters shown (none loading)."""
+        return self.settled() and not self.table.loading
+
+    def filter_focused(self, name: str) -> bool:
+        """The filter `name` ("person", "from", "table", ...) has the focus."""
+        return self._focused(f"#f-{name}")
+
+    def ids(self) -> list[int]:
+        """The entries' ids, in table order."""
+        return [int(str(key.value)) for key in self.table.rows]
+
+
+def entry_body(app) -> str:
+    """An audit entry's text (the dialog Enter opens on the log)."""
+    return _text(app.screen.query_one("#entry-body"))
+
 
 class ExportPage:
     """The export dialog (widgets/export.py) that Ctrl+S opens on any list."""
