@@ -264,7 +264,9 @@ class FormModal(ModalScreen[Any]):
 
     def _update_live(self) -> None:
         if self.spec.live is not None:
-            self.query_one("#form-live", Static).update(safe_text(self.spec.live(self.values())))
+            self.query_one("#form-live", Static).update(
+                safe_text(self.spec.live(self.values()), multiline=True)
+            )
 
     @on(Input.Changed)
     @on(Select.Changed)
