@@ -157,6 +157,10 @@ class FormPage:
         """The form is up and a field of it has the focus: keys typed now go into it."""
         return self.is_open(kind) and self.app.focused in self.form.query("*")
 
+    def choices(self, field_id: str) -> int:
+        """How many choices a Select offers (those read from the database included)."""
+        return len(self.field(field_id)._options)
+
     def set(self, field_id: str, value) -> None:
         """Choose `value` in a Select, or put it in an Input, as a person would."""
         self.field(field_id).value = value
@@ -359,6 +363,23 @@ class AuditPage(ListPage):
     SEARCH = "f-person"
     STATUS = "audit-status"
 
+    def loaded(self) -> bool:
+        """On the log, the entries of its filters shown (none loading)."""
+        return self.settled() and not self.table.loading
+
+    def filter_focused(self, name: str) -> bool:
+        """The filter `name` ("person", "from", "table", ...) has the focus."""
+        return self._focused(f"#f-{name}")
+
+    def ids(self) -> list[int]:
+        """The entries' ids, in table order."""
+        return [int(str(key.value)) for key in self.table.rows]
+
+
+def entry_body(app) -> str:
+    """An audit entry's text (the dialog Enter opens on the log)."""
+    return _text(app.screen.query_one("#entry-body"))
+
 
 class ExportPage:
     """The export dialog (widgets/export.py) that Ctrl+S opens on any list."""
@@ -373,10 +394,22 @@ class ExportPage:
 
     def summary(self) -> str:
         """What will be written, and how many rows."""
-        return _text(self.app.screen.query_one("#export-summary"))
+        return FormPage(self.app).title()
+
+    @property
+    def path_field(self) -> Input:
+        return self.app.screen.query_one("#export-path", Input)
 
     def set_path(self, path) -> None:
-        self.app.screen.query_one("#export-path", Input).value = str(path)
+        self.path_field.value = str(path)
+
+    def status(self) -> str:
+        """The line at the bottom: the keys, or why the file name will not do."""
+        return FormPage(self.app).status()
+
+    def error(self) -> str:
+        """Why the file name will not do, under it ("" when it will)."""
+        return FormPage(self.app).error("export-path")
 
 
 def error_detail(app) -> str:
@@ -431,3 +464,25 @@ class ImportPage:
 def dialog_note(app) -> str:
     """The explaining line of the dialog on top (a question, an error)."""
     return _text(app.screen.query_one(".modal-note"))
+
+
+class StudentPagePage:
+    """A student's page (the Registrar's): details, fees, the enrollment history."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def loaded(self) -> bool:
+        """On a student's page, the student read."""
+        from school_tui.screens.registrar.students import StudentPage
+
+        screen = self.app.screen
+        return isinstance(screen, StudentPage) and screen.profile is not None
+
+    def details(self) -> str:
+        return _text(self.app.screen.query_one("#page-details"))
+
+    def history(self) -> list[list[str]]:
+        """The enrollment history as shown, newest first."""
+        table = self.app.screen.query_one("#page-history", DataTable)
+        return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]

@@ -18,13 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
 
+from school_tui.domain.fields import FieldError
 from school_tui.output.csv_files import (
     FORMATS,
     ExportPathError,
@@ -32,65 +27,47 @@ from school_tui.output.csv_files import (
     default_file_name,
     write_csv,
 )
+from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.safe import clean, safe_text
 
 
-class ExportModal(ModalScreen[Path | None]):
-    """Where to write an export: a new file, relative to the current folder (the form shows
-    which). `formats`: the endings that pick the format (".pdf", ".txt", ".csv"), the first
-    one the default name's; None: a CSV, whatever the name. Enter exports, Escape cancels."""
-
-    DEFAULT_CSS = """
-    ExportModal { align: center middle; }
-    ExportModal > Vertical {
-        width: 72; max-width: 100%; height: auto;
-        border: thick $primary; background: $surface; padding: 0 2;
-    }
-    ExportModal #export-summary { text-style: bold; height: auto; }
-    ExportModal #export-status { color: $text-muted; height: auto; }
-    ExportModal #export-status.error { color: $error; text-style: bold; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel")]
+class ExportModal(FormModal):
+    """Where to write an export, on the app's form: a new file, relative to the current
+    folder (the form shows which). `formats`: the endings that pick the format (".pdf",
+    ".txt", ".csv"), the first one the default name's; None: a CSV, whatever the name.
+    Enter exports, Escape cancels; a name that will not do says why under the field.
+    Dismisses with the Path, or None."""
 
     def __init__(
         self, summary: Text | str, stem: str = "export", formats: Sequence[str] | None = None
     ) -> None:
-        super().__init__()
-        self.summary = summary if isinstance(summary, Text) else safe_text(summary)
-        self.stem = stem
-        self.formats = list(formats) if formats is not None else None
+        super().__init__(None, export_form(str(summary), stem, formats))
 
-    def compose(self) -> ComposeResult:
-        if self.formats is None:
-            what, ext = "CSV", ".csv"
-        else:
-            what = "the ending picks the format: " + ", ".join(
-                f"{ext} {FORMATS[ext]}" for ext in self.formats
-            )
-            ext = self.formats[0]
-        with Vertical():
-            yield Static(self.summary, id="export-summary")
-            yield Label(safe_text(f"File ({what}; a new file; relative to {Path.cwd()})"))
-            yield Input(value=default_file_name(self.stem, ext), id="export-path")
-            yield Static("Enter exports, Escape cancels.", id="export-status")
-        yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#export-path", Input).focus()
+def export_form(summary: str, stem: str, formats: Sequence[str] | None) -> FormSpec:
+    endings = list(formats) if formats is not None else None
+    if endings is None:
+        what, ext = "CSV", ".csv"
+    else:
+        what = "the ending picks the format: " + ", ".join(f"{e} {FORMATS[e]}" for e in endings)
+        ext = endings[0]
 
-    @on(Input.Submitted, "#export-path")
-    def _submit(self, event: Input.Submitted) -> None:
+    def check(values: dict) -> Path:
         try:
-            path = check_export_path(event.value, self.formats)
+            return check_export_path(values["export-path"] or "", endings)
         except ExportPathError as exc:
-            status = self.query_one("#export-status", Static)
-            status.update(safe_text(exc.message))
-            status.add_class("error")
-            return
-        self.dismiss(path)
+            raise FieldError(exc.field, exc.message) from None
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    return FormSpec(
+        title=summary,
+        note=f"File ({what}; a new file; relative to {Path.cwd()})",
+        fields=[Field("export-path", "File", default_file_name(stem, ext))],
+        check=check,
+        save=None,
+        enter_saves=True,
+        hint="Enter exports, Escape cancels.",
+        label_width=6,
+    )
 
 
 def export_rows(

@@ -10,7 +10,8 @@ schedule, a discount, a section, a student, a person).
   through, a list shown open (`options` and `listed`).
 - **Checking.** Nothing is sent until every field passes `check`; the first field that
   breaks a rule gets the cursor, its rule shows under it in red and on the status line.
-- **Saving.** `save` runs in a worker thread on the person's own connection, so the screen
+- **Saving.** A form that only asks (`save` None: a file's name) closes with the checked
+  values. Otherwise `save` runs in a worker thread on the person's own connection, so the screen
   stays responsive and a refusal leaves the form open with what was typed. What the database
   refuses (`refused` turns it into a FieldError, see db/errors.py) shows the same way, under
   the field it names, after "Not saved."; anything else (a lost connection, a permission)
@@ -76,8 +77,8 @@ class FormSpec:
     # checked values, or raise FieldError
     check: Callable[[dict], Any]
     # (conn, checked) -> result, run in a worker as the person's own login; FieldError for
-    # a rule it finds broken
-    save: Callable[[Any, Any], Any]
+    # a rule it finds broken. None: the form only asks, and closes with the checked values.
+    save: Callable[[Any, Any], Any] | None
     note: str = ""
     # Text for a live line under the fields, recomputed on every change (None: no line).
     live: Callable[[dict], str] | None = None
@@ -151,6 +152,7 @@ class FormModal(ModalScreen[Any]):
     ]
 
     def __init__(self, session, spec: FormSpec) -> None:
+        """`session`: the person's, for `choices` and `save` (None for a form that only asks)."""
         super().__init__(classes="-compact" if spec.compact else "")
         self.session = session
         self.spec = spec
@@ -262,7 +264,9 @@ class FormModal(ModalScreen[Any]):
 
     def _update_live(self) -> None:
         if self.spec.live is not None:
-            self.query_one("#form-live", Static).update(safe_text(self.spec.live(self.values())))
+            self.query_one("#form-live", Static).update(
+                safe_text(self.spec.live(self.values()), multiline=True)
+            )
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -351,6 +355,9 @@ class FormModal(ModalScreen[Any]):
         self._start_save(checked)
 
     def _start_save(self, checked: Any) -> None:
+        if self.spec.save is None:
+            self.dismiss(checked)
+            return
         self._busy = True
         self._checked = checked
         self.set_status(self.spec.saving)
@@ -359,8 +366,10 @@ class FormModal(ModalScreen[Any]):
     @db_work(name="save form", group="form-save", exclusive=True)
     def _save(self, checked: Any) -> None:
         spec = self.spec
+        save = spec.save
+        assert save is not None
         try:
-            result = self.session.run(lambda conn: spec.save(conn, checked))
+            result = self.session.run(lambda conn: save(conn, checked))
         except FieldError as exc:
             self.post_message(FormRefused(exc))
             return

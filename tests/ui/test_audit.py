@@ -598,29 +598,24 @@ SIZE = (80, 24)
 
 
 def _audit_ready(app) -> bool:
-    from textual.widgets import DataTable
+    from tests.pages import AuditPage
 
-    from school_tui.screens.admin.audit import AuditLogScreen
-
-    screen = app.screen
-    return (
-        isinstance(screen, AuditLogScreen)
-        and not screen.query_one("#audit-table", DataTable).loading
-        and not screen._loading
-    )
+    return AuditPage(app).loaded()
 
 
 def _status(app) -> str:
-    return str(app.screen.query_one("#audit-status").render()).strip()
+    from tests.pages import AuditPage
+
+    return AuditPage(app).status()
 
 
 async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkeypatch):
-    from textual.widgets import Input
 
     from school_tui.app import SchoolApp
-    from school_tui.screens.admin.audit import AuditEntryModal, AuditLogScreen, ExportModal
+    from school_tui.screens.admin.audit import AuditEntryModal, ExportModal
     from school_tui.screens.homes.admin import AdminHome
     from tests.harness import log_in, table_rows, wait_until
+    from tests.pages import AuditPage, ExportPage, entry_body
 
     monkeypatch.chdir(tmp_path)
     app = SchoolApp(demo_school.target, prepare_server=False)
@@ -629,17 +624,17 @@ async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkey
         await pilot.press("a")
         await wait_until(pilot, lambda: _audit_ready(app), "the audit log")
         screen = app.screen
-        assert isinstance(screen, AuditLogScreen)
-        assert app.focused is screen.query_one("#f-person", Input)
+        log = AuditPage(app)
+        assert log.filter_focused("person")
         assert len(table_rows(app, "audit-table")) == 100  # one page; more on scrolling
 
         # a bad date is named, with its rule, and gets the focus
         await pilot.press("tab", "tab", "tab", *"2026-02-30", "enter")
         assert _status(app) == "From date: use YYYY-MM-DD, a real date"
-        assert app.focused is screen.query_one("#f-from", Input)
+        assert log.filter_focused("from")
         await pilot.press("ctrl+u", "shift+tab", "shift+tab", *"payment", "enter")
         assert _status(app) == "Table: payment is not a table of the school"
-        assert app.focused is screen.query_one("#f-table", Input)
+        assert log.filter_focused("table")
 
         # filter by table: every row is a payment's, and the table takes the focus
         await pilot.press("s", "enter")
@@ -650,12 +645,12 @@ async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkey
         assert payments > 0
         rows = table_rows(app, "audit-table")
         assert rows and {row[2] for row in rows} == {"payments"}
-        assert app.focused is screen.query_one("#audit-table")
+        assert log.table_focused()
 
         # Enter opens the entry: its fields
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, AuditEntryModal), "the entry")
-        body = str(app.screen.query_one("#entry-body").render())
+        body = entry_body(app)
         assert "INSERT payments row" in body and "amount_paid" in body
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen, "back to the log")
@@ -663,7 +658,7 @@ async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkey
         # Ctrl+S: export what the filter matches, to a file named in the current folder
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), "the export form")
-        field = app.screen.query_one("#export-path", Input)
+        field = ExportPage(app).path_field
         assert field.value.startswith("audit-log-") and field.value.endswith(".csv")
         await pilot.press("ctrl+u", *"payments.csv", "enter")
         await wait_until(pilot, lambda: "Exported" in _status(app), "the export")
@@ -679,8 +674,9 @@ async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkey
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), "the export form")
         await pilot.press("ctrl+u", *"payments.csv", "enter")
-        status = str(app.screen.query_one("#export-status").render())
-        assert "File: already exists" in status
+        export = ExportPage(app)
+        await wait_until(pilot, lambda: "File: already exists" in export.error(), "the refusal")
+        assert "File: already exists" in export.status()
         await pilot.press("escape", "escape")
         await wait_until(pilot, lambda: isinstance(app.screen, AdminHome), "the Admin home")
 
@@ -688,6 +684,7 @@ async def test_audit_screen_filter_open_and_export(demo_school, tmp_path, monkey
 async def test_audit_screen_pages_on_scrolling(demo_school):
     from school_tui.app import SchoolApp
     from tests.harness import log_in, table_rows, wait_until
+    from tests.pages import AuditPage
 
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -700,7 +697,7 @@ async def test_audit_screen_pages_on_scrolling(demo_school):
         await wait_until(
             pilot, lambda: len(table_rows(app, "audit-table")) == 200, "the second page"
         )
-        ids = [int(str(k.value)) for k in app.screen.query_one("#audit-table").rows]
+        ids = AuditPage(app).ids()
         assert ids == sorted(ids, reverse=True) and len(set(ids)) == 200
         newest = demo_school.admin.execute(
             "SELECT id FROM school.audit_log ORDER BY id DESC LIMIT 200"
@@ -806,6 +803,7 @@ async def test_hostile_text_in_a_report_and_an_entry_shows_literally(demo_school
     from school_tui.screens.guidance.report import GuidanceReportModal
     from school_tui.widgets.safe import clean
     from tests.harness import log_in, wait_until
+    from tests.pages import entry_body
 
     counselor = demo_school.user_id("guidance@demo.school")
     student = demo_school.admin.execute(
@@ -831,7 +829,7 @@ async def test_hostile_text_in_a_report_and_an_entry_shows_literally(demo_school
         await wait_until(pilot, lambda: _audit_ready(app), "the audit log")
         await pilot.press("shift+tab", "enter")  # from the first filter back to the table
         await wait_until(pilot, lambda: isinstance(app.screen, AuditEntryModal), "the entry")
-        body = str(app.screen.query_one("#entry-body").render())
+        body = entry_body(app)
         assert "announcements" in body
         assert clean(HOSTILE) in body
         assert "\x1b" not in body and "\u202e" not in body

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from textual.widgets import Input
-
 from school_tui.app import SchoolApp
 from school_tui.db import ledger
 from school_tui.screens.accounting.cashier import CashierScreen
 from tests.builders import verified_student
 from tests.harness import assert_ledger_invariants, burst, log_in, wait_until
-from tests.pages import CashierPage, notes
+from tests.pages import CashierPage, ExportPage, notes
 
 SIZE = (80, 24)
 
@@ -254,8 +252,9 @@ async def test_the_receipt_just_posted_saves_as_text_and_pdf(demo_school, tmp_pa
         label = cashier.status().split("Posted ", 1)[1].split(".", 1)[0]  # OR 000123
         for path in (tmp_path / "receipt.txt", tmp_path / "receipt.pdf"):
             await pilot.press("ctrl+s")
-            await wait_until(pilot, lambda: app.screen.query("#export-path"), "where to save")
-            app.screen.query_one("#export-path", Input).value = str(path)
+            export = ExportPage(app)
+            await wait_until(pilot, export.is_open, "where to save")
+            export.set_path(path)
             await pilot.press("enter")
             await wait_until(pilot, lambda p=path: f"Saved {p}" in cashier.status(), path.name)
         assert app.focused is cashier.student_field

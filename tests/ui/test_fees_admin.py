@@ -18,6 +18,7 @@ from school_tui.auth.login import login
 from school_tui.domain.money import MoneyFormat
 from tests.builders import assert_books_add_up, enroll, make_books
 from tests.harness import DEMO_PASSWORD, table_rows, wait_until
+from tests.pages import ExportPage
 
 SIZE = (80, 24)
 
@@ -320,8 +321,9 @@ async def test_a_late_enrollee_gets_the_years_fees_and_a_new_fee_type(books):
 async def _export(pilot, path) -> None:
     """Ctrl+S, then the file name (its ending picks the format), Enter; wait for the file."""
     await pilot.press("ctrl+s")
-    await wait_until(pilot, lambda: pilot.app.screen.query("#export-path"), "export modal")
-    pilot.app.screen.query_one("#export-path", Input).value = str(path)
+    export = ExportPage(pilot.app)
+    await wait_until(pilot, export.is_open, "export modal")
+    export.set_path(path)
     await pilot.press("enter")
     await wait_until(pilot, lambda: path.exists() and path.stat().st_size > 0, f"{path.name}")
 
@@ -374,8 +376,9 @@ async def test_reports_export_the_tab_shown_to_csv(books, tmp_path):
             ("4", tmp_path / "outstanding.csv", 2),
         ):
             await pilot.press(key, "ctrl+s")
-            await wait_until(pilot, lambda: app.screen.query("#export-path"), "where to export")
-            field = app.screen.query_one("#export-path", Input)
+            export = ExportPage(app)
+            await wait_until(pilot, export.is_open, "where to export")
+            field = export.path_field
             assert field.value.endswith(".csv")
             field.value = str(path)
             await pilot.press("enter")
@@ -386,10 +389,10 @@ async def test_reports_export_the_tab_shown_to_csv(books, tmp_path):
             )
         # Ctrl+S never overwrites: the same name again is refused in the form
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: app.screen.query("#export-path"), "where to export")
-        app.screen.query_one("#export-path", Input).value = str(tmp_path / "outstanding.csv")
+        await wait_until(pilot, export.is_open, "where to export")
+        export.set_path(tmp_path / "outstanding.csv")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "already exists" in _text(app, "#export-status"), "refused")
+        await wait_until(pilot, lambda: "already exists" in export.error(), "refused")
         await pilot.press("escape")
     import csv
 

@@ -599,3 +599,37 @@ def test_import_preview_snapshot(demo_school, snap_compare, tmp_path, monkeypatc
 
     app = SchoolApp(demo_school.target, prepare_server=False)
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_board_payment_complete_by_hand_asks_for_the_remark_it_needs(demo_school):
+    """Verified -> Payment Complete for a student with unpaid required fees: the dialog says
+    a remark is needed, the database's refusal shows under the remark and nothing moves;
+    with a remark, the student moves."""
+    registrar = demo_school.user_id("registrar@demo.school")
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_board(pilot)
+        board = BoardPage(app)
+        await pilot.press("2")  # the Verified column
+        await wait_until(
+            pilot, lambda: board.status().startswith("Verified") and board.cells(), "Verified"
+        )
+        await pilot.press("space")
+        (marked,) = board.marked()
+        await pilot.press("t")
+        form = FormPage(app)
+        await wait_until(pilot, lambda: form.ready(TransitionModal), "the dialog")
+        assert form.field("move-target").highlighted == 0  # the usual next step
+        assert "to Payment Complete" in form.live()
+        assert "a remark saying why is needed for Payment Complete" in form.live()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: form.error("move-remark"), "the refusal")
+        assert "required fees unpaid" in form.error("move-remark")
+        assert form.focused("move-remark")
+        await pilot.press(*"pays in June", "enter")
+        await wait_until(
+            pilot, lambda: board.is_open() and marked not in board.marked(), "the move"
+        )
+    with demo_school.connect_as(registrar, autocommit=True) as conn:
+        last = enrollment.history(conn, marked)[-1]
+    assert last[1:4] == ("Verified", "Payment Complete", "pays in June")

@@ -4,18 +4,15 @@ whose refusals name the field; edit one (`e`); the student's page."""
 
 from __future__ import annotations
 
-from textual.widgets import Input
-
 from school_tui.app import SchoolApp
 from school_tui.screens.registrar.students import (
     AdvanceModal,
     StudentForm,
-    StudentPage,
     StudentsScreen,
 )
 from tests.builders import pending_student_in_a_section, verified_student
-from tests.harness import burst, log_in, table_rows, wait_until
-from tests.pages import FormPage
+from tests.harness import burst, log_in, wait_until
+from tests.pages import FormPage, StudentPagePage, StudentsPage
 
 SIZE = (80, 24)
 
@@ -27,12 +24,7 @@ def scalar(school, query: str, params=()):
 async def open_students(pilot) -> StudentsScreen:
     await pilot.press("s")
     await wait_until(
-        pilot,
-        lambda: (
-            isinstance(pilot.app.screen, StudentsScreen)
-            and pilot.app.focused is pilot.app.screen.query_one("#student-search")
-        ),
-        "the students screen, search focused",
+        pilot, StudentsPage(pilot.app).search_focused, "the students screen, search focused"
     )
     return pilot.app.screen
 
@@ -54,9 +46,8 @@ async def test_find_a_student_and_advance_them_in_a_few_keys(demo_school):
         counted.append("s")
         screen = await open_students(pilot)
         await pilot.press(*number)  # the search text (not counted)
-        await wait_until(
-            pilot, lambda: [h.id for h in screen.rows.values()] == [student_id], "the one match"
-        )
+        students = StudentsPage(app)
+        await wait_until(pilot, lambda: students.ids() == [student_id], "the one match")
         await press("enter")  # to the list, the match highlighted
         await press("a")  # advance
         await wait_until(pilot, lambda: isinstance(app.screen, AdvanceModal), "the question")
@@ -67,10 +58,7 @@ async def test_find_a_student_and_advance_them_in_a_few_keys(demo_school):
         await press("enter")  # do it
         await wait_until(
             pilot,
-            lambda: (
-                app.screen is screen
-                and table_rows(app, "students-table")[0][3] == "Payment Complete"
-            ),
+            lambda: app.screen is screen and students.cells()[0][3] == "Payment Complete",
             "the new status in the list",
         )
         assert len(counted) - 1 <= 6, counted  # after the key that opened the screen
@@ -102,20 +90,21 @@ async def test_search_enter_a_enter_typed_as_one_burst_advances_the_first_match(
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "registrar@demo.school")
         screen = await open_students(pilot)
+        students = StudentsPage(app)
         # (the student owes required fees: Payment Complete by hand takes a remark)
         await burst(pilot, *number, "enter", "a", *"pays in June", "enter")
         await wait_until(
             pilot,
             lambda: (
                 app.screen is screen
-                and table_rows(app, "students-table")
-                and table_rows(app, "students-table")[0][3] == "Payment Complete"
+                and students.cells()
+                and students.cells()[0][3] == "Payment Complete"
             ),
             "the new status in the list",
         )
-        assert [row[0] for row in table_rows(app, "students-table")] == [number]
-        assert screen.query_one("#student-search", Input).value == number  # no stray "a"
-        assert app.focused is screen.query_one("#students-table")
+        assert [row[0] for row in students.cells()] == [number]
+        assert students.search_field.value == number  # no stray "a"
+        assert students.table_focused()
         assert app.typeahead.waiting == 0
     assert (
         scalar(
@@ -147,11 +136,9 @@ async def test_create_a_student_the_form_names_the_bad_field_then_the_page(demo_
         screen = await open_students(pilot)
         await pilot.press("down")  # to the list: `n` would be text in the search box
         await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, StudentForm), "the form")
-        form = app.screen
-        await wait_until(
-            pilot, lambda: len(form.query_one("#section")._options) > 1, "the sections"
-        )
+        form = FormPage(app)
+        await wait_until(pilot, lambda: form.is_open(StudentForm), "the form")
+        await wait_until(pilot, lambda: form.choices("section") > 1, "the sections")
         for field, value in (
             ("first-name", "Bea"),
             ("last-name", "Quintos"),
@@ -160,38 +147,36 @@ async def test_create_a_student_the_form_names_the_bad_field_then_the_page(demo_
             ("birth-date", "31/05/2013"),
             ("guardian-phone", "+63 917 555 0101"),
         ):
-            form.query_one(f"#{field}", Input).value = value
-        form.query_one("#section").value = section
+            form.set(field, value)
+        form.set("section", section)
         await pilot.press("ctrl+s")
-        status = lambda: str(form.query_one("#form-status").render()).strip()  # noqa: E731
-        assert status() == "Birth date: must be a date like 2012-05-31"
-        assert app.focused is form.query_one("#birth-date")
-        form.query_one("#birth-date", Input).value = "2013-05-31"
+        assert form.status() == "Birth date: must be a date like 2012-05-31"
+        assert form.focused("birth-date")
+        form.set("birth-date", "2013-05-31")
         await pilot.press("ctrl+s")  # the database refuses the taken student number
-        await wait_until(pilot, lambda: status().startswith("Not saved."), "the refusal")
-        assert f"Student number: {taken} already belongs to another student" in status()
-        assert app.focused is form.query_one("#student-number")
+        await wait_until(pilot, lambda: form.status().startswith("Not saved."), "the refusal")
+        taken_rule = f"Student number: {taken} already belongs to another student"
+        assert taken_rule in form.status() and taken_rule in form.error("student-number")
+        assert form.focused("student-number")
         assert scalar(school, "SELECT count(*) FROM school.users") == before
-        form.query_one("#student-number", Input).value = "2026-09999"
+        form.set("student-number", "2026-09999")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen is screen, "back on the list")
         await pilot.press("slash", *"quintos")
+        students = StudentsPage(app)
         await wait_until(
             pilot,
-            lambda: [h.student_number for h in screen.rows.values()] == ["2026-09999"],
+            lambda: [h.student_number for h in students.rows()] == ["2026-09999"],
             "found",
         )
         await pilot.press("enter", "enter")  # to the list, open the page
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, StudentPage) and app.screen.profile is not None,
-            "the student's page",
-        )
-        details = str(app.screen.query_one("#page-details").render())
+        page = StudentPagePage(app)
+        await wait_until(pilot, page.loaded, "the student's page")
+        details = page.details()
         assert "Grade 8 - Mabini (2026-2027)" in details
         assert "Pending" in details
         assert "0.00 billed" in details
-        assert table_rows(app, "page-history")[0][2:4] == ["—", "Pending"]
+        assert page.history()[0][2:4] == ["—", "Pending"]
     assert scalar(school, "SELECT count(*) FROM school.users") == before + 1
 
 
@@ -215,33 +200,29 @@ async def test_edit_a_student_through_the_screen_clearing_the_section(demo_schoo
         await log_in(pilot, "registrar@demo.school")
         screen = await open_students(pilot)
         await pilot.press(*number)
-        await wait_until(
-            pilot, lambda: [h.id for h in screen.rows.values()] == [student_id], "the match"
-        )
+        students = StudentsPage(app)
+        await wait_until(pilot, lambda: students.ids() == [student_id], "the match")
         await pilot.press("enter", "e")
-        await wait_until(pilot, lambda: isinstance(app.screen, StudentForm), "the form")
-        form = app.screen
-        section = form.query_one("#section")
+        form = FormPage(app)
+        await wait_until(pilot, lambda: form.is_open(StudentForm), "the form")
+        section = form.field("section")
         await wait_until(pilot, lambda: not section.is_blank(), "the student's section")
-        assert form.query_one("#student-number", Input).value == number
-        form.query_one("#guardian-name", Input).value = "Lorna Edited"
+        assert form.field("student-number").value == number
+        form.set("guardian-name", "Lorna Edited")
         section.clear()  # "— (none)"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen is screen, "back on the list")
         await wait_until(
             pilot,
-            lambda: " - " not in table_rows(app, "students-table")[0][2],  # grade, no section
+            lambda: " - " not in students.cells()[0][2],  # grade, no section
             "the list without the section",
         )
         await pilot.press("enter")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, StudentPage) and app.screen.profile is not None,
-            "the student's page",
-        )
-        details = str(app.screen.query_one("#page-details").render())
+        page = StudentPagePage(app)
+        await wait_until(pilot, page.loaded, "the student's page")
+        details = page.details()
         assert "not assigned" in details and "Lorna Edited" in details
-        newest = table_rows(app, "page-history")[0]
+        newest = page.history()[0]
         assert newest[2:4] == [status, "(note)"]
         assert newest[5] == "birth certificate promised"
     saved = school.admin.execute(
@@ -262,7 +243,7 @@ async def test_payment_complete_by_hand_without_a_remark_is_refused_under_the_re
         await log_in(pilot, "registrar@demo.school")
         screen = await open_students(pilot)
         await pilot.press(*verified.number)
-        await wait_until(pilot, lambda: len(screen.rows) == 1, "the one match")
+        await wait_until(pilot, lambda: len(StudentsPage(app).rows()) == 1, "the one match")
         await pilot.press("enter", "a")
         form = FormPage(app)
         await wait_until(pilot, lambda: form.ready(AdvanceModal), "the question")
