@@ -12,6 +12,7 @@ BENCHMARKS = [
     "auth.py",
     "chat_latency.py",
     "registrar.py",
+    "keys.py",
     # The size the ledger's metrics are compared at (payment_post_ms_p95_1m,
     # collections_report_ms_1m): a 1,000,000-payment ledger. Extrapolated from 2k and 20k
     # runs (generation ~1 s per 20k, the invariant query ~0.35 s, the report ~0.05 s), a few

@@ -1,7 +1,8 @@
 """Every use of Textual's private surfaces, behind one check.
 
 Four things here read or replace what Textual does not promise to keep: `patches` (a
-faster `textual._callback.count_parameters`), `compositor` (a Screen's `_compositor` that
+faster `textual._callback.count_parameters`, and the driver handing events to the app
+without a task each), `compositor` (a Screen's `_compositor` that
 draws less for a partial update, and a widget's scrollbars updated without a layout),
 `typeahead` (reads every message pump's queue to know when a key has settled, and hands
 a run of typed characters to the focused Input at once) and `paste` (the terminal
@@ -76,6 +77,7 @@ def textual_version() -> str:
 def _problems() -> list[str]:
     """What the fence needs and this Textual (and Python) does not have."""
     from textual import _callback, _compositor, _parser, _queue, _xterm_parser
+    from textual.driver import Driver
     from textual.message_pump import MessagePump
     from textual.screen import Screen
     from textual.widget import Widget
@@ -87,6 +89,8 @@ def _problems() -> list[str]:
     needs: list[tuple[str, object, str]] = [
         # patches.py
         ("textual._callback", _callback, "count_parameters"),
+        ("Driver", Driver, "send_message"),
+        ("MessagePump", MessagePump, "_post_message"),
         # compositor.py
         ("textual._compositor", _compositor, "Compositor"),
         ("Compositor", _compositor.Compositor, "_render_chops"),
