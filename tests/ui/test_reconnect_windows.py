@@ -251,3 +251,31 @@ async def test_soak_random_kills_during_a_send_stream(school):
         print(
             f"{SOAK_KILLS} kills in {killed_at - started:.1f} s, all in {time.monotonic() - started:.1f} s"
         )
+
+
+async def test_a_transaction_open_at_login_does_not_make_old_messages_new(school):
+    """A transaction left open anywhere on the server holds every snapshot's horizon back.
+    The first connection records what exists as seen, so the first reconnect's backfill
+    (from that horizon) brings nothing from before the login, and no false alert."""
+    teacher = school.add_person("Teacher", email="t@open.test")
+    student = school.add_person("Student", email="s@open.test")
+    with school.server.admin(school.dbname) as holder:
+        holder.autocommit = False
+        holder.execute("SELECT pg_current_xact_id()")  # a transaction id, held open
+        with school.connect_as(teacher, autocommit=True) as sender:
+            old = [chat.send(sender, student, f"before login {i}", uuid.uuid4()) for i in range(3)]
+            async with open_receiver(school, "s@open.test") as receiver:
+                toasts_before = len(receiver.app._notifications)
+                school.admin.execute(
+                    "SELECT pg_terminate_backend(%s, %s)", (listener_pid(receiver), KILL_WAIT_MS)
+                )
+                await wait_until(
+                    receiver.pilot,
+                    lambda: receiver.connection[-2:] == [False, True],
+                    "the listener to go and come back",
+                )
+                new = chat.send(sender, student, "after login", uuid.uuid4())
+                await receiver.wait_for([new], "only the new message")
+                assert not set(old) & set(receiver.received)
+                assert len(receiver.app._notifications) <= toasts_before + 1
+        holder.rollback()
