@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from school_tui.db import chat
-from school_tui.live.listener import STEPS
+from school_tui.live.listener import LISTENER_APPLICATION_NAME, STEPS
 from school_tui.screens.chat.screen import ChatScreen
 from school_tui.screens.chat.widgets import MessageView
 from tests.harness import wait_until
@@ -28,6 +28,7 @@ from tests.ui.test_chat_faults import (
     Sender,
     conversation_ids,
     join,
+    listener_kept_down,
     listener_pid,
     open_receiver,
 )
@@ -279,3 +280,31 @@ async def test_a_transaction_open_at_login_does_not_make_old_messages_new(school
                 assert not set(old) & set(receiver.received)
                 assert len(receiver.app._notifications) <= toasts_before + 1
         holder.rollback()
+
+
+async def test_presence_changed_while_down_arrives_after_the_reconnect(school):
+    """A status change nobody heard (the listener was down) comes with the reconnect."""
+    teacher = school.add_person("Teacher", email="t@presence.test")
+    student = school.add_person("Student", email="s@presence.test")
+    async with open_receiver(school, "s@presence.test") as receiver:
+        heard: list[dict[int, str]] = []
+        receiver.app.live.presence.subscribe(receiver.app, heard.append)
+        # The teacher's app is running (the sweep finds a listener of theirs) and away.
+        with school.connect_as(
+            teacher, autocommit=True, application_name=LISTENER_APPLICATION_NAME
+        ) as teachers_app:
+            async with listener_kept_down(school, receiver, school.login_role(student)):
+                teachers_app.execute("SELECT school.set_my_presence('away')")
+            await wait_until(
+                receiver.pilot,
+                lambda: any(batch.get(teacher) == "away" for batch in heard),
+                "the teacher's status",
+            )
+
+
+def test_retries_start_quick_and_stay_short():
+    from school_tui.live.listener import FIRST_RETRY_S, MAX_BACKOFF_S, _backoff
+
+    assert _backoff(0) == FIRST_RETRY_S <= 0.1
+    assert [_backoff(n) for n in range(3)] == [FIRST_RETRY_S * 2**n for n in range(3)]
+    assert _backoff(10_000) == MAX_BACKOFF_S <= 1.0
