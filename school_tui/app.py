@@ -290,26 +290,21 @@ class SchoolApp(App):
     def _reconnect(self, session: Session) -> None:
         import time
 
-        from school_tui.db.connect import ping
-
-        # The connection is back once a new one works: a connection that outlived the loss
-        # says nothing about the server taking new ones, and however many the pool happened
-        # to hold (start-up reads side by side open more than one) must not decide it.
-        session.replace_connections()
-        delay = 0.2
+        # The connection is back once a new one works, and then the session gets a new pool
+        # (Session.renew: none of the old pool's back-off, no connection from before the
+        # outage). Retried after RETRY_FIRST_S, doubling up to RETRY_MAX_S: a restarted
+        # server is back within about a second, and a refused attempt costs next to nothing.
+        delay = RETRY_FIRST_S
         while session is self.session:
             if _login_refused(session):
                 # Deactivated, or a new password since: this session is over.
                 self.call_from_thread(self._session_ended, session)
                 return
-            try:
-                session.run(ping)
-            except Exception:
-                time.sleep(delay)  # backoff between reconnect attempts, not a test wait
-                delay = min(delay * 2, 5.0)
-                continue
-            self.call_from_thread(self._connection_back)
-            return
+            if session.renew():
+                self.call_from_thread(self._connection_back)
+                return
+            time.sleep(delay)  # backoff between reconnect attempts, not a test wait
+            delay = min(delay * 2, RETRY_MAX_S)
 
     def _session_ended(self, session) -> None:
         if session is not self.session:
@@ -363,3 +358,5 @@ def _login_refused(session) -> bool:
 
 
 SWITCH_INTERVAL_S = 0.001  # see start_session
+RETRY_FIRST_S = 0.05  # the reconnect's first wait after a failed attempt (see _reconnect)
+RETRY_MAX_S = 1.0

@@ -31,20 +31,25 @@ class Session:
         self.person = person
         self.conninfo = conninfo
         self.listener: Listener | None = None  # the app starts it once logged in
+        self.pool = self._new_pool()
+        self._closed = False
+        self._pool_lock = threading.Lock()
+        # The home's rows, read while the home is composed (`prefetch`): the result and the
+        # listener's delivery count just before the read; taken once (`take_prefetched`).
+        self._prefetched: Future[tuple[Any, int]] | None = None
+
+    def _new_pool(self) -> ConnectionPool[psycopg.Connection[tuple[Any, ...]]]:
         # Small on purpose: one person, a handful of concurrent screen loads. check= makes a
         # connection killed under us (server restart, cut network) get replaced on checkout.
-        self.pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
-            conninfo,
+        return ConnectionPool(
+            self.conninfo,
             min_size=1,
             max_size=4,
             open=False,
             check=ConnectionPool.check_connection,
             kwargs={"autocommit": True},
-            name=f"school-tui-{person.id}",
+            name=f"school-tui-{self.person.id}",
         )
-        # The home's rows, read while the home is composed (`prefetch`): the result and the
-        # listener's delivery count just before the read; taken once (`take_prefetched`).
-        self._prefetched: Future[tuple[Any, int]] | None = None
 
     def open(self) -> None:
         """Start connecting, without waiting: the pool connects while the home is composed,
@@ -56,13 +61,27 @@ class Session:
         with self.pool.connection(timeout=10) as conn:
             return fn(conn)
 
-    def replace_connections(self) -> None:
-        """Close the pool's idle connections (and each one in use once it is returned) and
-        open new ones. After a lost connection: the others were opened before the outage and
-        may be as broken, and a `run` that works must then mean the server takes a new
-        connection, not that one made before the outage is still alive. Any thread."""
-        if not self.pool.closed:
-            self.pool.drain()
+    def renew(self) -> bool:
+        """After a lost connection (any thread but the UI's): whether the server takes a new
+        connection of this login now; if so, the pool is replaced by a new one, and True.
+
+        A new pool, not the old one's own reconnect: psycopg_pool retries a failed connection
+        after 1 s, then 2, 4... (its back-off survives the outage), so after a restart the
+        old pool could take seconds more to connect than the server took to come back. The
+        old pool is closed: connections in use finish their work (and are closed when
+        returned); a worker still waiting for one gets PoolClosed, a lost connection, and
+        runs again once the app says the connection is back."""
+        try:
+            psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5).close()
+        except psycopg.OperationalError:
+            return False
+        with self._pool_lock:
+            if self._closed:
+                return False
+            old, self.pool = self.pool, self._new_pool()
+            self.pool.open(wait=False)
+        old.close(timeout=1)
+        return True
 
     def prefetch(self, fn: Callable[[psycopg.Connection[tuple[Any, ...]]], Any]) -> None:
         """Start reading `fn` in a thread of its own, once the listener's first LISTEN is in
@@ -109,4 +128,6 @@ class Session:
     def close(self) -> None:
         if self.listener is not None:
             self.listener.stop()
+        with self._pool_lock:
+            self._closed = True
         self.pool.close(timeout=2)

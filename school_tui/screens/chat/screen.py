@@ -220,7 +220,14 @@ class ChatScreen(Screen):
         if message.mode == "latest":
             item = self.conversations.items.get(self.partner_id)
             view.empty_note = "No messages yet. Say hello below."
-            view.reset(item.name if item else "", message.rows, has_older=full)
+            # Messages that arrived live while the page was read are kept: those above the
+            # page's oldest (a full page covers everything from there up to its read), or all
+            # of them (a page that is not full is the whole conversation).
+            floor = min(r.id for r in message.rows) if full else None
+            arrived = [r for r in view.rows if floor is None or r.id > floor]
+            view.reset(item.name if item else "", [*message.rows, *arrived], has_older=full)
+        elif message.mode == "refresh":
+            view.merge_page(message.rows)
         elif message.mode == "older":
             view.add_older(message.rows, has_older=full)
         else:
@@ -350,7 +357,9 @@ class ChatScreen(Screen):
     def on_connection_restored(self, message: ConnectionRestored) -> None:
         self.load_conversations()
         if self.partner_id is not None and not self.view.has_newer:
-            self.load_history(self.partner_id, "latest")
+            # Read again in place, never reset: what arrived while the page was read stays
+            # (the listener's backfill brings what was missed; this, the read states).
+            self.load_history(self.partner_id, "refresh")
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -309,6 +309,12 @@ class MessageView(ScrollView, can_focus=True):
         self._relayout(anchor)
         return fresh
 
+    def merge_page(self, rows: list[ChatMessage]) -> None:
+        """The newest page read again (after a reconnect): rows not shown are added and read
+        states updated; nothing shown goes, so what arrived while it was read stays."""
+        self.mark_read([r.id for r in rows if r.is_read])
+        self.add_live(rows)
+
     def _appends(self, fresh: list[ChatMessage]) -> bool:
         """Do `fresh` go after every loaded row, with the layout of those rows still valid?"""
         return (
@@ -382,7 +388,8 @@ class MessageView(ScrollView, can_focus=True):
         return self.rows[-1].id if self.rows else None
 
     def _merge(self, rows: Iterable[ChatMessage]) -> None:
-        fresh = [r for r in rows if r.id not in self._ids]
+        """Add the rows not loaded yet (each id once, the last copy given winning)."""
+        fresh = list({r.id: r for r in rows if r.id not in self._ids}.values())
         if not fresh:
             return
         self._ids.update(r.id for r in fresh)
