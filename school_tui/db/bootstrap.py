@@ -320,10 +320,12 @@ def hide_statistics(conn: psycopg.Connection, roles: RoleNames) -> bool:
     """Close the write-activity statistics of this database to PUBLIC (the school's owner
     keeps them). Only their owner, a superuser, may; returns whether it was done."""
     superuser = conn.execute(
-        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        "SELECT rolsuper FROM pg_roles WHERE rolname = session_user"
     ).fetchone()[0]
     if not superuser:
         return False
+    # As the superuser itself: a migration's SET LOCAL ROLE lasts to its transaction's end.
+    conn.execute("SET LOCAL ROLE NONE")
     owner = sql.Identifier(roles.owner)
     for kind, name in _statistics_objects(conn):
         target = sql.SQL(name)  # a regclass / regprocedure text: already quoted
@@ -420,9 +422,9 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
                 (migration.version, migration.path.stem.split("_", 1)[1].replace("_", " ")),
             )
         current = migration.version
-    _ensure_search_index(conn, roles)
     with conn.transaction():
         hide_statistics(conn, roles)
+    _ensure_search_index(conn, roles)
     return current
 
 

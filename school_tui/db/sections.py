@@ -169,6 +169,16 @@ def update_section(
         )
 
 
+def delete_section(conn: psycopg.Connection, section_id: int) -> None:
+    """Delete an empty section. One that still holds students, subjects, modules, tasks or
+    meetings is refused as "section: ... still holds 30 student(s), 6 subject(s) ..."
+    (sections_delete_if_empty, sql/schema/03_sections.sql): nothing of another role's goes
+    with it."""
+    with refusals():
+        if not conn.execute("DELETE FROM school.sections WHERE id = %s", (section_id,)).rowcount:
+            raise Refused("section", "section: it no longer exists")
+
+
 def advisers(conn: psycopg.Connection) -> list[tuple[int, str]]:
     """Active teachers who may advise a section: (id, "Last, First")."""
     return conn.execute(

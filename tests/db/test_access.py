@@ -1363,3 +1363,271 @@ def test_matrix_file_loads_the_same_for_the_app_and_the_docs():
     assert docs.read_text() == access.markdown(cells), (
         "docs/access-matrix.md is stale: run `python -m school_tui.domain.access > docs/access-matrix.md`"
     )
+
+
+# =====================================================================================
+# Reading past one's role: each attack as the real demo login, on a fresh demo school.
+# =====================================================================================
+def _demo_conn(demo_school, role_email: str, **kwargs) -> psycopg.Connection:
+    return demo_school.connect_as(demo_school.user_id(role_email), **kwargs)
+
+
+def test_teacher_view_follows_assignments_not_their_own_writes(demo_school):
+    """The demo teacher advises three sections and teaches Mathematics in Grade 10's three:
+    92 of the 240 enrollments. A task elsewhere is refused, and a task, module or meeting
+    they may write (even uncommitted) shows them no other enrollment."""
+    admin = demo_school.admin
+    teacher_id = demo_school.user_id("teacher@demo.school")
+    taught = {
+        row[0]
+        for row in admin.execute(
+            "SELECT id FROM school.sections WHERE adviser_id = %s UNION "
+            "SELECT section_id FROM school.subjects WHERE teacher_id = %s",
+            (teacher_id, teacher_id),
+        )
+    }
+    elsewhere = admin.execute(
+        "SELECT id FROM school.sections WHERE NOT (id = ANY(%s)) ORDER BY id LIMIT 1",
+        (list(taught),),
+    ).fetchone()[0]
+    expected = admin.execute(
+        "SELECT count(*) FROM school.enrollment_progress WHERE section_id = ANY(%s)",
+        (list(taught),),
+    ).fetchone()[0]
+    assert expected == 92
+    with _demo_conn(demo_school, "teacher@demo.school") as conn:
+        count = "SELECT count(*) FROM school.enrollment_progress"
+        assert conn.execute(count).fetchone()[0] == 92
+        with pytest.raises(errors.InsufficientPrivilege, match="section: you do not teach"):
+            conn.execute(
+                "INSERT INTO school.tasks (teacher_id, section_id, title, task_type) "
+                "VALUES (%s, %s, 'Widen', 'Quiz')",
+                (teacher_id, elsewhere),
+            )
+        conn.rollback()
+        for query in (
+            "INSERT INTO school.modules (teacher_id, section_id, title, file_url) "
+            "VALUES (%s, %s, 'Widen', 'https://x.example/a')",
+            "UPDATE school.meetings SET section_id = %s WHERE host_id = %s",
+        ):
+            params = (
+                (teacher_id, elsewhere) if query.startswith("INSERT") else (elsewhere, teacher_id)
+            )
+            with pytest.raises(errors.InsufficientPrivilege, match="section: you do not teach"):
+                conn.execute(query, params)
+            conn.rollback()
+        # Inside one transaction, after writes they may make: still the same 92.
+        own = min(taught)
+        conn.execute(
+            "INSERT INTO school.tasks (teacher_id, section_id, title, task_type) "
+            "VALUES (%s, %s, 'Homework', 'Assignment')",
+            (teacher_id, own),
+        )
+        conn.execute(
+            "INSERT INTO school.meetings (host_id, section_id, title, meeting_link, scheduled_at) "
+            "VALUES (%s, NULL, 'Staff', 'https://meet.example/s', '2030-01-01 10:00+00')",
+            (teacher_id,),
+        )
+        assert conn.execute(count).fetchone()[0] == 92
+        sections_seen = {
+            row[0]
+            for row in conn.execute("SELECT DISTINCT section_id FROM school.enrollment_progress")
+        }
+        assert sections_seen <= taught
+        conn.rollback()
+        # Nor may they assign themselves a subject.
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(
+                "UPDATE school.subjects SET teacher_id = %s WHERE section_id = %s",
+                (teacher_id, elsewhere),
+            )
+        conn.rollback()
+    # The Coordinator's assignment is what widens it.
+    with _demo_conn(demo_school, "coordinator@demo.school", autocommit=True) as conn:
+        assert (
+            conn.execute(
+                "UPDATE school.subjects SET teacher_id = %s "
+                "WHERE section_id = %s AND name = 'Science'",
+                (teacher_id, elsewhere),
+            ).rowcount
+            == 1
+        )
+    with _demo_conn(demo_school, "teacher@demo.school") as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM school.enrollment_progress WHERE section_id = %s",
+                (elsewhere,),
+            ).fetchone()[0]
+            == admin.execute(
+                "SELECT count(*) FROM school.enrollment_progress WHERE section_id = %s",
+                (elsewhere,),
+            ).fetchone()[0]
+        )
+
+
+def _row_ids(conn, table: str) -> set[int] | None:
+    """The ids of `table`'s rows this connection may read (None: not the table at all)."""
+    key = "user_id" if table in ("student_profiles", "credentials") else "id"
+    query = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(key), _table(table))
+    try:
+        with conn.transaction():
+            return {row[0] for row in conn.execute(query)}
+    except errors.InsufficientPrivilege:
+        return None
+
+
+@pytest.mark.parametrize("email", ["admin@demo.school", "principal@demo.school"])
+def test_audit_log_shows_only_what_the_reader_may_read_in_the_table(demo_school, email):
+    """Every audit entry about a row that still exists is visible to the reader exactly when
+    the reader can SELECT that row in its table: no payments, student details or guidance
+    visits for the Admin; nobody's chat metadata but their own. The log stays complete."""
+    admin = demo_school.admin
+    total = admin.execute("SELECT count(*) FROM school.audit_log").fetchone()[0]
+    logged: dict[str, set[int]] = {}
+    for table, row_id in admin.execute(
+        "SELECT DISTINCT table_name, row_id FROM school.audit_log WHERE row_id IS NOT NULL"
+    ):
+        logged.setdefault(table, set()).add(row_id)
+    with _demo_conn(demo_school, email) as conn:
+        seen: dict[str, set[int]] = {}
+        for table, row_id in conn.execute(
+            "SELECT DISTINCT table_name, row_id FROM school.audit_log WHERE row_id IS NOT NULL"
+        ):
+            seen.setdefault(table, set()).add(row_id)
+        for table, ids in logged.items():
+            existing = ids & (_row_ids(admin, table) or set())
+            readable = _row_ids(conn, table) or set()
+            assert seen.get(table, set()) & existing == existing & readable, table
+    if email.startswith("admin"):
+        assert not set(seen) & {"payments", "fees", "student_profiles", "enrollment_progress",
+                                "guidance_reports", "credentials", "messages"}  # fmt: skip
+    else:
+        assert {"payments", "guidance_reports", "student_profiles", "messages"} <= set(seen)
+        assert len(seen["messages"]) < len(logged["messages"])
+    assert admin.execute("SELECT count(*) FROM school.audit_log").fetchone()[0] == total
+
+
+def test_posts_name_their_poster_and_only_they_or_an_admin_change_them(demo_school):
+    admin = demo_school.admin
+    principal = demo_school.user_id("principal@demo.school")
+    admins_post = admin.execute(
+        "SELECT a.id FROM school.announcements a JOIN school.users u ON u.id = a.posted_by "
+        "WHERE u.email = 'admin@demo.school'"
+    ).fetchone()[0]
+    admin_id = demo_school.user_id("admin@demo.school")
+    with _demo_conn(demo_school, "coordinator@demo.school", autocommit=True) as conn:
+        with pytest.raises(errors.InsufficientPrivilege, match="posted by: a post names its"):
+            conn.execute(
+                "INSERT INTO school.announcements (title, content, posted_by) "
+                "VALUES ('Forged', 'from the Principal', %s)",
+                (principal,),
+            )
+        with pytest.raises(errors.InsufficientPrivilege, match="created by"):
+            conn.execute(
+                "INSERT INTO school.events (title, start_date, created_by) "
+                "VALUES ('Forged', '2030-01-01', %s)",
+                (principal,),
+            )
+        # Left out, the poster is filled in.
+        mine = conn.execute(
+            "INSERT INTO school.announcements (title, content) VALUES ('Mine', 'text') "
+            "RETURNING posted_by"
+        ).fetchone()[0]
+        assert mine == demo_school.user_id("coordinator@demo.school")
+        for query in (
+            "UPDATE school.announcements SET title = 'Defaced' WHERE id = %s",
+            "DELETE FROM school.announcements WHERE id = %s",
+        ):
+            assert conn.execute(query, (admins_post,)).rowcount == 0
+    with _demo_conn(demo_school, "principal@demo.school", autocommit=True) as conn:
+        assert (
+            conn.execute("DELETE FROM school.announcements WHERE id = %s", (admins_post,)).rowcount
+            == 0
+        )
+    assert (
+        admin.execute(
+            "SELECT title, posted_by FROM school.announcements WHERE id = %s", (admins_post,)
+        ).fetchone()[1]
+        == admin_id
+    )
+    with _demo_conn(demo_school, "admin@demo.school", autocommit=True) as conn:
+        assert (
+            conn.execute(
+                "UPDATE school.announcements SET title = 'Tidied' WHERE posted_by <> %s",
+                (admin_id,),
+            ).rowcount
+            > 0
+        )
+
+
+def test_section_holding_work_is_not_deleted(demo_school):
+    """The Registrar's DELETE of a section with students, subjects, tasks, modules and
+    meetings is refused with what it holds; an emptied section goes."""
+    from school_tui.db import sections as db_sections
+    from school_tui.db.errors import Refused
+
+    admin = demo_school.admin
+    teacher = demo_school.user_id("teacher@demo.school")
+    section = admin.execute(
+        "SELECT section_id FROM school.tasks WHERE teacher_id = %s ORDER BY id LIMIT 1",
+        (teacher,),
+    ).fetchone()[0]
+    before = {
+        t: admin.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE section_id = %s").format(_table(t)), (section,)
+        ).fetchone()[0]
+        for t in ("subjects", "tasks", "modules", "meetings", "enrollment_progress")
+    }
+    assert all(before.values())
+    with _demo_conn(demo_school, "registrar@demo.school", autocommit=True) as conn:
+        with pytest.raises(Refused) as refused:
+            db_sections.delete_section(conn, section)
+        assert refused.value.field == "section"
+        message = refused.value.message
+        assert f"{before['enrollment_progress']} student(s)" in message
+        assert f"{before['subjects']} subject(s)" in message
+        assert f"{before['tasks']} task(s)" in message
+        assert f"{before['modules']} module(s)" in message
+        assert f"{before['meetings']} meeting(s)" in message
+        with pytest.raises(errors.ObjectInUse):
+            conn.execute("DELETE FROM school.sections WHERE id = %s", (section,))
+    after = {
+        t: admin.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE section_id = %s").format(_table(t)), (section,)
+        ).fetchone()[0]
+        for t in before
+    }
+    assert after == before
+    year = admin.execute("SELECT id FROM school.school_years WHERE is_current").fetchone()[0]
+    with _demo_conn(demo_school, "registrar@demo.school", autocommit=True) as conn:
+        empty = db_sections.create_section(
+            conn, name="Spare", grade_level="Grade 7", school_year_id=year
+        )
+        db_sections.delete_section(conn, empty)
+    assert (
+        admin.execute("SELECT count(*) FROM school.sections WHERE id = %s", (empty,)).fetchone()[0]
+        == 0
+    )
+
+
+STAT_QUERIES = (
+    "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'payments'",
+    "SELECT n_tup_ins FROM pg_stat_all_tables WHERE relname = 'guidance_reports'",
+    "SELECT n_tup_ins FROM pg_stat_xact_user_tables",
+    "SELECT heap_blks_hit FROM pg_statio_user_tables",
+    "SELECT idx_scan FROM pg_stat_user_indexes",
+    "SELECT pg_stat_get_tuples_inserted('school.messages'::regclass)",
+    "SELECT pg_stat_get_last_autoanalyze_time('school.payments'::regclass)",
+    "SELECT pg_stat_get_xact_tuples_inserted('school.payments'::regclass)",
+)
+
+
+@pytest.mark.parametrize("query", STAT_QUERIES)
+def test_statistics_of_writes_are_closed_to_people(demo_school, query):
+    with _demo_conn(demo_school, "student@demo.school") as conn:
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(query)
+    from school_tui.db import bootstrap
+
+    assert bootstrap.public_statistics(demo_school.admin) == []
+    assert bootstrap.status(demo_school.admin)["statistics_open_to_everyone"] == []

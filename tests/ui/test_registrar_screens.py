@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 
-from textual.widgets import Button, Input, OptionList, Select
+from textual.widgets import Button, DataTable, Input, OptionList, Select
 
 from school_tui.app import SchoolApp
 from school_tui.db import enrollment
@@ -633,3 +633,46 @@ async def test_board_payment_complete_by_hand_asks_for_the_remark_it_needs(demo_
     with demo_school.connect_as(registrar, autocommit=True) as conn:
         last = enrollment.history(conn, marked)[-1]
     assert last[1:4] == ("Verified", "Payment Complete", "pays in June")
+
+
+async def test_deleting_a_section_that_holds_work_is_refused_with_what_it_holds(demo_school):
+    """`d` on a section asks first (the shared ConfirmModal); the database refuses a section
+    with students, subjects, tasks, modules and meetings, and the refusal says how many of
+    each; an empty section goes."""
+    admin = demo_school.admin
+    current = current_year(demo_school)
+    teacher = demo_school.user_id("teacher@demo.school")
+    busy = admin.execute(
+        "SELECT section_id FROM school.tasks WHERE teacher_id = %s ORDER BY id LIMIT 1", (teacher,)
+    ).fetchone()[0]
+    spare = builders.add_section(demo_school, current, "Spare", "Grade 7")
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open_sections(pilot)
+        table = screen.query_one("#sections-table", DataTable)
+        await wait_until(pilot, lambda: str(spare) in screen.rows, "the spare section")
+        table.move_cursor(row=table.get_row_index(str(busy)))
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
+        detail = _text(app, "#error-detail")
+        assert "still holds" in detail and "subject(s)" in detail and "task(s)" in detail
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen, "back to the sections")
+        assert "Not deleted" in _text(app, "#sections-status")
+        table.move_cursor(row=table.get_row_index(str(spare)))
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: str(spare) not in screen.rows, "the spare one gone")
+    assert (
+        admin.execute(
+            "SELECT count(*) FROM school.tasks WHERE section_id = %s", (busy,)
+        ).fetchone()[0]
+        > 0
+    )
+    assert (
+        admin.execute("SELECT count(*) FROM school.sections WHERE id = %s", (spare,)).fetchone()[0]
+        == 0
+    )

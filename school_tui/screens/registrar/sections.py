@@ -2,7 +2,9 @@
 
 `SectionsScreen`: a school year's sections (the current year first; `y` chooses another),
 with grade, name, adviser, seats taken of capacity; `n` new (in the year shown), `e` edit (a
-form with an error under the field at fault), `Enter` the roster, `Ctrl+S` export. A section
+form with an error under the field at fault), `d` delete (after a yes; the database refuses a
+section that still holds students, subjects, modules, tasks or meetings, saying how many),
+`Enter` the roster, `Ctrl+S` export. A section
 saved for another year shows that year. `RosterScreen`: a section's students; `a` assigns a student found by
 name or number, `m` moves the one under the cursor to another section of the year, `Ctrl+S`
 exports. The database enforces capacity (it locks the section and counts): a full section's
@@ -57,6 +59,16 @@ class RosterChanged(Message):
 
 @dataclass
 class RosterRefused(Message):
+    message: str
+
+
+@dataclass
+class SectionDeleted(Message):
+    label: str
+
+
+@dataclass
+class SectionNotDeleted(Message):
     message: str
 
 
@@ -195,6 +207,7 @@ class SectionsScreen(ListScreen):
         Binding("enter", "roster", "Roster", id="sections.roster"),
         Binding("n", "new", "New", id="sections.new"),
         Binding("e", "edit", "Edit", id="sections.edit"),
+        Binding("d", "delete", "Delete", id="sections.delete"),
         Binding("y", "year", "Year", id="sections.year"),
         Binding("ctrl+s", "export", "Export CSV", id="sections.export"),
     ]
@@ -270,7 +283,7 @@ class SectionsScreen(ListScreen):
         count = len(loaded.page.rows)
         self.query_one("#sections-status", Static).update(
             safe_text(
-                f"{count} sections. Enter: roster · n: new · e: edit · y: year"
+                f"{count} sections. Enter: roster · n: new · e: edit · d: delete · y: year"
                 if count
                 else f"No sections in {self.year_name} yet: n creates one; y: another year."
             )
@@ -293,6 +306,52 @@ class SectionsScreen(ListScreen):
         section = self.selected()
         if section is not None:
             self.app.push_screen(SectionForm(self.session, section), self._saved)
+
+    def action_delete(self) -> None:
+        from school_tui.widgets.confirm import ConfirmModal
+
+        section = self.selected()
+        if section is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.query_one("#sections-status", Static).update("Deleting…")
+                self._delete(section.id, section.label)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Delete section {section.label}?",
+                "Only a section that holds nothing can be deleted: no students, subjects, "
+                "modules, tasks or meetings.",
+                yes="Delete",
+            ),
+            answered,
+        )
+
+    @db_work(name="section delete", group="section-delete", exclusive=True)
+    def _delete(self, section_id: int, label: str) -> None:
+        from school_tui.db import sections
+        from school_tui.db.errors import NotAllowed, Refused
+
+        try:
+            self.session.run(lambda conn: sections.delete_section(conn, section_id))
+        except (Refused, NotAllowed) as exc:
+            self.post_message(SectionNotDeleted(refusal(exc)))
+            return
+        self.post_message(SectionDeleted(label))
+
+    def on_section_deleted(self, message: SectionDeleted) -> None:
+        self.app.notify(f"Section {message.label} deleted.", markup=False)
+        self.load()
+
+    def on_section_not_deleted(self, message: SectionNotDeleted) -> None:
+        from school_tui.widgets.error import ErrorModal
+
+        self.query_one("#sections-status", Static).update(
+            safe_text(f"Not deleted: {message.message}")
+        )
+        self.app.push_screen(ErrorModal("Not deleted", message.message))
 
     def _saved(self, section_id: int | None) -> None:
         if section_id is not None:
@@ -322,6 +381,7 @@ class SectionsScreen(ListScreen):
         return [
             ("New section", self.action_new, "Name, grade, year, adviser, capacity"),
             ("Edit section", self.action_edit, "The section under the cursor"),
+            ("Delete section", self.action_delete, "The section under the cursor, if empty"),
             ("Open roster", self.action_roster, "The section's students"),
             ("Choose the school year", self.action_year, "Sections of another year"),
             ("Export sections to CSV", self.action_export, "The list shown"),
