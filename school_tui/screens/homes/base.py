@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -84,6 +85,7 @@ class RoleHome(Screen):
         self.session = session
         self.pane_rows: dict[str, Rows] = {}  # as loaded: what Ctrl+S exports
         self.presence: LivePresence | None = None  # set at mount
+        self._resumed_before = False  # on_screen_resume
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -121,6 +123,15 @@ class RoleHome(Screen):
                 return
         self._show_loading()
         self.load_all()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles a resumed screen's whole tree (for a screen coming back from under
+        # another one). The first time, every widget was styled as it was mounted a moment
+        # before: done again it was about a fifth of the UI thread's way to the first frame.
+        # (This handler runs before Screen's own, which reads the flag.)
+        if not self._resumed_before:
+            self._resumed_before = True
+            event.refresh_styles = False
 
     def _show_loading(self) -> None:
         """The loading indicator on the tab shown, while its rows are not in (one on each tab
