@@ -28,7 +28,7 @@ def listening(app) -> bool:
     return (
         session is not None
         and session.listener.backend_pid is not None
-        and session.listener.listening.is_set()
+        and app.live._horizon is not None
     )
 
 
