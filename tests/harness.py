@@ -401,6 +401,7 @@ def home_loaded(app) -> bool:
     screen = app.screen
     return (
         isinstance(screen, RoleHome)
+        and screen.shows_all_rows()
         and not any(t.loading for t in screen.query(DataTable))
         and all(badge.count is not None for badge in screen.query(UnreadBadge))
     )

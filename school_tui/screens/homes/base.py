@@ -86,6 +86,11 @@ class RoleHome(Screen):
         self.pane_rows: dict[str, Rows] = {}  # as loaded: what Ctrl+S exports
         self.presence: LivePresence | None = None  # set at mount
         self._resumed_before = False  # on_screen_resume
+        # The tables after the first tab's are mounted after the first frame; rows loaded
+        # before that wait here (pane id -> rows, since), and a tab chosen meanwhile for focus.
+        self._all_mounted = False
+        self._unfilled: dict[str, tuple[Rows, int]] = {}
+        self._focus_when_mounted: Pane | None = None
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -94,24 +99,21 @@ class RoleHome(Screen):
         yield TitleBar(safe_join(f"{self.ROLE} home", "·", person.full_name, "·", person.email))
         yield ConnectionBanner()
         with TabbedContent(id="panes"):
-            for index, pane in enumerate(self.PANES, start=1):
-                with TabPane(f"{index} {pane.title}", id=f"pane-{pane.id}"):
-                    yield DataTable(id=f"table-{pane.id}", cursor_type="row", zebra_stripes=True)
-                    yield Static("", classes="empty-note", id=f"empty-{pane.id}")
+            for index, pane in enumerate(self.PANES):
+                with TabPane(f"{index + 1} {pane.title}", id=f"pane-{pane.id}"):
+                    # The first tab is the one shown: only its table is in the first frame.
+                    # The others are mounted right after it (`_mount_other_panes`): each
+                    # table mounted and styled cost about a tenth of the way to that frame.
+                    if index == 0:
+                        yield from _pane_widgets(pane)
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = f"{self.ROLE} home"
         self.presence = LivePresence(self)
-        for pane in self.PANES:
-            table = self.query_one(f"#table-{pane.id}", DataTable)
-            if pane.widths:
-                for label, width in zip(pane.columns, pane.widths, strict=True):
-                    table.add_column(label, width=width)
-            else:
-                table.add_columns(*pane.columns)
-            if pane.presence:
-                self.presence.add_column(table)
+        if self.PANES:
+            self._add_columns(self.PANES[0])
+        self.call_after_refresh(self._mount_other_panes)
         # The rows the app read while this screen was composed (SchoolApp.start_session), if
         # they are in: shown in the first frame. Live changes are followed from here on (the
         # subclasses' on_mount ran first), so the session hands them over only if no change
@@ -123,6 +125,50 @@ class RoleHome(Screen):
                 return
         self._show_loading()
         self.load_all()
+
+    async def _mount_other_panes(self) -> None:
+        """The tables of the tabs after the first, once the first frame is drawn; rows that
+        came before them (`show_loaded`) go in now."""
+        mounting = [
+            self.query_one(f"#pane-{pane.id}", TabPane).mount(*_pane_widgets(pane))
+            for pane in self.PANES[1:]
+        ]
+        for mounted in mounting:
+            await mounted
+        for pane in self.PANES[1:]:
+            self._add_columns(pane)
+        self._all_mounted = True
+        for pane in self.PANES[1:]:
+            if pane.id in self._unfilled:
+                self._fill(pane, *self._unfilled.pop(pane.id))
+        self._show_loading()
+        if self._focus_when_mounted is not None:
+            self._table(self._focus_when_mounted).focus()
+            self._focus_when_mounted = None
+
+    def _add_columns(self, pane: Pane) -> None:
+        table = self._table(pane)
+        if pane.widths:
+            for label, width in zip(pane.columns, pane.widths, strict=True):
+                table.add_column(label, width=width)
+        else:
+            table.add_columns(*pane.columns)
+        if pane.presence and self.presence is not None:
+            self.presence.add_column(table)
+
+    def _table(self, pane: Pane) -> DataTable:
+        return self.query_one(f"#table-{pane.id}", DataTable)
+
+    def _mounted(self, pane: Pane) -> bool:
+        return self._all_mounted or (bool(self.PANES) and pane is self.PANES[0])
+
+    def shows_all_rows(self) -> bool:
+        """Every tab's table is mounted and shows the rows of its first load."""
+        return (
+            self._all_mounted
+            and not self._unfilled
+            and all(pane.id in self.pane_rows for pane in self.PANES)
+        )
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         # Textual restyles a resumed screen's whole tree (for a screen coming back from under
@@ -137,8 +183,8 @@ class RoleHome(Screen):
         """The loading indicator on the tab shown, while its rows are not in (one on each tab
         would cost every tab its own indicator's mount and style)."""
         pane = self._active_pane() or (self.PANES[0] if self.PANES else None)
-        if pane is not None and pane.id not in self.pane_rows:
-            self.query_one(f"#table-{pane.id}", DataTable).loading = True
+        if pane is not None and pane.id not in self.pane_rows and self._mounted(pane):
+            self._table(pane).loading = True
 
     # -- data --------------------------------------------------------------------------------
 
@@ -168,38 +214,44 @@ class RoleHome(Screen):
                 continue  # a partial reload (StudentHome's live enrollment tab)
             rows = data[pane.id]
             self.pane_rows[pane.id] = rows
-            table = self.query_one(f"#table-{pane.id}", DataTable)
-            widths = pane.widths or ()
-            fmt = self.app.money_format
-            with self.app.batch_update():
-                table.clear()
+            if self._mounted(pane):
+                self._fill(pane, rows, since)
+            else:  # shown once its table is mounted (`_mount_other_panes`)
+                self._unfilled[pane.id] = (rows, since)
+
+    def _fill(self, pane: Pane, rows: Rows, since: int) -> None:
+        table = self._table(pane)
+        widths = pane.widths or ()
+        fmt = self.app.money_format
+        with self.app.batch_update():
+            table.clear()
+            if pane.presence:
+                self.presence.clear(table)
+            for row in rows:
+                key, cells = (str(row[0]), row[1:]) if pane.on_select else (None, row)
                 if pane.presence:
-                    self.presence.clear(table)
-                for row in rows:
-                    key, cells = (str(row[0]), row[1:]) if pane.on_select else (None, row)
-                    if pane.presence:
-                        (user_id, status), cells = cells[:2], cells[2:]
-                    shown = [
-                        safe_text(format_cell(cell, fmt), max_length=_width(widths, i))
-                        for i, cell in enumerate(cells)
-                    ]
-                    if pane.presence:
-                        self.presence.add_row(
-                            table,
-                            shown,
-                            key=key,
-                            user_id=user_id,
-                            status=status,
-                            since=since,
-                        )
-                    else:
-                        table.add_row(*shown, key=key)
-                table.loading = False
-            note = self.query_one(f"#empty-{pane.id}", Static)
-            # a query may say why it has no rows (db.security.RowsWithNote: "not available")
-            empty = getattr(rows, "empty_note", None) or pane.empty
-            note.update(safe_text(empty if not rows else ""))
-            note.display = not rows
+                    (user_id, status), cells = cells[:2], cells[2:]
+                shown = [
+                    safe_text(format_cell(cell, fmt), max_length=_width(widths, i))
+                    for i, cell in enumerate(cells)
+                ]
+                if pane.presence:
+                    self.presence.add_row(
+                        table,
+                        shown,
+                        key=key,
+                        user_id=user_id,
+                        status=status,
+                        since=since,
+                    )
+                else:
+                    table.add_row(*shown, key=key)
+            table.loading = False
+        note = self.query_one(f"#empty-{pane.id}", Static)
+        # a query may say why it has no rows (db.security.RowsWithNote: "not available")
+        empty = getattr(rows, "empty_note", None) or pane.empty
+        note.update(safe_text(empty if not rows else ""))
+        note.display = not rows
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
         self.load_all()
@@ -225,9 +277,9 @@ class RoleHome(Screen):
 
     def action_open_row(self) -> None:
         pane = self._active_pane()
-        if pane is None or not pane.on_select:
+        if pane is None or not pane.on_select or not self._mounted(pane):
             return
-        table = self.query_one(f"#table-{pane.id}", DataTable)
+        table = self._table(pane)
         if table.row_count:
             row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
             self._open(pane, table, row_key)
@@ -247,8 +299,12 @@ class RoleHome(Screen):
 
     def action_show_pane(self, index: int) -> None:
         if 0 <= index < len(self.PANES):
-            self.query_one(TabbedContent).active = f"pane-{self.PANES[index].id}"
-            self.query_one(f"#table-{self.PANES[index].id}", DataTable).focus()
+            pane = self.PANES[index]
+            self.query_one(TabbedContent).active = f"pane-{pane.id}"
+            if self._mounted(pane):
+                self._table(pane).focus()
+            else:
+                self._focus_when_mounted = pane
 
     def action_export_pane(self) -> None:
         """The active tab's rows to a CSV file, whole (the table cuts long cells)."""
@@ -297,6 +353,14 @@ ANNOUNCEMENTS = Pane(
     notices.recent_announcements,
     "No announcements yet.",
 )
+
+
+def _pane_widgets(pane: Pane) -> tuple[DataTable, Static]:
+    """A tab's table and the note shown instead when it has no rows."""
+    return (
+        DataTable(id=f"table-{pane.id}", cursor_type="row", zebra_stripes=True),
+        Static("", classes="empty-note", id=f"empty-{pane.id}"),
+    )
 
 
 def _width(widths: Sequence[int], index: int) -> int:
