@@ -380,14 +380,14 @@ CREATE CONSTRAINT TRIGGER fee_schedule_installments_plan
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_schedule_plan();
 
 -- Receipt numbers: one school-wide series 1, 2, 3, ... without gaps. The number is taken
--- inside the posting transaction under a transaction-level advisory lock, so a post that
--- rolls back gives its number back and two posts never take the same one (READ COMMITTED:
+-- inside the posting transaction under the 'receipts' serial lock (11_limits.sql), so a
+-- post that rolls back gives its number back and two posts never take the same one (READ COMMITTED:
 -- the statement after the lock wait sees the other's committed row). The lock is held from
 -- the payment's INSERT to COMMIT: posts are serialised for that short moment only.
 CREATE FUNCTION next_receipt_no() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(7007001);  -- the receipt series (one per database)
+    PERFORM school.take_serial_lock('receipts');
     RETURN (SELECT coalesce(max(receipt_no), 0) + 1 FROM school.payments);
 END
 $$;
@@ -396,7 +396,7 @@ $$;
 -- the student's dues, close_day without them: one order, no deadlock.
 CREATE FUNCTION lock_day_closes() RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
-    SELECT pg_advisory_xact_lock(7007001)
+    SELECT school.take_serial_lock('receipts')
 $$;
 
 -- Every payment row: the student (from its fee, when only the fee is given) and the next
@@ -1249,7 +1249,7 @@ BEGIN
         RAISE EXCEPTION 'note: at most 500 characters' USING ERRCODE = 'check_violation';
     END IF;
     -- Posts of this clerk take the receipt lock; taking it here too means none is half-way.
-    PERFORM pg_advisory_xact_lock(7007001);
+    PERFORM school.take_serial_lock('receipts');
     IF EXISTS (SELECT 1 FROM school.day_closes WHERE clerk_id = v_me
                 AND business_date = p_business_date) THEN
         RAISE EXCEPTION 'date: you have closed % already', p_business_date

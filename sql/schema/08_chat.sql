@@ -119,6 +119,21 @@ $$;
 CREATE TRIGGER online_status_notify AFTER INSERT OR UPDATE OF status ON online_status
     FOR EACH ROW EXECUTE FUNCTION online_status_notify();
 
+-- A person sends at most so many messages and characters a minute (write_limits). Rows
+-- the owner writes (the demo school, a restore) are no person's sending.
+CREATE FUNCTION messages_rate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM school.users WHERE login_role = session_user) THEN
+        RETURN NEW;
+    END IF;
+    PERFORM school.count_write(NEW.sender_id, 'chat message', length(NEW.message));
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER messages_rate BEFORE INSERT ON messages
+    FOR EACH ROW EXECUTE FUNCTION messages_rate();
+
 -- =====================================================================================
 -- Presence
 -- =====================================================================================

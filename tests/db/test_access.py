@@ -455,6 +455,18 @@ OPS: dict[tuple[str, str], Op] = {
     ("schema_version", "read"): lambda conn, w, role: conn.execute(
         "SELECT count(*) FROM school.schema_version WHERE version = 1"
     ).fetchone()[0],
+    ("serial_locks", "read"): read_all("serial_locks"),
+    ("serial_locks", "lock"): lambda conn, w, role: len(
+        conn.execute("SELECT name FROM school.serial_locks FOR UPDATE").fetchall()
+    ),
+    ("write_limits", "read"): read_all("write_limits"),
+    ("write_limits", "update"): lambda conn, w, role: (
+        conn.execute("UPDATE school.write_limits SET per_minute = 1000000").rowcount
+    ),
+    ("write_counts", "read"): read_all("write_counts"),
+    ("write_counts", "delete"): lambda conn, w, role: (
+        conn.execute("DELETE FROM school.write_counts").rowcount
+    ),
     ("roles", "read"): lambda conn, w, role: conn.execute(
         "SELECT count(*) FROM school.roles WHERE name = 'Student'"
     ).fetchone()[0],
