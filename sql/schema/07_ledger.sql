@@ -1288,9 +1288,34 @@ GRANT EXECUTE ON FUNCTION student_fee_summary(int) TO {{registrar}}, {{accountin
 -- Fee types: Accounting keeps them. Schedules are saved through save_fee_schedule;
 -- Accounting may delete one.
 GRANT SELECT ON fee_types, fee_schedules, fee_schedule_installments TO {{accounting}}, {{principal}};
-GRANT INSERT, UPDATE, DELETE ON fee_types TO {{accounting}};
+-- No school role holds table-level UPDATE or DELETE on a table others read: with either,
+-- LOCK TABLE ... ACCESS EXCLUSIVE would freeze every reader. Edits go through column
+-- grants (which allow no lock beyond ACCESS SHARE), deletes through delete_<thing>(id).
+-- Accounting deletes a fee type no fee or schedule uses (the references refuse).
+CREATE FUNCTION delete_fee_type(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.fee_types WHERE id = p_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+-- Accounting deletes a fee schedule.
+CREATE FUNCTION delete_fee_schedule(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.fee_schedules WHERE id = p_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+GRANT INSERT, UPDATE (name, required, description) ON fee_types TO {{accounting}};
 GRANT USAGE ON SEQUENCE fee_types_id_seq TO {{accounting}};
-GRANT DELETE ON fee_schedules TO {{accounting}};
+GRANT EXECUTE ON FUNCTION delete_fee_type(int), delete_fee_schedule(int) TO {{accounting}};
 
 GRANT SELECT ON fees, payments, fee_installments, adjustments, allocations, reversals
     TO {{accounting}}, {{principal}}, {{student}};

@@ -351,6 +351,17 @@ def delete(table: str, key: str) -> Op:
     return op
 
 
+def delete_via(function: str, key: str) -> Op:
+    """Delete through the table's delete_<thing>(id): no role holds DELETE on a shared table
+    (it would let LOCK TABLE freeze every reader). Returns the rows deleted."""
+
+    def op(conn, w, role):
+        query = sql.SQL("SELECT school.{}(%s)").format(sql.Identifier(function))
+        return conn.execute(query, (w.ref(key, role),)).fetchone()[0]
+
+    return op
+
+
 class Ref(str):
     """An insert value naming a world id (or "me") rather than a literal."""
 
@@ -415,7 +426,9 @@ def _my_role(conn, w, role):
     return int(conn.execute("SELECT school.my_role()").fetchone()[0] == role)
 
 
-def owned_table_ops(table: str, side: str, owner_column: str, values: dict, assignment: str):
+def owned_table_ops(
+    table: str, side: str, owner_column: str, values: dict, assignment: str, deleter: str
+):
     """read/insert/update/delete, own and other's, for a table whose rows belong to teachers."""
     return {
         (table, "read_own"): read(table, f"{side}1"),
@@ -425,8 +438,8 @@ def owned_table_ops(table: str, side: str, owner_column: str, values: dict, assi
         (table, "update_own"): update(table, assignment, f"{side}1"),
         (table, "update_other"): update(table, assignment, f"{side}2"),
         (table, "reassign_own"): update(table, f"{owner_column} = %s", f"{side}1", refs=["T2"]),
-        (table, "delete_own"): delete(table, f"{side}1"),
-        (table, "delete_other"): delete(table, f"{side}2"),
+        (table, "delete_own"): delete_via(deleter, f"{side}1"),
+        (table, "delete_other"): delete_via(deleter, f"{side}2"),
     }
 
 
@@ -508,13 +521,13 @@ OPS: dict[tuple[str, str], Op] = {
         "school_years", name="2030-2031", starts_on="2030-06-01", ends_on="2031-05-31"
     ),
     ("school_years", "update"): update("school_years", "ends_on = ends_on + 1", "Y"),
-    ("school_years", "delete"): delete("school_years", "Y0"),
+    ("school_years", "delete"): delete_via("delete_school_year", "Y0"),
     ("sections", "read"): read("sections", "SA"),
     ("sections", "insert"): insert(
         "sections", name="Section C", grade_level="Grade 8", school_year_id=Ref("Y")
     ),
     ("sections", "update"): update("sections", "capacity = 41", "SA"),
-    ("sections", "delete"): delete("sections", "SB"),
+    ("sections", "delete"): delete_via("delete_section", "SB"),
     ("enrollment_progress", "read_own"): read("enrollment_progress", "E1"),
     ("enrollment_progress", "read_other"): read("enrollment_progress", "E2"),
     # (no section: SA belongs to the current year, and a section must be of the same year)
@@ -611,13 +624,14 @@ OPS: dict[tuple[str, str], Op] = {
     ("subjects", "read"): read("subjects", "SUB1"),
     ("subjects", "insert"): insert("subjects", section_id=Ref("SA"), name="History"),
     ("subjects", "update"): update("subjects", "description = 'Numbers'", "SUB1"),
-    ("subjects", "delete"): delete("subjects", "SUB1"),
+    ("subjects", "delete"): delete_via("delete_subject", "SUB1"),
     **owned_table_ops(
         "modules",
         "MOD",
         "teacher_id",
         {"section_id": Ref("SA"), "title": "Decimals", "file_url": "https://files.example/d.pdf"},
         "title = 'Renamed'",
+        "delete_module",
     ),
     **owned_table_ops(
         "tasks",
@@ -625,6 +639,7 @@ OPS: dict[tuple[str, str], Op] = {
         "teacher_id",
         {"section_id": Ref("SA"), "title": "Homework", "task_type": "Assignment"},
         "title = 'Renamed'",
+        "delete_task",
     ),
     **owned_table_ops(
         "meetings",
@@ -637,6 +652,7 @@ OPS: dict[tuple[str, str], Op] = {
             "scheduled_at": "2030-01-01 10:00+00",
         },
         "title = 'Renamed'",
+        "delete_meeting",
     ),
     ("messages", "read_own"): read("messages", "msg_to_me"),
     ("messages", "read_other"): read("messages", "MSG_OTHER"),
@@ -657,13 +673,13 @@ OPS: dict[tuple[str, str], Op] = {
         "announcements", title="Notice", content="Body", posted_by=Ref("me")
     ),
     ("announcements", "update"): update("announcements", "title = 'Edited'", "ANN"),
-    ("announcements", "delete"): delete("announcements", "ANN"),
+    ("announcements", "delete"): delete_via("delete_announcement", "ANN"),
     ("events", "read"): read("events", "EVT"),
     ("events", "insert"): insert(
         "events", title="Play", start_date="2030-01-01 10:00+00", created_by=Ref("me")
     ),
     ("events", "update"): update("events", "title = 'Edited'", "EVT"),
-    ("events", "delete"): delete("events", "EVT"),
+    ("events", "delete"): delete_via("delete_event", "EVT"),
     ("fees", "read_own"): read("fees", "F1"),
     ("fees", "read_other"): read("fees", "F2"),
     ("fees", "insert"): insert("fees", student_id=Ref("S1"), fee_type="Books", amount="50.00"),
@@ -693,7 +709,7 @@ OPS: dict[tuple[str, str], Op] = {
     ("fee_types", "read"): read("fee_types", "FT"),
     ("fee_types", "insert"): insert("fee_types", name="Field trip"),
     ("fee_types", "update"): update("fee_types", "description = 'Tuition proper'", "FT"),
-    ("fee_types", "delete"): delete("fee_types", "FT_UNUSED"),
+    ("fee_types", "delete"): delete_via("delete_fee_type", "FT_UNUSED"),
     ("fee_schedules", "read"): read("fee_schedules", "SCH"),
     ("fee_schedules", "insert"): insert(
         "fee_schedules",
@@ -704,7 +720,7 @@ OPS: dict[tuple[str, str], Op] = {
         due_date="2025-08-31",
     ),
     ("fee_schedules", "update"): update("fee_schedules", "due_date = due_date + 1", "SCH"),
-    ("fee_schedules", "delete"): delete("fee_schedules", "SCH_UNUSED"),
+    ("fee_schedules", "delete"): delete_via("delete_fee_schedule", "SCH_UNUSED"),
     ("fee_schedule_installments", "read"): read("fee_schedule_installments", "SCHI"),
     ("fee_schedule_installments", "insert"): insert(
         "fee_schedule_installments",

@@ -280,3 +280,44 @@ def test_a_database_open_to_public_is_reported(demo_school):
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+def test_no_school_role_holds_a_table_wide_write_that_can_lock_a_table(demo_school):
+    """LOCK TABLE in a mode that blocks readers needs table-level UPDATE, DELETE, TRUNCATE
+    (or MAINTAIN, PostgreSQL 17+): no group of the school (nor the pre-login role) has one
+    on any table of the school. Edits are column grants; deletes, delete_<thing>(id)."""
+    roles = demo_school.roles
+    privileges = ["UPDATE", "DELETE", "TRUNCATE"]
+    if demo_school.server.major_version >= 17:
+        privileges.append("MAINTAIN")
+    held = demo_school.admin.execute(
+        """
+        SELECT r.rolname, c.relname, p.privilege
+        FROM pg_class c, pg_roles r, unnest(%s::text[]) p(privilege)
+        WHERE c.relnamespace = 'school'::regnamespace AND c.relkind IN ('r', 'p')
+          AND r.rolname = ANY (%s) AND has_table_privilege(r.oid, c.oid, p.privilege)
+        ORDER BY 1, 2, 3
+        """,
+        (privileges, [roles.member, roles.prelogin, *roles.groups.values()]),
+    ).fetchall()
+    assert held == []
+
+
+@pytest.mark.parametrize(
+    ("email", "table"),
+    [
+        ("teacher@demo.school", "tasks"),
+        ("teacher@demo.school", "modules"),
+        ("registrar@demo.school", "sections"),
+        ("registrar@demo.school", "enrollment_progress"),
+        ("coordinator@demo.school", "subjects"),
+        ("principal@demo.school", "announcements"),
+        ("accounting@demo.school", "fee_types"),
+        ("guidance@demo.school", "guidance_reports"),
+    ],
+)
+def test_a_writer_cannot_lock_readers_out_of_a_shared_table(demo_school, email, table):
+    with _login(demo_school, email) as conn:
+        for mode in ("ACCESS EXCLUSIVE", "EXCLUSIVE", "SHARE ROW EXCLUSIVE", "SHARE"):
+            with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f"LOCK TABLE school.{table} IN {mode} MODE")
