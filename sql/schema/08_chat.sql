@@ -155,8 +155,10 @@ BEGIN
     ON CONFLICT (user_id) DO UPDATE
         SET is_online = EXCLUDED.is_online, status = EXCLUDED.status, last_seen = now()
         WHERE o.status IS DISTINCT FROM EXCLUDED.status OR o.last_seen < now() - interval '10 seconds';
+    -- at most once a minute: each stamp is an audit row, and calls in a loop must not grow it
     IF p_status = 'offline' THEN
-        UPDATE school.users SET last_logout = now() WHERE id = v_me;
+        UPDATE school.users SET last_logout = now()
+         WHERE id = v_me AND (last_logout IS NULL OR last_logout <= now() - interval '1 minute');
     END IF;
 END
 $$;

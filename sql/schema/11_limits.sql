@@ -25,7 +25,9 @@ BEGIN
         RAISE EXCEPTION 'serial lock % does not exist', p_name USING ERRCODE = 'no_data_found';
     END IF;
 EXCEPTION WHEN lock_not_available THEN
-    RAISE EXCEPTION 'The school is busy with another % change; try again in a moment', p_name
+    RAISE EXCEPTION 'The school is busy: someone else is changing %; try again in a moment',
+        CASE p_name WHEN 'receipts' THEN 'the receipt series'
+                    WHEN 'active admins' THEN 'who is an Admin' ELSE p_name END
         USING ERRCODE = 'lock_not_available';
 END
 $$;

@@ -248,6 +248,14 @@ def test_record_login_stamps_at_most_once_a_minute(demo_school):
     )
 
 
+def test_going_offline_in_a_loop_stamps_the_logout_at_most_once_a_minute(demo_school):
+    before = _audit_rows(demo_school)
+    with _login(demo_school, "student@demo.school") as conn:
+        for status in ("offline", "online") * 25:
+            conn.execute("SELECT school.set_my_presence(%s)", (status,))
+    assert _audit_rows(demo_school) - before <= 1
+
+
 def test_column_update_alone_does_not_let_a_login_lock_a_table(demo_school):
     """LOCK TABLE takes a mode above ACCESS SHARE only with a table-level privilege (UPDATE,
     DELETE, TRUNCATE or MAINTAIN for any mode, INSERT for ROW EXCLUSIVE): a column's UPDATE

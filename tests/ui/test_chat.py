@@ -268,6 +268,37 @@ async def test_students_cannot_message_students_even_with_psql(school):
         assert "Student" not in roles and "Teacher" in roles
 
 
+async def test_sending_past_the_rate_is_told_under_the_box_and_kept(school):
+    """The database refuses past a person's chat rate (school.write_limits): the app says
+    so under the compose box, keeps the text, and the app goes on."""
+    teacher = school.add_person("Teacher", email="t@rate.test")
+    student = school.add_person("Student", email="s@rate.test")
+    school.admin.execute(
+        "INSERT INTO school.messages (sender_id, receiver_id, message) VALUES (%s, %s, 'hi')",
+        (teacher, student),
+    )
+    school.admin.execute(
+        "UPDATE school.write_limits SET per_minute = 1 WHERE kind = 'chat message'"
+    )
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _logged_in(pilot, "s@rate.test")
+        screen = await _open_chat(pilot)
+        await wait_until(pilot, lambda: _showing(app, teacher, "hi"), "the conversation")
+        compose = ChatPage(app).compose_field
+        error = screen.query_one("#chat-error")
+        compose.value = "first"
+        compose.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _showing(app, teacher, "first"), "the first message")
+        compose.value = "second"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: error.has_class("-shown"), "the refusal")
+        assert "Chat message: at most 1 a minute" in str(error.render())
+        assert compose.value == "second"
+        assert isinstance(app.screen, ChatScreen)  # no error modal, no banner
+
+
 async def test_empty_and_oversized_messages_are_refused(school):
     teacher = school.add_person("Teacher", email="t@valid.test")
     student = school.add_person("Student", email="s@valid.test")
