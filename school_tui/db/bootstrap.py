@@ -327,6 +327,7 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
     # Per database, so at every init and upgrade (a DBA who is no superuser is told by
     # `db status` that they stay open).
     deployment.close_large_objects(conn)
+    deployment.let_the_owner_end_stuck_sessions(conn, roles)
     if current < SCHEMA_BASE:
         if current != CHAIN_VERSION:
             raise BootstrapError(

@@ -13,6 +13,9 @@ is told what to change:
   `close_large_objects` revokes them, where the connected user may;
 - idle transactions and lock waits: without idle_in_transaction_session_timeout and
   lock_timeout set server-wide, a session can hold what it locked for as long as it stays.
+  A session may lift those for itself: school.end_stuck_sessions() (every app's presence
+  sweep) ends it anyway, once the owner may see and signal other sessions
+  (`let_the_owner_end_stuck_sessions`).
 """
 
 from __future__ import annotations
@@ -62,6 +65,27 @@ def close_large_objects(conn: psycopg.Connection) -> bool:
     return True
 
 
+# What school.end_stuck_sessions() needs to see and end other logins' sessions.
+SWEEPER_ROLES = ("pg_read_all_stats", "pg_signal_backend")
+
+
+def let_the_owner_end_stuck_sessions(conn: psycopg.Connection, roles: RoleNames) -> bool:
+    """Grant the school's owner what school.end_stuck_sessions() needs (its functions end
+    only this school's logins' sessions). False when the connected user may not grant them
+    (then `check` reports it)."""
+    try:
+        with conn.transaction():
+            for role in SWEEPER_ROLES:
+                conn.execute(
+                    sql.SQL("GRANT {} TO {}").format(
+                        sql.Identifier(role), sql.Identifier(roles.owner)
+                    )
+                )
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+    return True
+
+
 def check(conn: psycopg.Connection, roles: RoleNames) -> list[Finding]:
     """What the server of the connected school database allows that it should not."""
     return [
@@ -69,6 +93,7 @@ def check(conn: psycopg.Connection, roles: RoleNames) -> list[Finding]:
         *_other_databases(conn),
         *_large_objects(conn),
         *_timeouts(conn),
+        *_sweeper(conn, roles),
     ]
 
 
@@ -148,6 +173,26 @@ def _large_objects(conn: psycopg.Connection) -> list[Finding]:
             f"{open_to_all} large-object functions (lo_create, lo_from_bytea, ...) are open "
             "to every login: unaudited storage without bound.",
             "run `school-tui db upgrade` as a superuser (it revokes them from PUBLIC).",
+        )
+    ]
+
+
+def _sweeper(conn: psycopg.Connection, roles: RoleNames) -> list[Finding]:
+    missing = [
+        role
+        for role in SWEEPER_ROLES
+        if not conn.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (roles.owner, role)).fetchone()[
+            0
+        ]
+    ]
+    if not missing:
+        return []
+    return [
+        Finding(
+            "Sessions left in an open transaction are not ended: the school's owner "
+            f"lacks {', '.join(missing)}, so a login that lifts its own timeouts can hold "
+            "its locks as long as it stays.",
+            "run `school-tui db upgrade` as a superuser (it grants them to the owner).",
         )
     ]
 

@@ -173,6 +173,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp 
 DECLARE
     v_count int;
 BEGIN
+    PERFORM school.end_stuck_sessions();  -- what nobody may hold for long (11_limits.sql)
     UPDATE school.online_status o SET status = 'offline', is_online = false
     FROM school.users u
     WHERE u.id = o.user_id AND o.status <> 'offline'

@@ -81,3 +81,27 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Sessions of this school's logins (the pre-login role's too) that sit in an open
+-- transaction for longer than p_idle, or whose transaction is older than p_idle and blocks
+-- another session, are ended. The server's idle_in_transaction_session_timeout and
+-- lock_timeout are settings a session may lift for itself; this is what it cannot lift:
+-- every running app's presence sweep calls it (sweep_presence). It sees and ends other
+-- logins' sessions only where the owner was granted pg_read_all_stats and
+-- pg_signal_backend (`db init`/`db upgrade` as a superuser; `db status` says when not).
+CREATE FUNCTION end_stuck_sessions(p_idle interval DEFAULT interval '2 minutes') RETURNS int
+LANGUAGE sql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+    -- chosen first (MATERIALIZED), so no other session is ever signalled
+    WITH stuck AS MATERIALIZED (
+    SELECT a.pid FROM pg_stat_activity a
+    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+      AND (a.usename IN (SELECT u.login_role FROM school.users u)
+           OR a.usename = (SELECT i.role_prefix || '_prelogin' FROM school.instance i))
+      AND ((a.state IN ('idle in transaction', 'idle in transaction (aborted)')
+            AND a.state_change < clock_timestamp() - p_idle)
+           OR (a.xact_start < clock_timestamp() - p_idle
+               AND EXISTS (SELECT 1 FROM pg_stat_activity b
+                           WHERE a.pid = ANY (pg_blocking_pids(b.pid)))))
+    )
+    SELECT count(*)::int FROM stuck WHERE pg_terminate_backend(stuck.pid)
+$$;

@@ -329,3 +329,58 @@ def test_a_writer_cannot_lock_readers_out_of_a_shared_table(demo_school, email, 
         for mode in ("ACCESS EXCLUSIVE", "EXCLUSIVE", "SHARE ROW EXCLUSIVE", "SHARE"):
             with pytest.raises(errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(f"LOCK TABLE school.{table} IN {mode} MODE")
+
+
+def _backend_alive(school, pid: int) -> bool:
+    return (
+        school.admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+        is not None
+    )
+
+
+def test_a_login_that_lifts_its_timeouts_is_ended_by_the_sweep(demo_school):
+    """A teacher lifts idle_in_transaction_session_timeout and lock_timeout for their own
+    session and sits on a row lock in an open transaction: the presence sweep of any running
+    app (here with a short limit, as the owner) ends that session; others' are left."""
+    teacher = demo_school.user_id("teacher@demo.school")
+    task = demo_school.admin.execute(
+        "SELECT id FROM school.tasks WHERE teacher_id = %s LIMIT 1", (teacher,)
+    ).fetchone()
+    with (
+        _login(demo_school, "teacher@demo.school") as holder,
+        _login(demo_school, "student@demo.school") as bystander,
+        _prelogin(demo_school) as prelogin,
+    ):
+        holder.execute("SET idle_in_transaction_session_timeout = 0")
+        holder.execute("SET lock_timeout = 0")
+        holder.execute("BEGIN")
+        if task is not None:
+            holder.execute("UPDATE school.tasks SET title = title WHERE id = %s", (task[0],))
+        holder.execute("SELECT 1")
+        prelogin.execute("BEGIN")
+        prelogin.execute("SELECT 1")
+        pids = [c.info.backend_pid for c in (holder, prelogin)]
+        ended = demo_school.admin.execute(
+            "SELECT school.end_stuck_sessions(interval '0 seconds')"
+        ).fetchone()[0]
+        assert ended == 2
+        assert not any(_backend_alive(demo_school, pid) for pid in pids)
+        assert _backend_alive(demo_school, bystander.info.backend_pid)  # idle, no transaction
+        for ended_conn in (holder, prelogin):
+            with pytest.raises(psycopg.OperationalError):
+                ended_conn.execute("SELECT 1")
+
+
+def test_the_sweep_everyone_calls_ends_only_sessions_stuck_for_minutes(demo_school):
+    with (
+        _login(demo_school, "teacher@demo.school") as holder,
+        _login(demo_school, "student@demo.school") as sweeper,
+    ):
+        holder.execute("SET idle_in_transaction_session_timeout = 0")
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1")
+        sweeper.execute("SELECT school.sweep_presence()")
+        assert _backend_alive(demo_school, holder.info.backend_pid)  # seconds, not minutes
+        with pytest.raises(errors.InsufficientPrivilege):
+            sweeper.execute("SELECT school.end_stuck_sessions(interval '0 seconds')")
+        holder.execute("ROLLBACK")
