@@ -97,11 +97,15 @@ LANGUAGE sql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $
     WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
       AND (a.usename IN (SELECT u.login_role FROM school.users u)
            OR a.usename = (SELECT i.role_prefix || '_prelogin' FROM school.instance i))
-      AND ((a.state IN ('idle in transaction', 'idle in transaction (aborted)')
-            AND a.state_change < clock_timestamp() - p_idle)
-           OR (a.xact_start < clock_timestamp() - p_idle
-               AND EXISTS (SELECT 1 FROM pg_stat_activity b
-                           WHERE a.pid = ANY (pg_blocking_pids(b.pid)))))
+      -- CASE fixes the order: pg_blocking_pids only for an old transaction, of a waiter
+      AND CASE WHEN a.state IN ('idle in transaction', 'idle in transaction (aborted)')
+               THEN a.state_change < clock_timestamp() - p_idle
+               WHEN a.xact_start < clock_timestamp() - p_idle
+               THEN EXISTS (SELECT 1 FROM pg_stat_activity b
+                            WHERE CASE WHEN b.wait_event_type = 'Lock'
+                                       THEN a.pid = ANY (pg_blocking_pids(b.pid))
+                                       ELSE false END)
+               ELSE false END
     )
     SELECT count(*)::int FROM stuck WHERE pg_terminate_backend(stuck.pid)
 $$;
