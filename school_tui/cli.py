@@ -121,11 +121,12 @@ def _admin_command(args, target) -> int:
             if args.db_command == "init":
                 version = bootstrap.init(conn, target.roles)
                 print(f"school database ready at schema version {version}")
+                _print_deployment_problems(conn, target.roles)
             elif args.db_command == "upgrade":
                 version = bootstrap.upgrade(conn, target.roles)
                 print(f"schema version {version}")
             else:
-                print(json.dumps(bootstrap.status(conn), indent=2, default=str))
+                print(json.dumps(bootstrap.status(conn, target.roles), indent=2, default=str))
         elif args.command == "demo":
             from school_tui.server import demo
 
@@ -142,6 +143,16 @@ def _admin_command(args, target) -> int:
         elif args.command == "user":
             return _user_add(conn, args)
     return 0
+
+
+def _print_deployment_problems(conn, roles) -> None:
+    from school_tui.db import deployment
+
+    problems = deployment.check(conn, roles)
+    for problem in problems:
+        print(f"WARNING: {problem}", file=sys.stderr)
+    if not problems:
+        print("server checks: passwords are checked, no other database is open to school logins")
 
 
 def _user_add(conn, args) -> int:

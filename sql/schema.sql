@@ -32,10 +32,11 @@ SET check_function_bodies = off;
 \ir schema/08_chat.sql
 \ir schema/09_guidance.sql
 \ir schema/10_notices.sql
+\ir schema/11_limits.sql
 
 -- Nobody calls a function but through the grants above (functions are EXECUTE for PUBLIC
 -- when made).
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC;
 
 INSERT INTO schema_version (version, description)
-VALUES (17, 'reads within role: audit, teaching, posts, sections');
+VALUES (17, 'the schema stated whole, one file per domain');

@@ -22,6 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from school_tui.db import deployment
 from school_tui.db.connect import PRELOGIN_PASSWORD, RoleNames
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -399,6 +400,10 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
     if current is None:
         raise BootstrapError("this database has no school schema yet: run `school-tui db init`")
     ensure_trigram(conn)
+    # Per database, so at every init and upgrade (a DBA who is no superuser is told by
+    # `db status` that they stay open).
+    deployment.close_large_objects(conn)
+    deployment.let_the_owner_end_stuck_sessions(conn, roles)
     if current < SCHEMA_BASE:
         if current != CHAIN_VERSION:
             raise BootstrapError(
@@ -408,15 +413,16 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
             )
         carry_forward(conn, roles)
         current = SCHEMA_BASE
-    if any(m.version > current for m in migrations(directory)):
-        _restate_functions(conn, roles)
     for migration in migrations(directory):
         if migration.version <= current:
             continue
         with conn.transaction():
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
             conn.execute("SET LOCAL search_path = school, pg_catalog")
+            restate_functions(conn, roles)
             conn.execute(render(migration.path.read_text(), roles, conn))
+            # as schema.sql ends: a function made above is nobody's but through its grants
+            conn.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC")
             conn.execute(
                 "INSERT INTO school.schema_version (version, description) VALUES (%s, %s)",
                 (migration.version, migration.path.stem.split("_", 1)[1].replace("_", " ")),
@@ -428,18 +434,19 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
     return current
 
 
-def _restate_functions(conn: psycopg.Connection, roles: RoleNames) -> None:
-    """Every function as the schema files state it (CREATE OR REPLACE keeps owners, grants
-    and the triggers and policies that call them), before the pending migrations, which
-    state no function (a function is defined once, in its domain's file) but may use new
-    ones. A new function is nobody's to call until a migration grants it."""
-    with conn.transaction():
-        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
-        conn.execute("SET LOCAL search_path = school, pg_catalog")
-        conn.execute("SET LOCAL check_function_bodies = off")
-        for definition in function_definitions(render(schema_text(), roles, conn)):
-            conn.execute(definition)
-        conn.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC")
+def restate_functions(conn: psycopg.Connection, roles: RoleNames) -> None:
+    """State every function again from the schema files (CREATE OR REPLACE keeps its owner,
+    grants and the triggers that call it), in the current transaction, as the owner.
+
+    Functions are code, defined once, in sql/schema/: a migration holds the changes of
+    tables, triggers, grants and rows, and finds the functions as the schema states them (a
+    new one without grants: the migration grants it). A function whose arguments change is
+    made beside the old one, which the migration drops; one whose result type changes needs
+    the old one dropped first, which this order cannot do yet."""
+    conn.execute("SET LOCAL check_function_bodies = off")
+    for definition in function_definitions(render(schema_text(), roles, conn)):
+        conn.execute(definition)
+    conn.execute("RESET check_function_bodies")
 
 
 def carry_forward(conn: psycopg.Connection, roles: RoleNames) -> None:
@@ -496,7 +503,9 @@ def _ensure_search_index(conn: psycopg.Connection, roles: RoleNames) -> None:
         conn.execute("SELECT school.ensure_search_index()")
 
 
-def status(conn: psycopg.Connection) -> dict:
+def status(conn: psycopg.Connection, roles: RoleNames | None = None) -> dict:
+    """The server, the schema's version, people per role and, given the school's `roles`,
+    what the server allows that it should not (`deployment.check`)."""
     version = schema_version(conn)
     info = {
         "server": conn.execute("SHOW server_version").fetchone()[0],
@@ -520,4 +529,6 @@ def status(conn: psycopg.Connection) -> dict:
         info["prelogin_role"] = security.prelogin_deployment(
             conn, RoleNames(info["role_prefix"]).prelogin
         )
+    if roles is not None:
+        info["deployment_problems"] = [str(f) for f in deployment.check(conn, roles)]
     return info

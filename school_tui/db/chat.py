@@ -12,6 +12,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
+from school_tui.db.errors import refusals
+
 MAX_MESSAGE_LENGTH = 4000  # the database enforces the same (messages_message_check)
 PAGE = 50
 
@@ -58,8 +60,9 @@ def validate_message(text: str) -> str | None:
 
 
 def send(conn: psycopg.Connection, receiver_id: int, text: str, client_key: uuid.UUID) -> int:
-    """Send once per client_key: a retry after a lost reply returns the same message id."""
-    with conn.transaction():
+    """Send once per client_key: a retry after a lost reply returns the same message id.
+    Past the sender's rate (write_limits) the database refuses: Refused("chat message", ...)."""
+    with refusals(), conn.transaction():
         row = conn.execute(
             "INSERT INTO school.messages (sender_id, receiver_id, message, client_key) "
             "VALUES (school.me(), %s, %s, %s) "

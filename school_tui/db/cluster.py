@@ -1,4 +1,4 @@
-"""What the server holds outside the school database: databases and advisory locks, for
+"""What the server holds outside the school database: databases, and the lock held while
 getting a server ready (server/provision.py). Run as the server's owner."""
 
 from __future__ import annotations
@@ -7,10 +7,13 @@ import psycopg
 from psycopg import sql
 
 
-def hold_lock(conn: psycopg.Connection, key: int) -> None:
-    """Wait for the session-level advisory lock `key` of the connected database; it is held
-    until the connection closes."""
-    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+def hold_provisioning_row(conn: psycopg.Connection) -> None:
+    """Lock the 'provisioning' row of school.serial_locks in `conn`'s open transaction (it is
+    held until that ends), where the schema has it. The transaction stays idle meanwhile:
+    this session is exempt from the server's idle timeout."""
+    conn.execute("SET idle_in_transaction_session_timeout = 0")
+    if conn.execute("SELECT to_regclass('school.serial_locks') IS NOT NULL").fetchone()[0]:
+        conn.execute("SELECT 1 FROM school.serial_locks WHERE name = 'provisioning' FOR UPDATE")
 
 
 def database_exists(conn: psycopg.Connection, dbname: str) -> bool:

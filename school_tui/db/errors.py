@@ -5,7 +5,9 @@ The schema's functions refuse with a message that names the field and the rule
 db functions that the UI calls for a write run inside `refusals()`, which turns those into:
 
 - `Refused(field, message)`: a rule of the school was broken (a CHECK, a unique or foreign
-  key, a missing row, a value the column cannot hold, a row still in use). `field` is what
+  key, a missing row, a value the column cannot hold, a row still in use), a write rate
+  was passed ("chat message: at most 30 a minute; ..."), or the school was busy with
+  another's change for longer than a write may wait. `field` is what
   the message names before its colon, lower-case ("amount", "fee type"), else the column the
   broken constraint is about when a caller says (`fields=`), else None.
 - `NotAllowed(message)`: this login may not do it (the database's own words).
@@ -30,12 +32,17 @@ from school_tui.domain.fields import FieldError
 # A message that names its field: "fee type: ...", "birth date: ..." (a few lower-case words).
 _FIELD_PREFIX = re.compile(r"\s*([a-z][a-z ]{0,30}):")
 
+# A wait for another's change that passed the server's lock_timeout, in a person's words.
+BUSY = "Someone else is changing this right now; try again in a moment"
+
 # The SQLSTATE classes that are a refusal of the data rather than of the person or a fault.
 _REFUSALS = (
     errors.IntegrityError,  # class 23: check, unique, foreign key, not null, exclusion
     errors.DataError,  # class 22: out of range, bad text for the type
     errors.NoDataFound,  # P0002: the row it names is not there
     errors.ObjectInUse,  # 55006: still referenced by something that stays
+    errors.LockNotAvailable,  # 55P03: busy with another's change past the wait allowed
+    errors.ProgramLimitExceeded,  # 54000: more writes a minute than a person may make
 )
 
 
@@ -94,6 +101,8 @@ def refused(exc: psycopg.Error, fields: Mapping[str, str] | None = None) -> Refu
     """`exc` as a Refused: its message, and the field it names (else the one `fields` maps
     its broken constraint's name to: the first key found in the name)."""
     message = primary(exc)
+    if isinstance(exc, errors.LockNotAvailable) and message.startswith("canceling statement"):
+        message = BUSY  # the server's lock_timeout: its words say nothing to a person
     constraint = exc.diag.constraint_name
     field = field_named(message)
     if field is None and constraint and fields:

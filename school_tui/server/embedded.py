@@ -48,6 +48,9 @@ MAX_CONNECTIONS = 800
 # - the log: failed logins ("password authentication failed", SQLSTATE 28P01) are written as
 #   JSON lines to data/log/, one file per weekday, overwritten a week later, so that the
 #   Admin's "Failed logins" pane can count them (school_tui/db/security.py).
+# - timeouts: a transaction left idle is ended after a minute, and no statement waits for a
+#   lock longer than 30 s, so nobody holds what others need for long
+#   (school_tui/db/deployment.py: what `db status` asks of a server of one's own).
 AUTH_DELAY_MS = 1000
 MANAGED_CONF = "school_tui.conf"
 MANAGED_SETTINGS = {
@@ -62,6 +65,8 @@ MANAGED_SETTINGS = {
     "log_truncate_on_rotation": "on",
     "log_timezone": "UTC",
     "log_min_messages": "warning",
+    "idle_in_transaction_session_timeout": "60s",
+    "lock_timeout": "30s",
 }
 
 
@@ -195,6 +200,19 @@ class EmbeddedServer:
         if not pid_file.exists():
             return None
         return int(pid_file.read_text().splitlines()[0])
+
+    @contextmanager
+    def provisioning(self):
+        """Held while the school database is made, upgraded or given the demo, so that two
+        apps starting at once do it once. A file lock: no login of the server can take it
+        (an advisory lock, any login could, and hold it to stop every start)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / ".provision.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ by `school-tui db init` / `db upgrade` / `demo`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg.conninfo import make_conninfo
@@ -17,14 +18,25 @@ from school_tui.db.connect import Target
 
 Progress = Callable[[str], None]
 
-# Two apps starting at once on a new data directory must not both create the database, the
-# schema or the demo: provisioning holds this session-level advisory lock (released when its
-# connection closes). Advisory locks are per database, so each step locks where it works.
-PROVISION_LOCK = 0x5C4001_7E
-
 
 def _quiet(_: str) -> None:
     pass
+
+
+@contextmanager
+def _provisioning(target: Target) -> Iterator[None]:
+    """Held while the demo school is loaded, so two apps starting at once load it once.
+
+    Never an advisory lock, which any login of the server could take and hold to stop every
+    start: the embedded server's file lock, else the 'provisioning' row of
+    school.serial_locks, which only the owner may lock (held by a transaction of its own)."""
+    if target.embedded_server is not None:
+        with target.embedded_server.provisioning():
+            yield
+        return
+    with psycopg.connect(target.admin()) as conn:
+        cluster.hold_provisioning_row(conn)
+        yield
 
 
 def ensure_embedded_database(target: Target, progress: Progress = _quiet) -> None:
@@ -34,8 +46,7 @@ def ensure_embedded_database(target: Target, progress: Progress = _quiet) -> Non
     progress("Starting the database…")
     server.ensure_running()
     maintenance = make_conninfo(target.admin(), dbname="postgres")
-    with psycopg.connect(maintenance, autocommit=True) as lock_conn:
-        cluster.hold_lock(lock_conn, PROVISION_LOCK)
+    with server.provisioning(), psycopg.connect(maintenance, autocommit=True) as lock_conn:
         if not cluster.database_exists(lock_conn, dbname):
             progress("Creating the school database…")
             cluster.create_database(lock_conn, dbname)
@@ -59,8 +70,7 @@ def prepare(target: Target, *, demo_if_empty: bool = False, progress: Progress =
     if demo_if_empty:
         from school_tui.server import demo
 
-        with psycopg.connect(target.admin(), autocommit=True) as conn:
-            cluster.hold_lock(conn, PROVISION_LOCK)
+        with _provisioning(target), psycopg.connect(target.admin(), autocommit=True) as conn:
             if demo.is_empty(conn):
                 demo.load(conn, progress=progress)
     progress("")

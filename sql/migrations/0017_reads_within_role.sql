@@ -25,6 +25,7 @@ ALTER TABLE subjects ADD COLUMN teacher_id int REFERENCES users(id) ON DELETE SE
 CREATE INDEX subjects_teacher_idx ON subjects (teacher_id);
 CREATE TRIGGER subjects_teacher_is_teacher BEFORE INSERT OR UPDATE OF teacher_id
     ON subjects FOR EACH ROW EXECUTE FUNCTION check_user_role('teacher_id', 'Teacher');
+GRANT UPDATE (teacher_id) ON subjects TO {{coordinator}};
 
 CREATE TRIGGER sections_delete_if_empty BEFORE DELETE ON sections
     FOR EACH ROW EXECUTE FUNCTION sections_delete_if_empty();

@@ -204,12 +204,12 @@ BEGIN
 END
 $$;
 
--- Refuses a change that would leave the school without an active Admin. The advisory lock
--- serialises such changes, so two Admins cannot demote each other at the same moment.
+-- Refuses a change that would leave the school without an active Admin. The serial lock
+-- 'active admins' (11_limits.sql) serialises such changes, so two Admins cannot demote each other at the same moment.
 CREATE FUNCTION keep_an_admin(p_user_id int, p_field text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('school_tui.active_admins'));
+    PERFORM school.take_serial_lock('active admins');
     IF EXISTS (SELECT 1 FROM school.users u JOIN school.roles r ON r.id = u.role_id
                WHERE u.id = p_user_id AND r.name = 'Admin' AND u.is_active)
        AND NOT EXISTS (SELECT 1 FROM school.users u JOIN school.roles r ON r.id = u.role_id
@@ -487,10 +487,12 @@ BEGIN
 END
 $$;
 
--- Called by the app right after a successful login: stamps last_login for the caller only.
+-- Called by the app right after a successful login: stamps last_login for the caller only,
+-- at most once a minute (each stamp is an audit row: calls in a loop must not grow the log).
 CREATE FUNCTION record_login() RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
     UPDATE school.users SET last_login = now() WHERE login_role = session_user AND is_active
+       AND (last_login IS NULL OR last_login <= now() - interval '1 minute')
 $$;
 
 -- =====================================================================================

@@ -105,7 +105,47 @@ SELECT audit_table('school.subjects');
 GRANT SELECT ON school_years, sections, subjects
     TO {{admin}}, {{principal}}, {{coordinator}}, {{teacher}}, {{student}}, {{guidance}},
        {{registrar}}, {{accounting}};
-GRANT INSERT, UPDATE, DELETE ON sections, school_years TO {{registrar}};
+-- No school role holds table-level UPDATE or DELETE on a table others read: with either,
+-- LOCK TABLE ... ACCESS EXCLUSIVE would freeze every reader. Edits go through column
+-- grants (which allow no lock beyond ACCESS SHARE), deletes through delete_<thing>(id).
+-- The Registrar deletes a school year (the rows that need it refuse or cascade as declared).
+CREATE FUNCTION delete_school_year(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.school_years WHERE id = p_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+-- The Registrar deletes a section.
+CREATE FUNCTION delete_section(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.sections WHERE id = p_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+-- The Academic Coordinator deletes a subject.
+CREATE FUNCTION delete_subject(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.subjects WHERE id = p_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+GRANT INSERT, UPDATE (name, starts_on, ends_on, is_current) ON school_years TO {{registrar}};
+GRANT INSERT, UPDATE (name, grade_level, school_year_id, adviser_id, capacity) ON sections
+    TO {{registrar}};
 GRANT USAGE ON SEQUENCE sections_id_seq, school_years_id_seq TO {{registrar}};
-GRANT INSERT, UPDATE, DELETE ON subjects TO {{coordinator}};
+GRANT EXECUTE ON FUNCTION delete_school_year(int), delete_section(int) TO {{registrar}};
+GRANT INSERT, UPDATE (section_id, name, description, teacher_id) ON subjects TO {{coordinator}};
 GRANT USAGE ON SEQUENCE subjects_id_seq TO {{coordinator}};
+GRANT EXECUTE ON FUNCTION delete_subject(int) TO {{coordinator}};

@@ -97,7 +97,50 @@ CREATE TRIGGER meetings_section_taught BEFORE INSERT OR UPDATE OF section_id ON 
     FOR EACH ROW EXECUTE FUNCTION teaching_section_check();
 
 GRANT SELECT ON modules, tasks, meetings TO {{teacher}}, {{student}}, {{principal}}, {{coordinator}};
-GRANT INSERT, UPDATE, DELETE ON modules, tasks, meetings TO {{teacher}};
+-- No school role holds table-level UPDATE or DELETE on a table others read: with either,
+-- LOCK TABLE ... ACCESS EXCLUSIVE would freeze every reader. Edits go through column
+-- grants (which allow no lock beyond ACCESS SHARE), deletes through delete_<thing>(id).
+-- A teacher deletes a module of their own.
+CREATE FUNCTION delete_module(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.modules WHERE id = p_id AND teacher_id = school.me();
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+-- A teacher deletes a task of their own.
+CREATE FUNCTION delete_task(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.tasks WHERE id = p_id AND teacher_id = school.me();
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+-- A teacher deletes a meeting they host.
+CREATE FUNCTION delete_meeting(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.meetings WHERE id = p_id AND host_id = school.me();
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+GRANT INSERT, UPDATE (teacher_id, section_id, title, description, file_url, uploaded_at)
+    ON modules TO {{teacher}};
+GRANT INSERT, UPDATE (teacher_id, section_id, title, description, task_type, timer_minutes,
+    due_date, created_at) ON tasks TO {{teacher}};
+GRANT INSERT, UPDATE (host_id, section_id, title, meeting_link, scheduled_at, created_at)
+    ON meetings TO {{teacher}};
+GRANT EXECUTE ON FUNCTION delete_module(int), delete_task(int), delete_meeting(int)
+    TO {{teacher}};
 GRANT USAGE ON SEQUENCE modules_id_seq, tasks_id_seq, meetings_id_seq TO {{teacher}};
 ALTER TABLE modules ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;

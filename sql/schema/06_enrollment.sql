@@ -398,7 +398,9 @@ GRANT EXECUTE ON FUNCTION enrollment_channel() TO {{registrar}}, {{principal}}, 
 -- Registrar and the Coordinator, 04_teaching.sql); a student their own.
 GRANT SELECT ON enrollment_progress TO {{registrar}}, {{principal}}, {{coordinator}},
     {{student}}, {{teacher}}, {{accounting}}, {{guidance}};
-GRANT INSERT, UPDATE ON enrollment_progress TO {{registrar}};
+-- Column grants: no table-level UPDATE, which would let LOCK TABLE freeze every reader.
+GRANT INSERT, UPDATE (student_id, school_year_id, section_id, current_status, remarks,
+    last_updated) ON enrollment_progress TO {{registrar}};
 GRANT USAGE ON SEQUENCE enrollment_progress_id_seq TO {{registrar}};
 ALTER TABLE enrollment_progress ENABLE ROW LEVEL SECURITY;
 CREATE POLICY enrollment_staff_read ON enrollment_progress FOR SELECT

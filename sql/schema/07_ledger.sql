@@ -380,14 +380,14 @@ CREATE CONSTRAINT TRIGGER fee_schedule_installments_plan
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION check_schedule_plan();
 
 -- Receipt numbers: one school-wide series 1, 2, 3, ... without gaps. The number is taken
--- inside the posting transaction under a transaction-level advisory lock, so a post that
--- rolls back gives its number back and two posts never take the same one (READ COMMITTED:
+-- inside the posting transaction under the 'receipts' serial lock (11_limits.sql), so a
+-- post that rolls back gives its number back and two posts never take the same one (READ COMMITTED:
 -- the statement after the lock wait sees the other's committed row). The lock is held from
 -- the payment's INSERT to COMMIT: posts are serialised for that short moment only.
 CREATE FUNCTION next_receipt_no() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(7007001);  -- the receipt series (one per database)
+    PERFORM school.take_serial_lock('receipts');
     RETURN (SELECT coalesce(max(receipt_no), 0) + 1 FROM school.payments);
 END
 $$;
@@ -396,7 +396,7 @@ $$;
 -- the student's dues, close_day without them: one order, no deadlock.
 CREATE FUNCTION lock_day_closes() RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
-    SELECT pg_advisory_xact_lock(7007001)
+    SELECT school.take_serial_lock('receipts')
 $$;
 
 -- Every payment row: the student (from its fee, when only the fee is given) and the next
@@ -1249,7 +1249,7 @@ BEGIN
         RAISE EXCEPTION 'note: at most 500 characters' USING ERRCODE = 'check_violation';
     END IF;
     -- Posts of this clerk take the receipt lock; taking it here too means none is half-way.
-    PERFORM pg_advisory_xact_lock(7007001);
+    PERFORM school.take_serial_lock('receipts');
     IF EXISTS (SELECT 1 FROM school.day_closes WHERE clerk_id = v_me
                 AND business_date = p_business_date) THEN
         RAISE EXCEPTION 'date: you have closed % already', p_business_date
@@ -1288,9 +1288,34 @@ GRANT EXECUTE ON FUNCTION student_fee_summary(int) TO {{registrar}}, {{accountin
 -- Fee types: Accounting keeps them. Schedules are saved through save_fee_schedule;
 -- Accounting may delete one.
 GRANT SELECT ON fee_types, fee_schedules, fee_schedule_installments TO {{accounting}}, {{principal}};
-GRANT INSERT, UPDATE, DELETE ON fee_types TO {{accounting}};
+-- No school role holds table-level UPDATE or DELETE on a table others read: with either,
+-- LOCK TABLE ... ACCESS EXCLUSIVE would freeze every reader. Edits go through column
+-- grants (which allow no lock beyond ACCESS SHARE), deletes through delete_<thing>(id).
+-- Accounting deletes a fee type no fee or schedule uses (the references refuse).
+CREATE FUNCTION delete_fee_type(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.fee_types WHERE id = p_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+-- Accounting deletes a fee schedule.
+CREATE FUNCTION delete_fee_schedule(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.fee_schedules WHERE id = p_id;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+GRANT INSERT, UPDATE (name, required, description) ON fee_types TO {{accounting}};
 GRANT USAGE ON SEQUENCE fee_types_id_seq TO {{accounting}};
-GRANT DELETE ON fee_schedules TO {{accounting}};
+GRANT EXECUTE ON FUNCTION delete_fee_type(int), delete_fee_schedule(int) TO {{accounting}};
 
 GRANT SELECT ON fees, payments, fee_installments, adjustments, allocations, reversals
     TO {{accounting}}, {{principal}}, {{student}};

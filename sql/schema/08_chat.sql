@@ -119,6 +119,21 @@ $$;
 CREATE TRIGGER online_status_notify AFTER INSERT OR UPDATE OF status ON online_status
     FOR EACH ROW EXECUTE FUNCTION online_status_notify();
 
+-- A person sends at most so many messages and characters a minute (write_limits). Rows
+-- the owner writes (the demo school, a restore) are no person's sending.
+CREATE FUNCTION messages_rate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM school.users WHERE login_role = session_user) THEN
+        RETURN NEW;
+    END IF;
+    PERFORM school.count_write(NEW.sender_id, 'chat message', length(NEW.message));
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER messages_rate BEFORE INSERT ON messages
+    FOR EACH ROW EXECUTE FUNCTION messages_rate();
+
 -- =====================================================================================
 -- Presence
 -- =====================================================================================
@@ -140,8 +155,10 @@ BEGIN
     ON CONFLICT (user_id) DO UPDATE
         SET is_online = EXCLUDED.is_online, status = EXCLUDED.status, last_seen = now()
         WHERE o.status IS DISTINCT FROM EXCLUDED.status OR o.last_seen < now() - interval '10 seconds';
+    -- at most once a minute: each stamp is an audit row, and calls in a loop must not grow it
     IF p_status = 'offline' THEN
-        UPDATE school.users SET last_logout = now() WHERE id = v_me;
+        UPDATE school.users SET last_logout = now()
+         WHERE id = v_me AND (last_logout IS NULL OR last_logout <= now() - interval '1 minute');
     END IF;
 END
 $$;
@@ -156,6 +173,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp 
 DECLARE
     v_count int;
 BEGIN
+    PERFORM school.end_stuck_sessions();  -- what nobody may hold for long (11_limits.sql)
     UPDATE school.online_status o SET status = 'offline', is_online = false
     FROM school.users u
     WHERE u.id = o.user_id AND o.status <> 'offline'

@@ -82,7 +82,9 @@ GRANT EXECUTE ON FUNCTION open_guidance_report(int), read_guidance_report(int)
     TO {{guidance}}, {{principal}};
 GRANT SELECT (id, student_id, counselor_id, report_date) ON guidance_reports
     TO {{guidance}}, {{principal}};
-GRANT INSERT, UPDATE ON guidance_reports TO {{guidance}};
+-- Column grants: no table-level UPDATE, which would let LOCK TABLE freeze every reader.
+GRANT INSERT, UPDATE (student_id, counselor_id, report, report_date) ON guidance_reports
+    TO {{guidance}};
 GRANT USAGE ON SEQUENCE guidance_reports_id_seq TO {{guidance}};
 ALTER TABLE guidance_reports ENABLE ROW LEVEL SECURITY;
 CREATE POLICY guidance_read ON guidance_reports FOR SELECT TO {{guidance}}, {{principal}}

@@ -64,7 +64,39 @@ CREATE TRIGGER events_poster BEFORE INSERT OR UPDATE ON events
 GRANT SELECT ON announcements, events
     TO {{admin}}, {{principal}}, {{coordinator}}, {{teacher}}, {{student}}, {{guidance}},
        {{registrar}}, {{accounting}};
-GRANT INSERT, UPDATE, DELETE ON announcements, events TO {{admin}}, {{principal}}, {{coordinator}};
+-- No school role holds table-level UPDATE or DELETE on a table others read: with either,
+-- LOCK TABLE ... ACCESS EXCLUSIVE would freeze every reader. Edits go through column
+-- grants (which allow no lock beyond ACCESS SHARE), deletes through delete_<thing>(id).
+-- An announcement deleted by its poster or an Admin (as the policies below say for edits).
+CREATE FUNCTION delete_announcement(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.announcements
+    WHERE id = p_id AND (posted_by = school.me() OR school.my_role() = 'Admin');
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+-- An event deleted by whoever made it or an Admin.
+CREATE FUNCTION delete_event(p_id int) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_count int;
+BEGIN
+    DELETE FROM school.events
+    WHERE id = p_id AND (created_by = school.me() OR school.my_role() = 'Admin');
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
+GRANT INSERT, UPDATE (title, content, posted_by, created_at) ON announcements
+    TO {{admin}}, {{principal}}, {{coordinator}};
+GRANT INSERT, UPDATE (title, description, start_date, end_date, created_by) ON events
+    TO {{admin}}, {{principal}}, {{coordinator}};
+GRANT EXECUTE ON FUNCTION delete_announcement(int), delete_event(int)
+    TO {{admin}}, {{principal}}, {{coordinator}};
 GRANT USAGE ON SEQUENCE announcements_id_seq, events_id_seq
     TO {{admin}}, {{principal}}, {{coordinator}};
 ALTER TABLE announcements ENABLE ROW LEVEL SECURITY;

@@ -371,6 +371,17 @@ def delete(table: str, key: str) -> Op:
     return op
 
 
+def delete_via(function: str, key: str) -> Op:
+    """Delete through the table's delete_<thing>(id): no role holds DELETE on a shared table
+    (it would let LOCK TABLE freeze every reader). Returns the rows deleted."""
+
+    def op(conn, w, role):
+        query = sql.SQL("SELECT school.{}(%s)").format(sql.Identifier(function))
+        return conn.execute(query, (w.ref(key, role),)).fetchone()[0]
+
+    return op
+
+
 class Ref(str):
     """An insert value naming a world id (or "me") rather than a literal."""
 
@@ -448,7 +459,9 @@ def _my_role(conn, w, role):
     return int(conn.execute("SELECT school.my_role()").fetchone()[0] == role)
 
 
-def owned_table_ops(table: str, side: str, owner_column: str, values: dict, assignment: str):
+def owned_table_ops(
+    table: str, side: str, owner_column: str, values: dict, assignment: str, deleter: str
+):
     """read/insert/update/delete, own and other's, for a table whose rows belong to teachers."""
     return {
         (table, "read_own"): read(table, f"{side}1"),
@@ -463,8 +476,8 @@ def owned_table_ops(table: str, side: str, owner_column: str, values: dict, assi
         (table, "update_own"): update(table, assignment, f"{side}1"),
         (table, "update_other"): update(table, assignment, f"{side}2"),
         (table, "reassign_own"): update(table, f"{owner_column} = %s", f"{side}1", refs=["T2"]),
-        (table, "delete_own"): delete(table, f"{side}1"),
-        (table, "delete_other"): delete(table, f"{side}2"),
+        (table, "delete_own"): delete_via(deleter, f"{side}1"),
+        (table, "delete_other"): delete_via(deleter, f"{side}2"),
     }
 
 
@@ -493,6 +506,18 @@ OPS: dict[tuple[str, str], Op] = {
     ("schema_version", "read"): lambda conn, w, role: conn.execute(
         "SELECT count(*) FROM school.schema_version WHERE version = 1"
     ).fetchone()[0],
+    ("serial_locks", "read"): read_all("serial_locks"),
+    ("serial_locks", "lock"): lambda conn, w, role: len(
+        conn.execute("SELECT name FROM school.serial_locks FOR UPDATE").fetchall()
+    ),
+    ("write_limits", "read"): read_all("write_limits"),
+    ("write_limits", "update"): lambda conn, w, role: (
+        conn.execute("UPDATE school.write_limits SET per_minute = 1000000").rowcount
+    ),
+    ("write_counts", "read"): read_all("write_counts"),
+    ("write_counts", "delete"): lambda conn, w, role: (
+        conn.execute("DELETE FROM school.write_counts").rowcount
+    ),
     ("roles", "read"): lambda conn, w, role: conn.execute(
         "SELECT count(*) FROM school.roles WHERE name = 'Student'"
     ).fetchone()[0],
@@ -534,13 +559,13 @@ OPS: dict[tuple[str, str], Op] = {
         "school_years", name="2030-2031", starts_on="2030-06-01", ends_on="2031-05-31"
     ),
     ("school_years", "update"): update("school_years", "ends_on = ends_on + 1", "Y"),
-    ("school_years", "delete"): delete("school_years", "Y0"),
+    ("school_years", "delete"): delete_via("delete_school_year", "Y0"),
     ("sections", "read"): read("sections", "SA"),
     ("sections", "insert"): insert(
         "sections", name="Section C", grade_level="Grade 8", school_year_id=Ref("Y")
     ),
     ("sections", "update"): update("sections", "capacity = 41", "SA"),
-    ("sections", "delete"): delete("sections", "SE"),
+    ("sections", "delete"): delete_via("delete_section", "SE"),
     ("enrollment_progress", "read_own"): read("enrollment_progress", "E1"),
     ("enrollment_progress", "read_other"): read("enrollment_progress", "E2"),
     # (no section: SA belongs to the current year, and a section must be of the same year)
@@ -638,13 +663,14 @@ OPS: dict[tuple[str, str], Op] = {
     ("subjects", "insert"): insert("subjects", section_id=Ref("SA"), name="History"),
     ("subjects", "update"): update("subjects", "description = 'Numbers'", "SUB1"),
     ("subjects", "assign_teacher"): update("subjects", "teacher_id = %s", "SUB1", refs=["T2"]),
-    ("subjects", "delete"): delete("subjects", "SUB1"),
+    ("subjects", "delete"): delete_via("delete_subject", "SUB1"),
     **owned_table_ops(
         "modules",
         "MOD",
         "teacher_id",
         {"section_id": Ref("SA"), "title": "Decimals", "file_url": "https://files.example/d.pdf"},
         "title = 'Renamed'",
+        "delete_module",
     ),
     **owned_table_ops(
         "tasks",
@@ -652,6 +678,7 @@ OPS: dict[tuple[str, str], Op] = {
         "teacher_id",
         {"section_id": Ref("SA"), "title": "Homework", "task_type": "Assignment"},
         "title = 'Renamed'",
+        "delete_task",
     ),
     **owned_table_ops(
         "meetings",
@@ -664,6 +691,7 @@ OPS: dict[tuple[str, str], Op] = {
             "scheduled_at": "2030-01-01 10:00+00",
         },
         "title = 'Renamed'",
+        "delete_meeting",
     ),
     ("messages", "read_own"): read("messages", "msg_to_me"),
     ("messages", "read_other"): read("messages", "MSG_OTHER"),
@@ -691,8 +719,8 @@ OPS: dict[tuple[str, str], Op] = {
     ("announcements", "reassign_own"): update(
         "announcements", "posted_by = %s", "my_post", refs=["ADM2"]
     ),
-    ("announcements", "delete_own"): delete("announcements", "my_post"),
-    ("announcements", "delete_other"): delete("announcements", "ANN"),
+    ("announcements", "delete_own"): delete_via("delete_announcement", "my_post"),
+    ("announcements", "delete_other"): delete_via("delete_announcement", "ANN"),
     ("events", "read"): read("events", "EVT"),
     ("events", "insert"): insert(
         "events", title="Play", start_date="2030-01-01 10:00+00", created_by=Ref("me")
@@ -703,8 +731,8 @@ OPS: dict[tuple[str, str], Op] = {
     ("events", "update_own"): update("events", "title = 'Edited'", "my_event"),
     ("events", "update_other"): update("events", "title = 'Edited'", "EVT"),
     ("events", "reassign_own"): update("events", "created_by = %s", "my_event", refs=["ADM2"]),
-    ("events", "delete_own"): delete("events", "my_event"),
-    ("events", "delete_other"): delete("events", "EVT"),
+    ("events", "delete_own"): delete_via("delete_event", "my_event"),
+    ("events", "delete_other"): delete_via("delete_event", "EVT"),
     ("fees", "read_own"): read("fees", "F1"),
     ("fees", "read_other"): read("fees", "F2"),
     ("fees", "insert"): insert("fees", student_id=Ref("S1"), fee_type="Books", amount="50.00"),
@@ -734,7 +762,7 @@ OPS: dict[tuple[str, str], Op] = {
     ("fee_types", "read"): read("fee_types", "FT"),
     ("fee_types", "insert"): insert("fee_types", name="Field trip"),
     ("fee_types", "update"): update("fee_types", "description = 'Tuition proper'", "FT"),
-    ("fee_types", "delete"): delete("fee_types", "FT_UNUSED"),
+    ("fee_types", "delete"): delete_via("delete_fee_type", "FT_UNUSED"),
     ("fee_schedules", "read"): read("fee_schedules", "SCH"),
     ("fee_schedules", "insert"): insert(
         "fee_schedules",
@@ -745,7 +773,7 @@ OPS: dict[tuple[str, str], Op] = {
         due_date="2025-08-31",
     ),
     ("fee_schedules", "update"): update("fee_schedules", "due_date = due_date + 1", "SCH"),
-    ("fee_schedules", "delete"): delete("fee_schedules", "SCH_UNUSED"),
+    ("fee_schedules", "delete"): delete_via("delete_fee_schedule", "SCH_UNUSED"),
     ("fee_schedule_installments", "read"): read("fee_schedule_installments", "SCHI"),
     ("fee_schedule_installments", "insert"): insert(
         "fee_schedule_installments",

@@ -20,6 +20,7 @@ from textual.widgets import Select
 
 from school_tui.app import SchoolApp
 from school_tui.db import chat
+from school_tui.db.errors import NotAllowed
 from school_tui.screens.auth.login import LoginScreen
 from school_tui.screens.chat.alerts import TOASTS_ON_SCREEN
 from school_tui.screens.chat.screen import ChatScreen, ContactSearch
@@ -248,7 +249,7 @@ async def test_students_cannot_message_students_even_with_psql(school):
                 "VALUES (school.me(), %s, 'psst')",
                 (other,),
             )
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with pytest.raises(NotAllowed):  # the app's send: the same refusal, as db/ names it
             chat.send(conn, other, "psst", uuid.uuid4())
         assert {c.id for c in chat.search_contacts(conn, "Ana")} == {teacher}
         assert chat.search_contacts(conn, "", role="Student") == []
@@ -267,6 +268,37 @@ async def test_students_cannot_message_students_even_with_psql(school):
         assert set(search.found) == {teacher}
         roles = [option[1] for option in search.query_one(Select)._options]
         assert "Student" not in roles and "Teacher" in roles
+
+
+async def test_sending_past_the_rate_is_told_under_the_box_and_kept(school):
+    """The database refuses past a person's chat rate (school.write_limits): the app says
+    so under the compose box, keeps the text, and the app goes on."""
+    teacher = school.add_person("Teacher", email="t@rate.test")
+    student = school.add_person("Student", email="s@rate.test")
+    school.admin.execute(
+        "INSERT INTO school.messages (sender_id, receiver_id, message) VALUES (%s, %s, 'hi')",
+        (teacher, student),
+    )
+    school.admin.execute(
+        "UPDATE school.write_limits SET per_minute = 1 WHERE kind = 'chat message'"
+    )
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _logged_in(pilot, "s@rate.test")
+        screen = await _open_chat(pilot)
+        await wait_until(pilot, lambda: _showing(app, teacher, "hi"), "the conversation")
+        compose = ChatPage(app).compose_field
+        error = screen.query_one("#chat-error")
+        compose.value = "first"
+        compose.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: _showing(app, teacher, "first"), "the first message")
+        compose.value = "second"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: error.has_class("-shown"), "the refusal")
+        assert "Chat message: at most 1 a minute" in str(error.render())
+        assert compose.value == "second"
+        assert isinstance(app.screen, ChatScreen)  # no error modal, no banner
 
 
 async def test_empty_and_oversized_messages_are_refused(school):

@@ -24,7 +24,7 @@ from school_tui.auth.login import login
 from school_tui.db import chat
 from school_tui.widgets.banner import ConnectionBanner
 from tests import pages
-from tests.harness import DEMO_PASSWORD, SchoolFactory, wait_until
+from tests.harness import DEMO_PASSWORD, SchoolFactory, raise_write_limits, wait_until
 
 THREAD_TIMEOUT = 60.0
 FAR_BELOW = 100_000  # ids the school moves on while a transaction stays open  # seconds a helper thread may take; a hang fails the test, never blocks
@@ -404,6 +404,7 @@ async def test_burst_is_coalesced_and_the_ui_keeps_taking_keys(school):
     """A class answers its teacher at once: five students, 100 messages each, about a second.
     Every message arrives once, in far fewer batches than messages, and the app still takes
     a key press in the middle of it."""
+    raise_write_limits(school.admin)  # a class's burst: more than a person sends a minute
     teacher = school.add_person("Teacher", email="t@burst.test")
     students = [
         school.add_person("Student", email=f"s{i}@burst.test") for i in range(BURST_SENDERS)

@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 
 from school_tui.db import chat
 from school_tui.db.connect import APP_ROLE_GROUP
+from school_tui.db.errors import Refused
 from school_tui.runtime.messages import (
     ConnectionRestored,
     ContactsFound,
@@ -388,6 +389,9 @@ class ChatScreen(Screen):
     def _send(self, partner_id: int, text: str, key: uuid.UUID) -> None:
         try:
             rows = self.session.run(lambda conn: chat.send_and_read(conn, partner_id, text, key))
+        except Refused as refusal:  # past the rate a person may send: say so under the box
+            deliver(self._send_refused, refusal.message)
+            return
         except Exception:
             deliver(self._send_failed)
             raise  # db_work hands it to the app: the banner, or the readable error
@@ -406,6 +410,10 @@ class ChatScreen(Screen):
                 self.view.add_live([row])
             if not self.conversations.bump(partner_id, row, 0):
                 self._reload_conversations_soon()
+
+    def _send_refused(self, message: str) -> None:
+        self._send_failed()
+        self.show_error(message[:1].upper() + message[1:])
 
     def _send_failed(self) -> None:
         self._sending = False  # the text stays in the box; Enter retries with the same key
