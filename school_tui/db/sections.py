@@ -175,7 +175,8 @@ def delete_section(conn: psycopg.Connection, section_id: int) -> None:
     (sections_delete_if_empty, sql/schema/03_sections.sql): nothing of another role's goes
     with it."""
     with refusals():
-        if not conn.execute("DELETE FROM school.sections WHERE id = %s", (section_id,)).rowcount:
+        deleted = conn.execute("SELECT school.delete_section(%s)", (section_id,)).fetchone()
+        if not deleted or not deleted[0]:
             raise Refused("section", "section: it no longer exists")
 
 

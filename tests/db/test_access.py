@@ -1562,16 +1562,12 @@ def test_posts_name_their_poster_and_only_they_or_an_admin_change_them(demo_scho
             "RETURNING posted_by"
         ).fetchone()[0]
         assert mine == demo_school.user_id("coordinator@demo.school")
-        for query in (
-            "UPDATE school.announcements SET title = 'Defaced' WHERE id = %s",
-            "DELETE FROM school.announcements WHERE id = %s",
-        ):
-            assert conn.execute(query, (admins_post,)).rowcount == 0
+        edit = "UPDATE school.announcements SET title = 'Defaced' WHERE id = %s"
+        assert conn.execute(edit, (admins_post,)).rowcount == 0
+        remove = "SELECT school.delete_announcement(%s)"
+        assert conn.execute(remove, (admins_post,)).fetchone()[0] == 0
     with _demo_conn(demo_school, "principal@demo.school", autocommit=True) as conn:
-        assert (
-            conn.execute("DELETE FROM school.announcements WHERE id = %s", (admins_post,)).rowcount
-            == 0
-        )
+        assert conn.execute(remove, (admins_post,)).fetchone()[0] == 0
     assert (
         admin.execute(
             "SELECT title, posted_by FROM school.announcements WHERE id = %s", (admins_post,)
@@ -1618,7 +1614,7 @@ def test_section_holding_work_is_not_deleted(demo_school):
         assert f"{before['modules']} module(s)" in message
         assert f"{before['meetings']} meeting(s)" in message
         with pytest.raises(errors.ObjectInUse):
-            conn.execute("DELETE FROM school.sections WHERE id = %s", (section,))
+            conn.execute("SELECT school.delete_section(%s)", (section,))
     after = {
         t: admin.execute(
             sql.SQL("SELECT count(*) FROM {} WHERE section_id = %s").format(_table(t)), (section,)
