@@ -38,4 +38,4 @@ SET check_function_bodies = off;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC;
 
 INSERT INTO schema_version (version, description)
-VALUES (14, 'the schema stated whole, one file per domain');
+VALUES (15, 'per-account lockout of logins after repeated wrong passwords');

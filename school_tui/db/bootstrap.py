@@ -338,7 +338,10 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
         with conn.transaction():
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
             conn.execute("SET LOCAL search_path = school, pg_catalog")
+            restate_functions(conn, roles)
             conn.execute(render(migration.path.read_text(), roles, conn))
+            # as schema.sql ends: nobody runs a function but by a grant
+            conn.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC")
             conn.execute(
                 "INSERT INTO school.schema_version (version, description) VALUES (%s, %s)",
                 (migration.version, migration.path.stem.split("_", 1)[1].replace("_", " ")),
@@ -346,6 +349,16 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
         current = migration.version
     _ensure_search_index(conn, roles)
     return current
+
+
+def restate_functions(conn: psycopg.Connection, roles: RoleNames) -> None:
+    """State every function of the schema files again, as the owner, inside the caller's
+    transaction: functions are code, so a migration carries only what is not (tables,
+    grants), and the functions it grants are already there. Bodies are not checked now:
+    a function may name a table the migration is about to make."""
+    conn.execute("SET LOCAL check_function_bodies = off")
+    for definition in function_definitions(render(schema_text(), roles, conn)):
+        conn.execute(definition)
 
 
 def carry_forward(conn: psycopg.Connection, roles: RoleNames) -> None:
@@ -357,9 +370,7 @@ def carry_forward(conn: psycopg.Connection, roles: RoleNames) -> None:
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
         conn.execute("SET LOCAL search_path = school, pg_catalog")
-        conn.execute("SET LOCAL check_function_bodies = off")
-        for definition in function_definitions(render(schema_text(), roles, conn)):
-            conn.execute(definition)
+        restate_functions(conn, roles)
         conn.execute(render((sql_dir() / CARRY_FORWARD).read_text(), roles, conn))
         conn.execute(
             "INSERT INTO school.schema_version (version, description) VALUES (%s, %s)",

@@ -47,7 +47,8 @@ MAX_CONNECTIONS = 800
 #   connection slot gets fewer than one wrong guess per second (benchmarks/auth.py).
 # - the log: failed logins ("password authentication failed", SQLSTATE 28P01) are written as
 #   JSON lines to data/log/, one file per weekday, overwritten a week later, so that the
-#   Admin's "Failed logins" pane can count them (school_tui/db/security.py).
+#   Admin's "Failed logins" pane can count them (school_tui/db/security.py) and the login
+#   watcher can lock an account after repeated failures (school_tui/db/lockout.py).
 AUTH_DELAY_MS = 1000
 MANAGED_CONF = "school_tui.conf"
 MANAGED_SETTINGS = {
@@ -62,6 +63,8 @@ MANAGED_SETTINGS = {
     "log_truncate_on_rotation": "on",
     "log_timezone": "UTC",
     "log_min_messages": "warning",
+    # the lockout watcher (school_tui/db/lockout.py) ends a streak of failures at a success
+    "log_connections": "authorization",
 }
 
 
