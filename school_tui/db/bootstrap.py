@@ -263,6 +263,32 @@ def grant_database_access(
             )
 
 
+# What would tell the public pre-login role (or anyone outside the school's groups) which
+# logins exist, their groups and who is online: readable by PUBLIC in every new database.
+# In the school's database only the school's groups and owner may read them (privileges on
+# pg_catalog are per database; a clone of it keeps them). See docs/security-model.md,
+# "Account enumeration", for what still tells a real login from a decoy.
+ACCOUNT_CATALOGS = ("pg_roles", "pg_user", "pg_auth_members", "pg_group", "pg_stat_activity")
+ACCOUNT_FUNCTIONS = (
+    "pg_get_userbyid(oid)",
+    "pg_stat_get_activity(integer)",
+    "pg_stat_get_backend_userid(integer)",
+)
+
+
+def hide_accounts(conn: psycopg.Connection, roles: RoleNames) -> None:
+    """As a superuser, in the school's database: the account catalogs for the school only."""
+    readers = sql.SQL(", ").join([sql.Identifier(roles.member), sql.Identifier(roles.owner)])
+    for view in ACCOUNT_CATALOGS:
+        name = sql.Identifier("pg_catalog", view)
+        conn.execute(sql.SQL("REVOKE SELECT ON {} FROM PUBLIC").format(name))
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(name, readers))
+    for function in ACCOUNT_FUNCTIONS:
+        signature = sql.SQL("pg_catalog." + function)
+        conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(signature))
+        conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(signature, readers))
+
+
 def _check_prefix_free(conn: psycopg.Connection, dbname: str, roles: RoleNames) -> None:
     if not _role_exists(conn, roles.member):
         return
@@ -292,6 +318,7 @@ def init(conn: psycopg.Connection, roles: RoleNames, lock_down_server: bool = Fa
         _check_prefix_free(conn, dbname, roles)
         ensure_roles(conn, roles)
         grant_database_access(conn, dbname, roles, lock_down_server)
+        hide_accounts(conn, roles)
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         if schema_version(conn) is None:
             conn.execute(
@@ -348,6 +375,7 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
             )
         current = migration.version
     _ensure_search_index(conn, roles)
+    hide_accounts(conn, roles)
     return current
 
 
