@@ -155,3 +155,43 @@ def test_only_the_watcher_and_the_admin_touch_lockouts(watched):
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement, args)
+
+
+async def test_the_admin_sees_a_locked_account_and_unlocks_it(school):
+    from textual.widgets import DataTable
+
+    from school_tui.app import SchoolApp
+    from school_tui.widgets.confirm import ConfirmModal
+    from tests.harness import log_in, wait_until
+    from tests.ui.test_accounts import SIZE, open_people
+
+    school.add_person("Admin", email="a@lockout.test", first_name="Ada")
+    teacher = school.add_person("Teacher", email="t@lockout.test", first_name="Kim")
+    login = school.login_role(teacher)
+    for _ in range(3):  # what the watcher calls for three wrong passwords in the log
+        school.admin.execute("SELECT school.login_failed(%s, now())", (login,))
+    assert _locked(school, teacher)
+
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "a@lockout.test")
+        screen = await open_people(pilot)
+        table = screen.query_one(DataTable)
+        assert str(table.get_cell(str(teacher), "account")) == "locked"
+        table.focus()
+        table.move_cursor(row=table.get_row_index(str(teacher)))
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await pilot.press("y")
+        await wait_until(
+            pilot,
+            lambda: (
+                app.screen is screen and str(table.get_cell(str(teacher), "account")) == "active"
+            ),
+            "the account unlocked",
+        )
+    assert not _locked(school, teacher)
+    valid_until = school.admin.execute(
+        "SELECT rolvaliduntil::text FROM pg_roles WHERE rolname = %s", (login,)
+    ).fetchone()[0]
+    assert valid_until == "infinity"
