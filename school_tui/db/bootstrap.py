@@ -289,6 +289,67 @@ def hide_accounts(conn: psycopg.Connection, roles: RoleNames) -> None:
         conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(signature, readers))
 
 
+# The login guard (PostgreSQL 17+: login event triggers): a person's session whose password
+# verifier is not the one the school's functions last set (credentials.verifier_sha) is
+# refused, so ALTER ROLE CURRENT_USER PASSWORD, which skips argon2 and the password policy,
+# only locks the person out until an Admin resets their password. Made by a superuser:
+# only a superuser reads pg_authid or makes event triggers. Its own schema, owned by the
+# superuser, so the school's owner cannot replace it. Any other error lets the login in:
+# the guard must never be what stops a school.
+LOGIN_GUARD_SCHEMA = "school_login_guard"
+LOGIN_GUARD = """
+CREATE SCHEMA IF NOT EXISTS school_login_guard;
+REVOKE ALL ON SCHEMA school_login_guard FROM PUBLIC;
+CREATE OR REPLACE FUNCTION school_login_guard.check_login() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $guard$
+DECLARE
+    v_recorded bytea;
+    v_actual text;
+BEGIN
+    BEGIN
+        SELECT c.verifier_sha INTO v_recorded
+          FROM school.users u JOIN school.credentials c ON c.user_id = u.id
+         WHERE u.login_role = session_user;
+        IF v_recorded IS NULL THEN
+            RETURN;
+        END IF;
+        SELECT rolpassword INTO v_actual FROM pg_catalog.pg_authid WHERE rolname = session_user;
+    EXCEPTION WHEN others THEN
+        RETURN;
+    END;
+    IF v_actual IS NULL OR sha256(convert_to(v_actual, 'UTF8')) <> v_recorded THEN
+        RAISE EXCEPTION 'password authentication failed for user "%"', session_user
+            USING ERRCODE = 'invalid_password',
+                  DETAIL = 'the password was not set through the school''s functions';
+    END IF;
+END
+$guard$;
+REVOKE ALL ON FUNCTION school_login_guard.check_login() FROM PUBLIC;
+"""
+LOGIN_GUARD_TRIGGER = "school_login_guard"
+
+
+def install_login_guard(conn: psycopg.Connection) -> bool:
+    """As a superuser, in the school's database. False where the server has no login event
+    triggers (before PostgreSQL 17) or the connection is no superuser's."""
+    if conn.info.server_version < 170000:
+        return False
+    if conn.execute("SELECT current_setting('is_superuser')").fetchone()[0] != "on":
+        return False
+    conn.execute(LOGIN_GUARD)
+    exists = conn.execute(
+        "SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = %s", (LOGIN_GUARD_TRIGGER,)
+    ).fetchone()
+    if not exists:
+        conn.execute(
+            sql.SQL("CREATE EVENT TRIGGER {} ON login EXECUTE FUNCTION {}").format(
+                sql.Identifier(LOGIN_GUARD_TRIGGER),
+                sql.SQL("school_login_guard.check_login()"),
+            )
+        )
+    return True
+
+
 def _check_prefix_free(conn: psycopg.Connection, dbname: str, roles: RoleNames) -> None:
     if not _role_exists(conn, roles.member):
         return
@@ -350,6 +411,10 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
     if current is None:
         raise BootstrapError("this database has no school schema yet: run `school-tui db init`")
     ensure_trigram(conn)
+    # as the connected superuser, before any migration's SET LOCAL ROLE (which, inside a
+    # caller's transaction, lasts to its end)
+    hide_accounts(conn, roles)
+    install_login_guard(conn)
     if current < SCHEMA_BASE:
         if current != CHAIN_VERSION:
             raise BootstrapError(
@@ -375,7 +440,6 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
             )
         current = migration.version
     _ensure_search_index(conn, roles)
-    hide_accounts(conn, roles)
     return current
 
 

@@ -10,3 +10,11 @@ CREATE TABLE login_lockouts (
 SELECT audit_table('school.login_lockouts');
 
 GRANT EXECUTE ON FUNCTION unlock_login(int), locked_logins() TO {{admin}};
+
+-- The login guard's record of each verifier the school's functions set (NULL until the
+-- person's next password: such logins are not checked until then).
+ALTER TABLE credentials ADD COLUMN verifier_sha bytea;
+DROP TRIGGER audit ON credentials;
+DROP TRIGGER audit_insert ON credentials;
+DROP TRIGGER audit_truncate ON credentials;
+SELECT audit_table('school.credentials', 'salt', 'verifier_sha');

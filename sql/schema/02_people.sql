@@ -68,12 +68,17 @@ CREATE INDEX users_login_role_c_idx ON users (login_role COLLATE "C");
 CREATE TABLE credentials (
     user_id int PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     salt    bytea NOT NULL CHECK (length(salt) BETWEEN 16 AND 64),
-    set_at  timestamptz NOT NULL DEFAULT now()
+    set_at  timestamptz NOT NULL DEFAULT now(),
+    -- sha256 of the SCRAM verifier the school's functions last set for this login. A login
+    -- whose verifier in pg_authid differs (set with ALTER ROLE CURRENT_USER PASSWORD,
+    -- skipping argon2 and the policy) is refused by the login guard (bootstrap.LOGIN_GUARD).
+    -- NULL: set before the guard existed, not checked until the next password.
+    verifier_sha bytea
 );
 
 SELECT audit_table('school.roles');
 SELECT audit_table('school.users');
-SELECT audit_table('school.credentials', 'salt');
+SELECT audit_table('school.credentials', 'salt', 'verifier_sha');
 
 -- =====================================================================================
 -- Who is this connection? Keyed on session_user, which neither SET ROLE nor set_config can
@@ -288,7 +293,8 @@ BEGIN
                               must_change_password)
     VALUES (v_role_id, p_first_name, p_last_name, p_email, v_login, coalesce(p_must_change, true))
     RETURNING id INTO v_id;
-    INSERT INTO school.credentials (user_id, salt) VALUES (v_id, p_salt);
+    INSERT INTO school.credentials (user_id, salt, verifier_sha)
+    VALUES (v_id, p_salt, sha256(convert_to(p_verifier, 'UTF8')));
     INSERT INTO school.online_status (user_id) VALUES (v_id);
     EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', v_login, p_verifier);
     PERFORM school.sync_login(v_id);
@@ -356,8 +362,10 @@ BEGIN
     END IF;
     UPDATE school.users SET must_change_password = true WHERE id = p_user_id;
     PERFORM school.sync_login(p_user_id);
-    INSERT INTO school.credentials (user_id, salt) VALUES (p_user_id, p_salt)
-    ON CONFLICT (user_id) DO UPDATE SET salt = EXCLUDED.salt, set_at = now();
+    INSERT INTO school.credentials (user_id, salt, verifier_sha)
+    VALUES (p_user_id, p_salt, sha256(convert_to(p_verifier, 'UTF8')))
+    ON CONFLICT (user_id) DO UPDATE
+        SET salt = EXCLUDED.salt, verifier_sha = EXCLUDED.verifier_sha, set_at = now();
     EXECUTE format('ALTER ROLE %I PASSWORD %L', v_login, p_verifier);
     PERFORM school.end_sessions(v_login);
 END
@@ -456,7 +464,9 @@ BEGIN
     IF p_salt IS NULL OR length(p_salt) NOT BETWEEN 16 AND 64 THEN
         RAISE EXCEPTION 'password: the salt must be 16 to 64 bytes' USING ERRCODE = 'check_violation';
     END IF;
-    UPDATE school.credentials SET salt = p_salt, set_at = now() WHERE user_id = v_id;
+    UPDATE school.credentials
+       SET salt = p_salt, verifier_sha = sha256(convert_to(p_verifier, 'UTF8')), set_at = now()
+     WHERE user_id = v_id;
     EXECUTE format('ALTER ROLE %I PASSWORD %L', session_user, p_verifier);
     -- The trigger gives the login its group back.
     UPDATE school.users SET must_change_password = false WHERE id = v_id;

@@ -144,3 +144,26 @@ def test_the_prelogin_role_cannot_list_accounts(password_school):
     # A person still reads what the app needs (names of roles, who is online).
     with school.connect_as(user_id, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM pg_catalog.pg_stat_activity").fetchone()[0]
+
+
+def test_a_password_set_around_the_functions_opens_nothing(password_school):
+    """ALTER ROLE CURRENT_USER PASSWORD skips argon2 and the policy: the login guard refuses
+    the next login, with the new password as with the old."""
+    school = password_school
+    if school.server.major_version < 17:
+        pytest.skip("login event triggers are PostgreSQL 17+")
+    email = "omar.haddad@test.school"
+    user_id = school.add_person("Teacher", email=email)
+    login_role = school.login_role(user_id)
+    with school.connect_as(user_id, autocommit=True) as conn:
+        conn.execute("ALTER ROLE CURRENT_USER PASSWORD 'weak'")
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(school.target.person(login_role, "weak")).close()
+    assert "password authentication failed" in str(refused.value)
+    with pytest.raises(auth.LoginFailed):
+        auth.login(school.target, email, school.passwords[email])
+    # An Admin's temporary password (through the functions) lets them in again.
+    from school_tui.db import people
+
+    temporary = people.reset_password(school.admin, user_id)
+    auth.login(school.target, email, temporary).close()
