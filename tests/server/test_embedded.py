@@ -522,10 +522,8 @@ def test_provisioning_commits_each_migration_on_its_own(server, tmp_path, monkey
     from school_tui.server.provision import ensure_embedded_database
 
     sql_dir = tmp_path / "sql"
-    shutil.copytree(bootstrap.sql_dir(), sql_dir)
-    for old in (sql_dir / "migrations").glob("*.sql"):
-        old.unlink()
-    base = bootstrap.latest_version(sql_dir / "migrations")
+    shutil.copytree(bootstrap.sql_dir(), sql_dir)  # the real migrations stay: schema.sql's
+    base = bootstrap.latest_version(sql_dir / "migrations")  # version is the latest one
     monkeypatch.setattr(bootstrap, "sql_dir", lambda: sql_dir)
     prefix = "p" + os.urandom(3).hex()
     target = Target(server.conninfo(dbname=f"{prefix}_school"), RoleNames(prefix), server)
