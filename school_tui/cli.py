@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     server_sub.add_parser("start", help="start it (and keep it running)")
     server_sub.add_parser("stop", help="stop it")
     server_sub.add_parser("info", help="where it lives and how to reach it with psql")
+    server_sub.add_parser(
+        "watch-logins",
+        help="lock accounts after repeated wrong passwords, from the server's JSON log "
+        "(run it as a service beside a server of your own; as a superuser)",
+    )
     return parser
 
 
@@ -114,6 +119,8 @@ def _admin_connection(target):
 def _admin_command(args, target) -> int:
     from school_tui.db import bootstrap
 
+    if args.command == "server" and args.server_command == "watch-logins":
+        return _watch_logins(target)
     if args.command == "server":
         return _server_command(args, target)
     with _admin_connection(target) as conn:
@@ -171,6 +178,30 @@ def _user_add(conn, args) -> int:
     )
     print(f"created person {user_id} ({args.role}) {args.email}")
     print(f"one-time password (shown once; must be changed at first login): {password}")
+    return 0
+
+
+def _watch_logins(target) -> int:
+    """Follow the server's log until interrupted (docs/security-model.md, "Lockout")."""
+    import signal
+    import threading
+
+    from school_tui.db import lockout
+
+    if target.embedded_server is not None:
+        from school_tui.server.provision import ensure_embedded_database
+
+        ensure_embedded_database(target, progress=_print_progress)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"watching logins to {target.dbname}", flush=True)
+    lockout.watch(
+        target.admin(),
+        target.dbname or "",
+        stop,
+        on_lock=lambda login: print(f"locked {login}", flush=True),
+    )
     return 0
 
 

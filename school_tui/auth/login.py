@@ -13,7 +13,8 @@ from school_tui.auth.passwords import derive_db_password
 from school_tui.db import people
 from school_tui.db.connect import Target
 
-LOGIN_FAILED = "Wrong email or password."
+# The same words for an unknown email, a wrong password and a locked account.
+LOGIN_FAILED = "Wrong email or password. Three in a row lock an account for a while."
 # What PostgreSQL says when the login itself is refused (as opposed to the server being down).
 _AUTH_FAILURES = (
     "password authentication failed",

@@ -340,6 +340,97 @@ def hide_statistics(conn: psycopg.Connection, roles: RoleNames) -> bool:
     return True
 
 
+# What would tell the public pre-login role (or anyone outside the school's groups) which
+# logins exist, their groups and who is online: readable by PUBLIC in every new database.
+# In the school's database only the school's groups and owner may read them (privileges on
+# pg_catalog are per database; a clone of it keeps them). See docs/security-model.md,
+# "Account enumeration", for what still tells a real login from a decoy.
+ACCOUNT_CATALOGS = ("pg_roles", "pg_user", "pg_auth_members", "pg_group", "pg_stat_activity")
+ACCOUNT_FUNCTIONS = (
+    "pg_get_userbyid(oid)",
+    "pg_stat_get_activity(integer)",
+    "pg_stat_get_backend_userid(integer)",
+)
+
+
+def hide_accounts(conn: psycopg.Connection, roles: RoleNames) -> bool:
+    """As a superuser, in the school's database: the account catalogs for the school only.
+    Returns whether it was done (a DBA who is no superuser is told by `db status`)."""
+    if conn.execute("SELECT current_setting('is_superuser')").fetchone()[0] != "on":
+        return False
+    readers = sql.SQL(", ").join([sql.Identifier(roles.member), sql.Identifier(roles.owner)])
+    for view in ACCOUNT_CATALOGS:
+        name = sql.Identifier("pg_catalog", view)
+        conn.execute(sql.SQL("REVOKE SELECT ON {} FROM PUBLIC").format(name))
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(name, readers))
+    for function in ACCOUNT_FUNCTIONS:
+        signature = sql.SQL("pg_catalog." + function)
+        conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(signature))
+        conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(signature, readers))
+    return True
+
+
+# The login guard (PostgreSQL 17+: login event triggers): a person's session whose password
+# verifier is not the one the school's functions last set (credentials.verifier_sha) is
+# refused, so ALTER ROLE CURRENT_USER PASSWORD, which skips argon2 and the password policy,
+# only locks the person out until an Admin resets their password. Made by a superuser:
+# only a superuser reads pg_authid or makes event triggers. Its own schema, owned by the
+# superuser, so the school's owner cannot replace it. Any other error lets the login in:
+# the guard must never be what stops a school.
+LOGIN_GUARD_SCHEMA = "school_login_guard"
+LOGIN_GUARD = """
+CREATE SCHEMA IF NOT EXISTS school_login_guard;
+REVOKE ALL ON SCHEMA school_login_guard FROM PUBLIC;
+CREATE OR REPLACE FUNCTION school_login_guard.check_login() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $guard$
+DECLARE
+    v_recorded bytea;
+    v_actual text;
+BEGIN
+    BEGIN
+        SELECT c.verifier_sha INTO v_recorded
+          FROM school.users u JOIN school.credentials c ON c.user_id = u.id
+         WHERE u.login_role = session_user;
+        IF v_recorded IS NULL THEN
+            RETURN;
+        END IF;
+        SELECT rolpassword INTO v_actual FROM pg_catalog.pg_authid WHERE rolname = session_user;
+    EXCEPTION WHEN others THEN
+        RETURN;
+    END;
+    IF v_actual IS NULL OR sha256(convert_to(v_actual, 'UTF8')) <> v_recorded THEN
+        RAISE EXCEPTION 'password authentication failed for user "%"', session_user
+            USING ERRCODE = 'invalid_password',
+                  DETAIL = 'the password was not set through the school''s functions';
+    END IF;
+END
+$guard$;
+REVOKE ALL ON FUNCTION school_login_guard.check_login() FROM PUBLIC;
+"""
+LOGIN_GUARD_TRIGGER = "school_login_guard"
+
+
+def install_login_guard(conn: psycopg.Connection) -> bool:
+    """As a superuser, in the school's database. False where the server has no login event
+    triggers (before PostgreSQL 17) or the connection is no superuser's."""
+    if conn.info.server_version < 170000:
+        return False
+    if conn.execute("SELECT current_setting('is_superuser')").fetchone()[0] != "on":
+        return False
+    conn.execute(LOGIN_GUARD)
+    exists = conn.execute(
+        "SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = %s", (LOGIN_GUARD_TRIGGER,)
+    ).fetchone()
+    if not exists:
+        conn.execute(
+            sql.SQL("CREATE EVENT TRIGGER {} ON login EXECUTE FUNCTION {}").format(
+                sql.Identifier(LOGIN_GUARD_TRIGGER),
+                sql.SQL("school_login_guard.check_login()"),
+            )
+        )
+    return True
+
+
 def _check_prefix_free(conn: psycopg.Connection, dbname: str, roles: RoleNames) -> None:
     if not _role_exists(conn, roles.member):
         return
@@ -369,6 +460,7 @@ def init(conn: psycopg.Connection, roles: RoleNames, lock_down_server: bool = Fa
         _check_prefix_free(conn, dbname, roles)
         ensure_roles(conn, roles)
         grant_database_access(conn, dbname, roles, lock_down_server)
+        hide_accounts(conn, roles)
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         if schema_version(conn) is None:
             conn.execute(
@@ -404,6 +496,10 @@ def upgrade(conn: psycopg.Connection, roles: RoleNames, directory: Path | None =
     # `db status` that they stay open).
     deployment.close_large_objects(conn)
     deployment.let_the_owner_end_stuck_sessions(conn, roles)
+    # as the connected superuser, before any migration's SET LOCAL ROLE (which, inside a
+    # caller's transaction, lasts to its end)
+    hide_accounts(conn, roles)
+    install_login_guard(conn)
     if current < SCHEMA_BASE:
         if current != CHAIN_VERSION:
             raise BootstrapError(
@@ -458,9 +554,7 @@ def carry_forward(conn: psycopg.Connection, roles: RoleNames) -> None:
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(roles.owner)))
         conn.execute("SET LOCAL search_path = school, pg_catalog")
-        conn.execute("SET LOCAL check_function_bodies = off")
-        for definition in function_definitions(render(schema_text(), roles, conn)):
-            conn.execute(definition)
+        restate_functions(conn, roles)
         conn.execute(render((sql_dir() / CARRY_FORWARD).read_text(), roles, conn))
         conn.execute(
             "INSERT INTO school.schema_version (version, description) VALUES (%s, %s)",

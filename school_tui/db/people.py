@@ -204,6 +204,8 @@ class PersonRow:
     must_change_password: bool
     last_login: object  # datetime | None
     status: str = "offline"  # presence: 'online' | 'away' | 'offline' (online_status)
+    # refusing every password after repeated wrong ones (school.locked_logins, db/lockout.py)
+    locked: bool = False
 
     @property
     def full_name(self) -> str:
@@ -213,6 +215,8 @@ class PersonRow:
     def account(self) -> str:
         if not self.is_active:
             return "deactivated"
+        if self.locked:
+            return "locked"
         return "must change password" if self.must_change_password else "active"
 
     @property
@@ -256,9 +260,11 @@ def search_people(
     params.append(limit)
     query = sql.SQL(
         "SELECT u.id, u.first_name, u.last_name, u.email, r.name AS role, u.is_active, "
-        "u.must_change_password, u.last_login, coalesce(o.status, 'offline') AS status "
+        "u.must_change_password, u.last_login, coalesce(o.status, 'offline') AS status, "
+        "l.user_id IS NOT NULL AS locked "
         "FROM school.users u JOIN school.roles r ON r.id = u.role_id "
-        "LEFT JOIN school.online_status o ON o.user_id = u.id WHERE {} "
+        "LEFT JOIN school.online_status o ON o.user_id = u.id "
+        "LEFT JOIN school.locked_logins() l ON l.user_id = u.id WHERE {} "
         "ORDER BY u.last_name, u.first_name, u.id LIMIT %s"
     ).format(where)
     with conn.cursor(row_factory=class_row(PersonRow)) as cur:

@@ -81,9 +81,7 @@ def prelogin_deployment(conn: psycopg.Connection, prelogin_role: str) -> str:
         f"add `local all {prelogin_role} trust` (and `host all {prelogin_role} <network> "
         "trust` for TCP) to pg_hba.conf before the lines that check passwords, then reload"
     )
-    superuser = conn.execute(
-        "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"
-    ).fetchone()[0]
+    superuser = conn.execute("SELECT current_setting('is_superuser') = 'on'").fetchone()[0]
     if not superuser:
         return f"unknown (only a superuser can read pg_hba); a DBA must make sure to {fix}"
     trusted = conn.execute(

@@ -47,7 +47,8 @@ MAX_CONNECTIONS = 800
 #   connection slot gets fewer than one wrong guess per second (benchmarks/auth.py).
 # - the log: failed logins ("password authentication failed", SQLSTATE 28P01) are written as
 #   JSON lines to data/log/, one file per weekday, overwritten a week later, so that the
-#   Admin's "Failed logins" pane can count them (school_tui/db/security.py).
+#   Admin's "Failed logins" pane can count them (school_tui/db/security.py) and the login
+#   watcher can lock an account after repeated failures (school_tui/db/lockout.py).
 # - timeouts: a transaction left idle is ended after a minute, and no statement waits for a
 #   lock longer than 30 s, so nobody holds what others need for long
 #   (school_tui/db/deployment.py: what `db status` asks of a server of one's own).
@@ -67,6 +68,8 @@ MANAGED_SETTINGS = {
     "log_min_messages": "warning",
     "idle_in_transaction_session_timeout": "60s",
     "lock_timeout": "30s",
+    # the lockout watcher (school_tui/db/lockout.py) ends a streak of failures at a success
+    "log_connections": "authorization",
 }
 
 

@@ -67,6 +67,9 @@ def prepare(target: Target, *, demo_if_empty: bool = False, progress: Progress =
         # sees this one as a user and does not stop the server under it.
         target.embedded_server.register_session()
         ensure_embedded_database(target, progress)
+        from school_tui.server import login_watcher
+
+        login_watcher.start(target)
     if demo_if_empty:
         from school_tui.server import demo
 

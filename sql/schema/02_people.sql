@@ -68,12 +68,17 @@ CREATE INDEX users_login_role_c_idx ON users (login_role COLLATE "C");
 CREATE TABLE credentials (
     user_id int PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     salt    bytea NOT NULL CHECK (length(salt) BETWEEN 16 AND 64),
-    set_at  timestamptz NOT NULL DEFAULT now()
+    set_at  timestamptz NOT NULL DEFAULT now(),
+    -- sha256 of the SCRAM verifier the school's functions last set for this login. A login
+    -- whose verifier in pg_authid differs (set with ALTER ROLE CURRENT_USER PASSWORD,
+    -- skipping argon2 and the policy) is refused by the login guard (bootstrap.LOGIN_GUARD).
+    -- NULL: set before the guard existed, not checked until the next password.
+    verifier_sha bytea
 );
 
 SELECT audit_table('school.roles');
 SELECT audit_table('school.users');
-SELECT audit_table('school.credentials', 'salt');
+SELECT audit_table('school.credentials', 'salt', 'verifier_sha');
 
 -- =====================================================================================
 -- Who is this connection? Keyed on session_user, which neither SET ROLE nor set_config can
@@ -288,7 +293,8 @@ BEGIN
                               must_change_password)
     VALUES (v_role_id, p_first_name, p_last_name, p_email, v_login, coalesce(p_must_change, true))
     RETURNING id INTO v_id;
-    INSERT INTO school.credentials (user_id, salt) VALUES (v_id, p_salt);
+    INSERT INTO school.credentials (user_id, salt, verifier_sha)
+    VALUES (v_id, p_salt, sha256(convert_to(p_verifier, 'UTF8')));
     INSERT INTO school.online_status (user_id) VALUES (v_id);
     EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', v_login, p_verifier);
     PERFORM school.sync_login(v_id);
@@ -356,8 +362,10 @@ BEGIN
     END IF;
     UPDATE school.users SET must_change_password = true WHERE id = p_user_id;
     PERFORM school.sync_login(p_user_id);
-    INSERT INTO school.credentials (user_id, salt) VALUES (p_user_id, p_salt)
-    ON CONFLICT (user_id) DO UPDATE SET salt = EXCLUDED.salt, set_at = now();
+    INSERT INTO school.credentials (user_id, salt, verifier_sha)
+    VALUES (p_user_id, p_salt, sha256(convert_to(p_verifier, 'UTF8')))
+    ON CONFLICT (user_id) DO UPDATE
+        SET salt = EXCLUDED.salt, verifier_sha = EXCLUDED.verifier_sha, set_at = now();
     EXECUTE format('ALTER ROLE %I PASSWORD %L', v_login, p_verifier);
     PERFORM school.end_sessions(v_login);
 END
@@ -456,7 +464,9 @@ BEGIN
     IF p_salt IS NULL OR length(p_salt) NOT BETWEEN 16 AND 64 THEN
         RAISE EXCEPTION 'password: the salt must be 16 to 64 bytes' USING ERRCODE = 'check_violation';
     END IF;
-    UPDATE school.credentials SET salt = p_salt, set_at = now() WHERE user_id = v_id;
+    UPDATE school.credentials
+       SET salt = p_salt, verifier_sha = sha256(convert_to(p_verifier, 'UTF8')), set_at = now()
+     WHERE user_id = v_id;
     EXECUTE format('ALTER ROLE %I PASSWORD %L', session_user, p_verifier);
     -- The trigger gives the login its group back.
     UPDATE school.users SET must_change_password = false WHERE id = v_id;
@@ -596,6 +606,151 @@ BEGIN
     ORDER BY max(fd.at) DESC, u.id;
 END
 $$;
+
+-- =====================================================================================
+-- Lockout: after 3 consecutive wrong passwords an account refuses every
+-- password, the right one too, for a cooldown of 1 minute that doubles with each lockout
+-- up to a day; a successful login ends the streak. Enforced by PostgreSQL itself: the
+-- login's VALID UNTIL is set to '-infinity', so the server checks no password for it at all,
+-- whoever connects and however.
+--
+-- Failures are refused before any SQL runs, so they are counted from the server's log by a
+-- watcher (school_tui/db/lockout.py, `school-tui server watch-logins`), which the embedded
+-- server runs and a DBA runs as a service beside a server of their own. It calls
+-- login_failed / login_succeeded / end_lockouts as a superuser or the owner. The Admin sees
+-- locked accounts (locked_logins, NOTIFY on school_lockouts with the person's id) and may
+-- unlock one (unlock_login).
+-- =====================================================================================
+CREATE TABLE login_lockouts (
+    user_id      int PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    failures     int NOT NULL DEFAULT 0 CHECK (failures >= 0),
+    lockouts     int NOT NULL DEFAULT 0 CHECK (lockouts >= 0),
+    locked_until timestamptz,
+    last_failure timestamptz
+);
+SELECT audit_table('school.login_lockouts');
+
+CREATE FUNCTION may_watch_logins() RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+    SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user)
+        OR pg_has_role(session_user, (SELECT role_prefix || '_owner' FROM school.instance), 'MEMBER')
+$$;
+
+-- A wrong password for this login, as the server logged it at p_at. Returns true when it
+-- locked the account.
+CREATE FUNCTION login_failed(p_login text, p_at timestamptz) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_id int;
+    v_row school.login_lockouts;
+BEGIN
+    IF NOT school.may_watch_logins() THEN
+        RAISE EXCEPTION 'only the login watcher may record failed logins'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT id INTO v_id FROM school.users WHERE login_role = p_login;
+    IF v_id IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = p_login) THEN
+        RETURN false;  -- a decoy (unknown email), or another school's person
+    END IF;
+    INSERT INTO school.login_lockouts (user_id) VALUES (v_id) ON CONFLICT DO NOTHING;
+    SELECT * INTO v_row FROM school.login_lockouts WHERE user_id = v_id FOR UPDATE;
+    IF v_row.locked_until IS NOT NULL THEN
+        RETURN false;  -- refused while locked: no password was checked
+    END IF;
+    IF v_row.failures + 1 < 3 THEN
+        UPDATE school.login_lockouts SET failures = failures + 1, last_failure = p_at
+         WHERE user_id = v_id;
+        RETURN false;
+    END IF;
+    UPDATE school.login_lockouts
+       SET failures = 0, lockouts = lockouts + 1, last_failure = p_at,
+           locked_until = now() + least(interval '1 minute' * power(2, least(lockouts, 11)),
+                                        interval '1 day')
+     WHERE user_id = v_id;
+    EXECUTE format('ALTER ROLE %I VALID UNTIL %L', p_login, '-infinity');
+    PERFORM pg_notify('school_lockouts', v_id::text);
+    RETURN true;
+END
+$$;
+
+-- A successful login: the streak of failures, and the growth of the cooldown, start again.
+CREATE FUNCTION login_succeeded(p_login text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT school.may_watch_logins() THEN
+        RAISE EXCEPTION 'only the login watcher may record logins'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    UPDATE school.login_lockouts l SET failures = 0, lockouts = 0
+      FROM school.users u
+     WHERE u.id = l.user_id AND u.login_role = p_login AND l.locked_until IS NULL
+       AND (l.failures > 0 OR l.lockouts > 0);
+END
+$$;
+
+CREATE FUNCTION release_login(p_user_id int) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_login text := (SELECT login_role FROM school.users WHERE id = p_user_id);
+BEGIN
+    UPDATE school.login_lockouts SET locked_until = NULL, failures = 0 WHERE user_id = p_user_id;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = v_login) THEN
+        EXECUTE format('ALTER ROLE %I VALID UNTIL %L', v_login, 'infinity');
+    END IF;
+    PERFORM pg_notify('school_lockouts', p_user_id::text);
+END
+$$;
+
+-- Cooldowns that are over: the accounts take passwords again. Returns how many.
+CREATE FUNCTION end_lockouts() RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+DECLARE
+    v_id int;
+    v_count int := 0;
+BEGIN
+    IF NOT school.may_watch_logins() THEN
+        RAISE EXCEPTION 'only the login watcher may end lockouts'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    FOR v_id IN SELECT user_id FROM school.login_lockouts
+                 WHERE locked_until <= now() FOR UPDATE LOOP
+        PERFORM school.release_login(v_id);
+        v_count := v_count + 1;
+    END LOOP;
+    RETURN v_count;
+END
+$$;
+
+-- The Admin: unlock now (and forget the growth of the cooldown).
+CREATE FUNCTION unlock_login(p_user_id int) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT school.may_administer() THEN
+        RAISE EXCEPTION 'only an Admin may unlock an account' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM school.login_lockouts WHERE user_id = p_user_id
+                   AND locked_until IS NOT NULL) THEN
+        RAISE EXCEPTION 'account: this account is not locked' USING ERRCODE = 'check_violation';
+    END IF;
+    PERFORM school.release_login(p_user_id);
+    UPDATE school.login_lockouts SET lockouts = 0 WHERE user_id = p_user_id;
+END
+$$;
+
+-- The Admin: who is locked, and until when.
+CREATE FUNCTION locked_logins(OUT user_id int, OUT locked_until timestamptz)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT school.may_administer() THEN
+        RAISE EXCEPTION 'only an Admin may see locked accounts' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY SELECT l.user_id, l.locked_until FROM school.login_lockouts l
+                  WHERE l.locked_until IS NOT NULL ORDER BY l.user_id;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION unlock_login(int), locked_logins() TO {{admin}};
 
 -- =====================================================================================
 -- Grants and row-level security. Policies read my_role()/me() in a sub-select so they run

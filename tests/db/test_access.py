@@ -503,6 +503,8 @@ OPS: dict[tuple[str, str], Op] = {
         "credentials", "salt = '\\x00112233445566778899aabbccddeeff'::bytea", "me", "user_id"
     ),
     ("instance", "read"): read_all("instance"),
+    ("login_lockouts", "read_own"): read("login_lockouts", "me", column="user_id"),
+    ("login_lockouts", "update_own"): update("login_lockouts", "failures = 0", "me", "user_id"),
     ("schema_version", "read"): lambda conn, w, role: conn.execute(
         "SELECT count(*) FROM school.schema_version WHERE version = 1"
     ).fetchone()[0],

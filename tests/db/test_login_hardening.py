@@ -110,3 +110,60 @@ def test_the_same_password_from_two_keyboards_logs_in(password_school, chosen, t
     session.close()
     with pytest.raises(auth.LoginFailed):
         auth.login(school.target, email, typed + "x")
+
+
+def test_the_prelogin_role_cannot_list_accounts(password_school):
+    school = password_school
+    email = "vera.holm@test.school"
+    user_id = school.add_person("Guidance", email=email)
+    with psycopg.connect(school.target.prelogin(), autocommit=True) as conn:
+        for query in (
+            "SELECT rolname FROM pg_catalog.pg_roles",
+            "SELECT usename FROM pg_catalog.pg_user",
+            "SELECT roleid FROM pg_catalog.pg_auth_members",
+            "SELECT groname FROM pg_catalog.pg_group",
+            "SELECT usename FROM pg_catalog.pg_stat_activity",
+            "SELECT pg_catalog.pg_get_userbyid(oid) FROM generate_series(16384, 20000) oid",
+            "SELECT * FROM pg_catalog.pg_stat_get_activity(NULL)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(query)
+        # An unknown email's answer has the shape of a real one: a login name of the same
+        # form and a salt of the same length, the same each time it is asked.
+        real = conn.execute("SELECT * FROM school.prelogin_lookup(%s)", (email,)).fetchone()
+        decoy = conn.execute(
+            "SELECT * FROM school.prelogin_lookup('no.one@test.school')"
+        ).fetchone()
+        again = conn.execute(
+            "SELECT * FROM school.prelogin_lookup('NO.ONE@test.school ')"
+        ).fetchone()
+    assert real[0] == school.login_role(user_id)
+    assert decoy == again
+    assert len(decoy[0]) == len(real[0]) and decoy[0][:-16] == real[0][:-16]
+    assert len(bytes(decoy[1])) == len(bytes(real[1]))
+    # A person still reads what the app needs (names of roles, who is online).
+    with school.connect_as(user_id, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_catalog.pg_stat_activity").fetchone()[0]
+
+
+def test_a_password_set_around_the_functions_opens_nothing(password_school):
+    """ALTER ROLE CURRENT_USER PASSWORD skips argon2 and the policy: the login guard refuses
+    the next login, with the new password as with the old."""
+    school = password_school
+    if school.server.major_version < 17:
+        pytest.skip("login event triggers are PostgreSQL 17+")
+    email = "omar.haddad@test.school"
+    user_id = school.add_person("Teacher", email=email)
+    login_role = school.login_role(user_id)
+    with school.connect_as(user_id, autocommit=True) as conn:
+        conn.execute("ALTER ROLE CURRENT_USER PASSWORD 'weak'")
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect(school.target.person(login_role, "weak")).close()
+    assert "password authentication failed" in str(refused.value)
+    with pytest.raises(auth.LoginFailed):
+        auth.login(school.target, email, school.passwords[email])
+    # An Admin's temporary password (through the functions) lets them in again.
+    from school_tui.db import people
+
+    temporary = people.reset_password(school.admin, user_id)
+    auth.login(school.target, email, temporary).close()

@@ -320,6 +320,7 @@ class PeopleScreen(ListScreen):
         Binding("d", "set_active(False)", "Deactivate", id="people.deactivate"),
         Binding("d", "set_active(True)", "Reactivate", id="people.reactivate"),
         Binding("p", "reset_password", "Password", id="people.reset"),
+        Binding("u", "unlock", "Unlock", id="people.unlock"),
         Binding("escape", "back", "Back", id="people.back"),
         Binding("down", "focus_table", "To the list", show=False, id="people.to-list"),
     ]
@@ -400,6 +401,9 @@ class PeopleScreen(ListScreen):
             if person is None:
                 return not wanted  # nobody chosen: show "Deactivate"; it says what to do
             return person.is_active is not wanted
+        if action == "unlock":
+            person = self.selected() if self.is_mounted else None
+            return person is not None and person.locked
         return True
 
     # -- actions ---------------------------------------------------------------------------
@@ -502,6 +506,31 @@ class PeopleScreen(ListScreen):
                 TemporaryPassword(person.full_name, person.email, password, False),
             )
         )
+
+    def action_unlock(self) -> None:
+        person = self._need_selection()
+        if person is None or not person.locked:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._unlock(person)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Unlock {person.full_name}?",
+                "After three wrong passwords in a row the account refuses every password for "
+                "a while. Unlocking lets them log in now; make sure it is them trying.",
+            ),
+            answered,
+        )
+
+    @db_work(name="unlock", group="account")
+    def _unlock(self, person) -> None:
+        from school_tui.db import lockout
+
+        self.session.run(lambda conn: lockout.unlock_login(conn, person.id))
+        self.post_message(AccountDone(f"{person.full_name} is unlocked."))
 
     def on_account_done(self, message: AccountDone) -> None:
         self.notify(message.note)
