@@ -32,7 +32,7 @@ class Session:
         self.conninfo = conninfo
         self.listener: Listener | None = None  # the app starts it once logged in
         self.pool = self._new_pool()
-        self._closed = False
+        self._ended = False
         self._pool_lock = threading.Lock()
         # The home's rows, read while the home is composed (`prefetch`): the result and the
         # listener's delivery count just before the read; taken once (`take_prefetched`).
@@ -76,7 +76,7 @@ class Session:
         except psycopg.OperationalError:
             return False
         with self._pool_lock:
-            if self._closed:
+            if self._ended:
                 return False
             old, self.pool = self.pool, self._new_pool()
             self.pool.open(wait=False)
@@ -129,5 +129,5 @@ class Session:
         if self.listener is not None:
             self.listener.stop()
         with self._pool_lock:
-            self._closed = True
+            self._ended = True
         self.pool.close(timeout=2)

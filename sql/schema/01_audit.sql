@@ -85,6 +85,8 @@ LANGUAGE sql STABLE SET search_path = school, pg_catalog, pg_temp AS $$
     SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_catalog.pg_class c
     WHERE c.relnamespace = 'school'::regnamespace AND c.relkind IN ('r', 'p')
       AND has_any_column_privilege(c.oid, 'SELECT')
+      -- as every policy: a login that is nobody yet (a temporary password) reads nothing
+      AND school.me() IS NOT NULL
 $$;
 -- A message's entry, for the caller: one of its ends, by the entry's own copy of the row
 -- (an INSERT's or a DELETE's), else (an UPDATE names only what changed) by the message
