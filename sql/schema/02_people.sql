@@ -609,8 +609,8 @@ $$;
 
 -- =====================================================================================
 -- Lockout: after 3 consecutive wrong passwords an account refuses every
--- password, the right one too, for a cooldown of 1 minute that doubles with each lockout
--- up to a day; a successful login ends the streak. Enforced by PostgreSQL itself: the
+-- password, the right one too, for a cooldown of 15 minutes that doubles with each lockout
+-- up to a day (long enough that parallel guessing gets one window in ten minutes); a successful login ends the streak. Enforced by PostgreSQL itself: the
 -- login's VALID UNTIL is set to '-infinity', so the server checks no password for it at all,
 -- whoever connects and however.
 --
@@ -664,7 +664,7 @@ BEGIN
     END IF;
     UPDATE school.login_lockouts
        SET failures = 0, lockouts = lockouts + 1, last_failure = p_at,
-           locked_until = now() + least(interval '1 minute' * power(2, least(lockouts, 11)),
+           locked_until = now() + least(interval '15 minutes' * power(2, least(lockouts, 7)),
                                         interval '1 day')
      WHERE user_id = v_id;
     EXECUTE format('ALTER ROLE %I VALID UNTIL %L', p_login, '-infinity');
