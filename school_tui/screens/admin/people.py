@@ -503,7 +503,7 @@ class PeopleScreen(ListScreen):
         )
 
     def on_account_done(self, message: AccountDone) -> None:
-        self.notify(message.note)
+        self.notify(clean(message.note), markup=False)  # the note holds a person's name
         self.reload()
         if message.temporary is not None:
             self._show_temporary(message.temporary)
