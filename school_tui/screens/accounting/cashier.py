@@ -37,7 +37,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -47,6 +46,7 @@ from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals import typeahead
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
@@ -107,7 +107,7 @@ class Pending:
     key: uuid.UUID
 
 
-class CashierScreen(Screen):
+class CashierScreen(SchoolScreen):
     DEFAULT_CSS = """
     CashierScreen Horizontal.row { height: 1; margin: 0 1; }
     CashierScreen Label.field { width: 11; }
@@ -282,7 +282,8 @@ class CashierScreen(Screen):
     @on(OptionList.OptionSelected, "#matches")
     def match_chosen(self, event: OptionList.OptionSelected) -> None:
         self._show_matches(False)
-        self.open_account(int(event.option.id))
+        if event.option.id is not None:  # every option has its student's id
+            self.open_account(int(event.option.id))
 
     def open_account(self, student_id: int) -> None:
         self._say("Loading the account…")

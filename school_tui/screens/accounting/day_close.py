@@ -10,14 +10,13 @@ server's would otherwise show an empty drawer or be unable to close at all.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from school_tui.db import accounting_reports as ar
@@ -27,6 +26,7 @@ from school_tui.domain.money import MoneyFormat, format_money
 from school_tui.runtime.messages import ConnectionRestored, Failed, Loaded
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import safe_join, safe_text
 
 CASH = "Cash"
@@ -58,7 +58,7 @@ def difference_note(expected_cash: Decimal, counted_text: str, fmt: MoneyFormat 
     return f"Drawer is {money(abs(diff))} {word} (expected {money(expected_cash)})."
 
 
-class DayCloseScreen(Screen):
+class DayCloseScreen(SchoolScreen):
     DEFAULT_CSS = """
     DayCloseScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     DayCloseScreen #expected { height: 8; }
@@ -80,7 +80,7 @@ class DayCloseScreen(Screen):
         self.session = session
         self.day = day  # None until the first load reads the database's today
         self.expected: list[tuple[str, int, Decimal]] = []
-        self.closed = None
+        self.closed: tuple[Decimal, Decimal, datetime] | None = None  # expected, counted, when
         self._busy = False
 
     def money(self, amount: Decimal) -> str:
@@ -90,7 +90,7 @@ class DayCloseScreen(Screen):
         person = self.session.person
         yield Static(self._title_text(person.full_name), id="title-bar")
         yield ConnectionBanner()
-        expected = DataTable(id="expected", cursor_type="row", zebra_stripes=True)
+        expected: DataTable = DataTable(id="expected", cursor_type="row", zebra_stripes=True)
         expected.loading = True
         yield expected
         with Horizontal(classes="field"):
@@ -236,7 +236,9 @@ class DayCloseScreen(Screen):
     @db_work(name="close day", group="acct-close-save", exclusive=True)
     def _close(self, counted: Decimal, note: str) -> None:
         try:
-            self.session.run(lambda conn: ar.close_day(conn, self.day, counted, note))
+            day = self.day
+            assert day is not None  # closing is offered once the day is loaded
+            self.session.run(lambda conn: ar.close_day(conn, day, counted, note))
         except BaseException:
             self.post_message(Failed("close"))
             raise

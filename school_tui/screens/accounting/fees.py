@@ -10,11 +10,12 @@ Bulk assignment asks first with the count, and a second run adds nothing and say
 
 from __future__ import annotations
 
+from typing import cast
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from school_tui.db import accounting_reports as ar
@@ -24,6 +25,7 @@ from school_tui.domain.money import MoneyFormat, format_money
 from school_tui.runtime.messages import ConnectionRestored, Failed, Loaded
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal, SchoolScreen
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.modal import MODAL_CSS
@@ -247,7 +249,7 @@ def reversal_form(line, *, fmt: MoneyFormat | None) -> FormSpec:
 ONE_STUDENT = "one student"  # the scope Select's value that opens the student picker
 
 
-class AssignModal(ModalScreen[str | None]):
+class AssignModal(SchoolModal[str | None]):
     """Assign the year's fee schedules to every student of a grade level or a section, or to
     one student (found by name or number: a late enrollee): choose, see the count, confirm.
     Fees a student already has are counted and left alone."""
@@ -310,8 +312,9 @@ class AssignModal(ModalScreen[str | None]):
             )
             return
         self._status("Counting…")
-        label = {key: label for label, key in self.scopes}[event.value]
-        self._preview(event.value, label)
+        scope = cast("tuple", event.value)  # the options' values are the scopes
+        label = {key: label for label, key in self.scopes}[scope]
+        self._preview(scope, label)
 
     def _student_picked(self, student_id: int | None) -> None:
         if student_id is None:
@@ -409,7 +412,7 @@ class AssignModal(ModalScreen[str | None]):
 PLAN_ROWS = 10
 
 
-class InstallmentModal(ModalScreen[str | None]):
+class InstallmentModal(SchoolModal[str | None]):
     """Due dates and amounts for a schedule's fee; the line under them shows, as you type,
     what is left to assign (the plan saves only when it is exactly zero)."""
 
@@ -573,7 +576,7 @@ class InstallmentModal(ModalScreen[str | None]):
 # -- the screen -------------------------------------------------------------------------------
 
 
-class FeesScreen(Screen):
+class FeesScreen(SchoolScreen):
     DEFAULT_CSS = """
     FeesScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     FeesScreen DataTable { height: 1fr; }
@@ -603,7 +606,7 @@ class FeesScreen(Screen):
             id="title-bar",
         )
         yield ConnectionBanner()
-        table = DataTable(id="fees-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable = DataTable(id="fees-table", cursor_type="row", zebra_stripes=True)
         table.loading = True
         yield table
         yield Static("", id="fees-status")

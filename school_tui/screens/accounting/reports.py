@@ -13,7 +13,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from school_tui.db import accounting_reports as ar
@@ -24,6 +23,7 @@ from school_tui.runtime.messages import ConnectionRestored, Loaded
 from school_tui.runtime.workers import db_work
 from school_tui.screens.accounting.chart import CollectionsChart
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.export import ExportModal
 from school_tui.widgets.safe import clean, money_cell, safe_join, safe_text
 
@@ -63,7 +63,7 @@ def _cells(tab: str, row: tuple, fmt: MoneyFormat | None) -> tuple:
     )
 
 
-class ReportsScreen(Screen):
+class ReportsScreen(SchoolScreen):
     DEFAULT_CSS = """
     ReportsScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     ReportsScreen #report-filters { height: 3; }
@@ -120,7 +120,7 @@ class ReportsScreen(Screen):
                 with TabPane(f"{index} {title}", id=f"tab-{tab}"):
                     if tab == "days":
                         yield CollectionsChart(id="chart")
-                    table = DataTable(
+                    table: DataTable = DataTable(
                         id=f"table-{tab}",
                         cursor_type="row",
                         zebra_stripes=True,

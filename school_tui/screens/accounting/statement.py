@@ -14,7 +14,6 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
 from school_tui.db import accounting_reports as ar
@@ -22,6 +21,7 @@ from school_tui.domain.money import MoneyFormat, format_money
 from school_tui.runtime.messages import ConnectionRestored, Loaded
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal, SchoolScreen
 from school_tui.widgets.export import ExportModal
 from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import clean, money_cell, safe_join, safe_text
@@ -36,9 +36,11 @@ def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=Non
         header, rows = csv_rows
         return write_csv(path, header, rows)
     if suffix == ".pdf":
+        assert pdf is not None  # the caller makes the one its suffix asks for
         with path.open("xb") as out:
             out.write(pdf)
         return 1
+    assert text is not None  # the caller makes the one its suffix asks for
     with path.open("x", encoding="utf-8") as out:
         out.write(text)
     return text.count("\n")
@@ -67,7 +69,7 @@ def save_receipt(path: Path, receipt, fmt: MoneyFormat | None) -> None:
     )
 
 
-class ReceiptModal(ModalScreen[None]):
+class ReceiptModal(SchoolModal[None]):
     """A receipt as the printer prints it (40 columns); Ctrl+S saves it as .txt or .pdf."""
 
     DEFAULT_CSS = (
@@ -127,7 +129,7 @@ class ReceiptModal(ModalScreen[None]):
 # -- the statement --------------------------------------------------------------------------
 
 
-class StatementScreen(Screen):
+class StatementScreen(SchoolScreen):
     DEFAULT_CSS = """
     StatementScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     StatementScreen #statement-summary { height: 1; padding: 0 1; text-style: bold; }
@@ -155,7 +157,7 @@ class StatementScreen(Screen):
         yield Static("Statement of account", id="title-bar")
         yield ConnectionBanner()
         yield Static("", id="statement-summary")
-        table = DataTable(id="statement-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable = DataTable(id="statement-table", cursor_type="row", zebra_stripes=True)
         table.loading = True
         yield table
         yield Static("", id="statement-status")

@@ -21,7 +21,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Input, Static
 
@@ -33,6 +32,7 @@ from school_tui.runtime.messages import (
 )
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.export import ExportModal
 from school_tui.widgets.lists import Column, ListLoaded, ListScreen, ListSpec, Page
 from school_tui.widgets.safe import clean, safe_join, safe_text
@@ -156,7 +156,7 @@ def describe_entry(e: audit.Entry) -> Text:
     return Text("\n").join(lines)
 
 
-class AuditEntryModal(ModalScreen[None]):
+class AuditEntryModal(SchoolModal[None]):
     DEFAULT_CSS = """
     AuditEntryModal { align: center middle; }
     AuditEntryModal > Vertical {
@@ -283,9 +283,11 @@ class AuditLogScreen(ListScreen):
             self.apply_filters()
 
     def apply_filters(self) -> None:
-        values = [self.query_one(f"#{field_id}", Input).value for field_id in FILTER_FIELDS]
+        person, table, row_id, since, until = (
+            self.query_one(f"#{field_id}", Input).value for field_id in FILTER_FIELDS
+        )
         try:
-            self.filter = parse_filter(*values, tables=self.tables)
+            self.filter = parse_filter(person, table, row_id, since, until, tables=self.tables)
         except FilterError as exc:
             self._set_status(exc.message, error=True)
             self.query_one(f"#{exc.field}", Input).focus()

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     DataTable,
@@ -41,6 +39,7 @@ from school_tui.domain.access import ROLES
 from school_tui.domain.fields import FieldError
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, ListLoaded, ListScreen, ListSpec, Page
@@ -91,7 +90,12 @@ def _name_error(field: str, label: str, value: str) -> FieldError | None:
 
 
 def validate_person(
-    first_name: str, last_name: str, email: str, role: object = None, *, need_role: bool = False
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: str | None = None,
+    *,
+    need_role: bool = False,
 ) -> PersonFields | FieldError:
     """The fields, trimmed, or the first one that breaks its rule (in the form's order)."""
     first_name, last_name, email = first_name.strip(), last_name.strip(), email.strip()
@@ -124,7 +128,7 @@ class AccountDone(Message):
     """An account change went through: a note to show, maybe a password to show once."""
 
     note: str
-    temporary: Any = None  # TemporaryPassword
+    temporary: TemporaryPassword | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,7 @@ class TemporaryPassword:
 # -- small modals ---------------------------------------------------------------------------
 
 
-class TemporaryPasswordModal(ModalScreen[None]):
+class TemporaryPasswordModal(SchoolModal[None]):
     """The temporary password, shown this once."""
 
     DEFAULT_CSS = (
@@ -177,7 +181,7 @@ class TemporaryPasswordModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class RolePicker(ModalScreen[str | None]):
+class RolePicker(SchoolModal[str | None]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="RolePicker")
         + """
@@ -256,6 +260,7 @@ def person_form(person=None) -> FormSpec:
         from school_tui.db import people
 
         if p is None:
+            assert fields.role is not None  # check() requires one for a new person
             _, password = people.create_with_temporary_password(
                 conn,
                 role=fields.role,

@@ -7,16 +7,16 @@ import threading
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from school_tui.runtime.messages import LoginRefused, LoginSucceeded
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals import typeahead
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import safe_text
 
 
-class LoginScreen(Screen):
+class LoginScreen(SchoolScreen):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box {

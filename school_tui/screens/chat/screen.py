@@ -20,7 +20,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
@@ -39,11 +38,12 @@ from school_tui.screens.chat.widgets import ConversationList, MessageView, prese
 from school_tui.textual_internals import typeahead
 from school_tui.textual_internals.compositor import use_cropping_compositor
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal, SchoolScreen
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 
-class ChatScreen(Screen):
+class ChatScreen(SchoolScreen):
     DEFAULT_CSS = """
     ChatScreen #chat-body { height: 1fr; }
     ChatScreen #chat-side { width: 30; border-right: vkey $panel; }
@@ -172,7 +172,8 @@ class ChatScreen(Screen):
 
     @on(OptionList.OptionSelected, "#conversations")
     def _conversation_chosen(self, event: OptionList.OptionSelected) -> None:
-        self.open_conversation(int(event.option.id))
+        if event.option.id is not None:  # every option has its partner's id
+            self.open_conversation(int(event.option.id))
 
     def open_conversation(self, partner_id: int, *, write: bool = True) -> None:
         """Show the conversation with `partner_id`; `write`: the message box takes the
@@ -197,7 +198,7 @@ class ChatScreen(Screen):
     @db_work(name="load chat history", group="chat-history")
     def load_history(self, partner_id: int, mode: str, edge_id: int | None = None) -> None:
         def fetch(conn):
-            if mode == "newer":
+            if mode == "newer" and edge_id is not None:
                 return chat.history_after(conn, partner_id, edge_id)
             return chat.history(conn, partner_id, before_id=edge_id)
 
@@ -269,7 +270,8 @@ class ChatScreen(Screen):
                 return None
             being_marked, published_up_to, number = count_as
             counting = (being_marked, published_up_to)
-            return chat.mark_read_and_count(conn, partner_id, up_to, counting), number
+            total = chat.mark_read_and_count(conn, partner_id, up_to, counting)
+            return None if total is None else (total, number)
 
         counted = None
         try:
@@ -425,7 +427,7 @@ class ChatScreen(Screen):
         ]
 
 
-class ContactSearch(ModalScreen["chat.Contact | None"]):
+class ContactSearch(SchoolModal["chat.Contact | None"]):
     """Find someone to write to, by name or email, optionally of one role. Only people the
     database allows are offered (a student sees staff only)."""
 
@@ -541,7 +543,8 @@ class ContactSearch(ModalScreen["chat.Contact | None"]):
 
     @on(OptionList.OptionSelected, "#contact-results")
     def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.found.get(int(event.option.id)))
+        if event.option.id is not None:  # every option has its contact's id
+            self.dismiss(self.found.get(int(event.option.id)))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

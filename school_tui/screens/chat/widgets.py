@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from bisect import bisect_right
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.padding import Padding
@@ -28,6 +29,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from school_tui.app import SchoolApp
 
 from school_tui.db.chat import ChatMessage, Contact, Conversation
 from school_tui.textual_internals.compositor import set_virtual_size
@@ -61,6 +67,8 @@ class UnreadBadge(Static):
     UnreadBadge { width: auto; height: 1; padding: 0 0 0 1; }
     UnreadBadge.-some { text-style: bold; }
     """
+    if TYPE_CHECKING:
+        app = getters.app(SchoolApp)
 
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)

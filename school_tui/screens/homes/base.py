@@ -9,6 +9,7 @@ table whose rows come from a function in school_tui/db/. The screen never runs S
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,13 +17,13 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from school_tui.db import notices
 from school_tui.runtime.messages import ConnectionRestored, HomeLoaded
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
@@ -56,7 +57,7 @@ class Pane:
     widths: Sequence[int] | None = None
 
 
-class RoleHome(Screen):
+class RoleHome(SchoolScreen):
     ROLE: str = ""
     PANES: Sequence[Pane] = ()
 
@@ -160,10 +161,11 @@ class RoleHome(Screen):
             table = self.query_one(f"#table-{pane.id}", DataTable)
             widths = pane.widths or ()
             fmt = self.app.money_format
+            presence = self.presence if pane.presence else None
             with self.app.batch_update():
                 table.clear()
-                if pane.presence:
-                    self.presence.clear(table)
+                if presence is not None:
+                    presence.clear(table)
                 for row in rows:
                     key, cells = (str(row[0]), row[1:]) if pane.on_select else (None, row)
                     if pane.presence:
@@ -172,8 +174,8 @@ class RoleHome(Screen):
                         safe_text(_format(cell, fmt), max_length=_width(widths, i))
                         for i, cell in enumerate(cells)
                     ]
-                    if pane.presence:
-                        self.presence.add_row(
+                    if presence is not None:
+                        presence.add_row(
                             table,
                             shown,
                             key=key,
@@ -262,10 +264,10 @@ class RoleHome(Screen):
 
     def palette_commands(self) -> list[tuple[str, Callable[[], None], str]]:
         """(name, callback, help) for the command palette: the role's own commands."""
-        commands = [
+        commands: list[tuple[str, Callable[[], None], str]] = [
             (
                 f"Go to {pane.title}",
-                lambda i=i: self.action_show_pane(i),
+                functools.partial(self.action_show_pane, i),
                 f"Show the {pane.title} tab",
             )
             for i, pane in enumerate(self.PANES)

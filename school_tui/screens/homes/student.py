@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Static
 
 from school_tui.db import academics, accounting_reports, records
@@ -116,6 +117,7 @@ class StudentHome(RoleHome):
 
     def on_mount(self) -> None:
         table = self.query_one("#table-enrollment")
+        assert isinstance(table.parent, Widget)  # the table's tab pane
         table.parent.mount(Static("", id="enrollment-summary"), before=table)
         live = self.app.live
         if live is not None:

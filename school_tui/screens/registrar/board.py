@@ -15,6 +15,8 @@ column with its filters to CSV: all of it, read again (the table shows the first
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,13 +26,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui.domain.school import ENROLLMENT_STATUSES, GRADE_LEVELS
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
@@ -123,7 +125,7 @@ class BoardMoveRefused(Message):
 # -- the target-status form -------------------------------------------------------------------
 
 
-class TransitionModal(ModalScreen[tuple[str, str] | None]):
+class TransitionModal(SchoolModal[tuple[str, str] | None]):
     """Where the marked students go: the allowed targets, a remark, one confirmation that
     names how many and from/to. Enter confirms from the list or the remark (one Enter, as
     the line under them says), Tab goes to the remark. Returns (target, remark), or None on
@@ -321,7 +323,7 @@ class EnrollmentBoardScreen(ListScreen):
             counts = enrollment.board_counts(conn, grade_level=grade, section_id=section)
             return _counts(counts), [_board_row(r) for r in found]
 
-        since = self.presence.since()
+        since = self.presence.since() if self.presence is not None else 0
         counts, found = self.session.run(fetch)
         self.post_message(BoardRowsChanged(generation, seq, counts, ids, found, since))
 
@@ -464,7 +466,7 @@ class EnrollmentBoardScreen(ListScreen):
 
     @on(Select.Changed, "#board-section")
     def _section_changed(self, event: Select.Changed) -> None:
-        section = None if event.value is Select.NULL else int(event.value)
+        section = event.value if isinstance(event.value, int) else None  # a section's id
         if section == self.section_id:
             return
         self.section_id = section
@@ -600,9 +602,13 @@ class EnrollmentBoardScreen(ListScreen):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    def palette_commands(self):
-        commands = [
-            (f"Show {status}", lambda i=i: self.action_show_status(i), f"The {status} column")
+    def palette_commands(self) -> list[tuple[str, Callable[[], None], str]]:
+        commands: list[tuple[str, Callable[[], None], str]] = [
+            (
+                f"Show {status}",
+                functools.partial(self.action_show_status, i),
+                f"The {status} column",
+            )
             for i, status in enumerate(STATUSES)
         ]
         commands += [

@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -27,6 +26,7 @@ from school_tui.domain.fields import FieldError
 from school_tui.domain.school import GRADE_LEVELS
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.forms import Field, FormModal, FormSpec, Options
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
 from school_tui.widgets.pickers import SECTIONS, StudentPicker
@@ -278,9 +278,9 @@ class SectionsScreen(ListScreen):
 
     @on(Select.Changed, "#sections-year")
     def _year_changed(self, event: Select.Changed) -> None:
-        if event.value is Select.NULL or event.value == self.year_id:
-            return
-        self.year_id = int(event.value)
+        if not isinstance(event.value, int) or event.value == self.year_id:
+            return  # no year chosen, or the same one
+        self.year_id = event.value
         self.load()
 
     def action_year(self) -> None:
@@ -332,7 +332,7 @@ class SectionsScreen(ListScreen):
 # -- choosing a student or a section ----------------------------------------------------------
 
 
-class SectionPicker(ModalScreen[int | None]):
+class SectionPicker(SchoolModal[int | None]):
     DEFAULT_CSS = """
     SectionPicker { align: center middle; }
     SectionPicker > Vertical {
@@ -367,7 +367,8 @@ class SectionPicker(ModalScreen[int | None]):
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id))
+        if event.option.id is not None:  # every option has its section's id
+            self.dismiss(int(event.option.id))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -482,6 +483,7 @@ class RosterScreen(ListScreen):
     def _load_targets(self) -> None:
         from school_tui.db import sections
 
+        assert self.section is not None  # moving starts once the section is shown
         year = self.section.school_year_id
         found = self.session.run(lambda conn: sections.list_sections(conn, year_id=year))
         self.app.call_from_thread(self._pick_target, found)
@@ -501,7 +503,7 @@ class RosterScreen(ListScreen):
                 self._assign(section_id, [student_id], f"Moved {name} to {target.label}.")
 
         # the same grade first: the usual move
-        grade = self.section.grade_level
+        grade = self.section.grade_level if self.section is not None else None
         others.sort(key=lambda s: s.grade_level != grade)
         self.app.push_screen(SectionPicker(f"Move {name} to", others), picked)
 

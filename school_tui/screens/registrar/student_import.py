@@ -24,12 +24,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
@@ -84,7 +84,7 @@ class ImportRefused(Message):
     reason: str
 
 
-class ImportScreen(Screen):
+class ImportScreen(SchoolScreen):
     DEFAULT_CSS = """
     ImportScreen #import-path {
         border: round $border-blurred; border-title-color: $text-muted; height: 3;
@@ -109,7 +109,7 @@ class ImportScreen(Screen):
     def __init__(self, session) -> None:
         super().__init__()
         self.session = session
-        self.parsed = None  # what the preview showed: what the import writes
+        self.parsed: ParsedFile | None = None  # what the preview showed: what the import writes
         self.preview: list = []
         self.path: str | None = None
         self.running = False

@@ -25,7 +25,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from school_tui.domain.fields import FieldError
@@ -35,6 +34,7 @@ from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals import typeahead
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal, SchoolScreen, ScreenMixin
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec
 from school_tui.widgets.modal import MODAL_CSS
@@ -42,6 +42,7 @@ from school_tui.widgets.safe import clean, safe_join, safe_text
 
 if TYPE_CHECKING:
     from school_tui.db.students import FeeSummary, Profile
+    from school_tui.runtime.session import Session
 
 # The search results' (label, width): with Presence, 80 columns (padding and scrollbar too).
 SEARCH_COLUMNS = (
@@ -91,7 +92,7 @@ class StatusChanged(Message):
 class PageLoaded(Message):
     profile: Profile | None
     history: list
-    fees: FeeSummary | None
+    fees: FeeSummary
 
 
 @dataclass
@@ -115,7 +116,7 @@ class Advance:
     remark: str
 
 
-class AdvanceModal(ModalScreen[Advance | None]):
+class AdvanceModal(SchoolModal[Advance | None]):
     """Move one student to the next status: Enter confirms (the remark is optional)."""
 
     DEFAULT_CSS = MODAL_CSS.format(name="AdvanceModal")
@@ -276,10 +277,10 @@ def student_form(profile=None) -> FormSpec:
 # -- advancing, shared by the list and the page ---------------------------------------------------
 
 
-class AdvancesStatus:
+class AdvancesStatus(ScreenMixin):
     """`a`: the next status for an enrollment, confirmed in AdvanceModal, set in a worker."""
 
-    session: Any
+    session: Session  # the screen's
 
     def advance(self, name: str, number: str, enrollment_id: int | None, status: str | None):
         if enrollment_id is None or status is None:
@@ -330,7 +331,7 @@ class AdvancesStatus:
 # -- the student's page ---------------------------------------------------------------------------
 
 
-class StudentPage(AdvancesStatus, Screen):
+class StudentPage(AdvancesStatus, SchoolScreen):
     DEFAULT_CSS = """
     StudentPage #page-title { height: 1; background: $primary; color: $text; padding: 0 1; }
     StudentPage #page-details { height: auto; padding: 0 1; }
@@ -347,7 +348,7 @@ class StudentPage(AdvancesStatus, Screen):
         super().__init__()
         self.session = session
         self.student_id = student_id
-        self.profile = None
+        self.profile: Profile | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Student", id="page-title")
