@@ -23,8 +23,8 @@ from school_tui.db import accounting_reports as ar
 from school_tui.domain.fee_rules import amount
 from school_tui.domain.fields import FieldError
 from school_tui.domain.money import MoneyFormat, format_money
-from school_tui.runtime.messages import ConnectionRestored, Failed, Loaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import safe_join, safe_text
@@ -128,7 +128,7 @@ class DayCloseScreen(SchoolScreen):
             on = day or ar.business_day(conn)
             return on, ar.day_expected(conn, on), ar.my_day_closes(conn)
 
-        self.post_message(Loaded("close", self.session.run(fetch)))
+        deliver(self._loaded, *self.session.run(fetch))
 
     @property
     def expected_cash(self) -> Decimal:
@@ -136,13 +136,8 @@ class DayCloseScreen(SchoolScreen):
             (total for method, _, total in self.expected if method == CASH), Decimal("0.00")
         )
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "closed":
-            self._busy = False
-            self.notify(f"Day {self.day} closed.", title="Day close", markup=False)
-            self.reload()
-            return
-        day, self.expected, history = message.data
+    def _loaded(self, day: date, expected: list, history: list) -> None:
+        self.expected = expected
         if self.day is None:
             self.day = day
             self.query_one("#title-bar", Static).update(
@@ -199,7 +194,8 @@ class DayCloseScreen(SchoolScreen):
             self.action_close_day()
 
     def action_close_day(self) -> None:
-        if self._busy or self.day is None:  # nothing to close before the first load
+        day = self.day
+        if self._busy or day is None:  # nothing to close before the first load
             return
         if self.closed:
             self._set_status(f"{self.day} is already closed.", error=True)
@@ -229,22 +225,21 @@ class DayCloseScreen(SchoolScreen):
             if yes:
                 self._busy = True
                 self._set_status("Recording…")
-                self._close(counted, note)
+                self._close(day, counted, note)
 
         self.app.push_screen(ConfirmModal("Close the day?", question), answered)
 
-    @db_work(name="close day", group="acct-close-save", exclusive=True)
-    def _close(self, counted: Decimal, note: str) -> None:
-        try:
-            day = self.day
-            assert day is not None  # closing is offered once the day is loaded
-            self.session.run(lambda conn: ar.close_day(conn, day, counted, note))
-        except BaseException:
-            self.post_message(Failed("close"))
-            raise
-        self.post_message(Loaded("closed"))
+    @db_work(name="close day", group="acct-close-save", exclusive=True, on_failed="_close_failed")
+    def _close(self, day: date, counted: Decimal, note: str) -> None:
+        self.session.run(lambda conn: ar.close_day(conn, day, counted, note))
+        deliver(self._day_closed)
 
-    def on_failed(self, message: Failed) -> None:
+    def _day_closed(self) -> None:
+        self._busy = False
+        self.notify(f"Day {self.day} closed.", title="Day close", markup=False)
+        self.reload()
+
+    def _close_failed(self, exc: BaseException) -> None:
         self._busy = False
         self._set_status("Not recorded: see the message.", error=True)
 

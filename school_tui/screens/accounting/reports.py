@@ -19,8 +19,8 @@ from school_tui.db import accounting_reports as ar
 from school_tui.domain.fee_rules import required_date
 from school_tui.domain.fields import FieldError
 from school_tui.domain.money import MoneyFormat, format_money
-from school_tui.runtime.messages import ConnectionRestored, Loaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.screens.accounting.chart import CollectionsChart
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolScreen
@@ -177,16 +177,9 @@ class ReportsScreen(SchoolScreen):
                 "aging": ar.outstanding_aging(conn, today),
             }
 
-        self.post_message(Loaded("reports", (generation, self.session.run(fetch))))
+        deliver(self._loaded, generation, self.session.run(fetch))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "exported":
-            path, count = message.data
-            text = f"Exported {count} rows to {clean(path)}"
-            self._set_status(text)
-            self.notify(text, title="Report exported", markup=False, timeout=8)
-            return
-        generation, data = message.data
+    def _loaded(self, generation: int, data: dict) -> None:
         if generation != self._generation:
             return
         self.data = data
@@ -255,7 +248,12 @@ class ReportsScreen(SchoolScreen):
 
         header = [c.lower().replace(" ", "_") for c in TABLES[tab][1]]
         count = write_csv(path, header, rows)
-        self.post_message(Loaded("exported", (str(path), count)))
+        deliver(self._exported, str(path), count)
+
+    def _exported(self, path: str, count: int) -> None:
+        text = f"Exported {count} rows to {clean(path)}"
+        self._set_status(text)
+        self.notify(text, title="Report exported", markup=False, timeout=8)
 
     def action_back(self) -> None:
         self.app.pop_screen()
