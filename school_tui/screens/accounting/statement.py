@@ -10,6 +10,7 @@ come back, the screen only hides the keys. Ctrl+S exports the statement as text,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,13 +19,16 @@ from textual.widgets import DataTable, Footer, Static
 
 from school_tui.db import accounting_reports as ar
 from school_tui.domain.money import MoneyFormat, format_money
-from school_tui.runtime.messages import ConnectionRestored, Loaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolModal, SchoolScreen
 from school_tui.widgets.export import ExportModal
 from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import clean, money_cell, safe_join, safe_text
+
+if TYPE_CHECKING:
+    from school_tui.domain.account import Receipt
 
 
 def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=None) -> int:
@@ -119,11 +123,10 @@ class ReceiptModal(SchoolModal[None]):
     @db_work(name="save receipt", group="acct-export")
     def _export(self, path: Path, fmt) -> None:
         save_receipt(path, self.receipt, fmt)
-        self.post_message(Loaded("exported", str(path)))
+        deliver(self._saved_to, str(path))
 
-    def on_loaded(self, message: Loaded) -> None:
-        message.stop()
-        self.notify(f"Saved {clean(message.data)}", title="Receipt", markup=False, timeout=8)
+    def _saved_to(self, path: str) -> None:
+        self.notify(f"Saved {clean(path)}", title="Receipt", markup=False, timeout=8)
 
 
 # -- the statement --------------------------------------------------------------------------
@@ -175,23 +178,7 @@ class StatementScreen(SchoolScreen):
     @db_work(name="statement", group="acct-statement", exclusive=True)
     def _load(self, student_id: int | None) -> None:
         statement = self.session.run(lambda conn: ar.statement(conn, student_id))
-        self.post_message(Loaded("statement", statement))
-
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "statement":
-            self._show(message.data)
-        elif message.what == "receipt":
-            if message.data is None:
-                self.notify("No receipt for that line.", severity="warning", markup=False)
-            else:
-                self.app.push_screen(ReceiptModal(message.data))
-        elif message.what == "approvers":
-            from school_tui.screens.accounting.fees import adjustment_form
-
-            line, approvers = message.data
-            self._open_form(adjustment_form(line, approvers, fmt=self.app.money_format))
-        elif message.what == "exported":
-            self.notify(f"Saved {clean(message.data)}", title="Statement", markup=False, timeout=8)
+        deliver(self._show, statement)
 
     def _show(self, s) -> None:
         self.statement = s
@@ -265,7 +252,13 @@ class StatementScreen(SchoolScreen):
 
     @db_work(name="receipt", group="acct-receipt")
     def _load_receipt(self, payment_id: int) -> None:
-        self.post_message(Loaded("receipt", self.session.run(lambda c: ar.receipt(c, payment_id))))
+        deliver(self._receipt_loaded, self.session.run(lambda c: ar.receipt(c, payment_id)))
+
+    def _receipt_loaded(self, receipt: Receipt | None) -> None:
+        if receipt is None:
+            self.notify("No receipt for that line.", severity="warning", markup=False)
+        else:
+            self.app.push_screen(ReceiptModal(receipt))
 
     def action_adjust(self) -> None:
         line = self._current_line()
@@ -276,7 +269,12 @@ class StatementScreen(SchoolScreen):
 
     @db_work(name="approvers", group="acct-approvers")
     def _load_approvers(self, line) -> None:
-        self.post_message(Loaded("approvers", (line, self.session.run(ar.approvers))))
+        deliver(self._approvers_loaded, line, self.session.run(ar.approvers))
+
+    def _approvers_loaded(self, line, approvers: list) -> None:
+        from school_tui.screens.accounting.fees import adjustment_form
+
+        self._open_form(adjustment_form(line, approvers, fmt=self.app.money_format))
 
     def action_reverse(self) -> None:
         from school_tui.screens.accounting.fees import reversal_form
@@ -326,7 +324,10 @@ class StatementScreen(SchoolScreen):
             statements.statement_pdf(s, money) if suffix == ".pdf" else None,
             (statements.CSV_HEADER, statements.csv_rows(s)) if suffix == ".csv" else None,
         )
-        self.post_message(Loaded("exported", str(path)))
+        deliver(self._saved_to, str(path))
+
+    def _saved_to(self, path: str) -> None:
+        self.notify(f"Saved {clean(path)}", title="Statement", markup=False, timeout=8)
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
         self.reload()

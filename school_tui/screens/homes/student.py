@@ -20,12 +20,13 @@ from textual.widgets import Static
 
 from school_tui.db import academics, accounting_reports, records
 from school_tui.runtime.messages import HomeLoaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.screens.homes.base import ANNOUNCEMENTS, Pane, RoleHome
 from school_tui.widgets.safe import clean
 
 if TYPE_CHECKING:
     from school_tui.db.connect import Connection
+    from school_tui.domain.account import Receipt
 
 # What the student waits for at each status, in their words.
 NEXT_STEP = {
@@ -158,16 +159,14 @@ class StudentHome(RoleHome):
 
     @db_work(name="receipt", group="student-receipt")
     def _load_receipt(self, payment_id: int) -> None:
-        from school_tui.runtime.messages import Loaded
-
         receipt = self.session.run(lambda c: accounting_reports.receipt(c, payment_id))
-        self.post_message(Loaded("receipt", receipt))
+        deliver(self._receipt_loaded, receipt)
 
-    def on_loaded(self, message) -> None:
+    def _receipt_loaded(self, receipt: Receipt | None) -> None:
         from school_tui.screens.accounting.statement import ReceiptModal
 
-        if message.what == "receipt" and message.data is not None:
-            self.app.push_screen(ReceiptModal(message.data))
+        if receipt is not None:
+            self.app.push_screen(ReceiptModal(receipt))
 
     def action_statement(self) -> None:
         from school_tui.screens.accounting.statement import StatementScreen
