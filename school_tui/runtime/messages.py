@@ -6,7 +6,7 @@ A worker's own result goes back with runtime.workers.deliver (see its docstring)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -97,18 +97,3 @@ class ContactsFound(Message):
 @dataclass
 class UnreadCounted(Message):
     counts: dict  # partner id -> their messages this person has not read
-
-
-@dataclass
-class Loaded(Message):
-    """A worker's result for the screen that asked: `what` names the request."""
-
-    what: str
-    data: Any = None
-
-
-@dataclass
-class Failed(Message):
-    """A worker raised (the app's error handler shows why); the screen is usable again."""
-
-    what: str

@@ -22,8 +22,8 @@ from school_tui.db import accounting_reports as ar
 from school_tui.domain import fee_rules
 from school_tui.domain.fields import FieldError
 from school_tui.domain.money import MoneyFormat, format_money
-from school_tui.runtime.messages import ConnectionRestored, Failed, Loaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolModal, SchoolScreen
 from school_tui.widgets.confirm import ConfirmModal
@@ -338,67 +338,60 @@ class AssignModal(SchoolModal[str | None]):
                 name = f"{name} ({student.number})"
             return name, ar.assign_preview(conn, self.year_id, *scope)
 
-        self.post_message(Loaded("preview", (scope, *self.session.run(count))))
+        deliver(self._previewed, scope, *self.session.run(count))
 
-    @db_work(name="assign fees", group="acct-assign", exclusive=True)
+    @db_work(name="assign fees", group="acct-assign", exclusive=True, on_failed="_assign_failed")
     def _assign(self, scope) -> None:
-        try:
-            added = self.session.run(lambda c: ar.assign_fees(c, self.year_id, *scope))
-        except BaseException:
-            self.post_message(Failed("assign"))
-            raise
-        self.post_message(Loaded("assigned", added))
+        added = self.session.run(lambda c: ar.assign_fees(c, self.year_id, *scope))
+        deliver(self._assigned, added)
 
-    def on_loaded(self, message: Loaded) -> None:
-        message.stop()
-        if message.what == "preview":
-            scope, label, (students, new, already) = message.data
-            one = scope[2] is not None
-            if new == 0:
-                self._busy = False
-                if one and students:
-                    text = (
-                        f"Nothing to add: {label} already has every fee of {self.year_name} "
-                        f"({already} fees)."
-                    )
-                elif one:
-                    text = (
-                        f"{label} is not enrolled in {self.year_name} (or has withdrawn), or "
-                        "no fee schedule applies to their grade level."
-                    )
-                elif students:
-                    text = (
-                        f"Nothing to add: the {students} students of {label} already have "
-                        f"every fee of {self.year_name} ({already} fees)."
-                    )
-                else:
-                    text = f"{label} has no enrolled students, or no fee schedule applies."
-                self._status(text)
-                return
-            whom = label if one else f"the {students} students of {label}"
-            question = (
-                f"Charge {new} fees to {whom} ({self.year_name})? {already} fees they "
-                "already have are left alone."
-            )
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self._status("Assigning…")
-                    self._assign(scope)
-                else:
-                    self._busy = False
-                    self._status("Nothing assigned.")
-
-            self.app.push_screen(ConfirmModal("Assign fees", question), answered)
-        elif message.what == "assigned":
+    def _previewed(self, scope, label: str, counts: tuple[int, int, int]) -> None:
+        students, new, already = counts
+        one = scope[2] is not None
+        if new == 0:
             self._busy = False
-            added = message.data
-            self.dismiss(
-                f"Charged {added} fees." if added else "Nothing added: they all had these fees."
-            )
+            if one and students:
+                text = (
+                    f"Nothing to add: {label} already has every fee of {self.year_name} "
+                    f"({already} fees)."
+                )
+            elif one:
+                text = (
+                    f"{label} is not enrolled in {self.year_name} (or has withdrawn), or "
+                    "no fee schedule applies to their grade level."
+                )
+            elif students:
+                text = (
+                    f"Nothing to add: the {students} students of {label} already have "
+                    f"every fee of {self.year_name} ({already} fees)."
+                )
+            else:
+                text = f"{label} has no enrolled students, or no fee schedule applies."
+            self._status(text)
+            return
+        whom = label if one else f"the {students} students of {label}"
+        question = (
+            f"Charge {new} fees to {whom} ({self.year_name})? {already} fees they "
+            "already have are left alone."
+        )
 
-    def on_failed(self, message: Failed) -> None:
-        message.stop()
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._status("Assigning…")
+                self._assign(scope)
+            else:
+                self._busy = False
+                self._status("Nothing assigned.")
+
+        self.app.push_screen(ConfirmModal("Assign fees", question), answered)
+
+    def _assigned(self, added: int) -> None:
+        self._busy = False
+        self.dismiss(
+            f"Charged {added} fees." if added else "Nothing added: they all had these fees."
+        )
+
+    def _assign_failed(self, exc: BaseException) -> None:
         self._busy = False
         self._status("Not assigned: see the message.", error=True)
 
@@ -532,39 +525,32 @@ class InstallmentModal(SchoolModal[str | None]):
         self._status("Saving…")
         self._save(plan)
 
-    @db_work(name="save installments", group="acct-plan", exclusive=True)
+    @db_work(name="save installments", group="acct-plan", exclusive=True, on_failed="_save_failed")
     def _save(self, plan) -> None:
-        try:
-            s = self.schedule
-            self.session.run(
-                lambda c: ar.save_schedule(
-                    c,
-                    s.school_year_id,
-                    s.grade_level,
-                    s.fee_type,
-                    s.amount,
-                    s.due_date,
-                    [(i.due_date, i.amount) for i in plan],
-                    schedule_id=s.id,
-                )
+        s = self.schedule
+        self.session.run(
+            lambda c: ar.save_schedule(
+                c,
+                s.school_year_id,
+                s.grade_level,
+                s.fee_type,
+                s.amount,
+                s.due_date,
+                [(i.due_date, i.amount) for i in plan],
+                schedule_id=s.id,
             )
-        except BaseException:
-            self.post_message(Failed("plan"))
-            raise
-        self.post_message(Loaded("saved", len(plan)))
+        )
+        deliver(self._plan_saved, len(plan))
 
-    def on_loaded(self, message: Loaded) -> None:
-        message.stop()
+    def _plan_saved(self, count: int) -> None:
         self._busy = False
-        count = message.data
         self.dismiss(
             f"{count} installments saved for {self.schedule.fee_type}."
             if count
             else f"{self.schedule.fee_type}: one due, on {self.schedule.due_date}."
         )
 
-    def on_failed(self, message: Failed) -> None:
-        message.stop()
+    def _save_failed(self, exc: BaseException) -> None:
         self._busy = False
         self._status("Not saved: see the message.", error=True)
 
@@ -626,41 +612,40 @@ class FeesScreen(SchoolScreen):
         def fetch(conn):
             return ar.fee_schedules(conn), ar.schedule_choices(conn), ar.fee_types(conn)
 
-        self.post_message(Loaded("schedules", self.session.run(fetch)))
+        deliver(self._schedules_loaded, *self.session.run(fetch))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "schedules":
-            self.schedules, self.choices, self.fee_types = message.data
-            table = self.query_one(DataTable)
-            row = table.cursor_row
-            with self.app.batch_update():
-                table.clear()
-                for s in self.schedules:
-                    table.add_row(
-                        safe_text(s.school_year),
-                        safe_text(s.grade_level),
-                        safe_text(s.fee_type),
-                        safe_text(format_money(s.amount, self.app.money_format)),
-                        safe_text(s.due_date.isoformat()),
-                        safe_text(f"{s.installments} dues" if s.installments else "1 due"),
-                        safe_text(s.assigned),
-                        key=str(s.id),
-                    )
-                table.loading = False
-            if self.schedules:
-                table.move_cursor(row=min(row, len(self.schedules) - 1))
-            status = (
-                f"{len(self.schedules)} schedules · n new · e edit · b assign · i installments"
-                " · t new fee type"
-                if self.schedules
-                else "No fee schedules yet: n makes one (t: a new fee type)."
-            )
-            if self._note:  # what the last change did stays in view after the reload
-                status = f"{self._note} · {status}"
-            self.query_one("#fees-status", Static).update(safe_text(status))
-        elif message.what == "scopes":
-            year, scopes = message.data
-            self.app.push_screen(AssignModal(self.session, year, scopes), self._done)
+    def _schedules_loaded(self, schedules: list, choices, fee_types: list) -> None:
+        self.schedules, self.choices, self.fee_types = schedules, choices, fee_types
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        with self.app.batch_update():
+            table.clear()
+            for s in self.schedules:
+                table.add_row(
+                    safe_text(s.school_year),
+                    safe_text(s.grade_level),
+                    safe_text(s.fee_type),
+                    safe_text(format_money(s.amount, self.app.money_format)),
+                    safe_text(s.due_date.isoformat()),
+                    safe_text(f"{s.installments} dues" if s.installments else "1 due"),
+                    safe_text(s.assigned),
+                    key=str(s.id),
+                )
+            table.loading = False
+        if self.schedules:
+            table.move_cursor(row=min(row, len(self.schedules) - 1))
+        status = (
+            f"{len(self.schedules)} schedules · n new · e edit · b assign · i installments"
+            " · t new fee type"
+            if self.schedules
+            else "No fee schedules yet: n makes one (t: a new fee type)."
+        )
+        if self._note:  # what the last change did stays in view after the reload
+            status = f"{self._note} · {status}"
+        self.query_one("#fees-status", Static).update(safe_text(status))
+
+    def _scopes_loaded(self, year: tuple[int, str], scopes: list) -> None:
+        self.app.push_screen(AssignModal(self.session, year, scopes), self._done)
 
     def _current(self) -> ar.Schedule | None:
         table = self.query_one(DataTable)
@@ -694,7 +679,7 @@ class FeesScreen(SchoolScreen):
     @db_work(name="assign scopes", group="acct-fees-open")
     def _load_scopes(self, s: ar.Schedule) -> None:
         scopes = self.session.run(lambda c: ar.assign_scopes(c, s.school_year_id))
-        self.post_message(Loaded("scopes", ((s.school_year_id, s.school_year), scopes)))
+        deliver(self._scopes_loaded, (s.school_year_id, s.school_year), scopes)
 
     def action_fee_type(self) -> None:
         if self.choices is not None:
