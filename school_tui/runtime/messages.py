@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from school_tui.db.audit import Entry
     from school_tui.runtime.session import Session
 
 
@@ -44,32 +43,6 @@ class HomeLoaded(Message):
 @dataclass
 class ConnectionRestored(Message):
     """The lost database connection works again; screens reload what they show."""
-
-
-@dataclass
-class AuditTablesLoaded(Message):
-    tables: list
-
-
-@dataclass
-class AuditPageLoaded(Message):
-    """A page of the audit log for the filter of search `generation`; `append`: a next page."""
-
-    generation: int
-    entries: list
-    has_more: bool
-    append: bool
-
-
-@dataclass
-class AuditEntryLoaded(Message):
-    entry: Entry | None  # None: it is not there
-
-
-@dataclass
-class AuditExported(Message):
-    path: str
-    count: int
 
 
 # -- chat (screens/chat/screen.py) ----------------------------------------------------------------------
