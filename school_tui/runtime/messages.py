@@ -43,30 +43,3 @@ class HomeLoaded(Message):
 @dataclass
 class ConnectionRestored(Message):
     """The lost database connection works again; screens reload what they show."""
-
-
-# -- chat (screens/chat/screen.py) ----------------------------------------------------------------------
-
-
-@dataclass
-class ConversationsLoaded(Message):
-    rows: list  # list[db.chat.Conversation], newest first
-
-
-@dataclass
-class HistoryLoaded(Message):
-    partner_id: int
-    mode: str  # 'latest', 'older' (newest first), 'newer' (oldest first), 'failed' (none)
-    rows: list  # list[db.chat.ChatMessage]
-
-
-@dataclass
-class ContactsFound(Message):
-    query: str
-    role: str | None
-    rows: list  # list[db.chat.Contact]
-
-
-@dataclass
-class UnreadCounted(Message):
-    counts: dict  # partner id -> their messages this person has not read

@@ -26,13 +26,7 @@ from textual.widgets.option_list import Option
 
 from school_tui.db import chat
 from school_tui.db.connect import APP_ROLE_GROUP
-from school_tui.runtime.messages import (
-    ConnectionRestored,
-    ContactsFound,
-    ConversationsLoaded,
-    HistoryLoaded,
-    UnreadCounted,
-)
+from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work, deliver
 from school_tui.screens.chat.widgets import ConversationList, MessageView, presence_label
 from school_tui.textual_internals import typeahead
@@ -143,21 +137,22 @@ class ChatScreen(SchoolScreen):
 
     @db_work(name="load conversations", group="chat-conversations", exclusive=True)
     def load_conversations(self) -> None:
-        self.post_message(ConversationsLoaded(self.session.run(chat.conversations)))
+        deliver(self._conversations_loaded, self.session.run(chat.conversations))
 
-    def on_conversations_loaded(self, message: ConversationsLoaded) -> None:
+    def _conversations_loaded(self, rows: list[chat.Conversation]) -> None:
+        """`rows`: newest first."""
         conversations = self.conversations
-        conversations.set_conversations(message.rows)
+        conversations.set_conversations(rows)
         first_load = not self._list_loaded
         self._list_loaded = True
-        if first_load and self.partner_id is None and message.rows:
-            self.open_conversation(message.rows[0].partner_id, write=False)
+        if first_load and self.partner_id is None and rows:
+            self.open_conversation(rows[0].partner_id, write=False)
         elif self.partner_id is not None:
             conversations.select_partner(self.partner_id)
             item = conversations.items.get(self.partner_id)
             if item is not None:
                 self.view.set_partner_name(item.name)  # history may have come in first
-        if first_load and not message.rows and self.partner_id is None:
+        if first_load and not rows and self.partner_id is None:
             self.view.clear_conversation("No conversations yet. Ctrl+N starts one.")
         self._show_header()
 
@@ -205,26 +200,27 @@ class ChatScreen(SchoolScreen):
         try:
             rows = self.session.run(fetch)
         except Exception:
-            self.post_message(HistoryLoaded(partner_id, "failed", []))
+            deliver(self._history_loaded, partner_id, "failed", [])
             raise  # db_work hands it to the app
-        self.post_message(HistoryLoaded(partner_id, mode, rows))
+        deliver(self._history_loaded, partner_id, mode, rows)
 
-    def on_history_loaded(self, message: HistoryLoaded) -> None:
-        if message.partner_id != self.partner_id:
+    def _history_loaded(self, partner_id: int, mode: str, rows: list[chat.ChatMessage]) -> None:
+        """`mode`: 'latest', 'older' (newest first), 'newer' (oldest first), 'failed' (none)."""
+        if partner_id != self.partner_id:
             return  # the person moved on to another conversation meanwhile
         view = self.view
-        full = len(message.rows) == chat.PAGE
-        if message.mode == "failed":
+        full = len(rows) == chat.PAGE
+        if mode == "failed":
             view.fetch_failed()  # the banner or the error says why; the keys work again
             return
-        if message.mode == "latest":
+        if mode == "latest":
             item = self.conversations.items.get(self.partner_id)
             view.empty_note = "No messages yet. Say hello below."
-            view.reset(item.name if item else "", message.rows, has_older=full)
-        elif message.mode == "older":
-            view.add_older(message.rows, has_older=full)
+            view.reset(item.name if item else "", rows, has_older=full)
+        elif mode == "older":
+            view.add_older(rows, has_older=full)
         else:
-            view.add_newer(message.rows, has_newer=full)
+            view.add_newer(rows, has_newer=full)
         self.mark_seen()
 
     @on(MessageView.OlderWanted)
@@ -337,10 +333,11 @@ class ChatScreen(SchoolScreen):
     @db_work(name="recount conversations", group="chat-recount")
     def _recount_conversations(self, ids: list[int]) -> None:
         counts = self.session.run(lambda conn: chat.unread_from_senders_of(conn, ids))
-        self.post_message(UnreadCounted(counts))
+        deliver(self._unread_counted, counts)
 
-    def on_unread_counted(self, message: UnreadCounted) -> None:
-        for partner_id, count in message.counts.items():
+    def _unread_counted(self, counts: dict[int, int]) -> None:
+        """`counts`: partner id -> their messages this person has not read."""
+        for partner_id, count in counts.items():
             self.conversations.set_unread(partner_id, count)
 
     def _live_presence(self, statuses: dict[int, str]) -> None:
@@ -508,26 +505,26 @@ class ContactSearch(SchoolModal["chat.Contact | None"]):
     @db_work(name="search contacts", group="chat-contacts")
     def _search(self, text: str, role: str | None) -> None:
         rows = self.session.run(lambda conn: chat.search_contacts(conn, text, role))
-        self.post_message(ContactsFound(text, role, rows))
+        deliver(self._contacts_found, text, role, rows)
 
-    def on_contacts_found(self, message: ContactsFound) -> None:
-        if (message.query, message.role) != (self.text, self.role):
+    def _contacts_found(self, query: str, role: str | None, rows: list[chat.Contact]) -> None:
+        if (query, role) != (self.text, self.role):
             return  # an older search; a newer one is on its way
-        self._shown = (message.query, message.role)
+        self._shown = (query, role)
         results = self.query_one("#contact-results", OptionList)
-        self.found = {c.id: c for c in message.rows}
-        results.set_options(Option(self.prompt(c), id=str(c.id)) for c in message.rows)
-        if message.rows:
+        self.found = {c.id: c for c in rows}
+        results.set_options(Option(self.prompt(c), id=str(c.id)) for c in rows)
+        if rows:
             results.highlighted = 0
-        note = f"{len(message.rows)} found" if message.rows else "Nobody found"
-        if len(message.rows) == 50:
+        note = f"{len(rows)} found" if rows else "Nobody found"
+        if len(rows) == 50:
             note = "The first 50; type more of the name"
         self.query_one("#contact-note", Static).update(note + " · Enter picks · Esc closes")
         if self._enter_waiting:  # the Enter typed before these came: it acts now
             self._enter_waiting = False
-            if message.rows:
+            if rows:
                 results.focus()
-            typeahead.release(self, "results", drop=not message.rows)
+            typeahead.release(self, "results", drop=not rows)
 
     @on(Input.Submitted, "#contact-query")
     def _to_results(self) -> None:
