@@ -23,7 +23,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import (
     Button,
     DataTable,
@@ -37,7 +36,7 @@ from textual.widgets.option_list import Option
 
 from school_tui.domain.access import ROLES
 from school_tui.domain.fields import FieldError
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.confirm import ConfirmModal
@@ -118,17 +117,6 @@ def validate_person(
     if need_role and role not in ROLES:
         return FieldError("role", "Role: choose one of the school's roles.")
     return PersonFields(first_name, last_name, email, role if need_role else None)
-
-
-# -- messages from workers ------------------------------------------------------------------
-
-
-@dataclass
-class AccountDone(Message):
-    """An account change went through: a note to show, maybe a password to show once."""
-
-    note: str
-    temporary: TemporaryPassword | None = None
 
 
 @dataclass(frozen=True)
@@ -445,7 +433,7 @@ class PeopleScreen(ListScreen):
         from school_tui.db import people
 
         self.session.run(lambda conn: people.change_role(conn, person.id, role))
-        self.post_message(AccountDone(f"{person.full_name} is now {role}."))
+        deliver(self._account_done, f"{person.full_name} is now {role}.")
 
     def action_set_active(self, active: bool) -> None:
         person = self._need_selection()
@@ -475,7 +463,7 @@ class PeopleScreen(ListScreen):
 
         self.session.run(lambda conn: people.set_active(conn, person.id, active))
         state = "reactivated" if active else "deactivated"
-        self.post_message(AccountDone(f"{person.full_name} is {state}."))
+        deliver(self._account_done, f"{person.full_name} is {state}.")
 
     def action_reset_password(self) -> None:
         person = self._need_selection()
@@ -500,18 +488,18 @@ class PeopleScreen(ListScreen):
         from school_tui.db import people
 
         password = self.session.run(lambda conn: people.reset_password(conn, person.id))
-        self.post_message(
-            AccountDone(
-                f"{person.full_name} has a temporary password.",
-                TemporaryPassword(person.full_name, person.email, password, False),
-            )
+        deliver(
+            self._account_done,
+            f"{person.full_name} has a temporary password.",
+            TemporaryPassword(person.full_name, person.email, password, False),
         )
 
-    def on_account_done(self, message: AccountDone) -> None:
-        self.notify(clean(message.note), markup=False)  # the note holds a person's name
+    def _account_done(self, note: str, temporary: TemporaryPassword | None = None) -> None:
+        """An account change went through: `note` to show, maybe a password to show once."""
+        self.notify(clean(note), markup=False)  # the note holds a person's name
         self.reload()
-        if message.temporary is not None:
-            self._show_temporary(message.temporary)
+        if temporary is not None:
+            self._show_temporary(temporary)
 
     def _show_temporary(self, temporary: TemporaryPassword) -> None:
         """The password, once; then the search box has the cursor, whatever had it before."""
