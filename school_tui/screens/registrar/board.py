@@ -25,12 +25,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui.domain.school import ENROLLMENT_STATUSES, GRADE_LEVELS
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
@@ -89,37 +88,6 @@ class SectionChoice:
 
 
 # -- messages (workers -> UI thread) ----------------------------------------------------------
-
-
-@dataclass
-class BoardRowsChanged(Message):
-    generation: int
-    seq: int  # re-reads are numbered in the order they started
-    counts: dict[str, int]
-    ids: list[int]  # what the notification named
-    rows: list[BoardRow]  # those of them that belong to the column shown now
-    since: int = 0  # LivePresence.since() when the re-read began
-
-
-@dataclass
-class BoardSectionsLoaded(Message):
-    sections: list[SectionChoice]
-    transitions: dict[str, list[str]]  # status -> where it may go, the usual step first
-
-
-@dataclass
-class BoardMoved(Message):
-    ids: list[int]
-    source: str
-    target: str
-
-
-@dataclass
-class BoardMoveRefused(Message):
-    count: int
-    source: str
-    target: str
-    reason: str
 
 
 # -- the target-status form -------------------------------------------------------------------
@@ -325,7 +293,7 @@ class EnrollmentBoardScreen(ListScreen):
 
         since = self.presence.since() if self.presence is not None else 0
         counts, found = self.session.run(fetch)
-        self.post_message(BoardRowsChanged(generation, seq, counts, ids, found, since))
+        deliver(self._rows_changed, generation, seq, counts, ids, found, since)
 
     def _enrollment_changed(self, ids: list[int]) -> None:
         if self._load_in_flight:
@@ -333,17 +301,28 @@ class EnrollmentBoardScreen(ListScreen):
         else:
             self._start_reread(ids)
 
-    def on_board_rows_changed(self, message: BoardRowsChanged) -> None:
-        if message.generation != self._generation:
+    def _rows_changed(
+        self,
+        generation: int,
+        seq: int,
+        counts: dict[str, int],
+        ids: list[int],
+        rows: list[BoardRow],
+        since: int,
+    ) -> None:
+        """A re-read numbered `seq` (in the order they started) of the notified `ids`: `rows`,
+        those of them that belong to the column shown now; `since`: LivePresence.since()
+        when it began."""
+        if generation != self._generation:
             return  # a reload since reads them
         table = self.table
-        belong = {row.id: row for row in message.rows}
+        belong = {row.id: row for row in rows}
         added = False
         with self.app.batch_update():
-            for enrollment_id in message.ids:
-                if self._row_seq.get(enrollment_id, 0) > message.seq:
+            for enrollment_id in ids:
+                if self._row_seq.get(enrollment_id, 0) > seq:
                     continue  # a newer re-read has shown this row already
-                self._row_seq[enrollment_id] = message.seq
+                self._row_seq[enrollment_id] = seq
                 key = str(enrollment_id)
                 row = belong.get(enrollment_id)
                 shown = key in self.rows
@@ -351,7 +330,7 @@ class EnrollmentBoardScreen(ListScreen):
                     if shown:
                         self.update_row(row)
                     elif len(self.rows) < LIST_LIMIT:
-                        self.add_row(row, message.since)
+                        self.add_row(row, since)
                         added = True
                     else:
                         self._more = True
@@ -363,9 +342,9 @@ class EnrollmentBoardScreen(ListScreen):
                 cursor_key = self.selected_key()
                 table.sort(key=lambda cells: cells[2].plain)
                 self.move_to(cursor_key)
-        if message.seq > self._counts_seq:
-            self._counts_seq = message.seq
-            self.counts = message.counts
+        if seq > self._counts_seq:
+            self._counts_seq = seq
+            self.counts = counts
         self._show_counts()
         self._show_status()
 
@@ -435,11 +414,14 @@ class EnrollmentBoardScreen(ListScreen):
             choices = [_section_choice(s) for s in sections.list_sections(conn)]
             return choices, enrollment.transitions(conn)
 
-        self.post_message(BoardSectionsLoaded(*self.session.run(fetch)))
+        deliver(self._sections_loaded, *self.session.run(fetch))
 
-    def on_board_sections_loaded(self, message: BoardSectionsLoaded) -> None:
-        self.sections = message.sections
-        self.transitions = message.transitions
+    def _sections_loaded(
+        self, choices: list[SectionChoice], transitions: dict[str, list[str]]
+    ) -> None:
+        """`transitions`: status -> where it may go, the usual step first."""
+        self.sections = choices
+        self.transitions = transitions
         self._fill_section_select()
 
     def _fill_section_select(self) -> None:
@@ -546,34 +528,33 @@ class EnrollmentBoardScreen(ListScreen):
         try:
             self.session.run(lambda conn: enrollment.set_status(conn, ids, target, remark or None))
         except Refused as exc:
-            self.post_message(BoardMoveRefused(len(ids), source, target, clean(exc.with_detail())))
+            deliver(self._move_refused, len(ids), source, target, clean(exc.with_detail()))
             return
         except NotAllowed as exc:
-            self.post_message(BoardMoveRefused(len(ids), source, target, clean(exc.message)))
+            deliver(self._move_refused, len(ids), source, target, clean(exc.message))
             return
-        self.post_message(BoardMoved(ids, source, target))
+        deliver(self._moved, ids, source, target)
 
-    def on_board_moved(self, message: BoardMoved) -> None:
-        count = len(message.ids)
+    def _moved(self, ids: list[int], source: str, target: str) -> None:
+        count = len(ids)
         students = "1 student" if count == 1 else f"{count} students"
-        text = f"Moved {students} from {message.source} to {message.target}."
-        self.marked -= set(message.ids)
+        text = f"Moved {students} from {source} to {target}."
+        self.marked -= set(ids)
         self.app.notify(text, title="Status changed", markup=False)
         self._show_status(text)
         # The notification brings the same ids; reading them now too keeps the board right
         # when the listener is reconnecting.
-        self._enrollment_changed(message.ids)
+        self._enrollment_changed(ids)
 
-    def on_board_move_refused(self, message: BoardMoveRefused) -> None:
+    def _move_refused(self, count: int, source: str, target: str, reason: str) -> None:
         from school_tui.widgets.error import ErrorModal
 
-        students = "the student" if message.count == 1 else f"the {message.count} students"
-        self._show_status(f"Nothing changed: {message.reason}", error=True)
+        students = "the student" if count == 1 else f"the {count} students"
+        self._show_status(f"Nothing changed: {reason}", error=True)
         self.app.push_screen(
             ErrorModal(
                 "Nothing changed",
-                f"None of {students} moved from {message.source} to {message.target}.\n"
-                f"{message.reason}",
+                f"None of {students} moved from {source} to {target}.\n{reason}",
             )
         )
 

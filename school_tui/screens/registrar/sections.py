@@ -11,20 +11,18 @@ refusal is shown as it says it ("section: Grade 7 - Rizal is full (45 of 45 seat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Footer, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui.domain.fields import FieldError
 from school_tui.domain.school import GRADE_LEVELS
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.forms import Field, FormModal, FormSpec, Options
@@ -45,19 +43,6 @@ def refusal(exc: Refused | NotAllowed) -> str:
 
 def _seats(section) -> str:
     return f"{section.students}/{section.capacity}" if section.capacity else f"{section.students}"
-
-
-# -- messages ---------------------------------------------------------------------------------
-
-
-@dataclass
-class RosterChanged(Message):
-    text: str
-
-
-@dataclass
-class RosterRefused(Message):
-    message: str
 
 
 # -- the section form -------------------------------------------------------------------------
@@ -468,9 +453,9 @@ class RosterScreen(ListScreen):
         try:
             self.session.run(lambda conn: sections.assign(conn, section_id, student_ids))
         except (Refused, NotAllowed) as exc:
-            self.post_message(RosterRefused(refusal(exc)))
+            deliver(self._roster_refused, refusal(exc))
             return
-        self.post_message(RosterChanged(done))
+        deliver(self._roster_changed, done)
 
     def action_move(self) -> None:
         key = self.selected_key()
@@ -486,7 +471,7 @@ class RosterScreen(ListScreen):
         assert self.section is not None  # moving starts once the section is shown
         year = self.section.school_year_id
         found = self.session.run(lambda conn: sections.list_sections(conn, year_id=year))
-        self.app.call_from_thread(self._pick_target, found)
+        deliver(self._pick_target, found)
 
     def _pick_target(self, found: list) -> None:
         others = [s for s in found if s.id != self.section_id]
@@ -507,16 +492,16 @@ class RosterScreen(ListScreen):
         others.sort(key=lambda s: s.grade_level != grade)
         self.app.push_screen(SectionPicker(f"Move {name} to", others), picked)
 
-    def on_roster_changed(self, message: RosterChanged) -> None:
-        self._set_status(message.text)
-        self.app.notify(message.text, markup=False)
+    def _roster_changed(self, text: str) -> None:
+        self._set_status(text)
+        self.app.notify(clean(text), markup=False)  # names a student and a section
         self.reload()
 
-    def on_roster_refused(self, message: RosterRefused) -> None:
+    def _roster_refused(self, message: str) -> None:
         from school_tui.widgets.error import ErrorModal
 
-        self._set_status(f"Not changed: {message.message}", error=True)
-        self.app.push_screen(ErrorModal("Not changed", message.message))
+        self._set_status(f"Not changed: {message}", error=True)
+        self.app.push_screen(ErrorModal("Not changed", message))
 
     def list_export(self) -> Export:
         label = self.section.label if self.section else "section"
