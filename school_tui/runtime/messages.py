@@ -1,17 +1,13 @@
-"""Messages for what is not one worker's reply to the node that started it: app-wide events
-(ServerReady, LoginSucceeded, ConnectionRestored) and results that are still messages.
+"""Messages for what is not one worker's reply to the node that started it: the app-wide
+events (ServerReady, ServerFailed, ConnectionRestored).
 
 A worker's own result goes back with runtime.workers.deliver (see its docstring)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from textual.message import Message
-
-if TYPE_CHECKING:
-    from school_tui.runtime.session import Session
 
 
 @dataclass
@@ -22,22 +18,6 @@ class ServerReady(Message):
 @dataclass
 class ServerFailed(Message):
     error: str
-
-
-@dataclass
-class LoginSucceeded(Message):
-    session: Session
-
-
-@dataclass
-class LoginRefused(Message):
-    message: str
-
-
-@dataclass
-class HomeLoaded(Message):
-    data: dict
-    since: int = 0  # LivePresence.since() when the load began
 
 
 @dataclass

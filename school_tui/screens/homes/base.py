@@ -4,7 +4,8 @@ commands for the palette, the connection banner.
 
 A role module (screens/<role>.py) subclasses RoleHome and declares its PANES: each is a
 table whose rows come from a function in school_tui/db/. The screen never runs SQL itself:
-`load_all` runs in a thread worker and posts HomeLoaded back to the UI thread.
+`load_all` runs in a thread worker and delivers what it read to `show_loaded` on the UI
+thread.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from school_tui.db import notices
-from school_tui.runtime.messages import ConnectionRestored, HomeLoaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.presence import LivePresence
@@ -138,17 +139,14 @@ class RoleHome(SchoolScreen):
         data = self.session.take_prefetched()  # the first load: what start_session read
         if data is None:
             data = self.session.run(self.fetch)
-        self.post_message(HomeLoaded(data, since))
+        deliver(self.show_loaded, data, since)
 
     @classmethod
     def fetch(cls, conn: Connection, only: set[str] | None = None) -> dict:
         """The rows of every pane (or of the panes in `only`), by pane id. A subclass may add
-        keys of its own (what else its panes show) and read them in on_home_loaded. A class
+        keys of its own (what else its panes show) and read them in show_loaded. A class
         method: the app reads them before the screen exists (SchoolApp.start_session)."""
         return {pane.id: pane.query(conn) for pane in cls.PANES if only is None or pane.id in only}
-
-    def on_home_loaded(self, message: HomeLoaded) -> None:
-        self.show_loaded(message.data, message.since)
 
     def show_loaded(self, data: dict, since: int) -> None:
         """Fill the tables with what `fetch` read (`since`: LivePresence.since() before the

@@ -19,7 +19,6 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from school_tui.db import academics, accounting_reports, records
-from school_tui.runtime.messages import HomeLoaded
 from school_tui.runtime.workers import db_work, deliver
 from school_tui.screens.homes.base import ANNOUNCEMENTS, Pane, RoleHome
 from school_tui.widgets.safe import clean
@@ -36,7 +35,7 @@ NEXT_STEP = {
     "Enrolled": "You are enrolled. Nothing more to do.",
     "Withdrawn": "Withdrawn. To enroll again, talk to the registrar.",
 }
-SUMMARY_KEY = "enrollment-summary"  # HomeLoaded.data key of the summary above the history
+SUMMARY_KEY = "enrollment-summary"  # fetch()'s key of the summary above the history
 
 
 def history_rows(conn: Connection) -> list[tuple]:
@@ -134,7 +133,7 @@ class StudentHome(RoleHome):
 
     @db_work(name="student enrollment", group="student-enrollment")
     def reload_enrollment(self) -> None:
-        self.post_message(HomeLoaded(self.session.run(lambda c: self.fetch(c, {"enrollment"}))))
+        deliver(self.show_loaded, self.session.run(lambda c: self.fetch(c, {"enrollment"})), 0)
 
     def show_loaded(self, data: dict, since: int) -> None:
         """Amounts of the fee and payment panes in the school's money format (on the UI
