@@ -35,7 +35,7 @@ class Conversation:
     role: str
     status: str
     last_id: int
-    last_at: datetime
+    last_at: datetime | None  # None: someone found by the search, no message yet
     unread: int
 
 

@@ -181,7 +181,7 @@ def commit(
     *,
     skip_rejected: bool = False,
     checked: list[PreviewRow] | None = None,
-    writing: Callable[[int], None] | None = None,
+    writing: Callable[[int], object] | None = None,
 ) -> ImportSummary:
     """Write the file's students in one transaction, all or nothing.
 

@@ -1,18 +1,13 @@
-"""Messages for what is not one worker's reply to the node that started it: app-wide events
-(ServerReady, LoginSucceeded, ConnectionRestored) and results that are still messages.
+"""Messages for what is not one worker's reply to the node that started it: the app-wide
+events (ServerReady, ServerFailed, ConnectionRestored).
 
 A worker's own result goes back with runtime.workers.deliver (see its docstring)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
-
-if TYPE_CHECKING:
-    from school_tui.db.audit import Entry
-    from school_tui.runtime.session import Session
 
 
 @dataclass
@@ -26,89 +21,5 @@ class ServerFailed(Message):
 
 
 @dataclass
-class LoginSucceeded(Message):
-    session: Session
-
-
-@dataclass
-class LoginRefused(Message):
-    message: str
-
-
-@dataclass
-class HomeLoaded(Message):
-    data: dict
-    since: int = 0  # LivePresence.since() when the load began
-
-
-@dataclass
 class ConnectionRestored(Message):
     """The lost database connection works again; screens reload what they show."""
-
-
-@dataclass
-class AuditTablesLoaded(Message):
-    tables: list
-
-
-@dataclass
-class AuditPageLoaded(Message):
-    """A page of the audit log for the filter of search `generation`; `append`: a next page."""
-
-    generation: int
-    entries: list
-    has_more: bool
-    append: bool
-
-
-@dataclass
-class AuditEntryLoaded(Message):
-    entry: Entry | None  # None: it is not there
-
-
-@dataclass
-class AuditExported(Message):
-    path: str
-    count: int
-
-
-# -- chat (screens/chat/screen.py) ----------------------------------------------------------------------
-
-
-@dataclass
-class ConversationsLoaded(Message):
-    rows: list  # list[db.chat.Conversation], newest first
-
-
-@dataclass
-class HistoryLoaded(Message):
-    partner_id: int
-    mode: str  # 'latest', 'older' (newest first), 'newer' (oldest first), 'failed' (none)
-    rows: list  # list[db.chat.ChatMessage]
-
-
-@dataclass
-class ContactsFound(Message):
-    query: str
-    role: str | None
-    rows: list  # list[db.chat.Contact]
-
-
-@dataclass
-class UnreadCounted(Message):
-    counts: dict  # partner id -> their messages this person has not read
-
-
-@dataclass
-class Loaded(Message):
-    """A worker's result for the screen that asked: `what` names the request."""
-
-    what: str
-    data: Any = None
-
-
-@dataclass
-class Failed(Message):
-    """A worker raised (the app's error handler shows why); the screen is usable again."""
-
-    what: str

@@ -23,8 +23,8 @@ not do (NotAllowed) stays with the handler ("Not allowed"), unless the worker ca
 `on_failed` names a method that hears of any other failure first (to make the screen usable
 again: clear "Saving…", unlock the form) before the handler shows the error.
 
-Messages in runtime/messages.py are for what is not one worker's reply: app-wide events
-(ConnectionRestored, LoginSucceeded) and results several screens receive.
+Messages in runtime/messages.py are for what is not one worker's reply: the app-wide events
+(ServerReady, ServerFailed, ConnectionRestored).
 """
 
 from __future__ import annotations

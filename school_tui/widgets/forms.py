@@ -34,12 +34,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui.domain.fields import FieldError
 from school_tui.runtime.workers import db_work
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import safe_text
@@ -122,7 +122,7 @@ class FormFailed(Message):
     """The save raised (the app's handler shows why); the form is usable again."""
 
 
-class FormModal(ModalScreen[Any]):
+class FormModal(SchoolModal[Any]):
     """A form from a FormSpec; dismisses with what `save` returned, None when cancelled."""
 
     DEFAULT_CSS = (

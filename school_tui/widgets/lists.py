@@ -42,11 +42,11 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Input
 
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import safe_text
 
@@ -117,7 +117,7 @@ class ListLoaded(Message):
     since: int = 0  # LivePresence.since() when the load began
 
 
-class ListScreen(Screen):
+class ListScreen(SchoolScreen):
     LIST: ClassVar[ListSpec]
 
     def __init__(self, session) -> None:

@@ -24,12 +24,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import RowKey
 
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import safe_cells, safe_text
@@ -79,13 +78,6 @@ BALANCES = StudentSearch(
 SECTIONS = StudentSearch(
     (("Student no.", 11), ("Name", 18), ("Section", 14), ("Status", 9)), _by_section
 )
-
-
-@dataclass
-class StudentsListed(Message):
-    generation: int
-    rows: list
-    since: int  # LivePresence.since() when the search began
 
 
 class StudentPicker(ModalScreen[int | None]):
@@ -168,20 +160,20 @@ class StudentPicker(ModalScreen[int | None]):
     def _find(self, generation: int, text: str) -> None:
         since = self.presence.since()
         rows = self.session.run(lambda conn: self.search.find(conn, text))
-        self.post_message(StudentsListed(generation, rows, since))
+        deliver(self._listed, generation, rows, since)
 
-    def on_students_listed(self, message: StudentsListed) -> None:
-        message.stop()
-        if message.generation != self._generation:
+    def _listed(self, generation: int, rows: list, since: int) -> None:
+        """`since`: LivePresence.since() when the search began."""
+        if generation != self._generation:
             return  # an older search's answer
-        self._shown = message.generation
+        self._shown = generation
         fmt = getattr(self.app, "money_format", None)
         table = self.query_one(DataTable)
         widths = [width for _label, width in self.search.columns]
         with self.app.batch_update():
             table.clear()
             self.presence.clear(table)
-            for student_id, cells, presence in message.rows:
+            for student_id, cells, presence in rows:
                 shown = [_money(c, fmt) if isinstance(c, Decimal) else c for c in cells]
                 self.presence.add_row(
                     table,
@@ -189,12 +181,12 @@ class StudentPicker(ModalScreen[int | None]):
                     key=str(student_id),
                     user_id=student_id,
                     status=presence,
-                    since=message.since,
+                    since=since,
                 )
         status = self.query_one("#picker-status", Static)
         query = self.query_one("#picker-query", Input).value.strip()
-        if message.rows:
-            status.update(f"{len(message.rows)} found · Down to the list · Enter picks")
+        if rows:
+            status.update(f"{len(rows)} found · Down to the list · Enter picks")
         else:
             status.update("Nobody matches." if query else "Type a name, email or student number.")
         if self._enter_waits:

@@ -3,7 +3,7 @@ and the person's unread message total (live)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,6 +11,8 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from school_tui.app import SchoolApp
 
 
@@ -21,13 +23,15 @@ class UnreadBadge(Static):
     UnreadBadge { width: auto; height: 1; padding: 0 0 0 1; }
     UnreadBadge.-some { text-style: bold; }
     """
+    if TYPE_CHECKING:
+        app = getters.app(SchoolApp)
 
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)
         self.count: int | None = None
 
     def on_mount(self) -> None:
-        live = cast("SchoolApp", self.app).live
+        live = self.app.live
         if live is None:
             return
         live.unread.subscribe(self, self.show_count)

@@ -489,6 +489,28 @@ async def test_people_list_shows_presence_live_and_fits_80_columns(school):
         assert str(table.get_cell(str(teacher), "name")) == "Teacher, Kim"
 
 
+async def test_a_name_in_a_toast_is_shown_literally(school):
+    """A name that looks like markup shows as typed in the note after an account change."""
+    school.add_person("Admin", email="a@literal.test", first_name="Ada")
+    school.add_person("Teacher", email="t@literal.test", first_name="[b]x[/b]", last_name="Quill")
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await log_in(pilot, "a@literal.test")
+        screen = await open_people(pilot)
+        await select_person(pilot, screen, "quill", "t@literal.test")
+        await pilot.press("d")
+        await confirm(pilot)
+
+        def toasts_shown() -> list[str]:
+            return [str(toast.render()) for toast in app.screen.query("Toast")]
+
+        await wait_until(
+            pilot,
+            lambda: "[b]x[/b] Quill is deactivated." in toasts_shown(),
+            "the note, the name as typed",
+        )
+
+
 # -- the database: temporary passwords ---------------------------------------------------------
 
 

@@ -36,17 +36,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from school_tui.db import ledger
 from school_tui.domain.money import DEFAULT_FORMAT, MoneyFormat, format_money, parse_amount
 from school_tui.runtime.messages import ConnectionRestored
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.textual_internals import typeahead
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
@@ -62,40 +61,6 @@ METHOD_LABELS = {
 
 
 # -- messages from workers ------------------------------------------------------------------
-@dataclass
-class MatchesFound(Message):
-    text: str
-    matches: list
-
-
-@dataclass
-class AccountLoaded(Message):
-    account: ledger.Account | None
-
-
-@dataclass
-class Posted(Message):
-    receipt: ledger.Receipt
-    # The status this payment moved the student's enrollment to (the ledger's hook: required
-    # fees paid -> Payment Complete), or None when it moved nothing
-    enrollment_now: str | None = None
-
-
-@dataclass
-class PostRefused(Message):
-    message: str
-
-
-@dataclass
-class ReceiptReady(Message):
-    receipt: receipts.Receipt | None  # what prints
-
-
-@dataclass
-class ReceiptSaved(Message):
-    path: str
-
-
 @dataclass(frozen=True)
 class Pending:
     """A payment as sent, with its key: sent again unchanged, it keeps the key."""
@@ -107,7 +72,7 @@ class Pending:
     key: uuid.UUID
 
 
-class CashierScreen(Screen):
+class CashierScreen(SchoolScreen):
     DEFAULT_CSS = """
     CashierScreen Horizontal.row { height: 1; margin: 0 1; }
     CashierScreen Label.field { width: 11; }
@@ -243,14 +208,14 @@ class CashierScreen(Screen):
     @db_work(name="cashier search", group="cashier-search", exclusive=True)
     def search(self, text: str) -> None:
         matches = self.session.run(lambda conn: ledger.find_students(conn, text))
-        self.post_message(MatchesFound(text, matches))
+        deliver(self._matches_found, text, matches)
 
-    def on_matches_found(self, message: MatchesFound) -> None:
-        if message.text != self.query_one("#student", Input).value.strip():
+    def _matches_found(self, text: str, matches: list) -> None:
+        if text != self.query_one("#student", Input).value.strip():
             return  # typed on since: that search is no longer the question
-        matches = message.matches
+        matches = matches
         if not matches:
-            self._say(f"Student: nobody matches {clean(message.text)!r}.", refused=True)
+            self._say(f"Student: nobody matches {clean(text)!r}.", refused=True)
             typeahead.release(self, "account", drop=True)
             return
         if len(matches) == 1:
@@ -282,7 +247,8 @@ class CashierScreen(Screen):
     @on(OptionList.OptionSelected, "#matches")
     def match_chosen(self, event: OptionList.OptionSelected) -> None:
         self._show_matches(False)
-        self.open_account(int(event.option.id))
+        if event.option.id is not None:  # every option has its student's id
+            self.open_account(int(event.option.id))
 
     def open_account(self, student_id: int) -> None:
         self._say("Loading the account…")
@@ -292,10 +258,10 @@ class CashierScreen(Screen):
     @db_work(name="cashier account", group="cashier-account", exclusive=True)
     def load_account(self, student_id: int) -> None:
         account = self.session.run(lambda conn: ledger.account(conn, student_id))
-        self.post_message(AccountLoaded(account))
+        deliver(self._account_loaded, account)
 
-    def on_account_loaded(self, message: AccountLoaded) -> None:
-        account = message.account
+    def _account_loaded(self, account: ledger.Account | None) -> None:
+        account = account
         if account is None:
             self._say("Student: not found (removed meanwhile?).", refused=True)
             typeahead.release(self, "account", drop=True)
@@ -427,7 +393,7 @@ class CashierScreen(Screen):
         try:
             receipt, enrollment_now = self.session.run(post)
         except Refused as exc:
-            self.post_message(PostRefused(str(exc)))
+            deliver(self._post_refused, str(exc))
             return
         except Exception as exc:
             # The connection: the app shows the banner and reconnects. Anything else after
@@ -435,24 +401,24 @@ class CashierScreen(Screen):
             # key goes again (Ctrl+R) and the error modal says why.
             app.call_from_thread(self._lost, connection_lost(exc))
             raise
-        self.post_message(Posted(receipt, enrollment_now))
+        deliver(self._posted, receipt, enrollment_now)
 
-    def on_posted(self, message: Posted) -> None:
+    def _posted(self, receipt: ledger.Receipt, enrollment_now: str | None = None) -> None:
         self.posting = False
         self.pending = None
         self.unknown = False
         self.query_one("#student", Input).disabled = False
         self.refresh_bindings()
-        receipt = message.receipt
+        receipt = receipt
         self.last_receipt = receipt
         self._show_receipt(receipt)
         note = "already posted, not again: " if receipt.replayed else "Posted "
-        moved = f" Enrollment now {message.enrollment_now}." if message.enrollment_now else ""
+        moved = f" Enrollment now {enrollment_now}." if enrollment_now else ""
         self._say(f"{note}{receipt.receipt_label}.{moved} Next student.")
         self.reset()
         typeahead.release(self, "post")
 
-    def on_post_refused(self, message: PostRefused) -> None:
+    def _post_refused(self, message: str) -> None:
         self.posting = False
         self.pending = None  # refused: nothing was posted under that key
         typeahead.release(self, "post", drop=True)  # the clerk reads why first
@@ -460,8 +426,8 @@ class CashierScreen(Screen):
             self.unknown = False
             self.query_one("#student", Input).disabled = False
             self.refresh_bindings()
-        self._say(message.message, refused=True)
-        field = message.message.split(":", 1)[0].strip().lower()
+        self._say(message, refused=True)
+        field = message.split(":", 1)[0].strip().lower()
         if field == "reference":
             self.query_one("#reference", Input).focus()
         elif self.account is not None:
@@ -593,12 +559,12 @@ class CashierScreen(Screen):
         from school_tui.db import accounting_reports as ar
 
         printable = self.session.run(lambda conn: ar.receipt(conn, payment_id))
-        self.post_message(ReceiptReady(printable))
+        deliver(self._receipt_ready, printable)
 
-    def on_receipt_ready(self, message: ReceiptReady) -> None:
+    def _receipt_ready(self, receipt: receipts.Receipt | None) -> None:
         from school_tui.widgets.export import ExportModal
 
-        receipt = message.receipt
+        receipt = receipt
         if receipt is None:
             self._say("Receipt: not found.", refused=True)
             return
@@ -621,10 +587,10 @@ class CashierScreen(Screen):
         from school_tui.screens.accounting.statement import save_receipt
 
         save_receipt(path, receipt, fmt)
-        self.post_message(ReceiptSaved(str(path)))
+        deliver(self._receipt_saved, str(path))
 
-    def on_receipt_saved(self, message: ReceiptSaved) -> None:
-        self._say(f"Saved {clean(message.path)}")
+    def _receipt_saved(self, path: str) -> None:
+        self._say(f"Saved {clean(path)}")
 
     def _discarded(self) -> None:
         if self.posting:

@@ -61,9 +61,9 @@ class CollectionsChart(PlotextPlot):
         ys = [float(amount) for _, amount in self.points]
         plt.bar(xs, ys, marker="hd", color="blue", width=0.6)
         ticks = tick_positions(len(xs))
-        plt.xticks(ticks, [self.points[i][0].strftime("%m-%d") for i in ticks])
+        plt.xticks([float(i) for i in ticks], [self.points[i][0].strftime("%m-%d") for i in ticks])
         top = max(ys) if ys else 0
         # three labels: more collide on a short chart, and which one plotext drops then varies
-        yticks = [top * i / 2 for i in range(3)] if top else [0]
+        yticks = [top * i / 2 for i in range(3)] if top else [0.0]
         plt.yticks(yticks, [compact_amount(v) for v in yticks])
         self.refresh()

@@ -10,23 +10,23 @@ server's would otherwise show an empty drawer or be unable to close at all.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from school_tui.db import accounting_reports as ar
 from school_tui.domain.fee_rules import amount
 from school_tui.domain.fields import FieldError
 from school_tui.domain.money import MoneyFormat, format_money
-from school_tui.runtime.messages import ConnectionRestored, Failed, Loaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import safe_join, safe_text
 
 CASH = "Cash"
@@ -58,7 +58,7 @@ def difference_note(expected_cash: Decimal, counted_text: str, fmt: MoneyFormat 
     return f"Drawer is {money(abs(diff))} {word} (expected {money(expected_cash)})."
 
 
-class DayCloseScreen(Screen):
+class DayCloseScreen(SchoolScreen):
     DEFAULT_CSS = """
     DayCloseScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     DayCloseScreen #expected { height: 8; }
@@ -80,7 +80,7 @@ class DayCloseScreen(Screen):
         self.session = session
         self.day = day  # None until the first load reads the database's today
         self.expected: list[tuple[str, int, Decimal]] = []
-        self.closed = None
+        self.closed: tuple[Decimal, Decimal, datetime] | None = None  # expected, counted, when
         self._busy = False
 
     def money(self, amount: Decimal) -> str:
@@ -90,7 +90,7 @@ class DayCloseScreen(Screen):
         person = self.session.person
         yield Static(self._title_text(person.full_name), id="title-bar")
         yield ConnectionBanner()
-        expected = DataTable(id="expected", cursor_type="row", zebra_stripes=True)
+        expected: DataTable = DataTable(id="expected", cursor_type="row", zebra_stripes=True)
         expected.loading = True
         yield expected
         with Horizontal(classes="field"):
@@ -128,7 +128,7 @@ class DayCloseScreen(Screen):
             on = day or ar.business_day(conn)
             return on, ar.day_expected(conn, on), ar.my_day_closes(conn)
 
-        self.post_message(Loaded("close", self.session.run(fetch)))
+        deliver(self._loaded, *self.session.run(fetch))
 
     @property
     def expected_cash(self) -> Decimal:
@@ -136,13 +136,8 @@ class DayCloseScreen(Screen):
             (total for method, _, total in self.expected if method == CASH), Decimal("0.00")
         )
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "closed":
-            self._busy = False
-            self.notify(f"Day {self.day} closed.", title="Day close", markup=False)
-            self.reload()
-            return
-        day, self.expected, history = message.data
+    def _loaded(self, day: date, expected: list, history: list) -> None:
+        self.expected = expected
         if self.day is None:
             self.day = day
             self.query_one("#title-bar", Static).update(
@@ -199,7 +194,8 @@ class DayCloseScreen(Screen):
             self.action_close_day()
 
     def action_close_day(self) -> None:
-        if self._busy or self.day is None:  # nothing to close before the first load
+        day = self.day
+        if self._busy or day is None:  # nothing to close before the first load
             return
         if self.closed:
             self._set_status(f"{self.day} is already closed.", error=True)
@@ -229,20 +225,21 @@ class DayCloseScreen(Screen):
             if yes:
                 self._busy = True
                 self._set_status("Recording…")
-                self._close(counted, note)
+                self._close(day, counted, note)
 
         self.app.push_screen(ConfirmModal("Close the day?", question), answered)
 
-    @db_work(name="close day", group="acct-close-save", exclusive=True)
-    def _close(self, counted: Decimal, note: str) -> None:
-        try:
-            self.session.run(lambda conn: ar.close_day(conn, self.day, counted, note))
-        except BaseException:
-            self.post_message(Failed("close"))
-            raise
-        self.post_message(Loaded("closed"))
+    @db_work(name="close day", group="acct-close-save", exclusive=True, on_failed="_close_failed")
+    def _close(self, day: date, counted: Decimal, note: str) -> None:
+        self.session.run(lambda conn: ar.close_day(conn, day, counted, note))
+        deliver(self._day_closed)
 
-    def on_failed(self, message: Failed) -> None:
+    def _day_closed(self) -> None:
+        self._busy = False
+        self.notify(f"Day {self.day} closed.", title="Day close", markup=False)
+        self.reload()
+
+    def _close_failed(self, exc: BaseException) -> None:
         self._busy = False
         self._set_status("Not recorded: see the message.", error=True)
 

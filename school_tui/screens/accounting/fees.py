@@ -10,20 +10,22 @@ Bulk assignment asks first with the count, and a second run adds nothing and say
 
 from __future__ import annotations
 
+from typing import cast
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from school_tui.db import accounting_reports as ar
 from school_tui.domain import fee_rules
 from school_tui.domain.fields import FieldError
 from school_tui.domain.money import MoneyFormat, format_money
-from school_tui.runtime.messages import ConnectionRestored, Failed, Loaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal, SchoolScreen
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.modal import MODAL_CSS
@@ -247,7 +249,7 @@ def reversal_form(line, *, fmt: MoneyFormat | None) -> FormSpec:
 ONE_STUDENT = "one student"  # the scope Select's value that opens the student picker
 
 
-class AssignModal(ModalScreen[str | None]):
+class AssignModal(SchoolModal[str | None]):
     """Assign the year's fee schedules to every student of a grade level or a section, or to
     one student (found by name or number: a late enrollee): choose, see the count, confirm.
     Fees a student already has are counted and left alone."""
@@ -310,8 +312,9 @@ class AssignModal(ModalScreen[str | None]):
             )
             return
         self._status("Counting…")
-        label = {key: label for label, key in self.scopes}[event.value]
-        self._preview(event.value, label)
+        scope = cast("tuple", event.value)  # the options' values are the scopes
+        label = {key: label for label, key in self.scopes}[scope]
+        self._preview(scope, label)
 
     def _student_picked(self, student_id: int | None) -> None:
         if student_id is None:
@@ -335,67 +338,60 @@ class AssignModal(ModalScreen[str | None]):
                 name = f"{name} ({student.number})"
             return name, ar.assign_preview(conn, self.year_id, *scope)
 
-        self.post_message(Loaded("preview", (scope, *self.session.run(count))))
+        deliver(self._previewed, scope, *self.session.run(count))
 
-    @db_work(name="assign fees", group="acct-assign", exclusive=True)
+    @db_work(name="assign fees", group="acct-assign", exclusive=True, on_failed="_assign_failed")
     def _assign(self, scope) -> None:
-        try:
-            added = self.session.run(lambda c: ar.assign_fees(c, self.year_id, *scope))
-        except BaseException:
-            self.post_message(Failed("assign"))
-            raise
-        self.post_message(Loaded("assigned", added))
+        added = self.session.run(lambda c: ar.assign_fees(c, self.year_id, *scope))
+        deliver(self._assigned, added)
 
-    def on_loaded(self, message: Loaded) -> None:
-        message.stop()
-        if message.what == "preview":
-            scope, label, (students, new, already) = message.data
-            one = scope[2] is not None
-            if new == 0:
-                self._busy = False
-                if one and students:
-                    text = (
-                        f"Nothing to add: {label} already has every fee of {self.year_name} "
-                        f"({already} fees)."
-                    )
-                elif one:
-                    text = (
-                        f"{label} is not enrolled in {self.year_name} (or has withdrawn), or "
-                        "no fee schedule applies to their grade level."
-                    )
-                elif students:
-                    text = (
-                        f"Nothing to add: the {students} students of {label} already have "
-                        f"every fee of {self.year_name} ({already} fees)."
-                    )
-                else:
-                    text = f"{label} has no enrolled students, or no fee schedule applies."
-                self._status(text)
-                return
-            whom = label if one else f"the {students} students of {label}"
-            question = (
-                f"Charge {new} fees to {whom} ({self.year_name})? {already} fees they "
-                "already have are left alone."
-            )
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self._status("Assigning…")
-                    self._assign(scope)
-                else:
-                    self._busy = False
-                    self._status("Nothing assigned.")
-
-            self.app.push_screen(ConfirmModal("Assign fees", question), answered)
-        elif message.what == "assigned":
+    def _previewed(self, scope, label: str, counts: tuple[int, int, int]) -> None:
+        students, new, already = counts
+        one = scope[2] is not None
+        if new == 0:
             self._busy = False
-            added = message.data
-            self.dismiss(
-                f"Charged {added} fees." if added else "Nothing added: they all had these fees."
-            )
+            if one and students:
+                text = (
+                    f"Nothing to add: {label} already has every fee of {self.year_name} "
+                    f"({already} fees)."
+                )
+            elif one:
+                text = (
+                    f"{label} is not enrolled in {self.year_name} (or has withdrawn), or "
+                    "no fee schedule applies to their grade level."
+                )
+            elif students:
+                text = (
+                    f"Nothing to add: the {students} students of {label} already have "
+                    f"every fee of {self.year_name} ({already} fees)."
+                )
+            else:
+                text = f"{label} has no enrolled students, or no fee schedule applies."
+            self._status(text)
+            return
+        whom = label if one else f"the {students} students of {label}"
+        question = (
+            f"Charge {new} fees to {whom} ({self.year_name})? {already} fees they "
+            "already have are left alone."
+        )
 
-    def on_failed(self, message: Failed) -> None:
-        message.stop()
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._status("Assigning…")
+                self._assign(scope)
+            else:
+                self._busy = False
+                self._status("Nothing assigned.")
+
+        self.app.push_screen(ConfirmModal("Assign fees", question), answered)
+
+    def _assigned(self, added: int) -> None:
+        self._busy = False
+        self.dismiss(
+            f"Charged {added} fees." if added else "Nothing added: they all had these fees."
+        )
+
+    def _assign_failed(self, exc: BaseException) -> None:
         self._busy = False
         self._status("Not assigned: see the message.", error=True)
 
@@ -409,7 +405,7 @@ class AssignModal(ModalScreen[str | None]):
 PLAN_ROWS = 10
 
 
-class InstallmentModal(ModalScreen[str | None]):
+class InstallmentModal(SchoolModal[str | None]):
     """Due dates and amounts for a schedule's fee; the line under them shows, as you type,
     what is left to assign (the plan saves only when it is exactly zero)."""
 
@@ -529,39 +525,32 @@ class InstallmentModal(ModalScreen[str | None]):
         self._status("Saving…")
         self._save(plan)
 
-    @db_work(name="save installments", group="acct-plan", exclusive=True)
+    @db_work(name="save installments", group="acct-plan", exclusive=True, on_failed="_save_failed")
     def _save(self, plan) -> None:
-        try:
-            s = self.schedule
-            self.session.run(
-                lambda c: ar.save_schedule(
-                    c,
-                    s.school_year_id,
-                    s.grade_level,
-                    s.fee_type,
-                    s.amount,
-                    s.due_date,
-                    [(i.due_date, i.amount) for i in plan],
-                    schedule_id=s.id,
-                )
+        s = self.schedule
+        self.session.run(
+            lambda c: ar.save_schedule(
+                c,
+                s.school_year_id,
+                s.grade_level,
+                s.fee_type,
+                s.amount,
+                s.due_date,
+                [(i.due_date, i.amount) for i in plan],
+                schedule_id=s.id,
             )
-        except BaseException:
-            self.post_message(Failed("plan"))
-            raise
-        self.post_message(Loaded("saved", len(plan)))
+        )
+        deliver(self._plan_saved, len(plan))
 
-    def on_loaded(self, message: Loaded) -> None:
-        message.stop()
+    def _plan_saved(self, count: int) -> None:
         self._busy = False
-        count = message.data
         self.dismiss(
             f"{count} installments saved for {self.schedule.fee_type}."
             if count
             else f"{self.schedule.fee_type}: one due, on {self.schedule.due_date}."
         )
 
-    def on_failed(self, message: Failed) -> None:
-        message.stop()
+    def _save_failed(self, exc: BaseException) -> None:
         self._busy = False
         self._status("Not saved: see the message.", error=True)
 
@@ -573,7 +562,7 @@ class InstallmentModal(ModalScreen[str | None]):
 # -- the screen -------------------------------------------------------------------------------
 
 
-class FeesScreen(Screen):
+class FeesScreen(SchoolScreen):
     DEFAULT_CSS = """
     FeesScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     FeesScreen DataTable { height: 1fr; }
@@ -603,7 +592,7 @@ class FeesScreen(Screen):
             id="title-bar",
         )
         yield ConnectionBanner()
-        table = DataTable(id="fees-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable = DataTable(id="fees-table", cursor_type="row", zebra_stripes=True)
         table.loading = True
         yield table
         yield Static("", id="fees-status")
@@ -623,41 +612,40 @@ class FeesScreen(Screen):
         def fetch(conn):
             return ar.fee_schedules(conn), ar.schedule_choices(conn), ar.fee_types(conn)
 
-        self.post_message(Loaded("schedules", self.session.run(fetch)))
+        deliver(self._schedules_loaded, *self.session.run(fetch))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "schedules":
-            self.schedules, self.choices, self.fee_types = message.data
-            table = self.query_one(DataTable)
-            row = table.cursor_row
-            with self.app.batch_update():
-                table.clear()
-                for s in self.schedules:
-                    table.add_row(
-                        safe_text(s.school_year),
-                        safe_text(s.grade_level),
-                        safe_text(s.fee_type),
-                        safe_text(format_money(s.amount, self.app.money_format)),
-                        safe_text(s.due_date.isoformat()),
-                        safe_text(f"{s.installments} dues" if s.installments else "1 due"),
-                        safe_text(s.assigned),
-                        key=str(s.id),
-                    )
-                table.loading = False
-            if self.schedules:
-                table.move_cursor(row=min(row, len(self.schedules) - 1))
-            status = (
-                f"{len(self.schedules)} schedules · n new · e edit · b assign · i installments"
-                " · t new fee type"
-                if self.schedules
-                else "No fee schedules yet: n makes one (t: a new fee type)."
-            )
-            if self._note:  # what the last change did stays in view after the reload
-                status = f"{self._note} · {status}"
-            self.query_one("#fees-status", Static).update(safe_text(status))
-        elif message.what == "scopes":
-            year, scopes = message.data
-            self.app.push_screen(AssignModal(self.session, year, scopes), self._done)
+    def _schedules_loaded(self, schedules: list, choices, fee_types: list) -> None:
+        self.schedules, self.choices, self.fee_types = schedules, choices, fee_types
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        with self.app.batch_update():
+            table.clear()
+            for s in self.schedules:
+                table.add_row(
+                    safe_text(s.school_year),
+                    safe_text(s.grade_level),
+                    safe_text(s.fee_type),
+                    safe_text(format_money(s.amount, self.app.money_format)),
+                    safe_text(s.due_date.isoformat()),
+                    safe_text(f"{s.installments} dues" if s.installments else "1 due"),
+                    safe_text(s.assigned),
+                    key=str(s.id),
+                )
+            table.loading = False
+        if self.schedules:
+            table.move_cursor(row=min(row, len(self.schedules) - 1))
+        status = (
+            f"{len(self.schedules)} schedules · n new · e edit · b assign · i installments"
+            " · t new fee type"
+            if self.schedules
+            else "No fee schedules yet: n makes one (t: a new fee type)."
+        )
+        if self._note:  # what the last change did stays in view after the reload
+            status = f"{self._note} · {status}"
+        self.query_one("#fees-status", Static).update(safe_text(status))
+
+    def _scopes_loaded(self, year: tuple[int, str], scopes: list) -> None:
+        self.app.push_screen(AssignModal(self.session, year, scopes), self._done)
 
     def _current(self) -> ar.Schedule | None:
         table = self.query_one(DataTable)
@@ -691,7 +679,7 @@ class FeesScreen(Screen):
     @db_work(name="assign scopes", group="acct-fees-open")
     def _load_scopes(self, s: ar.Schedule) -> None:
         scopes = self.session.run(lambda c: ar.assign_scopes(c, s.school_year_id))
-        self.post_message(Loaded("scopes", ((s.school_year_id, s.school_year), scopes)))
+        deliver(self._scopes_loaded, (s.school_year_id, s.school_year), scopes)
 
     def action_fee_type(self) -> None:
         if self.choices is not None:

@@ -13,17 +13,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from school_tui.db import accounting_reports as ar
 from school_tui.domain.fee_rules import required_date
 from school_tui.domain.fields import FieldError
 from school_tui.domain.money import MoneyFormat, format_money
-from school_tui.runtime.messages import ConnectionRestored, Loaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.screens.accounting.chart import CollectionsChart
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.export import ExportModal
 from school_tui.widgets.safe import clean, money_cell, safe_join, safe_text
 
@@ -63,7 +63,7 @@ def _cells(tab: str, row: tuple, fmt: MoneyFormat | None) -> tuple:
     )
 
 
-class ReportsScreen(Screen):
+class ReportsScreen(SchoolScreen):
     DEFAULT_CSS = """
     ReportsScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     ReportsScreen #report-filters { height: 3; }
@@ -120,7 +120,7 @@ class ReportsScreen(Screen):
                 with TabPane(f"{index} {title}", id=f"tab-{tab}"):
                     if tab == "days":
                         yield CollectionsChart(id="chart")
-                    table = DataTable(
+                    table: DataTable = DataTable(
                         id=f"table-{tab}",
                         cursor_type="row",
                         zebra_stripes=True,
@@ -177,16 +177,9 @@ class ReportsScreen(Screen):
                 "aging": ar.outstanding_aging(conn, today),
             }
 
-        self.post_message(Loaded("reports", (generation, self.session.run(fetch))))
+        deliver(self._loaded, generation, self.session.run(fetch))
 
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "exported":
-            path, count = message.data
-            text = f"Exported {count} rows to {clean(path)}"
-            self._set_status(text)
-            self.notify(text, title="Report exported", markup=False, timeout=8)
-            return
-        generation, data = message.data
+    def _loaded(self, generation: int, data: dict) -> None:
         if generation != self._generation:
             return
         self.data = data
@@ -255,7 +248,12 @@ class ReportsScreen(Screen):
 
         header = [c.lower().replace(" ", "_") for c in TABLES[tab][1]]
         count = write_csv(path, header, rows)
-        self.post_message(Loaded("exported", (str(path), count)))
+        deliver(self._exported, str(path), count)
+
+    def _exported(self, path: str, count: int) -> None:
+        text = f"Exported {count} rows to {clean(path)}"
+        self._set_status(text)
+        self.notify(text, title="Report exported", markup=False, timeout=8)
 
     def action_back(self) -> None:
         self.app.pop_screen()

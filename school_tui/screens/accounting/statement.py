@@ -10,21 +10,25 @@ come back, the screen only hides the keys. Ctrl+S exports the statement as text,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
 from school_tui.db import accounting_reports as ar
 from school_tui.domain.money import MoneyFormat, format_money
-from school_tui.runtime.messages import ConnectionRestored, Loaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal, SchoolScreen
 from school_tui.widgets.export import ExportModal
 from school_tui.widgets.modal import MODAL_CSS
 from school_tui.widgets.safe import clean, money_cell, safe_join, safe_text
+
+if TYPE_CHECKING:
+    from school_tui.domain.account import Receipt
 
 
 def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=None) -> int:
@@ -36,9 +40,11 @@ def write_document(path: Path, text: str | None, pdf: bytes | None, csv_rows=Non
         header, rows = csv_rows
         return write_csv(path, header, rows)
     if suffix == ".pdf":
+        assert pdf is not None  # the caller makes the one its suffix asks for
         with path.open("xb") as out:
             out.write(pdf)
         return 1
+    assert text is not None  # the caller makes the one its suffix asks for
     with path.open("x", encoding="utf-8") as out:
         out.write(text)
     return text.count("\n")
@@ -67,7 +73,7 @@ def save_receipt(path: Path, receipt, fmt: MoneyFormat | None) -> None:
     )
 
 
-class ReceiptModal(ModalScreen[None]):
+class ReceiptModal(SchoolModal[None]):
     """A receipt as the printer prints it (40 columns); Ctrl+S saves it as .txt or .pdf."""
 
     DEFAULT_CSS = (
@@ -117,17 +123,16 @@ class ReceiptModal(ModalScreen[None]):
     @db_work(name="save receipt", group="acct-export")
     def _export(self, path: Path, fmt) -> None:
         save_receipt(path, self.receipt, fmt)
-        self.post_message(Loaded("exported", str(path)))
+        deliver(self._saved_to, str(path))
 
-    def on_loaded(self, message: Loaded) -> None:
-        message.stop()
-        self.notify(f"Saved {clean(message.data)}", title="Receipt", markup=False, timeout=8)
+    def _saved_to(self, path: str) -> None:
+        self.notify(f"Saved {clean(path)}", title="Receipt", markup=False, timeout=8)
 
 
 # -- the statement --------------------------------------------------------------------------
 
 
-class StatementScreen(Screen):
+class StatementScreen(SchoolScreen):
     DEFAULT_CSS = """
     StatementScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     StatementScreen #statement-summary { height: 1; padding: 0 1; text-style: bold; }
@@ -155,7 +160,7 @@ class StatementScreen(Screen):
         yield Static("Statement of account", id="title-bar")
         yield ConnectionBanner()
         yield Static("", id="statement-summary")
-        table = DataTable(id="statement-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable = DataTable(id="statement-table", cursor_type="row", zebra_stripes=True)
         table.loading = True
         yield table
         yield Static("", id="statement-status")
@@ -173,23 +178,7 @@ class StatementScreen(Screen):
     @db_work(name="statement", group="acct-statement", exclusive=True)
     def _load(self, student_id: int | None) -> None:
         statement = self.session.run(lambda conn: ar.statement(conn, student_id))
-        self.post_message(Loaded("statement", statement))
-
-    def on_loaded(self, message: Loaded) -> None:
-        if message.what == "statement":
-            self._show(message.data)
-        elif message.what == "receipt":
-            if message.data is None:
-                self.notify("No receipt for that line.", severity="warning", markup=False)
-            else:
-                self.app.push_screen(ReceiptModal(message.data))
-        elif message.what == "approvers":
-            from school_tui.screens.accounting.fees import adjustment_form
-
-            line, approvers = message.data
-            self._open_form(adjustment_form(line, approvers, fmt=self.app.money_format))
-        elif message.what == "exported":
-            self.notify(f"Saved {clean(message.data)}", title="Statement", markup=False, timeout=8)
+        deliver(self._show, statement)
 
     def _show(self, s) -> None:
         self.statement = s
@@ -263,7 +252,13 @@ class StatementScreen(Screen):
 
     @db_work(name="receipt", group="acct-receipt")
     def _load_receipt(self, payment_id: int) -> None:
-        self.post_message(Loaded("receipt", self.session.run(lambda c: ar.receipt(c, payment_id))))
+        deliver(self._receipt_loaded, self.session.run(lambda c: ar.receipt(c, payment_id)))
+
+    def _receipt_loaded(self, receipt: Receipt | None) -> None:
+        if receipt is None:
+            self.notify("No receipt for that line.", severity="warning", markup=False)
+        else:
+            self.app.push_screen(ReceiptModal(receipt))
 
     def action_adjust(self) -> None:
         line = self._current_line()
@@ -274,7 +269,12 @@ class StatementScreen(Screen):
 
     @db_work(name="approvers", group="acct-approvers")
     def _load_approvers(self, line) -> None:
-        self.post_message(Loaded("approvers", (line, self.session.run(ar.approvers))))
+        deliver(self._approvers_loaded, line, self.session.run(ar.approvers))
+
+    def _approvers_loaded(self, line, approvers: list) -> None:
+        from school_tui.screens.accounting.fees import adjustment_form
+
+        self._open_form(adjustment_form(line, approvers, fmt=self.app.money_format))
 
     def action_reverse(self) -> None:
         from school_tui.screens.accounting.fees import reversal_form
@@ -324,7 +324,10 @@ class StatementScreen(Screen):
             statements.statement_pdf(s, money) if suffix == ".pdf" else None,
             (statements.CSV_HEADER, statements.csv_rows(s)) if suffix == ".csv" else None,
         )
-        self.post_message(Loaded("exported", str(path)))
+        deliver(self._saved_to, str(path))
+
+    def _saved_to(self, path: str) -> None:
+        self.notify(f"Saved {clean(path)}", title="Statement", markup=False, timeout=8)
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
         self.reload()

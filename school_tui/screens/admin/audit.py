@@ -21,18 +21,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Input, Static
 
 from school_tui.db import audit
-from school_tui.runtime.messages import (
-    AuditEntryLoaded,
-    AuditExported,
-    AuditTablesLoaded,
-)
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.export import ExportModal
 from school_tui.widgets.lists import Column, ListLoaded, ListScreen, ListSpec, Page
 from school_tui.widgets.safe import clean, safe_join, safe_text
@@ -156,7 +151,7 @@ def describe_entry(e: audit.Entry) -> Text:
     return Text("\n").join(lines)
 
 
-class AuditEntryModal(ModalScreen[None]):
+class AuditEntryModal(SchoolModal[None]):
     DEFAULT_CSS = """
     AuditEntryModal { align: center middle; }
     AuditEntryModal > Vertical {
@@ -283,9 +278,11 @@ class AuditLogScreen(ListScreen):
             self.apply_filters()
 
     def apply_filters(self) -> None:
-        values = [self.query_one(f"#{field_id}", Input).value for field_id in FILTER_FIELDS]
+        person, table, row_id, since, until = (
+            self.query_one(f"#{field_id}", Input).value for field_id in FILTER_FIELDS
+        )
         try:
-            self.filter = parse_filter(*values, tables=self.tables)
+            self.filter = parse_filter(person, table, row_id, since, until, tables=self.tables)
         except FilterError as exc:
             self._set_status(exc.message, error=True)
             self.query_one(f"#{exc.field}", Input).focus()
@@ -299,13 +296,11 @@ class AuditLogScreen(ListScreen):
 
     @db_work(name="audit tables", group="audit-tables")
     def _load_tables(self) -> None:
-        self.post_message(AuditTablesLoaded(self.session.run(audit.audited_tables)))
+        deliver(self._tables_loaded, self.session.run(audit.audited_tables))
 
-    def on_audit_tables_loaded(self, message: AuditTablesLoaded) -> None:
-        self.tables = message.tables
-        self.query_one("#f-table", Input).suggester = SuggestFromList(
-            message.tables, case_sensitive=False
-        )
+    def _tables_loaded(self, tables: list[str]) -> None:
+        self.tables = tables
+        self.query_one("#f-table", Input).suggester = SuggestFromList(tables, case_sensitive=False)
 
     def list_query(self) -> audit.AuditFilter:
         return self.filter
@@ -331,13 +326,13 @@ class AuditLogScreen(ListScreen):
 
     @db_work(name="audit entry", group="audit-entry")
     def _load_entry(self, entry_id: int) -> None:
-        self.post_message(AuditEntryLoaded(self.session.run(lambda c: audit.entry(c, entry_id))))
+        deliver(self._entry_loaded, self.session.run(lambda c: audit.entry(c, entry_id)))
 
-    def on_audit_entry_loaded(self, message: AuditEntryLoaded) -> None:
-        if message.entry is None:
+    def _entry_loaded(self, entry: audit.Entry | None) -> None:
+        if entry is None:  # it is not there
             self.notify("That entry is not there.", severity="warning", markup=False)
             return
-        self.app.push_screen(AuditEntryModal(message.entry))
+        self.app.push_screen(AuditEntryModal(entry))
 
     # -- export ------------------------------------------------------------------------------
 
@@ -368,10 +363,10 @@ class AuditLogScreen(ListScreen):
         count = self.session.run(
             lambda conn: write_csv(path, audit.CSV_HEADER, audit.entries(conn, f))
         )
-        self.post_message(AuditExported(str(path), count))
+        deliver(self._exported, str(path), count)
 
-    def on_audit_exported(self, message: AuditExported) -> None:
-        text = f"Exported {message.count} entries to {clean(message.path)}"
+    def _exported(self, path: str, count: int) -> None:
+        text = f"Exported {count} entries to {clean(path)}"
         self._set_status(text)
         self.notify(text, title="Audit log exported", markup=False, timeout=8)
 

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
     DataTable,
@@ -39,8 +36,9 @@ from textual.widgets.option_list import Option
 
 from school_tui.domain.access import ROLES
 from school_tui.domain.fields import FieldError
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, ListLoaded, ListScreen, ListSpec, Page
@@ -91,7 +89,12 @@ def _name_error(field: str, label: str, value: str) -> FieldError | None:
 
 
 def validate_person(
-    first_name: str, last_name: str, email: str, role: object = None, *, need_role: bool = False
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: str | None = None,
+    *,
+    need_role: bool = False,
 ) -> PersonFields | FieldError:
     """The fields, trimmed, or the first one that breaks its rule (in the form's order)."""
     first_name, last_name, email = first_name.strip(), last_name.strip(), email.strip()
@@ -116,17 +119,6 @@ def validate_person(
     return PersonFields(first_name, last_name, email, role if need_role else None)
 
 
-# -- messages from workers ------------------------------------------------------------------
-
-
-@dataclass
-class AccountDone(Message):
-    """An account change went through: a note to show, maybe a password to show once."""
-
-    note: str
-    temporary: Any = None  # TemporaryPassword
-
-
 @dataclass(frozen=True)
 class TemporaryPassword:
     full_name: str
@@ -138,7 +130,7 @@ class TemporaryPassword:
 # -- small modals ---------------------------------------------------------------------------
 
 
-class TemporaryPasswordModal(ModalScreen[None]):
+class TemporaryPasswordModal(SchoolModal[None]):
     """The temporary password, shown this once."""
 
     DEFAULT_CSS = (
@@ -177,7 +169,7 @@ class TemporaryPasswordModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class RolePicker(ModalScreen[str | None]):
+class RolePicker(SchoolModal[str | None]):
     DEFAULT_CSS = (
         MODAL_CSS.format(name="RolePicker")
         + """
@@ -256,6 +248,7 @@ def person_form(person=None) -> FormSpec:
         from school_tui.db import people
 
         if p is None:
+            assert fields.role is not None  # check() requires one for a new person
             _, password = people.create_with_temporary_password(
                 conn,
                 role=fields.role,
@@ -445,7 +438,7 @@ class PeopleScreen(ListScreen):
         from school_tui.db import people
 
         self.session.run(lambda conn: people.change_role(conn, person.id, role))
-        self.post_message(AccountDone(f"{person.full_name} is now {role}."))
+        deliver(self._account_done, f"{person.full_name} is now {role}.")
 
     def action_set_active(self, active: bool) -> None:
         person = self._need_selection()
@@ -475,7 +468,7 @@ class PeopleScreen(ListScreen):
 
         self.session.run(lambda conn: people.set_active(conn, person.id, active))
         state = "reactivated" if active else "deactivated"
-        self.post_message(AccountDone(f"{person.full_name} is {state}."))
+        deliver(self._account_done, f"{person.full_name} is {state}.")
 
     def action_reset_password(self) -> None:
         person = self._need_selection()
@@ -500,11 +493,10 @@ class PeopleScreen(ListScreen):
         from school_tui.db import people
 
         password = self.session.run(lambda conn: people.reset_password(conn, person.id))
-        self.post_message(
-            AccountDone(
-                f"{person.full_name} has a temporary password.",
-                TemporaryPassword(person.full_name, person.email, password, False),
-            )
+        deliver(
+            self._account_done,
+            f"{person.full_name} has a temporary password.",
+            TemporaryPassword(person.full_name, person.email, password, False),
         )
 
     def action_unlock(self) -> None:
@@ -530,13 +522,14 @@ class PeopleScreen(ListScreen):
         from school_tui.db import lockout
 
         self.session.run(lambda conn: lockout.unlock_login(conn, person.id))
-        self.post_message(AccountDone(f"{person.full_name} is unlocked."))
+        deliver(self._account_done, f"{person.full_name} is unlocked.")
 
-    def on_account_done(self, message: AccountDone) -> None:
-        self.notify(message.note)
+    def _account_done(self, note: str, temporary: TemporaryPassword | None = None) -> None:
+        """An account change went through: `note` to show, maybe a password to show once."""
+        self.notify(clean(note), markup=False)  # the note holds a person's name
         self.reload()
-        if message.temporary is not None:
-            self._show_temporary(message.temporary)
+        if temporary is not None:
+            self._show_temporary(temporary)
 
     def _show_temporary(self, temporary: TemporaryPassword) -> None:
         """The password, once; then the search box has the cursor, whatever had it before."""

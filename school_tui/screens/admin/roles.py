@@ -11,13 +11,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from school_tui.domain.access import rights_of
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import safe_join, safe_text
 
 ROLE_DUTIES = {
@@ -44,7 +44,7 @@ EVERYONE = (
 )
 
 
-class RolesScreen(Screen):
+class RolesScreen(SchoolScreen):
     DEFAULT_CSS = """
     RolesScreen #title-bar { height: 1; background: $primary; color: $text; padding: 0 1; }
     RolesScreen DataTable { height: 11; }
@@ -101,7 +101,7 @@ class RolesScreen(Screen):
         table = self.query_one(DataTable)
         if not table.row_count:
             return
-        role = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        role = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
         rights = "\n".join(f"  {line}" for line in rights_of(role))
         text = (
             f"{role}: {ROLE_DUTIES.get(role, '')}\n\n{EVERYONE}\n\n"

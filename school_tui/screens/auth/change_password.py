@@ -15,18 +15,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from school_tui.auth.policy import RULES
 from school_tui.runtime.workers import db_work, deliver
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import safe_join, safe_text
 
 if TYPE_CHECKING:
     from school_tui.runtime.session import Session
 
 
-class ChangePasswordScreen(Screen):
+class ChangePasswordScreen(SchoolScreen):
     DEFAULT_CSS = """
     ChangePasswordScreen { align: center middle; }
     ChangePasswordScreen #title-bar { dock: top; height: 1; background: $primary; color: $text; padding: 0 1; }

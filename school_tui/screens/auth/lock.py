@@ -11,16 +11,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 
 from school_tui.runtime.workers import db_work, deliver
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.safe import safe_join, safe_text
 
 WRONG_PASSWORD = "Wrong password."
 
 
-class LockScreen(ModalScreen[None]):
+class LockScreen(SchoolModal[None]):
     DEFAULT_CSS = """
     LockScreen { align: center middle; background: $background; }
     LockScreen #lock-box {

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from school_tui.runtime.messages import LoginRefused, LoginSucceeded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.textual_internals import typeahead
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.safe import safe_text
 
+if TYPE_CHECKING:
+    from school_tui.runtime.session import Session
 
-class LoginScreen(Screen):
+
+class LoginScreen(SchoolScreen):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box {
@@ -97,21 +100,21 @@ class LoginScreen(Screen):
         try:
             session = login(self.app.target, email, password)
         except (LoginFailed, ServerUnavailable) as exc:
-            self.post_message(LoginRefused(str(exc)))
+            deliver(self._login_refused, str(exc))
             return
         self.app.preload_session(session.person.role)
-        self.post_message(LoginSucceeded(session))
+        deliver(self._login_succeeded, session)
 
-    def on_login_refused(self, message: LoginRefused) -> None:
+    def _login_refused(self, message: str) -> None:
         self._busy = False
         typeahead.release(self, "login", drop=True)  # not for a refused login's form
-        self.set_status(message.message, error=True)
+        self.set_status(message, error=True)
         password = self.query_one("#password", Input)
         password.value = ""
         password.focus()
 
-    def on_login_succeeded(self, message: LoginSucceeded) -> None:
+    def _login_succeeded(self, session: Session) -> None:
         self._busy = False
         self.query_one("#password", Input).value = ""
-        self.app.start_session(message.session)
+        self.app.start_session(session)
         typeahead.release(self, "login")  # they go on once the home is mounted

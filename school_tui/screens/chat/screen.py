@@ -20,7 +20,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
@@ -28,24 +27,19 @@ from textual.widgets.option_list import Option
 from school_tui.db import chat
 from school_tui.db.connect import APP_ROLE_GROUP
 from school_tui.db.errors import Refused
-from school_tui.runtime.messages import (
-    ConnectionRestored,
-    ContactsFound,
-    ConversationsLoaded,
-    HistoryLoaded,
-    UnreadCounted,
-)
+from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work, deliver
 from school_tui.screens.chat.widgets import ConversationList, MessageView
 from school_tui.textual_internals import typeahead
 from school_tui.textual_internals.compositor import use_cropping_compositor
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal, SchoolScreen
 from school_tui.widgets.presence import presence_label
 from school_tui.widgets.safe import safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 
-class ChatScreen(Screen):
+class ChatScreen(SchoolScreen):
     DEFAULT_CSS = """
     ChatScreen #chat-body { height: 1fr; }
     ChatScreen #chat-side { width: 30; border-right: vkey $panel; }
@@ -145,21 +139,22 @@ class ChatScreen(Screen):
 
     @db_work(name="load conversations", group="chat-conversations", exclusive=True)
     def load_conversations(self) -> None:
-        self.post_message(ConversationsLoaded(self.session.run(chat.conversations)))
+        deliver(self._conversations_loaded, self.session.run(chat.conversations))
 
-    def on_conversations_loaded(self, message: ConversationsLoaded) -> None:
+    def _conversations_loaded(self, rows: list[chat.Conversation]) -> None:
+        """`rows`: newest first."""
         conversations = self.conversations
-        conversations.set_conversations(message.rows)
+        conversations.set_conversations(rows)
         first_load = not self._list_loaded
         self._list_loaded = True
-        if first_load and self.partner_id is None and message.rows:
-            self.open_conversation(message.rows[0].partner_id, write=False)
+        if first_load and self.partner_id is None and rows:
+            self.open_conversation(rows[0].partner_id, write=False)
         elif self.partner_id is not None:
             conversations.select_partner(self.partner_id)
             item = conversations.items.get(self.partner_id)
             if item is not None:
                 self.view.set_partner_name(item.name)  # history may have come in first
-        if first_load and not message.rows and self.partner_id is None:
+        if first_load and not rows and self.partner_id is None:
             self.view.clear_conversation("No conversations yet. Ctrl+N starts one.")
         self._show_header()
 
@@ -174,7 +169,8 @@ class ChatScreen(Screen):
 
     @on(OptionList.OptionSelected, "#conversations")
     def _conversation_chosen(self, event: OptionList.OptionSelected) -> None:
-        self.open_conversation(int(event.option.id))
+        if event.option.id is not None:  # every option has its partner's id
+            self.open_conversation(int(event.option.id))
 
     def open_conversation(self, partner_id: int, *, write: bool = True) -> None:
         """Show the conversation with `partner_id`; `write`: the message box takes the
@@ -199,40 +195,42 @@ class ChatScreen(Screen):
     @db_work(name="load chat history", group="chat-history")
     def load_history(self, partner_id: int, mode: str, edge_id: int | None = None) -> None:
         def fetch(conn):
-            if mode == "newer":
+            if mode == "newer" and edge_id is not None:
                 return chat.history_after(conn, partner_id, edge_id)
             return chat.history(conn, partner_id, before_id=edge_id)
 
         try:
             rows = self.session.run(fetch)
         except Exception:
-            self.post_message(HistoryLoaded(partner_id, "failed", []))
+            deliver(self._history_loaded, partner_id, "failed", [])
             raise  # db_work hands it to the app
-        self.post_message(HistoryLoaded(partner_id, mode, rows))
+        deliver(self._history_loaded, partner_id, mode, rows)
 
-    def on_history_loaded(self, message: HistoryLoaded) -> None:
-        if message.partner_id != self.partner_id:
+    def _history_loaded(self, partner_id: int, mode: str, rows: list[chat.ChatMessage]) -> None:
+        """`mode`: 'latest', 'refresh' (merged in place), 'older' (newest first), 'newer'
+        (oldest first), 'failed' (none)."""
+        if partner_id != self.partner_id:
             return  # the person moved on to another conversation meanwhile
         view = self.view
-        full = len(message.rows) == chat.PAGE
-        if message.mode == "failed":
+        full = len(rows) == chat.PAGE
+        if mode == "failed":
             view.fetch_failed()  # the banner or the error says why; the keys work again
             return
-        if message.mode == "latest":
+        if mode == "latest":
             item = self.conversations.items.get(self.partner_id)
             view.empty_note = "No messages yet. Say hello below."
             # Messages that arrived live while the page was read are kept: those above the
             # page's oldest (a full page covers everything from there up to its read), or all
             # of them (a page that is not full is the whole conversation).
-            floor = min(r.id for r in message.rows) if full else None
+            floor = min(r.id for r in rows) if full else None
             arrived = [r for r in view.rows if floor is None or r.id > floor]
-            view.reset(item.name if item else "", [*message.rows, *arrived], has_older=full)
-        elif message.mode == "refresh":
-            view.merge_page(message.rows)
-        elif message.mode == "older":
-            view.add_older(message.rows, has_older=full)
+            view.reset(item.name if item else "", [*rows, *arrived], has_older=full)
+        elif mode == "refresh":
+            view.merge_page(rows)
+        elif mode == "older":
+            view.add_older(rows, has_older=full)
         else:
-            view.add_newer(message.rows, has_newer=full)
+            view.add_newer(rows, has_newer=full)
         self.mark_seen()
 
     @on(MessageView.OlderWanted)
@@ -278,7 +276,8 @@ class ChatScreen(Screen):
                 return None
             being_marked, published_up_to, number = count_as
             counting = (being_marked, published_up_to)
-            return chat.mark_read_and_count(conn, partner_id, up_to, counting), number
+            total = chat.mark_read_and_count(conn, partner_id, up_to, counting)
+            return None if total is None else (total, number)
 
         counted = None
         try:
@@ -344,10 +343,11 @@ class ChatScreen(Screen):
     @db_work(name="recount conversations", group="chat-recount")
     def _recount_conversations(self, ids: list[int]) -> None:
         counts = self.session.run(lambda conn: chat.unread_from_senders_of(conn, ids))
-        self.post_message(UnreadCounted(counts))
+        deliver(self._unread_counted, counts)
 
-    def on_unread_counted(self, message: UnreadCounted) -> None:
-        for partner_id, count in message.counts.items():
+    def _unread_counted(self, counts: dict[int, int]) -> None:
+        """`counts`: partner id -> their messages this person has not read."""
+        for partner_id, count in counts.items():
             self.conversations.set_unread(partner_id, count)
 
     def _live_presence(self, statuses: dict[int, str]) -> None:
@@ -385,16 +385,11 @@ class ChatScreen(Screen):
         self._sending = True
         self._send(partner, text, self._send_key[2])
 
-    @db_work(name="send message", group="chat-send")
+    @db_work(
+        name="send message", group="chat-send", on_refused="_send_refused", on_failed="_send_failed"
+    )
     def _send(self, partner_id: int, text: str, key: uuid.UUID) -> None:
-        try:
-            rows = self.session.run(lambda conn: chat.send_and_read(conn, partner_id, text, key))
-        except Refused as refusal:  # past the rate a person may send: say so under the box
-            deliver(self._send_refused, refusal.message)
-            return
-        except Exception:
-            deliver(self._send_failed)
-            raise  # db_work hands it to the app: the banner, or the readable error
+        rows = self.session.run(lambda conn: chat.send_and_read(conn, partner_id, text, key))
         deliver(self._sent, partner_id, rows)
 
     def _sent(self, partner_id: int, rows: list[chat.ChatMessage]) -> None:
@@ -411,11 +406,14 @@ class ChatScreen(Screen):
             if not self.conversations.bump(partner_id, row, 0):
                 self._reload_conversations_soon()
 
-    def _send_refused(self, message: str) -> None:
-        self._send_failed()
+    def _send_refused(self, refusal: Refused) -> None:
+        """Past the rate a person may send: say so under the box."""
+        self._sending = False
+        message = refusal.message
         self.show_error(message[:1].upper() + message[1:])
 
-    def _send_failed(self) -> None:
+    def _send_failed(self, error: Exception) -> None:
+        """The banner or the app's handler says why."""
         self._sending = False  # the text stays in the box; Enter retries with the same key
 
     # -- actions -----------------------------------------------------------------------------
@@ -443,7 +441,7 @@ class ChatScreen(Screen):
         ]
 
 
-class ContactSearch(ModalScreen["chat.Contact | None"]):
+class ContactSearch(SchoolModal["chat.Contact | None"]):
     """Find someone to write to, by name or email, optionally of one role. Only people the
     database allows are offered (a student sees staff only)."""
 
@@ -524,26 +522,26 @@ class ContactSearch(ModalScreen["chat.Contact | None"]):
     @db_work(name="search contacts", group="chat-contacts")
     def _search(self, text: str, role: str | None) -> None:
         rows = self.session.run(lambda conn: chat.search_contacts(conn, text, role))
-        self.post_message(ContactsFound(text, role, rows))
+        deliver(self._contacts_found, text, role, rows)
 
-    def on_contacts_found(self, message: ContactsFound) -> None:
-        if (message.query, message.role) != (self.text, self.role):
+    def _contacts_found(self, query: str, role: str | None, rows: list[chat.Contact]) -> None:
+        if (query, role) != (self.text, self.role):
             return  # an older search; a newer one is on its way
-        self._shown = (message.query, message.role)
+        self._shown = (query, role)
         results = self.query_one("#contact-results", OptionList)
-        self.found = {c.id: c for c in message.rows}
-        results.set_options(Option(self.prompt(c), id=str(c.id)) for c in message.rows)
-        if message.rows:
+        self.found = {c.id: c for c in rows}
+        results.set_options(Option(self.prompt(c), id=str(c.id)) for c in rows)
+        if rows:
             results.highlighted = 0
-        note = f"{len(message.rows)} found" if message.rows else "Nobody found"
-        if len(message.rows) == 50:
+        note = f"{len(rows)} found" if rows else "Nobody found"
+        if len(rows) == 50:
             note = "The first 50; type more of the name"
         self.query_one("#contact-note", Static).update(note + " · Enter picks · Esc closes")
         if self._enter_waiting:  # the Enter typed before these came: it acts now
             self._enter_waiting = False
-            if message.rows:
+            if rows:
                 results.focus()
-            typeahead.release(self, "results", drop=not message.rows)
+            typeahead.release(self, "results", drop=not rows)
 
     @on(Input.Submitted, "#contact-query")
     def _to_results(self) -> None:
@@ -559,7 +557,8 @@ class ContactSearch(ModalScreen["chat.Contact | None"]):
 
     @on(OptionList.OptionSelected, "#contact-results")
     def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.found.get(int(event.option.id)))
+        if event.option.id is not None:  # every option has its contact's id
+            self.dismiss(self.found.get(int(event.option.id)))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

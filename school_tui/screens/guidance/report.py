@@ -3,21 +3,26 @@ read in the audit trail first (db.guidance.read_report). Guidance and the Princi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from school_tui.db import guidance
 from school_tui.runtime.workers import db_work, deliver
+from school_tui.widgets.base import SchoolModal, ScreenMixin
 from school_tui.widgets.safe import safe_join, safe_text
+
+if TYPE_CHECKING:
+    from school_tui.runtime.session import Session
 
 # The guidance pane's columns; its rows start with the report id (Pane.on_select).
 REPORT_COLUMNS = ("Date", "Student", "Counselor")
 
 
-class GuidanceReportModal(ModalScreen[None]):
+class GuidanceReportModal(SchoolModal[None]):
     DEFAULT_CSS = """
     GuidanceReportModal { align: center middle; }
     GuidanceReportModal > Vertical {
@@ -56,8 +61,10 @@ class GuidanceReportModal(ModalScreen[None]):
         self.dismiss(None)
 
 
-class OpensGuidanceReports:
+class OpensGuidanceReports(ScreenMixin):
     """Mixin for a RoleHome whose guidance pane says `on_select="open_guidance_report"`."""
+
+    session: Session  # the screen's
 
     def open_guidance_report(self, key: str, cells: list) -> None:
         self._read_guidance_report(int(key), cells)

@@ -4,11 +4,13 @@ commands for the palette, the connection banner.
 
 A role module (screens/<role>.py) subclasses RoleHome and declares its PANES: each is a
 table whose rows come from a function in school_tui/db/. The screen never runs SQL itself:
-`load_all` runs in a thread worker and posts HomeLoaded back to the UI thread.
+`load_all` runs in a thread worker and delivers what it read to `show_loaded` on the UI
+thread.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,13 +19,13 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from school_tui.db import notices
-from school_tui.runtime.messages import ConnectionRestored, HomeLoaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.messages import ConnectionRestored
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import format_cell, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
@@ -57,7 +59,7 @@ class Pane:
     widths: Sequence[int] | None = None
 
 
-class RoleHome(Screen):
+class RoleHome(SchoolScreen):
     ROLE: str = ""
     PANES: Sequence[Pane] = ()
 
@@ -194,17 +196,14 @@ class RoleHome(Screen):
         data = self.session.take_prefetched()  # the first load: what start_session read
         if data is None:
             data = self.session.run(self.fetch)
-        self.post_message(HomeLoaded(data, since))
+        deliver(self.show_loaded, data, since)
 
     @classmethod
     def fetch(cls, conn: Connection, only: set[str] | None = None) -> dict:
         """The rows of every pane (or of the panes in `only`), by pane id. A subclass may add
-        keys of its own (what else its panes show) and read them in on_home_loaded. A class
+        keys of its own (what else its panes show) and read them in show_loaded. A class
         method: the app reads them before the screen exists (SchoolApp.start_session)."""
         return {pane.id: pane.query(conn) for pane in cls.PANES if only is None or pane.id in only}
-
-    def on_home_loaded(self, message: HomeLoaded) -> None:
-        self.show_loaded(message.data, message.since)
 
     def show_loaded(self, data: dict, since: int) -> None:
         """Fill the tables with what `fetch` read (`since`: LivePresence.since() before the
@@ -223,10 +222,11 @@ class RoleHome(Screen):
         table = self._table(pane)
         widths = pane.widths or ()
         fmt = self.app.money_format
+        presence = self.presence if pane.presence else None
         with self.app.batch_update():
             table.clear()
-            if pane.presence:
-                self.presence.clear(table)
+            if presence is not None:
+                presence.clear(table)
             for row in rows:
                 key, cells = (str(row[0]), row[1:]) if pane.on_select else (None, row)
                 if pane.presence:
@@ -235,8 +235,8 @@ class RoleHome(Screen):
                     safe_text(format_cell(cell, fmt), max_length=_width(widths, i))
                     for i, cell in enumerate(cells)
                 ]
-                if pane.presence:
-                    self.presence.add_row(
+                if presence is not None:
+                    presence.add_row(
                         table,
                         shown,
                         key=key,
@@ -329,10 +329,10 @@ class RoleHome(Screen):
 
     def palette_commands(self) -> list[tuple[str, Callable[[], None], str]]:
         """(name, callback, help) for the command palette: the role's own commands."""
-        commands = [
+        commands: list[tuple[str, Callable[[], None], str]] = [
             (
                 f"Go to {pane.title}",
-                lambda i=i: self.action_show_pane(i),
+                functools.partial(self.action_show_pane, i),
                 f"Show the {pane.title} tab",
             )
             for i, pane in enumerate(self.PANES)

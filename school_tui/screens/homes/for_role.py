@@ -43,6 +43,7 @@ def home_screen_class(role: str):
 def preload(role: str | None = None) -> None:
     """Import SESSION_MODULES, or with `role` that role's home module. Any thread; an import
     that fails here is left to fail where the module is used, with its own error."""
+    names: tuple[str, ...]
     if role is None:
         names = SESSION_MODULES
     else:

@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Static
 
 from school_tui.db import academics, accounting_reports, records
-from school_tui.runtime.messages import HomeLoaded
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.screens.homes.base import ANNOUNCEMENTS, Pane, RoleHome
 from school_tui.widgets.safe import clean
 
 if TYPE_CHECKING:
     from school_tui.db.connect import Connection
+    from school_tui.domain.account import Receipt
 
 # What the student waits for at each status, in their words.
 NEXT_STEP = {
@@ -34,7 +35,7 @@ NEXT_STEP = {
     "Enrolled": "You are enrolled. Nothing more to do.",
     "Withdrawn": "Withdrawn. To enroll again, talk to the registrar.",
 }
-SUMMARY_KEY = "enrollment-summary"  # HomeLoaded.data key of the summary above the history
+SUMMARY_KEY = "enrollment-summary"  # fetch()'s key of the summary above the history
 
 
 def history_rows(conn: Connection) -> list[tuple]:
@@ -116,6 +117,7 @@ class StudentHome(RoleHome):
 
     def on_mount(self) -> None:
         table = self.query_one("#table-enrollment")
+        assert isinstance(table.parent, Widget)  # the table's tab pane
         table.parent.mount(Static("", id="enrollment-summary"), before=table)
         live = self.app.live
         if live is not None:
@@ -131,7 +133,7 @@ class StudentHome(RoleHome):
 
     @db_work(name="student enrollment", group="student-enrollment")
     def reload_enrollment(self) -> None:
-        self.post_message(HomeLoaded(self.session.run(lambda c: self.fetch(c, {"enrollment"}))))
+        deliver(self.show_loaded, self.session.run(lambda c: self.fetch(c, {"enrollment"})), 0)
 
     def show_loaded(self, data: dict, since: int) -> None:
         """Amounts of the fee and payment panes in the school's money format (on the UI
@@ -156,16 +158,14 @@ class StudentHome(RoleHome):
 
     @db_work(name="receipt", group="student-receipt")
     def _load_receipt(self, payment_id: int) -> None:
-        from school_tui.runtime.messages import Loaded
-
         receipt = self.session.run(lambda c: accounting_reports.receipt(c, payment_id))
-        self.post_message(Loaded("receipt", receipt))
+        deliver(self._receipt_loaded, receipt)
 
-    def on_loaded(self, message) -> None:
+    def _receipt_loaded(self, receipt: Receipt | None) -> None:
         from school_tui.screens.accounting.statement import ReceiptModal
 
-        if message.what == "receipt" and message.data is not None:
-            self.app.push_screen(ReceiptModal(message.data))
+        if receipt is not None:
+            self.app.push_screen(ReceiptModal(receipt))
 
     def action_statement(self) -> None:
         from school_tui.screens.accounting.statement import StatementScreen

@@ -15,6 +15,8 @@ column with its filters to CSV: all of it, read again (the table shows the first
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,12 +25,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Select, Static
 
 from school_tui.domain.fields import FieldError
 from school_tui.domain.school import ENROLLMENT_STATUSES, GRADE_LEVELS, PAYMENT_COMPLETE_REMARK
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
@@ -84,32 +85,6 @@ class SectionChoice:
     id: int
     grade: str
     name: str
-
-
-# -- messages (workers -> UI thread) ----------------------------------------------------------
-
-
-@dataclass
-class BoardRowsChanged(Message):
-    generation: int
-    seq: int  # re-reads are numbered in the order they started
-    counts: dict[str, int]
-    ids: list[int]  # what the notification named
-    rows: list[BoardRow]  # those of them that belong to the column shown now
-    since: int = 0  # LivePresence.since() when the re-read began
-
-
-@dataclass
-class BoardSectionsLoaded(Message):
-    sections: list[SectionChoice]
-    transitions: dict[str, list[str]]  # status -> where it may go, the usual step first
-
-
-@dataclass
-class BoardMoved(Message):
-    ids: list[int]
-    source: str
-    target: str
 
 
 # -- the target-status form -------------------------------------------------------------------
@@ -312,9 +287,9 @@ class EnrollmentBoardScreen(ListScreen):
             counts = enrollment.board_counts(conn, grade_level=grade, section_id=section)
             return _counts(counts), [_board_row(r) for r in found]
 
-        since = self.presence.since()
+        since = self.presence.since() if self.presence is not None else 0
         counts, found = self.session.run(fetch)
-        self.post_message(BoardRowsChanged(generation, seq, counts, ids, found, since))
+        deliver(self._rows_changed, generation, seq, counts, ids, found, since)
 
     def _enrollment_changed(self, ids: list[int]) -> None:
         if self._load_in_flight:
@@ -322,17 +297,28 @@ class EnrollmentBoardScreen(ListScreen):
         else:
             self._start_reread(ids)
 
-    def on_board_rows_changed(self, message: BoardRowsChanged) -> None:
-        if message.generation != self._generation:
+    def _rows_changed(
+        self,
+        generation: int,
+        seq: int,
+        counts: dict[str, int],
+        ids: list[int],
+        rows: list[BoardRow],
+        since: int,
+    ) -> None:
+        """A re-read numbered `seq` (in the order they started) of the notified `ids`: `rows`,
+        those of them that belong to the column shown now; `since`: LivePresence.since()
+        when it began."""
+        if generation != self._generation:
             return  # a reload since reads them
         table = self.table
-        belong = {row.id: row for row in message.rows}
+        belong = {row.id: row for row in rows}
         added = False
         with self.app.batch_update():
-            for enrollment_id in message.ids:
-                if self._row_seq.get(enrollment_id, 0) > message.seq:
+            for enrollment_id in ids:
+                if self._row_seq.get(enrollment_id, 0) > seq:
                     continue  # a newer re-read has shown this row already
-                self._row_seq[enrollment_id] = message.seq
+                self._row_seq[enrollment_id] = seq
                 key = str(enrollment_id)
                 row = belong.get(enrollment_id)
                 shown = key in self.rows
@@ -340,7 +326,7 @@ class EnrollmentBoardScreen(ListScreen):
                     if shown:
                         self.update_row(row)
                     elif len(self.rows) < LIST_LIMIT:
-                        self.add_row(row, message.since)
+                        self.add_row(row, since)
                         added = True
                     else:
                         self._more = True
@@ -352,9 +338,9 @@ class EnrollmentBoardScreen(ListScreen):
                 cursor_key = self.selected_key()
                 table.sort(key=lambda cells: cells[2].plain)
                 self.move_to(cursor_key)
-        if message.seq > self._counts_seq:
-            self._counts_seq = message.seq
-            self.counts = message.counts
+        if seq > self._counts_seq:
+            self._counts_seq = seq
+            self.counts = counts
         self._show_counts()
         self._show_status()
 
@@ -424,11 +410,14 @@ class EnrollmentBoardScreen(ListScreen):
             choices = [_section_choice(s) for s in sections.list_sections(conn)]
             return choices, enrollment.transitions(conn)
 
-        self.post_message(BoardSectionsLoaded(*self.session.run(fetch)))
+        deliver(self._sections_loaded, *self.session.run(fetch))
 
-    def on_board_sections_loaded(self, message: BoardSectionsLoaded) -> None:
-        self.sections = message.sections
-        self.transitions = message.transitions
+    def _sections_loaded(
+        self, choices: list[SectionChoice], transitions: dict[str, list[str]]
+    ) -> None:
+        """`transitions`: status -> where it may go, the usual step first."""
+        self.sections = choices
+        self.transitions = transitions
         self._fill_section_select()
 
     def _fill_section_select(self) -> None:
@@ -455,7 +444,7 @@ class EnrollmentBoardScreen(ListScreen):
 
     @on(Select.Changed, "#board-section")
     def _section_changed(self, event: Select.Changed) -> None:
-        section = None if event.value is Select.NULL else int(event.value)
+        section = event.value if isinstance(event.value, int) else None  # a section's id
         if section == self.section_id:
             return
         self.section_id = section
@@ -521,20 +510,20 @@ class EnrollmentBoardScreen(ListScreen):
 
         def done(answer: tuple[str, int] | None) -> None:
             if answer is not None:
-                self.post_message(BoardMoved(ids, source, answer[0]))
+                self._moved(ids, source, answer[0])
 
         self.app.push_screen(TransitionModal(self.session, ids, source, targets), done)
 
-    def on_board_moved(self, message: BoardMoved) -> None:
-        count = len(message.ids)
+    def _moved(self, ids: list[int], source: str, target: str) -> None:
+        count = len(ids)
         students = "1 student" if count == 1 else f"{count} students"
-        text = f"Moved {students} from {message.source} to {message.target}."
-        self.marked -= set(message.ids)
+        text = f"Moved {students} from {source} to {target}."
+        self.marked -= set(ids)
         self.app.notify(text, title="Status changed", markup=False)
         self._show_status(text)
         # The notification brings the same ids; reading them now too keeps the board right
         # when the listener is reconnecting.
-        self._enrollment_changed(message.ids)
+        self._enrollment_changed(ids)
 
     def list_export(self) -> Export:
         """The whole column with the filters shown, read again in the worker: the table
@@ -561,9 +550,13 @@ class EnrollmentBoardScreen(ListScreen):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    def palette_commands(self):
-        commands = [
-            (f"Show {status}", lambda i=i: self.action_show_status(i), f"The {status} column")
+    def palette_commands(self) -> list[tuple[str, Callable[[], None], str]]:
+        commands: list[tuple[str, Callable[[], None], str]] = [
+            (
+                f"Show {status}",
+                functools.partial(self.action_show_status, i),
+                f"The {status} column",
+            )
             for i, status in enumerate(STATUSES)
         ]
         commands += [

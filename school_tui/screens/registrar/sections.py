@@ -13,22 +13,20 @@ refusal is shown as it says it ("section: Grade 7 - Rizal is full (45 of 45 seat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui.domain.fields import FieldError
 from school_tui.domain.school import GRADE_LEVELS
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.forms import Field, FormModal, FormSpec, Options
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec, Page
 from school_tui.widgets.pickers import SECTIONS, StudentPicker
@@ -47,29 +45,6 @@ def refusal(exc: Refused | NotAllowed) -> str:
 
 def _seats(section) -> str:
     return f"{section.students}/{section.capacity}" if section.capacity else f"{section.students}"
-
-
-# -- messages ---------------------------------------------------------------------------------
-
-
-@dataclass
-class RosterChanged(Message):
-    text: str
-
-
-@dataclass
-class RosterRefused(Message):
-    message: str
-
-
-@dataclass
-class SectionDeleted(Message):
-    label: str
-
-
-@dataclass
-class SectionNotDeleted(Message):
-    message: str
 
 
 # -- the section form -------------------------------------------------------------------------
@@ -291,9 +266,9 @@ class SectionsScreen(ListScreen):
 
     @on(Select.Changed, "#sections-year")
     def _year_changed(self, event: Select.Changed) -> None:
-        if event.value is Select.NULL or event.value == self.year_id:
-            return
-        self.year_id = int(event.value)
+        if not isinstance(event.value, int) or event.value == self.year_id:
+            return  # no year chosen, or the same one
+        self.year_id = event.value
         self.load()
 
     def action_year(self) -> None:
@@ -337,21 +312,19 @@ class SectionsScreen(ListScreen):
         try:
             self.session.run(lambda conn: sections.delete_section(conn, section_id))
         except (Refused, NotAllowed) as exc:
-            self.post_message(SectionNotDeleted(refusal(exc)))
+            deliver(self._not_deleted, refusal(exc))
             return
-        self.post_message(SectionDeleted(label))
+        deliver(self._deleted, label)
 
-    def on_section_deleted(self, message: SectionDeleted) -> None:
-        self.app.notify(f"Section {message.label} deleted.", markup=False)
+    def _deleted(self, label: str) -> None:
+        self.app.notify(f"Section {label} deleted.", markup=False)
         self.load()
 
-    def on_section_not_deleted(self, message: SectionNotDeleted) -> None:
+    def _not_deleted(self, message: str) -> None:
         from school_tui.widgets.error import ErrorModal
 
-        self.query_one("#sections-status", Static).update(
-            safe_text(f"Not deleted: {message.message}")
-        )
-        self.app.push_screen(ErrorModal("Not deleted", message.message))
+        self.query_one("#sections-status", Static).update(safe_text(f"Not deleted: {message}"))
+        self.app.push_screen(ErrorModal("Not deleted", message))
 
     def _saved(self, section_id: int | None) -> None:
         if section_id is not None:
@@ -392,7 +365,7 @@ class SectionsScreen(ListScreen):
 # -- choosing a student or a section ----------------------------------------------------------
 
 
-class SectionPicker(ModalScreen[int | None]):
+class SectionPicker(SchoolModal[int | None]):
     DEFAULT_CSS = """
     SectionPicker { align: center middle; }
     SectionPicker > Vertical {
@@ -427,7 +400,8 @@ class SectionPicker(ModalScreen[int | None]):
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id))
+        if event.option.id is not None:  # every option has its section's id
+            self.dismiss(int(event.option.id))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -527,9 +501,9 @@ class RosterScreen(ListScreen):
         try:
             self.session.run(lambda conn: sections.assign(conn, section_id, student_ids))
         except (Refused, NotAllowed) as exc:
-            self.post_message(RosterRefused(refusal(exc)))
+            deliver(self._roster_refused, refusal(exc))
             return
-        self.post_message(RosterChanged(done))
+        deliver(self._roster_changed, done)
 
     def action_move(self) -> None:
         key = self.selected_key()
@@ -542,9 +516,10 @@ class RosterScreen(ListScreen):
     def _load_targets(self) -> None:
         from school_tui.db import sections
 
+        assert self.section is not None  # moving starts once the section is shown
         year = self.section.school_year_id
         found = self.session.run(lambda conn: sections.list_sections(conn, year_id=year))
-        self.app.call_from_thread(self._pick_target, found)
+        deliver(self._pick_target, found)
 
     def _pick_target(self, found: list) -> None:
         others = [s for s in found if s.id != self.section_id]
@@ -561,20 +536,20 @@ class RosterScreen(ListScreen):
                 self._assign(section_id, [student_id], f"Moved {name} to {target.label}.")
 
         # the same grade first: the usual move
-        grade = self.section.grade_level
+        grade = self.section.grade_level if self.section is not None else None
         others.sort(key=lambda s: s.grade_level != grade)
         self.app.push_screen(SectionPicker(f"Move {name} to", others), picked)
 
-    def on_roster_changed(self, message: RosterChanged) -> None:
-        self._set_status(message.text)
-        self.app.notify(message.text, markup=False)
+    def _roster_changed(self, text: str) -> None:
+        self._set_status(text)
+        self.app.notify(clean(text), markup=False)  # names a student and a section
         self.reload()
 
-    def on_roster_refused(self, message: RosterRefused) -> None:
+    def _roster_refused(self, message: str) -> None:
         from school_tui.widgets.error import ErrorModal
 
-        self._set_status(f"Not changed: {message.message}", error=True)
-        self.app.push_screen(ErrorModal("Not changed", message.message))
+        self._set_status(f"Not changed: {message}", error=True)
+        self.app.push_screen(ErrorModal("Not changed", message))
 
     def list_export(self) -> Export:
         label = self.section.label if self.section else "section"

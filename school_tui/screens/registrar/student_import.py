@@ -16,26 +16,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
 from school_tui.runtime.messages import ConnectionRestored
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 if TYPE_CHECKING:
-    from school_tui.db.student_import import ImportSummary
+    from school_tui.db.student_import import ImportSummary, PreviewRow
     from school_tui.domain.student_csv import ParsedFile
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # a school's whole roll is far smaller
@@ -50,41 +48,7 @@ COLUMNS = (
 )
 
 
-@dataclass
-class ImportPreviewed(Message):
-    path: str
-    parsed: ParsedFile
-    rows: list  # db.student_import.PreviewRow
-
-
-@dataclass
-class ImportFileRefused(Message):
-    path: str
-    reason: str
-
-
-@dataclass
-class ImportProgress(Message):
-    done: int
-    total: int
-
-
-@dataclass
-class ImportWriting(Message):
-    total: int  # rows sent: the database checks and writes them now
-
-
-@dataclass
-class ImportFinished(Message):
-    summary: ImportSummary
-
-
-@dataclass
-class ImportRefused(Message):
-    reason: str
-
-
-class ImportScreen(Screen):
+class ImportScreen(SchoolScreen):
     DEFAULT_CSS = """
     ImportScreen #import-path {
         border: round $border-blurred; border-title-color: $text-muted; height: 3;
@@ -109,7 +73,7 @@ class ImportScreen(Screen):
     def __init__(self, session) -> None:
         super().__init__()
         self.session = session
-        self.parsed = None  # what the preview showed: what the import writes
+        self.parsed: ParsedFile | None = None  # what the preview showed: what the import writes
         self.preview: list = []
         self.path: str | None = None
         self.running = False
@@ -191,30 +155,30 @@ class ImportScreen(Screen):
             data = path.read_bytes()
         except OSError as exc:
             reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc)
-            self.post_message(ImportFileRefused(str(path), f"cannot be read: {reason}"))
+            deliver(self._file_refused, str(path), f"cannot be read: {reason}")
             return
         try:
             parsed = student_import.read_csv(data)
         except ValueError as exc:  # the parser's refusal says which line and why
-            self.post_message(ImportFileRefused(str(path), str(exc)))
+            deliver(self._file_refused, str(path), str(exc))
             return
         rows = self.session.run(lambda conn: db_import.preview(conn, parsed))
-        self.post_message(ImportPreviewed(str(path), parsed, rows))
+        deliver(self._previewed, str(path), parsed, rows)
 
-    def on_import_file_refused(self, message: ImportFileRefused) -> None:
-        self._set_status(f"{message.path}: {message.reason}. Nothing was imported.", "error")
+    def _file_refused(self, path: str, reason: str) -> None:
+        self._set_status(f"{path}: {reason}. Nothing was imported.", "error")
 
     # -- 2. the preview ----------------------------------------------------------------------
 
-    def on_import_previewed(self, message: ImportPreviewed) -> None:
-        self.parsed = message.parsed
-        self.preview = message.rows
-        self.path = message.path
+    def _previewed(self, path: str, parsed: ParsedFile, rows: list[PreviewRow]) -> None:
+        self.parsed = parsed
+        self.preview = rows
+        self.path = path
         counts = {"add": 0, "update": 0, "reject": 0}
         table = self.query_one("#import-table", DataTable)
         with self.app.batch_update():
             table.clear()
-            for row in message.rows:
+            for row in rows:
                 counts[row.action] = counts.get(row.action, 0) + 1
                 table.add_row(
                     safe_text(row.line),
@@ -224,7 +188,7 @@ class ImportScreen(Screen):
                     safe_text(row.note, max_length=COLUMNS[4][2]),
                     key=str(row.line),
                 )
-        total = len(message.rows)
+        total = len(rows)
         self.query_one("#import-totals", Static).update(
             safe_text(
                 f"{total} rows: {counts['add']} to add, {counts['update']} to update, "
@@ -299,7 +263,7 @@ class ImportScreen(Screen):
         from school_tui.db.errors import NotAllowed, Refused, connection_lost
 
         def progress(done: int, total: int) -> None:
-            self.post_message(ImportProgress(done, total))
+            deliver(self._progress, done, total)
 
         def run(conn):
             # Exactly what the preview showed: its add and update lines are written, its
@@ -312,16 +276,16 @@ class ImportScreen(Screen):
                 progress,
                 skip_rejected=skip,
                 checked=shown,
-                writing=lambda total: self.post_message(ImportWriting(total)),
+                writing=lambda total: deliver(self._writing, total),
             )
 
         try:
             summary = self.session.run(run)
         except (Refused, NotAllowed) as exc:
-            self.post_message(ImportRefused(clean(exc.message)))
+            deliver(self._refused, clean(exc.message))
             return
         except db_import.ImportRejected as exc:
-            self.post_message(ImportRefused(str(exc)))
+            deliver(self._refused, str(exc))
             return
         except Exception as exc:
             # The app's handler shows the banner or the error modal; the screen is usable.
@@ -329,27 +293,27 @@ class ImportScreen(Screen):
                 reason = "the connection was lost; nothing was imported"
             else:
                 reason = "see the message"
-            self.post_message(ImportRefused(reason))
+            deliver(self._refused, reason)
             raise
-        self.post_message(ImportFinished(summary))
+        deliver(self._finished, summary)
 
-    def on_import_progress(self, message: ImportProgress) -> None:
+    def _progress(self, done: int, total: int) -> None:
         bar = self.query_one("#import-progress", ProgressBar)
-        bar.update(total=max(message.total, 1), progress=message.done)
+        bar.update(total=max(total, 1), progress=done)
 
-    def on_import_writing(self, message: ImportWriting) -> None:
+    def _writing(self, total: int) -> None:
         # Every row is sent; the database's one statement has no progress to show: the bar
         # pulses (no total) under a line that says what is happening.
         self.query_one("#import-progress", ProgressBar).update(total=None)
-        students = "1 row" if message.total == 1 else f"{message.total} rows"
+        students = "1 row" if total == 1 else f"{total} rows"
         self._set_status(
             f"Writing: the database checks {students} again and writes them, all or nothing…"
         )
 
-    def on_import_finished(self, message: ImportFinished) -> None:
+    def _finished(self, summary: ImportSummary) -> None:
         self.running = False
         self.parsed = None
-        s = message.summary
+        s = summary
         bar = self.query_one("#import-progress", ProgressBar)
         bar.update(total=max(s.added + s.updated, 1), progress=max(s.added + s.updated, 1))
         left_out = f", {s.rejected} rejected rows left out" if s.rejected else ""
@@ -358,10 +322,10 @@ class ImportScreen(Screen):
         self.app.notify(text, title="Import finished", markup=False)
         self.refresh_bindings()
 
-    def on_import_refused(self, message: ImportRefused) -> None:
+    def _refused(self, reason: str) -> None:
         self.running = False
         self.query_one("#import-progress", ProgressBar).remove_class("-running")
-        self._set_status(f"Nothing was imported: {message.reason}", "error")
+        self._set_status(f"Nothing was imported: {reason}", "error")
         self.refresh_bindings()
 
     # -- elsewhere ---------------------------------------------------------------------------

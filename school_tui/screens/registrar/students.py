@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from school_tui.domain.fields import FieldError
@@ -33,12 +32,14 @@ from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work
 from school_tui.textual_internals import typeahead
 from school_tui.widgets.banner import ConnectionBanner
+from school_tui.widgets.base import SchoolScreen, ScreenMixin
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.lists import Column, Export, ListLoaded, ListScreen, ListSpec
 from school_tui.widgets.safe import clean, format_cell, safe_join, safe_text
 
 if TYPE_CHECKING:
     from school_tui.db.students import FeeSummary, Profile
+    from school_tui.runtime.session import Session
 
 # The search results' (label, width): with Presence, 80 columns (padding and scrollbar too).
 SEARCH_COLUMNS = (
@@ -88,7 +89,7 @@ class StatusChanged(Message):
 class PageLoaded(Message):
     profile: Profile | None
     history: list
-    fees: FeeSummary | None
+    fees: FeeSummary
 
 
 @dataclass
@@ -270,10 +271,10 @@ def student_form(profile=None) -> FormSpec:
 # -- advancing, shared by the list and the page ---------------------------------------------------
 
 
-class AdvancesStatus:
+class AdvancesStatus(ScreenMixin):
     """`a`: the next status for an enrollment, confirmed and set in AdvanceModal."""
 
-    session: Any
+    session: Session  # the screen's
 
     def advance(self, name: str, number: str, enrollment_id: int | None, status: str | None):
         if enrollment_id is None or status is None:
@@ -314,7 +315,7 @@ class AdvancesStatus:
 # -- the student's page ---------------------------------------------------------------------------
 
 
-class StudentPage(AdvancesStatus, Screen):
+class StudentPage(AdvancesStatus, SchoolScreen):
     DEFAULT_CSS = """
     StudentPage #page-title { height: 1; background: $primary; color: $text; padding: 0 1; }
     StudentPage #page-details { height: auto; padding: 0 1; }
@@ -331,7 +332,7 @@ class StudentPage(AdvancesStatus, Screen):
         super().__init__()
         self.session = session
         self.student_id = student_id
-        self.profile = None
+        self.profile: Profile | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Student", id="page-title")
