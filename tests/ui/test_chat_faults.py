@@ -144,6 +144,7 @@ class Sender(threading.Thread):
 
     def __init__(self, school, sender_id: int, receiver_id: int, limit: int | None = None):
         super().__init__(name="sender", daemon=True)
+        raise_write_limits(school.admin)  # a stream: more than a person may send a minute
         self.connect = lambda: school.connect_as(sender_id, autocommit=True)
         self.conn = self.connect()  # on the test's thread: connect_as reads school.admin
         self.receiver_id = receiver_id

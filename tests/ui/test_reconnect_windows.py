@@ -22,7 +22,7 @@ from school_tui.db import chat
 from school_tui.live.listener import LISTENER_APPLICATION_NAME, STEPS
 from school_tui.screens.chat.screen import ChatScreen
 from school_tui.screens.chat.widgets import MessageView
-from tests.harness import wait_until
+from tests.harness import raise_write_limits, wait_until
 from tests.ui.test_chat_faults import (
     Receiver,
     Sender,
@@ -44,6 +44,7 @@ class StepKiller:
     def __init__(self, school, receiver: Receiver, sender_id: int, receiver_id: int) -> None:
         # Connections of its own: the hook runs on the listener's thread.
         self.admin = school.server.admin(school.dbname)
+        raise_write_limits(school.admin)  # many steps, each with its messages
         self.sender = school.connect_as(sender_id, autocommit=True)
         self.receiver_id = receiver_id
         self.listener = receiver.session.listener
