@@ -158,7 +158,7 @@ def test_a_delete_records_the_whole_row(school):
         (section,),
     ).fetchone()[0]
     with school.connect_as(coordinator, autocommit=True) as conn:
-        conn.execute("DELETE FROM school.subjects WHERE id = %s", (subject,))
+        conn.execute("SELECT school.delete_subject(%s)", (subject,))
     (row,) = log_entries(school, table_name="subjects", row_id=subject, action="DELETE")
     assert row["person_id"] == coordinator
     assert row["new_values"] is None

@@ -304,11 +304,14 @@ async def test_server_restart_every_message_once_and_the_banner(restartable_scho
 async def test_out_of_order_commit_while_listener_down_is_backfilled_once(school):
     teacher = school.add_person("Teacher", email="t@order.test")
     student = school.add_person("Student", email="s@order.test")
+    # another sender for the other open transaction: one person's sends queue behind each
+    # other (their per-minute count is one row)
+    colleague = school.add_person("Teacher", email="t2@order.test")
     student_login = school.login_role(student)
     async with open_receiver(school, "s@order.test") as receiver:
         with (
             school.connect_as(teacher) as tx1,
-            school.connect_as(teacher) as tx2,
+            school.connect_as(colleague) as tx2,
         ):
             # Each in a transaction left open (chat.send's own block becomes a savepoint).
             tx1.execute("SELECT 1")
@@ -332,9 +335,10 @@ async def test_long_transaction_far_below_the_top_is_delivered(school):
     still arrives: its notification is enough."""
     teacher = school.add_person("Teacher", email="t@long.test")
     student = school.add_person("Student", email="s@long.test")
+    colleague = school.add_person("Teacher", email="t2@long.test")  # see the test above
     async with open_receiver(school, "s@long.test") as receiver:
         with (
-            school.connect_as(teacher) as slow,
+            school.connect_as(colleague) as slow,
             school.connect_as(teacher, autocommit=True) as quick,
         ):
             late = written_long_ago(school, slow, student)
@@ -358,11 +362,12 @@ async def test_long_transaction_committed_while_listener_down_is_backfilled_once
     monkeypatch.setattr(live, "SWEEP_EVERY_S", 0.1)
     teacher = school.add_person("Teacher", email="t@down.test")
     student = school.add_person("Student", email="s@down.test")
+    colleague = school.add_person("Teacher", email="t2@down.test")  # see the tests above
     student_login = school.login_role(student)
     async with open_receiver(school, "s@down.test") as receiver:
         live_chat = receiver.app.live
         with (
-            school.connect_as(teacher) as slow,
+            school.connect_as(colleague) as slow,
             school.connect_as(teacher, autocommit=True) as quick,
         ):
             late = written_long_ago(school, slow, student)
