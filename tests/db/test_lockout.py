@@ -262,3 +262,55 @@ async def test_the_people_screen_follows_locks_live(school):
         assert screen._generation == generation, "the list was reloaded"
         assert table.cursor_row == table.get_row_index(str(admin)), "the cursor moved"
         assert app.screen is screen
+
+
+async def test_a_lock_while_the_listener_was_down_shows_after_it_reconnects(school):
+    """Nobody listened when the account was locked (the listener held before LISTEN on
+    its reconnect): the re-read after LISTEN shows it. Only the Admin LISTENs for locks."""
+    import threading
+
+    from textual.widgets import DataTable
+
+    from school_tui.app import SchoolApp
+    from school_tui.db import chat
+    from tests.harness import log_in, wait_until
+    from tests.ui.test_accounts import SIZE, open_people
+
+    admin = school.add_person("Admin", email="a@downlock.test", first_name="Ada")
+    teacher = school.add_person("Teacher", email="t@downlock.test", first_name="Kim")
+    with school.connect_as(teacher, autocommit=True) as conn:
+        assert lockout.LOCKOUT_CHANNEL not in chat.channels(conn)
+    with school.connect_as(admin, autocommit=True) as conn:
+        assert lockout.LOCKOUT_CHANNEL in chat.channels(conn)
+    login = school.login_role(teacher)
+
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "a@downlock.test")
+        listener = app.session.listener
+        await wait_until(pilot, listener.listening.is_set, "the listener")
+        screen = await open_people(pilot)
+        table = screen.query_one(DataTable)
+        assert str(table.get_cell(str(teacher), "account")) == "active"
+
+        held, release = threading.Event(), threading.Event()
+
+        def hold(step: str) -> None:  # on the listener's thread
+            if step == "connected":
+                held.set()
+                release.wait(30)
+
+        listener.on_step = hold
+        old = listener.backend_pid
+        school.admin.execute("SELECT pg_terminate_backend(%s, 10000)", (old,))
+        await wait_until(pilot, held.is_set, "the listener reconnected, not listening yet")
+        for _ in range(3):  # locked while nobody listens: its notice goes to nobody
+            school.admin.execute("SELECT school.login_failed(%s, now())", (login,))
+        listener.on_step = None
+        release.set()
+        await wait_until(
+            pilot,
+            lambda: str(table.get_cell(str(teacher), "account")) == "locked",
+            "the lock shown after the reconnect",
+        )
+        assert listener.backend_pid not in (None, old)
