@@ -315,11 +315,14 @@ def person_names(conn: psycopg.Connection, user_ids: list[int]) -> dict[int, str
 
 
 def channels(conn: psycopg.Connection) -> tuple[str, ...]:
-    """The caller's private channel and the school's presence channel, and the staff's
-    enrollment channel when the caller may read enrollment (live/records.py)."""
+    """The caller's private channel and the school's presence channel, the staff's
+    enrollment channel when the caller may read enrollment, and the lockout channel when
+    the caller may read locked accounts (the Admin) (live/records.py)."""
+    from school_tui.db.lockout import lockout_channel
+
     mine = conn.execute("SELECT school.my_channel(), school.presence_channel()").fetchone()
-    enrollment = enrollment_channel(conn)
-    return (*mine, enrollment) if enrollment else tuple(mine)  # type: ignore[misc,arg-type]
+    extra = (enrollment_channel(conn), lockout_channel(conn))
+    return (*mine, *(c for c in extra if c))  # type: ignore[misc]
 
 
 def listen(conn: psycopg.Connection, channels: tuple[str, ...]) -> None:

@@ -147,3 +147,24 @@ def locked_logins(conn: psycopg.Connection) -> dict[int, object]:
 
 def unlock_login(conn: psycopg.Connection, user_id: int) -> None:
     conn.execute("SELECT school.unlock_login(%s)", (user_id,))
+
+
+LOCKOUT_CHANNEL = "school_lockouts"  # 'l:<user id>' on every lock and unlock (02_people.sql)
+
+
+def lockout_channel(conn: psycopg.Connection) -> str | None:
+    """The channel of locks and unlocks if this login may read them (the Admin), else None.
+    Checked first, not tried: a failed statement would abort a caller's transaction."""
+    may = conn.execute(
+        "SELECT has_function_privilege(p, 'EXECUTE') "
+        "FROM to_regprocedure('school.locked_logins()') AS p WHERE p IS NOT NULL"
+    ).fetchone()
+    return LOCKOUT_CHANNEL if may and may[0] else None
+
+
+def locked_among(conn: psycopg.Connection, user_ids: list[int]) -> set[int]:
+    """The Admin: which of `user_ids` are locked now (the others are not, or are nobody)."""
+    rows = conn.execute(
+        "SELECT user_id FROM school.locked_logins() WHERE user_id = ANY(%s)", (list(user_ids),)
+    ).fetchall()
+    return {row[0] for row in rows}

@@ -68,6 +68,7 @@ class LiveChat:
 
         self.records = LiveRecords(app, self)
         self.enrollment: Signal[list[int]] = self.records.enrollment
+        self.lockouts: Signal[list[int]] = self.records.lockouts
         # None until the first count is read (at login); then published on every change.
         self.unread_total: int | None = None
         # Listener thread only:
@@ -165,7 +166,8 @@ class LiveChat:
         they say is handed over. A malformed payload is dropped; a read that fails fails the
         connection, and the next backfill reads what this one was reading."""
         parsed = payloads.parse(batch)
-        self.records.events(parsed.of(payloads.ENROLLMENT))  # the screens read them
+        # The screens read these themselves.
+        self.records.events(parsed.of(payloads.ENROLLMENT), parsed.of(payloads.LOCKOUT))
         conn = self._conn()
         wanted = [i for i in sorted(parsed.of(payloads.MESSAGE)) if i not in self._seen]
         rows = chat.live_messages_by_id(conn, wanted) if wanted else []

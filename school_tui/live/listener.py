@@ -3,8 +3,9 @@
 Order, on every (re)connect: LISTEN on the person's private channel and the presence channel
 first, then tell the app (which backfills from the tables what it may have missed), then
 follow notifications. Payloads are ids only ('m:<message id>', 'r:<message id>' for a read
-receipt, 'p:<user id>' for presence); the app reads the rows through row-level security, in
-the callbacks, on this thread and this connection (`connection`): school_tui.live.chat.
+receipt, 'p:<user id>' for presence, 'e:' and 'l:' for the records the screens re-read
+themselves: live/records.py); the app reads the rows through row-level security, in the
+callbacks, on this thread and this connection (`connection`): school_tui.live.chat.
 
 A killed backend or a restarted server ends the wait at once (the app shows the banner);
 TCP keepalives notice a cut network. A refused connection is retried after FIRST_RETRY_S,

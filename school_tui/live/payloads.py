@@ -10,7 +10,7 @@ digits without a leading zero (so it fits a bigint); anything else is dropped an
 What the app does with an id is only a hint to read the row through the database's rules
 (row-level security and the row's own state): `m:` reads the message, `r:` reads whether
 the message is read, `p:` reads the person's status, `e:` makes the screens re-read the
-enrollment row. A forged but well-formed payload therefore costs one read and shows
+enrollment row, `l:` makes the Admin's People screen re-read whether the account is locked. A forged but well-formed payload therefore costs one read and shows
 nothing that is not true (docs/live-updates.md, "Untrusted payloads").
 """
 
@@ -27,10 +27,11 @@ MESSAGE = "m"  # a message was written: m:<message id>
 RECEIPT = "r"  # a message was read: r:<message id>
 PRESENCE = "p"  # a person's status changed: p:<user id>
 ENROLLMENT = "e"  # an enrollment moved: e:<enrollment_progress id>
-KINDS = (MESSAGE, RECEIPT, PRESENCE, ENROLLMENT)
+LOCKOUT = "l"  # an account was locked or unlocked: l:<user id> (school_lockouts)
+KINDS = (MESSAGE, RECEIPT, PRESENCE, ENROLLMENT, LOCKOUT)
 
 # ASCII only: str.isdigit() accepts '²' and other digits int() refuses or reads differently.
-_PAYLOAD = re.compile(r"([mrpe]):([1-9][0-9]{0,17})", re.ASCII)
+_PAYLOAD = re.compile(r"([mrpel]):([1-9][0-9]{0,17})", re.ASCII)
 LOG_EVERY_S = 60.0
 LOG_AT_MOST = 5  # dropped payloads logged per LOG_EVERY_S; the rest are counted
 

@@ -8,6 +8,9 @@ database's rules, in their own workers (what a row means depends on the screen: 
 column and filters, the student's own history).
 
 - `enrollment`: list[int], the enrollment ids of one batch, each once, in arrival order;
+- `lockouts`: list[int], the user ids of one batch whose account was locked or unlocked
+  ('l:<user id>' on `school_lockouts`, which the listener LISTENs on for the Admin: see
+  db/chat.channels); the People screen re-reads their lock state (db/lockout.locked_among);
 - `resync`: bool (True after a reconnect, False on the first connection), published each
   time LISTEN is in place again: a screen that shows records reloads them then, so a change
   made while nobody was listening is not missed (LISTEN -> backfill -> follow). It comes
@@ -31,9 +34,11 @@ class LiveRecords:
         self.app = app
         self.owner = owner  # the LiveChat this belongs to: app.live while the session lasts
         self.enrollment: Signal[list[int]] = Signal(app, "records.enrollment")
+        self.lockouts: Signal[list[int]] = Signal(app, "records.lockouts")
         self.resync: Signal[bool] = Signal(app, "records.resync")
         self._lock = threading.Lock()
         self._out_ids: dict[int, None] = {}
+        self._out_lockouts: dict[int, None] = {}
         self._out_resync: bool | None = None
         self._drain_posted = False
 
@@ -44,13 +49,15 @@ class LiveRecords:
             self._out_resync = bool(self._out_resync) or reconnected
         self._post()
 
-    def events(self, ids: list[int]) -> None:
-        """The enrollment ids of one batch (live/payloads.py parsed them: each once, in
-        order). Only hints: the screens read the rows through the database's rules."""
-        if not ids:
+    def events(self, ids: list[int], lockouts: tuple[int, ...] | list[int] = ()) -> None:
+        """The enrollment ids and the locked or unlocked user ids of one batch
+        (live/payloads.py parsed them: each once, in order). Only hints: the screens read
+        the rows through the database's rules."""
+        if not ids and not lockouts:
             return
         with self._lock:
             self._out_ids.update(dict.fromkeys(ids))
+            self._out_lockouts.update(dict.fromkeys(lockouts))
         self._post()
 
     def _post(self) -> None:
@@ -71,6 +78,7 @@ class LiveRecords:
     def _drain(self) -> None:
         with self._lock:
             ids, self._out_ids = list(self._out_ids), {}
+            locks, self._out_lockouts = list(self._out_lockouts), {}
             resync, self._out_resync = self._out_resync, None
             self._drain_posted = False
         if self.app.live is not self.owner:
@@ -81,3 +89,5 @@ class LiveRecords:
             self.resync.publish(resync)
         if ids:
             self.enrollment.publish(ids)
+        if locks:
+            self.lockouts.publish(locks)

@@ -618,8 +618,9 @@ $$;
 -- watcher (school_tui/db/lockout.py, `school-tui server watch-logins`), which the embedded
 -- server runs and a DBA runs as a service beside a server of their own. It calls
 -- login_failed / login_succeeded / end_lockouts as a superuser or the owner. The Admin sees
--- locked accounts (locked_logins, NOTIFY on school_lockouts with the person's id) and may
--- unlock one (unlock_login).
+-- locked accounts (locked_logins; every lock and unlock, end_lockouts' too, sends
+-- NOTIFY school_lockouts, 'l:<user id>', which the Admin's listener follows) and may unlock
+-- one (unlock_login).
 -- =====================================================================================
 CREATE TABLE login_lockouts (
     user_id      int PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
@@ -668,7 +669,7 @@ BEGIN
                                         interval '1 day')
      WHERE user_id = v_id;
     EXECUTE format('ALTER ROLE %I VALID UNTIL %L', p_login, '-infinity');
-    PERFORM pg_notify('school_lockouts', v_id::text);
+    PERFORM pg_notify('school_lockouts', 'l:' || v_id);
     RETURN true;
 END
 $$;
@@ -697,7 +698,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = v_login) THEN
         EXECUTE format('ALTER ROLE %I VALID UNTIL %L', v_login, 'infinity');
     END IF;
-    PERFORM pg_notify('school_lockouts', p_user_id::text);
+    PERFORM pg_notify('school_lockouts', 'l:' || p_user_id);
 END
 $$;
 

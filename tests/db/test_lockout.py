@@ -195,3 +195,122 @@ async def test_the_admin_sees_a_locked_account_and_unlocks_it(school):
         "SELECT rolvaliduntil::text FROM pg_roles WHERE rolname = %s", (login,)
     ).fetchone()[0]
     assert valid_until == "infinity"
+
+
+async def test_the_people_screen_follows_locks_live(school):
+    """People open: the watcher's lock, a cooldown's end and another Admin's unlock each
+    redraw the Account cell without a key, a reload or a cursor move; forged notices on the
+    lockout channel change nothing and the listener keeps its connection."""
+    from textual.widgets import DataTable
+
+    from school_tui.app import SchoolApp
+    from school_tui.live import payloads as notified
+    from tests.harness import log_in, wait_until
+    from tests.ui.test_accounts import SIZE, open_people
+
+    admin = school.add_person("Admin", email="a@livelock.test", first_name="Ada")
+    other_admin = school.add_person("Admin", email="b@livelock.test", first_name="Bo")
+    teacher = school.add_person("Teacher", email="t@livelock.test", first_name="Kim")
+    forger = school.add_person("Student", email="eve@livelock.test", first_name="Eve")
+    login = school.login_role(teacher)
+
+    def lock() -> None:  # what the watcher calls for three wrong passwords in the log
+        for _ in range(3):
+            school.admin.execute("SELECT school.login_failed(%s, now())", (login,))
+
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "a@livelock.test")
+        listener = app.session.listener
+        await wait_until(pilot, listener.listening.is_set, "the listener")
+        screen = await open_people(pilot)
+        table = screen.query_one(DataTable)
+
+        def account() -> str:
+            return str(table.get_cell(str(teacher), "account"))
+
+        assert account() == "active"
+        table.move_cursor(row=table.get_row_index(str(admin)))
+        generation, pid = screen._generation, listener.backend_pid
+
+        lock()
+        await wait_until(pilot, lambda: account() == "locked", "the lock shown")
+        # A cooldown that is over, ended by the watcher's end_lockouts.
+        school.admin.execute(
+            "UPDATE school.login_lockouts SET locked_until = now() - interval '1 second' "
+            "WHERE user_id = %s",
+            (teacher,),
+        )
+        assert school.admin.execute("SELECT school.end_lockouts()").fetchone()[0] == 1
+        await wait_until(pilot, lambda: account() == "active", "the cooldown's end shown")
+
+        lock()
+        await wait_until(pilot, lambda: account() == "locked", "the second lock shown")
+        dropped = notified.dropped.total
+        with school.connect_as(forger, autocommit=True) as eve:
+            for payload in ("x²", "l:²", "l:007", f"l:{teacher}", f"l:{forger}"):
+                eve.execute("SELECT pg_notify('school_lockouts', %s)", (payload,))
+        # Another Admin unlocks: once that shows, the forgeries before it were handled.
+        with school.connect_as(other_admin, autocommit=True) as bo:
+            lockout.unlock_login(bo, teacher)
+        await wait_until(pilot, lambda: account() == "active", "the unlock shown")
+        await wait_until(
+            pilot, lambda: notified.dropped.total >= dropped + 3, "the forgeries dropped"
+        )
+        assert str(table.get_cell(str(forger), "account")) == "active"
+        assert listener.backend_pid == pid, "the listener lost its connection"
+        assert screen._generation == generation, "the list was reloaded"
+        assert table.cursor_row == table.get_row_index(str(admin)), "the cursor moved"
+        assert app.screen is screen
+
+
+async def test_a_lock_while_the_listener_was_down_shows_after_it_reconnects(school):
+    """Nobody listened when the account was locked (the listener held before LISTEN on
+    its reconnect): the re-read after LISTEN shows it. Only the Admin LISTENs for locks."""
+    import threading
+
+    from textual.widgets import DataTable
+
+    from school_tui.app import SchoolApp
+    from school_tui.db import chat
+    from tests.harness import log_in, wait_until
+    from tests.ui.test_accounts import SIZE, open_people
+
+    admin = school.add_person("Admin", email="a@downlock.test", first_name="Ada")
+    teacher = school.add_person("Teacher", email="t@downlock.test", first_name="Kim")
+    with school.connect_as(teacher, autocommit=True) as conn:
+        assert lockout.LOCKOUT_CHANNEL not in chat.channels(conn)
+    with school.connect_as(admin, autocommit=True) as conn:
+        assert lockout.LOCKOUT_CHANNEL in chat.channels(conn)
+    login = school.login_role(teacher)
+
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "a@downlock.test")
+        listener = app.session.listener
+        await wait_until(pilot, listener.listening.is_set, "the listener")
+        screen = await open_people(pilot)
+        table = screen.query_one(DataTable)
+        assert str(table.get_cell(str(teacher), "account")) == "active"
+
+        held, release = threading.Event(), threading.Event()
+
+        def hold(step: str) -> None:  # on the listener's thread
+            if step == "connected":
+                held.set()
+                release.wait(30)
+
+        listener.on_step = hold
+        old = listener.backend_pid
+        school.admin.execute("SELECT pg_terminate_backend(%s, 10000)", (old,))
+        await wait_until(pilot, held.is_set, "the listener reconnected, not listening yet")
+        for _ in range(3):  # locked while nobody listens: its notice goes to nobody
+            school.admin.execute("SELECT school.login_failed(%s, now())", (login,))
+        listener.on_step = None
+        release.set()
+        await wait_until(
+            pilot,
+            lambda: str(table.get_cell(str(teacher), "account")) == "locked",
+            "the lock shown after the reconnect",
+        )
+        assert listener.backend_pid not in (None, old)

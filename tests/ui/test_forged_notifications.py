@@ -29,7 +29,7 @@ MALFORMED = [
 def test_the_parser_takes_ascii_ids_only():
     parsed = notified.parse([*MALFORMED, "m:5", "r:6", "p:7", "e:8", "m:5"])
     assert parsed.dropped == len(MALFORMED)
-    assert parsed.ids == {"m": [5], "r": [6], "p": [7], "e": [8]}
+    assert parsed.ids == {"m": [5], "r": [6], "p": [7], "e": [8], "l": []}
 
 
 async def test_forged_payloads_change_nothing_and_break_nothing(school):

@@ -12,12 +12,19 @@ letter, not New person).
 The list is a ListScreen (widgets/lists.py): its searching, paging, stale-result guard and
 live Presence column (online / away / offline, a symbol and a word, changing in place
 without reloading the list) are the shared ones. The columns fit 80 terminal columns.
+
+The Account column's "locked" is live too: the listener hears every lock and unlock
+('l:<user id>' on school_lockouts, the login watcher's and an Admin's), and the screen
+re-reads the lock state of just those people (db/lockout.locked_among: an id is only a
+hint) and redraws their Account cells in place: no reload, the cursor stays. After every
+(re)connect of the listener it re-reads the lock state of every row shown, since locks
+made while nobody listened sent their notice to nobody.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual import on
 from textual.app import ComposeResult
@@ -349,6 +356,62 @@ class PeopleScreen(ListScreen):
 
     def list_mounted(self) -> None:
         self.title = "People"
+        self._lock_reads = 0  # lock-state reads started (a later one wins)
+        self._lock_floor = 0  # reads up to this one began before the list's last load
+        self._lock_applied: dict[int, int] = {}  # user id -> the read that last set it
+        self._lock_pending: set[int] = set()  # heard while a load ran: read once it lands
+        live = self.app.live
+        if live is not None:
+            live.lockouts.subscribe(self, self._lockouts_heard)
+            live.records.resync.subscribe(self, lambda _again: self._reread_locks())
+
+    # -- live lock state -------------------------------------------------------------------
+
+    def reload(self, **how) -> None:
+        self._lock_floor = self._lock_reads
+        super().reload(**how)
+
+    def _lockouts_heard(self, user_ids: list[int]) -> None:
+        """Accounts locked or unlocked somewhere: re-read those shown. A load running now
+        may have read them before the change: they are read again once it lands."""
+        if self._loading or not self.current:
+            self._lock_pending.update(user_ids)
+        shown = [i for i in user_ids if str(i) in self.rows]
+        if shown:
+            self._read_locks(shown)
+
+    def _reread_locks(self) -> None:
+        """The listener (re)connected: every row's lock state, read again."""
+        if self.rows:
+            self._read_locks([row.id for row in self.rows.values()])
+
+    def _read_locks(self, user_ids: list[int]) -> None:
+        self._lock_reads += 1
+        self._fetch_locks(self._lock_reads, user_ids)
+
+    @db_work(name="lock state", group="lock-state")
+    def _fetch_locks(self, number: int, user_ids: list[int]) -> None:
+        from school_tui.db import lockout
+
+        locked = self.session.run(lambda conn: lockout.locked_among(conn, user_ids))
+        deliver(self._locks_read, number, user_ids, locked)
+
+    def _locks_read(self, number: int, user_ids: list[int], locked: set[int]) -> None:
+        """Redraw the rows whose lock state changed; a read older than one already applied
+        to a row leaves it alone."""
+        with self.app.batch_update():
+            for user_id in user_ids:
+                row = self.rows.get(str(user_id))
+                if (
+                    row is None
+                    or number <= self._lock_floor  # the rows were read after it
+                    or self._lock_applied.get(user_id, 0) > number
+                ):
+                    continue
+                self._lock_applied[user_id] = number
+                if row.locked != (user_id in locked):
+                    self.update_row(replace(row, locked=user_id in locked))
+        self.refresh_bindings()  # `u` Unlock follows the selected row's state
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -365,6 +428,11 @@ class PeopleScreen(ListScreen):
         return Page(rows[:PAGE], more=len(rows) > PAGE)
 
     def list_filled(self, loaded: ListLoaded) -> None:
+        if self.current and not self._loading:
+            pending, self._lock_pending = self._lock_pending, set()
+            shown = [i for i in pending if str(i) in self.rows]
+            if shown:
+                self._read_locks(shown)
         count = len(self.rows)
         if not count:
             text = "Nobody matches."
