@@ -252,8 +252,10 @@ async def test_the_current_password_is_required(password_school):
         await pilot.press("enter")
         await wait_until(
             pilot,
-            lambda: str(screen.query_one("#password-status").render()).strip()
-            == "Current password: required.",
+            lambda: (
+                str(screen.query_one("#password-status").render()).strip()
+                == "Current password: required."
+            ),
             "the message",
         )
         assert app.focused is screen.query_one("#current-password", Input)
