@@ -233,6 +233,13 @@ def test_changing_ones_password_needs_the_current_one(password_school):
     auth.login(school.target, email, "a new one I chose myself").close()
     with pytest.raises(auth.LoginFailed):
         auth.login(school.target, email, "the old one, still good")
+    # The proof is a secret: the audit log says it changed, not what it is.
+    logged = school.admin.execute(
+        "SELECT old_values ->> 'proof_sha', new_values ->> 'proof_sha' FROM school.audit_log "
+        "WHERE table_name = 'credentials' AND row_id = %s AND action = 'UPDATE'",
+        (user_id,),
+    ).fetchall()
+    assert logged and set(logged) == {("(not logged)", "(not logged)")}
 
 
 def test_a_password_set_before_the_proof_is_changed_once_without_it(password_school):
