@@ -39,4 +39,4 @@ SET check_function_bodies = off;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA school FROM PUBLIC;
 
 INSERT INTO schema_version (version, description)
-VALUES (17, 'the schema stated whole, one file per domain');
+VALUES (18, 'the schema stated whole, one file per domain');

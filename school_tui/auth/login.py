@@ -129,6 +129,26 @@ def is_current_password(session, password: str) -> bool:
     return hmac.compare_digest(derive_db_password(password, salt), current)
 
 
+def session_db_password(session) -> str:
+    """The derived PostgreSQL password the session logged in with: the current password a
+    first login with a temporary one gives change_own_password (the person just typed it)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    return str(conninfo_to_dict(session.conninfo).get("password") or "")
+
+
+def derive_for(session, password: str) -> str:
+    """`password` derived with the logged-in person's salt, as change_own_password takes the
+    current password. Worker threads only. Raises ServerUnavailable when the salt cannot be
+    looked up."""
+    try:
+        with psycopg.connect(session.target.prelogin(), autocommit=True) as pre:
+            _, salt = people.prelogin_lookup(pre, session.person.email)
+    except psycopg.OperationalError as exc:
+        raise ServerUnavailable(f"Cannot reach the school database: {_first_line(exc)}") from exc
+    return derive_db_password(password, salt)
+
+
 def _first_line(exc: BaseException) -> str:
     lines = [line for line in str(exc).splitlines() if line.strip()]
     return lines[-1].strip() if lines else type(exc).__name__

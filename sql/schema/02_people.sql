@@ -73,12 +73,17 @@ CREATE TABLE credentials (
     -- whose verifier in pg_authid differs (set with ALTER ROLE CURRENT_USER PASSWORD,
     -- skipping argon2 and the policy) is refused by the login guard (bootstrap.LOGIN_GUARD).
     -- NULL: set before the guard existed, not checked until the next password.
-    verifier_sha bytea
+    verifier_sha bytea,
+    -- sha256 of the argon2-derived PostgreSQL password itself: change_own_password asks
+    -- for the current one and checks it here. The derived password is 32 random-looking
+    -- bytes, so a plain sha256 of it is as hard to reverse as the SCRAM verifier.
+    -- NULL: set before this check existed; the next change_own_password is let through once.
+    proof_sha    bytea CHECK (length(proof_sha) = 32)
 );
 
 SELECT audit_table('school.roles');
 SELECT audit_table('school.users');
-SELECT audit_table('school.credentials', 'salt', 'verifier_sha');
+SELECT audit_table('school.credentials', 'salt', 'verifier_sha', 'proof_sha');
 
 -- =====================================================================================
 -- Who is this connection? Keyed on session_user, which neither SET ROLE nor set_config can
@@ -256,6 +261,18 @@ $$;
 -- verifier arrives already computed by the client (libpq's PQencryptPasswordConn), so the
 -- server never sees even the derived password.
 -- =====================================================================================
+-- The proof every password setter stores (credentials.proof_sha): sha256 of the new derived
+-- password, computed by the client like the verifier.
+CREATE FUNCTION check_proof(p_proof bytea) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = school, pg_catalog, pg_temp AS $$
+BEGIN
+    IF p_proof IS NULL OR length(p_proof) <> 32 THEN
+        RAISE EXCEPTION 'password: the proof must be the 32-byte sha256 of the derived password'
+            USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+
 -- An Admin, or whoever runs the CLI as the server's superuser or the schema owner.
 CREATE FUNCTION may_administer() RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
@@ -266,7 +283,7 @@ $$;
 
 CREATE FUNCTION create_person(
     p_role text, p_first_name text, p_last_name text, p_email text,
-    p_salt bytea, p_verifier text, p_must_change boolean DEFAULT true
+    p_salt bytea, p_verifier text, p_proof bytea, p_must_change boolean DEFAULT true
 ) RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
@@ -286,6 +303,7 @@ BEGIN
         RAISE EXCEPTION 'password: a SCRAM-SHA-256 verifier is required'
             USING ERRCODE = 'check_violation';
     END IF;
+    PERFORM school.check_proof(p_proof);
     PERFORM school.check_person_fields(NULL, p_first_name, p_last_name, p_email);
     v_login := (SELECT role_prefix FROM school.instance) || '_u_'
                || encode(substr(uuid_send(gen_random_uuid()), 1, 8), 'hex');
@@ -293,8 +311,8 @@ BEGIN
                               must_change_password)
     VALUES (v_role_id, p_first_name, p_last_name, p_email, v_login, coalesce(p_must_change, true))
     RETURNING id INTO v_id;
-    INSERT INTO school.credentials (user_id, salt, verifier_sha)
-    VALUES (v_id, p_salt, sha256(convert_to(p_verifier, 'UTF8')));
+    INSERT INTO school.credentials (user_id, salt, verifier_sha, proof_sha)
+    VALUES (v_id, p_salt, sha256(convert_to(p_verifier, 'UTF8')), p_proof);
     INSERT INTO school.online_status (user_id) VALUES (v_id);
     EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', v_login, p_verifier);
     PERFORM school.sync_login(v_id);
@@ -334,8 +352,9 @@ $$;
 
 -- A new temporary password: the person must change it at their next login, and whoever was
 -- logged in with the old one is logged out. A student record's first one makes its login.
-CREATE FUNCTION set_temporary_password(p_user_id int, p_salt bytea, p_verifier text)
-RETURNS void
+CREATE FUNCTION set_temporary_password(
+    p_user_id int, p_salt bytea, p_verifier text, p_proof bytea
+) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
     v_login text;
@@ -347,6 +366,7 @@ BEGIN
         RAISE EXCEPTION 'password: a SCRAM-SHA-256 verifier is required'
             USING ERRCODE = 'check_violation';
     END IF;
+    PERFORM school.check_proof(p_proof);
     IF p_user_id = school.me() THEN
         RAISE EXCEPTION 'password: change your own password yourself, not by a reset'
             USING ERRCODE = 'check_violation';
@@ -362,10 +382,11 @@ BEGIN
     END IF;
     UPDATE school.users SET must_change_password = true WHERE id = p_user_id;
     PERFORM school.sync_login(p_user_id);
-    INSERT INTO school.credentials (user_id, salt, verifier_sha)
-    VALUES (p_user_id, p_salt, sha256(convert_to(p_verifier, 'UTF8')))
+    INSERT INTO school.credentials (user_id, salt, verifier_sha, proof_sha)
+    VALUES (p_user_id, p_salt, sha256(convert_to(p_verifier, 'UTF8')), p_proof)
     ON CONFLICT (user_id) DO UPDATE
-        SET salt = EXCLUDED.salt, verifier_sha = EXCLUDED.verifier_sha, set_at = now();
+        SET salt = EXCLUDED.salt, verifier_sha = EXCLUDED.verifier_sha,
+            proof_sha = EXCLUDED.proof_sha, set_at = now();
     EXECUTE format('ALTER ROLE %I PASSWORD %L', v_login, p_verifier);
     PERFORM school.end_sessions(v_login);
 END
@@ -445,18 +466,30 @@ BEGIN
 END
 $$;
 
--- Any person, for themself only (session_user), temporary password or not. The new verifier
--- and salt are computed on the client, as for create_person.
-CREATE FUNCTION change_own_password(p_salt bytea, p_verifier text) RETURNS void
+-- Any person, for themself only (session_user), temporary password or not, and only with
+-- their current password: p_current is its argon2-derived PostgreSQL password (the one the
+-- session logged in with), checked against credentials.proof_sha, so a session left open is
+-- no way to take over its account. A wrong one writes nothing. A row whose proof_sha is
+-- NULL (a password set before this check existed) is let through once: the change sets it.
+-- The new verifier, salt and proof are computed on the client, as for create_person.
+CREATE FUNCTION change_own_password(
+    p_current bytea, p_salt bytea, p_verifier text, p_proof bytea
+) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = school, pg_catalog, pg_temp AS $$
 DECLARE
     v_id int;
+    v_proof bytea;
 BEGIN
     SELECT id INTO v_id FROM school.users WHERE login_role = session_user AND is_active FOR UPDATE;
     IF v_id IS NULL THEN
         RAISE EXCEPTION 'only an active person of this school may change their password'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    SELECT proof_sha INTO v_proof FROM school.credentials WHERE user_id = v_id;
+    IF v_proof IS NOT NULL AND (p_current IS NULL OR sha256(p_current) <> v_proof) THEN
+        RAISE EXCEPTION 'current password: it is not right' USING ERRCODE = 'check_violation';
+    END IF;
+    PERFORM school.check_proof(p_proof);
     IF p_verifier IS NULL OR p_verifier NOT LIKE 'SCRAM-SHA-256$%' THEN
         RAISE EXCEPTION 'password: a SCRAM-SHA-256 verifier is required'
             USING ERRCODE = 'check_violation';
@@ -465,7 +498,8 @@ BEGIN
         RAISE EXCEPTION 'password: the salt must be 16 to 64 bytes' USING ERRCODE = 'check_violation';
     END IF;
     UPDATE school.credentials
-       SET salt = p_salt, verifier_sha = sha256(convert_to(p_verifier, 'UTF8')), set_at = now()
+       SET salt = p_salt, verifier_sha = sha256(convert_to(p_verifier, 'UTF8')),
+           proof_sha = p_proof, set_at = now()
      WHERE user_id = v_id;
     EXECUTE format('ALTER ROLE %I PASSWORD %L', session_user, p_verifier);
     -- The trigger gives the login its group back.
@@ -758,10 +792,10 @@ GRANT EXECUTE ON FUNCTION unlock_login(int), locked_logins() TO {{admin}};
 -- once per statement, not per row.
 -- =====================================================================================
 GRANT EXECUTE ON FUNCTION me(), my_role(), whoami(), record_login(),
-    change_own_password(bytea, text) TO {{member}};
+    change_own_password(bytea, bytea, text, bytea) TO {{member}};
 GRANT EXECUTE ON FUNCTION prelogin_lookup(text) TO {{prelogin}};
-GRANT EXECUTE ON FUNCTION create_person(text, text, text, text, bytea, text, boolean),
-    set_person_active(int, boolean), set_temporary_password(int, bytea, text),
+GRANT EXECUTE ON FUNCTION create_person(text, text, text, text, bytea, text, bytea, boolean),
+    set_person_active(int, boolean), set_temporary_password(int, bytea, text, bytea),
     change_person_role(int, text), update_person(int, text, text, text),
     role_group(text), failed_login_log_available(), failed_logins(int) TO {{admin}};
 

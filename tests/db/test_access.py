@@ -435,14 +435,14 @@ def _create_person(conn, w, role):
 def _set_temp_password(conn, w, role):
     verifier = people.scram_verifier(conn, "", secrets.token_urlsafe(16))
     conn.execute(
-        "SELECT school.set_temporary_password(%s, %s, %s)",
-        (w.ids["S2"], secrets.token_bytes(16), verifier),
+        "SELECT school.set_temporary_password(%s, %s, %s, %s)",
+        (w.ids["S2"], secrets.token_bytes(16), verifier, secrets.token_bytes(32)),
     )
     return 1
 
 
 def _change_own_password(conn, w, role):
-    people.change_own_password(conn, secrets.token_urlsafe(16))
+    people.change_own_password(conn, conn.info.password, secrets.token_urlsafe(16))
     return 1
 
 

@@ -167,3 +167,95 @@ def test_a_password_set_around_the_functions_opens_nothing(password_school):
 
     temporary = people.reset_password(school.admin, user_id)
     auth.login(school.target, email, temporary).close()
+
+
+def _sql_change(conn: psycopg.Connection, current: bytes, new_password: str) -> None:
+    """school.change_own_password called as psql would: the new salt, verifier and proof made
+    by hand, the current password given as derived bytes."""
+    import hashlib
+
+    from school_tui.auth.passwords import derive_db_password, new_salt
+    from school_tui.db import people
+
+    salt = new_salt()
+    derived = derive_db_password(new_password, salt)
+    conn.execute(
+        "SELECT school.change_own_password(%s, %s, %s, %s)",
+        (
+            current,
+            salt,
+            people.scram_verifier(conn, "", derived),
+            hashlib.sha256(derived.encode()).digest(),
+        ),
+    )
+
+
+def test_changing_ones_password_needs_the_current_one(password_school):
+    """The database checks the current password: a wrong one is refused with a message
+    naming the field and changes nothing (the old password still logs in); the right one
+    changes it."""
+    from school_tui.auth.passwords import derive_db_password
+
+    school = password_school
+    email = "ines.moreau@test.school"
+    user_id = school.add_person("Teacher", email=email, password="the old one, still good")
+    before = school.admin.execute(
+        "SELECT c.salt, c.verifier_sha, c.proof_sha, a.rolpassword FROM school.credentials c "
+        "JOIN school.users u ON u.id = c.user_id JOIN pg_authid a ON a.rolname = u.login_role "
+        "WHERE c.user_id = %s",
+        (user_id,),
+    ).fetchone()
+    assert before[2] is not None and len(bytes(before[2])) == 32
+    salt = bytes(before[0])
+    with school.connect_as(user_id, autocommit=True) as conn:
+        for wrong in (
+            derive_db_password("not the old one at all", salt).encode(),
+            b"",
+            None,
+            conn.info.password.encode() + b"x",
+        ):
+            with pytest.raises(psycopg.errors.CheckViolation) as refused:
+                _sql_change(conn, wrong, "a new one nobody asked for")
+            assert refused.value.diag.message_primary == "current password: it is not right"
+    after = school.admin.execute(
+        "SELECT c.salt, c.verifier_sha, c.proof_sha, a.rolpassword FROM school.credentials c "
+        "JOIN school.users u ON u.id = c.user_id JOIN pg_authid a ON a.rolname = u.login_role "
+        "WHERE c.user_id = %s",
+        (user_id,),
+    ).fetchone()
+    assert after == before
+    auth.login(school.target, email, "the old one, still good").close()
+    with pytest.raises(auth.LoginFailed):
+        auth.login(school.target, email, "a new one nobody asked for")
+
+    with school.connect_as(user_id, autocommit=True) as conn:
+        _sql_change(conn, conn.info.password.encode(), "a new one I chose myself")
+    auth.login(school.target, email, "a new one I chose myself").close()
+    with pytest.raises(auth.LoginFailed):
+        auth.login(school.target, email, "the old one, still good")
+    # The proof is a secret: the audit log says it changed, not what it is.
+    logged = school.admin.execute(
+        "SELECT old_values ->> 'proof_sha', new_values ->> 'proof_sha' FROM school.audit_log "
+        "WHERE table_name = 'credentials' AND row_id = %s AND action = 'UPDATE'",
+        (user_id,),
+    ).fetchall()
+    assert logged and set(logged) == {("(not logged)", "(not logged)")}
+
+
+def test_a_password_set_before_the_proof_is_changed_once_without_it(password_school):
+    """A credentials row with no proof yet (set before the check existed) lets the next change
+    through whatever current password is given; that change stores the proof."""
+    school = password_school
+    email = "tomas.lind@test.school"
+    user_id = school.add_person("Teacher", email=email, password="from before the proof")
+    school.admin.execute(
+        "UPDATE school.credentials SET proof_sha = NULL WHERE user_id = %s", (user_id,)
+    )
+    with school.connect_as(user_id, autocommit=True) as conn:
+        _sql_change(conn, b"anything", "the first one with a proof")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            _sql_change(conn, b"anything", "a second one without it")
+    assert school.admin.execute(
+        "SELECT proof_sha IS NOT NULL FROM school.credentials WHERE user_id = %s", (user_id,)
+    ).fetchone()[0]
+    auth.login(school.target, email, "the first one with a proof").close()

@@ -707,7 +707,9 @@ def test_an_imported_student_has_all_a_student_has_and_logs_in_once_given_a_pass
     assert _groups(school, login) == {"member"}
     with school.connect_as(lea, autocommit=True) as conn:
         assert conn.execute("SELECT school.me()").fetchone() == (None,)
-        people.change_own_password(conn, "lanterns over the quiet harbour at dusk")
+        people.change_own_password(
+            conn, conn.info.password, "lanterns over the quiet harbour at dusk"
+        )
     school.passwords["lea@office.test"] = "lanterns over the quiet harbour at dusk"
     assert _groups(school, login) == {"student"}
     with school.connect_as(lea) as conn:

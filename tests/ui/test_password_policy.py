@@ -190,3 +190,72 @@ async def test_the_repeat_must_match(password_school):
     assert school.admin.execute(
         "SELECT must_change_password FROM school.users WHERE id = %s", (user_id,)
     ).fetchone()[0]
+
+
+# -- the current password: asked for, and checked by the database ----------------------------
+
+
+@pytest.mark.needs_passwords
+async def test_a_wrong_current_password_is_refused_under_its_field(password_school):
+    """A person changing a password that is not temporary gives the current one; the
+    database refuses a wrong one (nothing changes) and the form says so; the right one
+    changes it."""
+    school = password_school
+    email = "noor@test.school"
+    user_id = school.add_person("Teacher", email=email, password="my good old passphrase here")
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await submit_login(pilot, email, "my good old passphrase here")
+        await wait_until(pilot, lambda: home_loaded(app), "the home")
+        screen = ChangePasswordScreen(app.session, temporary=False)
+        await app.push_screen(screen)
+        await wait_until(pilot, lambda: app.screen is screen, "the password form")
+        current = screen.query_one("#current-password", Input)
+        await wait_until(pilot, lambda: app.focused is current, "the current password field")
+
+        async def submit(current_password: str) -> None:
+            current.value = current_password
+            screen.query_one("#new-password", Input).value = "copper kettles sing at noon"
+            screen.query_one("#repeat-password", Input).value = "copper kettles sing at noon"
+            screen.query_one("#repeat-password", Input).focus()
+            await pilot.press("enter")
+
+        await submit("not my passphrase at all, no")
+        await wait_until(pilot, lambda: not screen._busy, "the check")
+        status = str(screen.query_one("#password-status").render()).strip()
+        assert status == "Current password: it is not right."
+        assert app.focused is current and current.value == ""
+        with school.connect_as(user_id, "my good old passphrase here") as conn:
+            assert conn.execute("SELECT school.my_role()").fetchone()[0] == "Teacher"
+
+        await submit("my good old passphrase here")
+        await wait_until(pilot, lambda: home_loaded(app) and app.screen is not screen, "the home")
+    with school.connect_as(user_id, "copper kettles sing at noon") as conn:
+        assert conn.execute("SELECT school.my_role()").fetchone()[0] == "Teacher"
+
+
+@pytest.mark.needs_passwords
+async def test_the_current_password_is_required(password_school):
+    school = password_school
+    email = "ravi@test.school"
+    school.add_person("Registrar", email=email, password="a registrar's own passphrase")
+    app = SchoolApp(school.target, prepare_server=False)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await submit_login(pilot, email, "a registrar's own passphrase")
+        await wait_until(pilot, lambda: home_loaded(app), "the home")
+        screen = ChangePasswordScreen(app.session, temporary=False)
+        await app.push_screen(screen)
+        await wait_until(pilot, lambda: app.screen is screen, "the password form")
+        screen.query_one("#new-password", Input).value = "copper kettles sing at noon"
+        screen.query_one("#repeat-password", Input).value = "copper kettles sing at noon"
+        screen.query_one("#repeat-password", Input).focus()
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: (
+                str(screen.query_one("#password-status").render()).strip()
+                == "Current password: required."
+            ),
+            "the message",
+        )
+        assert app.focused is screen.query_one("#current-password", Input)

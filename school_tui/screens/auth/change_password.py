@@ -2,7 +2,10 @@
 anything else (the database agrees: until then the person is nobody to row-level security).
 
 The new password is checked against the policy (school_tui.auth.policy) in a worker,
-then set by school.change_own_password with a salt and verifier made here. The session's pool
+then set by school.change_own_password with a salt and verifier made here. The database also
+takes the current password and refuses a wrong one: after a login with a temporary password
+that is the one just typed (the session holds it, derived); otherwise the screen asks for it
+in "Current password". The session's pool
 was opened with the old derived password, so after the change the app logs in again with the
 new one behind the scenes and opens the person's home with that session.
 """
@@ -63,6 +66,9 @@ class ChangePasswordScreen(SchoolScreen):
                 else ""
             )
             yield Static(safe_text(intro + RULES, multiline=True), id="password-intro")
+            if not self.temporary:
+                yield Label("Current password")
+                yield Input(password=True, id="current-password")
             yield Label("New password")
             yield Input(password=True, id="new-password")
             yield Label("Repeat the new password")
@@ -73,7 +79,8 @@ class ChangePasswordScreen(SchoolScreen):
 
     def on_mount(self) -> None:
         self.title = "Choose your password"
-        self.query_one("#new-password", Input).focus()
+        first = "#new-password" if self.temporary else "#current-password"
+        self.query_one(first, Input).focus()
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#password-status", Static)
@@ -83,6 +90,10 @@ class ChangePasswordScreen(SchoolScreen):
     def action_toggle_reveal(self) -> None:
         for field in self.query(Input):
             field.password = not field.password
+
+    @on(Input.Submitted, "#current-password")
+    def _current_done(self) -> None:
+        self.query_one("#new-password", Input).focus()
 
     @on(Input.Submitted, "#new-password")
     def _new_done(self) -> None:
@@ -95,18 +106,25 @@ class ChangePasswordScreen(SchoolScreen):
             return
         new = self.query_one("#new-password", Input).value
         repeat = self.query_one("#repeat-password", Input).value
+        current: str | None = None
+        if not self.temporary:
+            current = self.query_one("#current-password", Input).value
+            if not current:
+                self._refused("Current password: required.", "current-password")
+                return
         if not new:
             self._refused("New password: required.", "new-password")
             return
         self._busy = True
         self.set_status("Checking the password…")
-        self._change(new, repeat)
+        self._change(current, new, repeat)
 
     @db_work(name="change password", group="password", exclusive=True)
-    def _change(self, new: str, repeat: str) -> None:
+    def _change(self, current: str | None, new: str, repeat: str) -> None:
         from school_tui.auth import login as auth
         from school_tui.auth.policy import check_password
         from school_tui.db import people
+        from school_tui.db.errors import Refused
 
         person = self.session.person
         problem = check_password(
@@ -131,7 +149,19 @@ class ChangePasswordScreen(SchoolScreen):
                     "new-password",
                 )
                 return
-            self.session.run(lambda conn: people.change_own_password(conn, new))
+            current_db = (
+                auth.session_db_password(self.session)
+                if current is None
+                else auth.derive_for(self.session, current)
+            )
+            self.session.run(lambda conn: people.change_own_password(conn, current_db, new))
+        except Refused as exc:
+            if exc.field == "current password":
+                field = "" if self.temporary else "current-password"
+                deliver(self._refused, "Current password: it is not right.", field)
+                return
+            deliver(self._refused, "", "")
+            raise
         except BaseException:
             deliver(self._refused, "", "")  # not busy any more; the error is shown
             raise
@@ -153,6 +183,9 @@ class ChangePasswordScreen(SchoolScreen):
             widget = self.query_one(f"#{field}", Input)
             widget.value = ""
             if field == "new-password":
+                self.query_one("#repeat-password", Input).value = ""
+            if field == "current-password":
+                self.query_one("#new-password", Input).value = ""
                 self.query_one("#repeat-password", Input).value = ""
             widget.focus()
 
