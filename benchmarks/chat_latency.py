@@ -343,7 +343,7 @@ async def open_receiver(target, pilot, app, people, chat_screen: bool = True) ->
     session = await asyncio.to_thread(login, target, STUDENT, PASSWORD)
     app.start_session(session)
     await wait_for(pilot, lambda: session.listener.backend_pid is not None, "the listener")
-    await wait_for(pilot, lambda: app.live._max_seen is not None, "the first backfill")
+    await wait_for(pilot, lambda: app.live._horizon is not None, "the first backfill")
     if not chat_screen:
         return None
     try:

@@ -57,6 +57,8 @@ class Pane:
     presence: bool = False
     # Each column's width (long values end in …), so the table fits 80 columns.
     widths: Sequence[int] | None = None
+    # The id of a line above the table, which the screen fills (a summary of the rows).
+    header: str | None = None
 
 
 class RoleHome(SchoolScreen):
@@ -355,9 +357,12 @@ ANNOUNCEMENTS = Pane(
 )
 
 
-def _pane_widgets(pane: Pane) -> tuple[DataTable, Static]:
-    """A tab's table and the note shown instead when it has no rows."""
+def _pane_widgets(pane: Pane) -> tuple[Static | DataTable, ...]:
+    """A tab's header line (if it has one), its table and the note shown instead when it
+    has no rows."""
+    header = (Static("", id=pane.header),) if pane.header else ()
     return (
+        *header,
         DataTable(id=f"table-{pane.id}", cursor_type="row", zebra_stripes=True),
         Static("", classes="empty-note", id=f"empty-{pane.id}"),
     )

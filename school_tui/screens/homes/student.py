@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widget import Widget
 from textual.widgets import Static
 
 from school_tui.db import academics, accounting_reports, records
@@ -79,6 +78,7 @@ class StudentHome(RoleHome):
             ("When", "School year", "Status", "Remark"),
             history_rows,
             "No status changes yet.",
+            header=SUMMARY_KEY,
         ),
         Pane(
             "tasks",
@@ -116,9 +116,6 @@ class StudentHome(RoleHome):
     # no super() call there.
 
     def on_mount(self) -> None:
-        table = self.query_one("#table-enrollment")
-        assert isinstance(table.parent, Widget)  # the table's tab pane
-        table.parent.mount(Static("", id="enrollment-summary"), before=table)
         live = self.app.live
         if live is not None:
             live.enrollment.subscribe(self, lambda _ids: self.reload_enrollment())
