@@ -34,3 +34,15 @@ def clean(value: object, *, multiline: bool = False) -> str:
     if value is None:
         return ""
     return str(value).translate(_MULTI_LINE if multiline else _ONE_LINE)
+
+
+# A paste: tab, line feed and carriage return kept (a multi-line paste stays multi-line),
+# NUL dropped, every other control character shown as clean() shows it.
+_PASTED: dict[int, str | None] = {**_ONE_LINE, 0x00: None}
+for _kept in (0x09, 0x0A, 0x0D):
+    del _PASTED[_kept]
+
+
+def pasted(text: str) -> str:
+    """Pasted text with its control characters made visible, its line breaks kept."""
+    return text.translate(_PASTED)

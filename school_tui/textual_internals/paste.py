@@ -23,25 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-# The pictures widgets/safe.py shows for control characters (textual_internals sits below
-# widgets/, so the table is built here the same way): C0 as U+2400 + code, DEL as ␡, C1
-# and the bidi controls as U+FFFD. Tab, line feed and carriage return are kept (a
-# multi-line paste stays multi-line); NUL is dropped.
-_REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
-_BIDI_CONTROLS = (0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069)
-_SHOWN: dict[int, str | None] = {code: chr(0x2400 + code) for code in range(0x20)}
-_SHOWN.update({0x7F: "\N{SYMBOL FOR DELETE}", 0x00: None})
-_SHOWN.update(dict.fromkeys(range(0x80, 0xA0), _REPLACEMENT))
-_SHOWN.update(dict.fromkeys(_BIDI_CONTROLS, _REPLACEMENT))
-for _kept in (0x09, 0x0A, 0x0D):
-    del _SHOWN[_kept]
+from school_tui.domain.text import pasted
 
 _installed = False
 
 
 def shown(text: str) -> str:
     """Pasted text with its control characters made visible (NUL dropped)."""
-    return text.translate(_SHOWN)
+    return pasted(text)
 
 
 def install() -> None:

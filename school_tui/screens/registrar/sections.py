@@ -317,7 +317,7 @@ class SectionsScreen(ListScreen):
         deliver(self._deleted, label)
 
     def _deleted(self, label: str) -> None:
-        self.app.notify(f"Section {label} deleted.", markup=False)
+        self.app.notify(f"Section {clean(label)} deleted.", markup=False)
         self.load()
 
     def _not_deleted(self, message: str) -> None:
