@@ -47,6 +47,7 @@ from textual.signal import Signal
 
 from school_tui.db import chat
 from school_tui.live import payloads
+from school_tui.runtime.workers import db_task, deliver
 
 BACKFILL_PAGE = 2000  # rows per backfill query; it pages until it has everything
 UNREAD_DELAY_S = 0.2  # the unread total is counted again this long after it may have changed
@@ -302,9 +303,9 @@ class LiveChat:
 
         def count() -> None:
             total = self.session.run(lambda conn: chat.unread_total(conn, being_marked, up_to))
-            self.app.call_from_thread(self._counted, total, begun)
+            deliver(self._counted, total, begun)
 
-        self.app.run_worker(count, thread=True, group="live-chat-unread", exit_on_error=False)
+        db_task(self.app, count, name="unread count", group="live-chat-unread")
 
     def _counted(self, total: int, begun: int) -> None:
         if begun == self._marks_begun and self.app.live is self:

@@ -21,29 +21,72 @@ The database's refusals (db.errors.Refused) go to the method named by `on_refuse
 given, instead of the error handler: the form shows them by the field. What this login may
 not do (NotAllowed) stays with the handler ("Not allowed"), unless the worker catches it.
 `on_failed` names a method that hears of any other failure first (to make the screen usable
-again: clear "Saving…", unlock the form) before the handler shows the error.
+again: clear "Saving…", unlock the form): the worker waits for it before it hands the error
+to the handler, so the screen's state is set when the handler (a reconnect) runs.
+
+Work that is not a method of a node (a closure, an object that is not a widget: the chat's
+toasts, the unread count, an export) starts with `db_task(node, fn, name=...)`: the same
+thread worker and error hand-off, run for `node` (a screen, or the app). `deliver` from it
+with a callable that is not a node's method hands it to that node's queue.
 
 Messages in runtime/messages.py are for what is not one worker's reply: the app-wide events
-(ServerReady, ServerFailed, ConnectionRestored).
+(ServerReady, ServerFailed, ConnectionRestored). No other worker posts a message.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from textual import work
+from textual.message_pump import MessagePump
+from textual.worker import get_current_worker
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+    from textual.worker import Worker
 
 P = ParamSpec("P")
 
 
 def deliver(callback: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> bool:
-    """From a worker: call the bound method `callback(*args, **kwargs)` on the UI thread,
-    after the messages already queued for its node. False (and nothing happens) when the node
-    is closed or closing."""
-    node = callback.__self__  # type: ignore[attr-defined]  # a bound method of a DOM node
+    """From a worker: call `callback(*args, **kwargs)` on the UI thread, after the messages
+    already queued for its node. False (and nothing happens) when the node is closed or
+    closing. The node: the one whose method `callback` is, else the one the worker runs for
+    (a closure, or a method of an object that is not a node, from a `db_task`)."""
+    node = getattr(callback, "__self__", None)
+    if not isinstance(node, MessagePump):
+        node = get_current_worker().node
     return node.call_later(callback, *args, **kwargs)
+
+
+def _guarded(
+    app,
+    refused: Callable[[Exception], object] | None,
+    failed: Callable[[Exception], object] | None,
+    work: Callable[[], object],
+) -> object:
+    """Run `work` in the worker thread; hand a failure to `refused`, or to `failed` (waited
+    for) and then the app's one error handler."""
+    from school_tui.db.errors import Refused
+
+    try:
+        return work()
+    except Exception as exc:
+        if refused is not None and isinstance(exc, Refused):
+            deliver(refused, exc)
+            return None
+        if failed is not None:
+            app.call_from_thread(_if_attached, failed, exc)
+        app.call_from_thread(app.handle_error, exc)
+        return None
+
+
+def _if_attached(failed: Callable[[Exception], object], exc: Exception) -> None:
+    node = getattr(failed, "__self__", None)
+    if not isinstance(node, MessagePump) or node.is_attached:
+        failed(exc)
 
 
 def db_work(
@@ -60,23 +103,7 @@ def db_work(
 
     def decorator(method):
         def guarded(node, app, refused, failed, *args, **kwargs):
-            from school_tui.db.errors import Refused
-
-            try:
-                return method(node, *args, **kwargs)
-            except Refused as exc:
-                if refused is not None:
-                    deliver(refused, exc)
-                    return None
-                if failed is not None:
-                    deliver(failed, exc)
-                app.call_from_thread(app.handle_error, exc)
-                return None
-            except Exception as exc:
-                if failed is not None:
-                    deliver(failed, exc)
-                app.call_from_thread(app.handle_error, exc)
-                return None
+            return _guarded(app, refused, failed, lambda: method(node, *args, **kwargs))
 
         as_worker = work(
             thread=True, exit_on_error=False, name=name, group=group, exclusive=exclusive
@@ -93,3 +120,25 @@ def db_work(
         return start
 
     return decorator
+
+
+def db_task(
+    node: DOMNode,
+    fn: Callable[[], object],
+    *,
+    name: str,
+    group: str = "db",
+    exclusive: bool = False,
+    on_failed: Callable[[Exception], object] | None = None,
+) -> Worker:
+    """Run `fn()` as a named thread worker for `node` (a screen, or the app), with
+    db_work's error hand-off; `fn` hands its results back with `deliver`."""
+    app = node.app
+    return node.run_worker(
+        lambda: _guarded(app, None, on_failed, fn),
+        thread=True,
+        exit_on_error=False,
+        name=name,
+        group=group,
+        exclusive=exclusive,
+    )

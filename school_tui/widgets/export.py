@@ -27,6 +27,7 @@ from school_tui.output.csv_files import (
     default_file_name,
     write_csv,
 )
+from school_tui.runtime.workers import db_task, deliver
 from school_tui.widgets.forms import Field, FormModal, FormSpec
 from school_tui.widgets.safe import clean, safe_text
 
@@ -126,25 +127,15 @@ def _ask_and_write(
     def written(path: Path, count: int) -> None:
         text = f"Exported {count} rows to {clean(path)}"
         app.notify(text, title="Exported", markup=False, timeout=8)
-        if done is not None:
+        if done is not None and node.is_attached:
             done(path, count)
 
     def write(path: Path) -> None:
-        try:
-            count = produce(path)
-        except Exception as exc:
-            app.call_from_thread(app.handle_error, exc)
-            return
-        app.call_from_thread(written, path, count)
+        deliver(written, path, produce(path))
 
     def chosen(path: Path | None) -> None:
         if path is not None:
-            node.run_worker(
-                lambda: write(path),
-                thread=True,
-                name="csv export",
-                group="csv-export",
-                exit_on_error=False,
-            )
+            # For the app: the toast comes even when the screen has closed meanwhile.
+            db_task(app, lambda: write(path), name="csv export", group="csv-export")
 
     app.push_screen(ExportModal(summary, stem), chosen)

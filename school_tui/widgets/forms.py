@@ -33,12 +33,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from school_tui.domain.fields import FieldError
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.base import SchoolModal
 from school_tui.widgets.confirm import ConfirmModal
 from school_tui.widgets.modal import MODAL_CSS
@@ -97,29 +96,6 @@ class FormSpec:
     hint: str | None = None  # the line under the fields; None: what the keys do here
     label_width: int = 18
     extra: dict = field(default_factory=dict)
-
-
-# -- worker -> form ----------------------------------------------------------------------------
-
-
-@dataclass
-class FormChoices(Message):
-    choices: Mapping[str, Any]
-
-
-@dataclass
-class FormSaved(Message):
-    result: Any
-
-
-@dataclass
-class FormRefused(Message):
-    error: FieldError
-
-
-@dataclass
-class FormFailed(Message):
-    """The save raised (the app's handler shows why); the form is usable again."""
 
 
 class FormModal(SchoolModal[Any]):
@@ -229,12 +205,11 @@ class FormModal(SchoolModal[Any]):
     def _load_choices(self) -> None:
         choices = self.spec.choices
         assert choices is not None
-        self.post_message(FormChoices(self.session.run(choices)))
+        deliver(self._choices_loaded, self.session.run(choices))
 
-    def on_form_choices(self, message: FormChoices) -> None:
-        message.stop()
+    def _choices_loaded(self, choices: Mapping[str, Any]) -> None:
         own = {f.id: f.value for f in self.spec.fields}
-        for field_id, found in message.choices.items():
+        for field_id, found in choices.items():
             if not isinstance(found, Options):
                 found = Options(list(found))
             select = self.query_one(f"#{field_id}", Select)
@@ -363,7 +338,7 @@ class FormModal(SchoolModal[Any]):
         self.set_status(self.spec.saving)
         self._save(checked)
 
-    @db_work(name="save form", group="form-save", exclusive=True)
+    @db_work(name="save form", group="form-save", exclusive=True, on_failed="_save_failed")
     def _save(self, checked: Any) -> None:
         spec = self.spec
         save = spec.save
@@ -371,34 +346,31 @@ class FormModal(SchoolModal[Any]):
         try:
             result = self.session.run(lambda conn: save(conn, checked))
         except FieldError as exc:
-            self.post_message(FormRefused(exc))
+            deliver(self._save_refused, exc)
             return
-        except BaseException as exc:
+        except Exception as exc:
             refusal = spec.refused(exc) if spec.refused is not None else None
-            if refusal is not None:
-                self.post_message(FormRefused(refusal))
-                return
-            self.post_message(FormFailed())
-            raise
-        self.post_message(FormSaved(result))
+            if refusal is None:
+                raise
+            deliver(self._save_refused, refusal)
+            return
+        deliver(self._saved, result)
 
-    def on_form_refused(self, message: FormRefused) -> None:
-        message.stop()
+    def _save_refused(self, error: FieldError) -> None:
         self._busy = False
-        self.show_error(message.error, f"Not saved. {message.error.message}")
+        self.show_error(error, f"Not saved. {error.message}")
 
-    def on_form_failed(self, message: FormFailed) -> None:
-        message.stop()
+    def _save_failed(self, exc: Exception) -> None:
+        """The save raised (the app's handler shows why); the form is usable again."""
         self._busy = False
         self.set_status("Not saved: see the message.", error=True)
 
-    def on_form_saved(self, message: FormSaved) -> None:
-        message.stop()
+    def _saved(self, result: Any) -> None:
         self._busy = False
         if self.spec.saved_note is not None:
-            note = self.spec.saved_note(self._checked, message.result)
+            note = self.spec.saved_note(self._checked, result)
             self.app.notify(note, markup=False)
-        self.dismiss(message.result)
+        self.dismiss(result)
 
 
 def _chosen(value: Any) -> bool:

@@ -9,7 +9,8 @@ read, `ListScreen` does the rest, once for all of them:
 
 - **Loading.** `reload()` takes the filters as they stand (`list_query`, UI thread) and reads
   in a db_work thread worker (`list_fetch`, on the person's own connection through
-  school_tui/db/; no SQL here); the answer comes back as a `ListLoaded` message.
+  school_tui/db/; no SQL here); the answer comes back to `list_loaded` on the UI thread
+  (runtime/workers.py `deliver`), as a `ListLoaded`.
 - **The stale-result guard.** Every reload is numbered (its generation). Loads run in thread
   workers and finish in any order: the answer of an older one (the search for "Cr" finishing
   after the one for "Cruz") is dropped, never drawn over a newer one.
@@ -29,8 +30,8 @@ read, `ListScreen` does the rest, once for all of them:
 - **Reconnect.** ConnectionRestored reloads.
 
 Textual calls a message handler of every class of a screen's MRO, so a subclass does not
-define `on_mount`, `on_list_loaded` or `on_connection_restored` itself: it overrides the
-hooks `list_mounted`, `list_filled` and `reload` instead.
+define `on_mount` or `on_connection_restored` itself: it overrides the hooks
+`list_mounted`, `list_filled` and `reload` instead.
 """
 
 from __future__ import annotations
@@ -41,11 +42,10 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.message import Message
 from textual.widgets import DataTable, Input
 
 from school_tui.runtime.messages import ConnectionRestored
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import safe_text
@@ -109,8 +109,10 @@ class Export:
     count: int | None = None  # with fetch: how many, when known
 
 
-@dataclass
-class ListLoaded(Message):
+@dataclass(frozen=True)
+class ListLoaded:
+    """What one load brought back to the UI thread."""
+
     generation: int
     page: Page
     append: bool  # a next page (paging), not a new list
@@ -250,9 +252,10 @@ class ListScreen(SchoolScreen):
         page = self.session.run(lambda conn: self.list_fetch(conn, query, after))
         if not isinstance(page, Page):
             page = Page(list(page))
-        self.post_message(ListLoaded(generation, page, after is not None, since))
+        deliver(self.list_loaded, ListLoaded(generation, page, after is not None, since))
 
-    def on_list_loaded(self, message: ListLoaded) -> None:
+    def list_loaded(self, message: ListLoaded) -> None:
+        """A load's answer, on the UI thread: drawn when it is the last load started."""
         if message.generation != self._generation:
             return  # an older load's answer: a newer one is on its way
         self._shown = message.generation

@@ -36,9 +36,9 @@ class GatedStudents(StudentsScreen):
             assert self.gate.wait(30), "the test never opened the gate"
         return super().list_fetch(conn, query, after)
 
-    def on_list_loaded(self, message: ListLoaded) -> None:
-        # Textual runs this before ListScreen's own handler of the same message.
+    def list_loaded(self, message: ListLoaded) -> None:
         self.answers.append((message.generation, len(message.page.rows)))
+        super().list_loaded(message)
 
 
 async def test_a_slow_older_search_never_overwrites_a_newer_one(demo_school):

@@ -50,6 +50,7 @@ from school_tui.widgets.safe import clean, safe_join, safe_text
 from school_tui.widgets.title import TitleBar
 
 if TYPE_CHECKING:
+    from school_tui.db.errors import Refused
     from school_tui.output import receipts
 
 METHOD_LABELS = {
@@ -370,15 +371,19 @@ class CashierScreen(SchoolScreen):
         self._say(f"Posting {self.fmt(pending.amount)}…")
         # The next student's number typed ahead goes to the student field once this is done.
         typeahead.hold(self, "post")
-        self.post_payment(pending, self.app)
+        self.post_payment(pending)
 
-    @db_work(name="cashier post", group="cashier-post")
-    def post_payment(self, pending: Pending, app) -> None:
+    @db_work(
+        name="cashier post",
+        group="cashier-post",
+        on_refused="_post_refused",
+        on_failed="_post_failed",
+    )
+    def post_payment(self, pending: Pending) -> None:
         """Post `pending`. A failure after sending (the reply lost, or anything else but a
         refusal) may have posted it: the screen learns so (`_lost`, on the UI thread, waited
         for) before the app's error handler sees the error, so the reconnect that follows
         always finds the payment kept and sends it again."""
-        from school_tui.db.errors import Refused, connection_lost
 
         def post(conn):
             return ledger.take_payment(
@@ -390,18 +395,16 @@ class CashierScreen(SchoolScreen):
                 pending.key,
             )
 
-        try:
-            receipt, enrollment_now = self.session.run(post)
-        except Refused as exc:
-            deliver(self._post_refused, str(exc))
-            return
-        except Exception as exc:
-            # The connection: the app shows the banner and reconnects. Anything else after
-            # sending (reading the receipt back, say): it may have been posted, so the same
-            # key goes again (Ctrl+R) and the error modal says why.
-            app.call_from_thread(self._lost, connection_lost(exc))
-            raise
+        receipt, enrollment_now = self.session.run(post)
         deliver(self._posted, receipt, enrollment_now)
+
+    def _post_failed(self, exc: Exception) -> None:
+        """No reply, or an error after sending. The connection: the app shows the banner and
+        reconnects. Anything else (reading the receipt back, say): it may have been posted,
+        so the same key goes again (Ctrl+R) and the error modal says why."""
+        from school_tui.db.errors import connection_lost
+
+        self._lost(connection_lost(exc))
 
     def _posted(self, receipt: ledger.Receipt, enrollment_now: str | None = None) -> None:
         self.posting = False
@@ -418,7 +421,9 @@ class CashierScreen(SchoolScreen):
         self.reset()
         typeahead.release(self, "post")
 
-    def _post_refused(self, message: str) -> None:
+    def _post_refused(self, exc: Refused) -> None:
+        """The database refused the payment: nothing was posted under its key."""
+        message = str(exc)
         self.posting = False
         self.pending = None  # refused: nothing was posted under that key
         typeahead.release(self, "post", drop=True)  # the clerk reads why first
@@ -473,7 +478,7 @@ class CashierScreen(SchoolScreen):
         self.posting = True
         self.refresh_bindings()
         self._say(f"Sending {self._pending_text()} again (same payment, posts once)…")
-        self.post_payment(self.pending, self.app)
+        self.post_payment(self.pending)
 
     def _show_receipt(self, r: ledger.Receipt) -> None:
         when = r.posted_at.astimezone().strftime("%Y-%m-%d %H:%M")

@@ -12,6 +12,7 @@ import time
 from collections import deque
 
 from school_tui.db import chat
+from school_tui.runtime.workers import db_task, deliver
 from school_tui.screens.chat.widgets import first_line
 from school_tui.widgets.safe import clean
 
@@ -61,11 +62,9 @@ class ChatAlerts:
 
         def names() -> None:
             found = self.session.run(lambda conn: chat.person_names(conn, missing))
-            self.app.call_from_thread(self._named, found, latest)
+            deliver(self._named, found, latest)
 
-        self.app.run_worker(
-            names, thread=True, group="chat-names", name="sender names", exit_on_error=False
-        )
+        db_task(self.app, names, group="chat-names", name="sender names")
 
     def _named(self, found: dict[int, str], latest) -> None:
         self.names.update(found)

@@ -16,20 +16,18 @@ All SQL is in school_tui.db.students / enrollment / sections and runs in db_work
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 
 from school_tui.domain.fields import FieldError
 from school_tui.domain.school import GRADE_LEVELS, PAYMENT_COMPLETE_REMARK
 from school_tui.domain.student_csv import check_fields
 from school_tui.runtime.messages import ConnectionRestored
-from school_tui.runtime.workers import db_work
+from school_tui.runtime.workers import db_work, deliver
 from school_tui.textual_internals import typeahead
 from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolScreen, ScreenMixin
@@ -75,32 +73,6 @@ def students_limit() -> int:
     from school_tui.db.students import DEFAULT_LIMIT
 
     return DEFAULT_LIMIT
-
-
-# -- messages from workers ------------------------------------------------------------------------
-
-
-@dataclass
-class StatusChanged(Message):
-    note: str
-
-
-@dataclass
-class PageLoaded(Message):
-    profile: Profile | None
-    history: list
-    fees: FeeSummary
-
-
-@dataclass
-class ProfileLoaded(Message):
-    profile: Profile | None
-
-
-@dataclass
-class NextStatusLoaded(Message):
-    hit: Any
-    next_status: str | None
 
 
 # -- the quick advance ----------------------------------------------------------------------------
@@ -272,9 +244,14 @@ def student_form(profile=None) -> FormSpec:
 
 
 class AdvancesStatus(ScreenMixin):
-    """`a`: the next status for an enrollment, confirmed and set in AdvanceModal."""
+    """`a`: the next status for an enrollment, confirmed and set in AdvanceModal; then
+    the screen's `advanced(note)` says so."""
 
     session: Session  # the screen's
+
+    if TYPE_CHECKING:
+
+        def advanced(self, note: str) -> None: ...
 
     def advance(self, name: str, number: str, enrollment_id: int | None, status: str | None):
         if enrollment_id is None or status is None:
@@ -290,11 +267,12 @@ class AdvancesStatus(ScreenMixin):
         from school_tui.db import enrollment
 
         nxt = self.session.run(lambda conn: enrollment.next_status(conn, status))
-        self.post_message(NextStatusLoaded((name, number, enrollment_id, status), nxt))
+        deliver(self._next_status, name, number, enrollment_id, status, nxt)
 
-    def on_next_status_loaded(self, message: NextStatusLoaded) -> None:
-        name, number, enrollment_id, status = message.hit
-        if message.next_status is None:
+    def _next_status(
+        self, name: str, number: str, enrollment_id: int, status: str, next_status: str | None
+    ) -> None:
+        if next_status is None:
             self.notify(
                 f"{clean(name)} is {status}: no next step.", severity="warning", markup=False
             )
@@ -303,10 +281,10 @@ class AdvancesStatus(ScreenMixin):
 
         def done(changed: int | None) -> None:
             if changed is not None:
-                self.post_message(StatusChanged(f"{name}: {message.next_status}."))
+                self.advanced(f"{name}: {next_status}.")
 
         self.app.push_screen(
-            AdvanceModal(self.session, name, number, enrollment_id, status, message.next_status),
+            AdvanceModal(self.session, name, number, enrollment_id, status, next_status),
             done,
         )
         typeahead.release(self, "advance")  # they go on once the question is up and focused
@@ -366,20 +344,18 @@ class StudentPage(AdvancesStatus, SchoolScreen):
                 students.fee_summary(conn, self.student_id),
             )
 
-        self.post_message(PageLoaded(*self.session.run(fetch)))
+        deliver(self._loaded, *self.session.run(fetch))
 
-    def on_page_loaded(self, message: PageLoaded) -> None:
+    def _loaded(self, p: Profile | None, history: list, f: FeeSummary | None) -> None:
         fmt = self.app.money_format  # the school's (config.toml)
-        p = message.profile
         self.profile = p
         details = self.query_one("#page-details", Static)
-        if p is None:
+        if p is None or f is None:
             details.update("This student is not there (removed, or not yours to see).")
             return
         self.query_one("#page-title", Static).update(
             safe_join("Student ·", p.full_name, "·", p.student_number or "no number")
         )
-        f = message.fees
         lines = [
             ("Email", p.email),
             ("Grade", p.grade_level or "—"),
@@ -408,7 +384,7 @@ class StudentPage(AdvancesStatus, SchoolScreen):
         table = self.query_one("#page-history", DataTable)
         with self.app.batch_update():
             table.clear()
-            for h in message.history:
+            for h in history:
                 table.add_row(
                     safe_text(format_cell(h.changed_at, fmt)),
                     safe_text(h.school_year),
@@ -418,8 +394,8 @@ class StudentPage(AdvancesStatus, SchoolScreen):
                     safe_text(h.remark or "", max_length=40),
                 )
 
-    def on_status_changed(self, message: StatusChanged) -> None:
-        self.notify(clean(message.note), markup=False)
+    def advanced(self, note: str) -> None:
+        self.notify(clean(note), markup=False)
         self.reload()
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
@@ -530,8 +506,8 @@ class StudentsScreen(AdvancesStatus, ListScreen):
             # (or an older search's first), so the keys after this Enter wait for them.
             typeahead.hold(self, "results")
 
-    def on_status_changed(self, message: StatusChanged) -> None:
-        self.notify(clean(message.note), markup=False)
+    def advanced(self, note: str) -> None:
+        self.notify(clean(note), markup=False)
         self.reload()
 
     # -- the highlighted student ---------------------------------------------------------------
@@ -565,15 +541,13 @@ class StudentsScreen(AdvancesStatus, ListScreen):
     def _open_form(self, student_id: int) -> None:
         from school_tui.db import students
 
-        self.post_message(
-            ProfileLoaded(self.session.run(lambda conn: students.get(conn, student_id)))
-        )
+        deliver(self._edit, self.session.run(lambda conn: students.get(conn, student_id)))
 
-    def on_profile_loaded(self, message: ProfileLoaded) -> None:
-        if message.profile is None:
+    def _edit(self, profile: Profile | None) -> None:
+        if profile is None:
             self.notify("This student is not there any more.", severity="warning")
             return
-        self.app.push_screen(StudentForm(self.session, message.profile), self._saved)
+        self.app.push_screen(StudentForm(self.session, profile), self._saved)
 
     def _saved(self, student_id: int | None) -> None:
         if student_id is not None:
