@@ -108,6 +108,16 @@ class ChatPage:
     def error_shown(self) -> bool:
         return bool(self.screen.query_one("#chat-error").display)
 
+    def held_for_a_later_toast(self) -> int:
+        """Messages heard but not toasted yet: a burst waits for the next toast's count."""
+        return sum(self.app.alerts._held.values())
+
+    def search_roles(self) -> list:
+        """The roles the contact search (Ctrl+N) offers to filter by."""
+        from textual.widgets import Select
+
+        return [value for _label, value in self.screen.query_one(Select)._options]
+
     def header(self) -> str:
         """The open conversation's header: the other person and their presence."""
         return _text(self.screen.query_one("#chat-header"))
@@ -486,3 +496,283 @@ class StudentPagePage:
         """The enrollment history as shown, newest first."""
         table = self.app.screen.query_one("#page-history", DataTable)
         return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def _cells(table: DataTable) -> list[list[str]]:
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+class _Screen:
+    """A screen of one class, read by what it shows; nothing while another is on top."""
+
+    SCREEN: str  # "module:Class"
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def is_open(self) -> bool:
+        import importlib
+
+        module, name = self.SCREEN.split(":")
+        return isinstance(self.app.screen, getattr(importlib.import_module(module), name))
+
+    @property
+    def screen(self):
+        assert self.is_open(), f"not on {self.SCREEN}: {self.app.screen!r}"
+        return self.app.screen
+
+    def _table(self, table_id: str) -> DataTable:
+        return self.screen.query_one(f"#{table_id}", DataTable)
+
+    def _loaded(self, table_id: str) -> bool:
+        """On this screen, the table `table_id` has its rows (no loading indicator)."""
+        if not self.is_open():
+            return False
+        tables = self.screen.query(f"#{table_id}")
+        return bool(tables) and not tables.first(DataTable).loading
+
+    def _line(self, static_id: str) -> str:
+        """A line of text of this screen ('' while another screen is on top)."""
+        return _text(self.screen.query_one(f"#{static_id}")) if self.is_open() else ""
+
+    def _move_to(self, table_id: str, column: int, value: str) -> None:
+        """The cursor on the first row whose `column` shows `value`, as Up/Down would."""
+        table = self._table(table_id)
+        table.move_cursor(row=[row[column] for row in _cells(table)].index(value))
+
+    def keys(self) -> set[str]:
+        """The keys this screen offers now (enabled in its footer)."""
+        return {key for key, b in self.screen.active_bindings.items() if b.enabled}
+
+
+class FeesPage(_Screen):
+    """Accounting's fee schedules: the list of schedules and the line under it. Its dialogs
+    (a schedule, a fee type, assigning, an installment plan) are forms: FormPage."""
+
+    SCREEN = "school_tui.screens.accounting.fees:FeesScreen"
+
+    def loaded(self) -> bool:
+        return self._loaded("fees-table")
+
+    def rows(self) -> list[list[str]]:
+        """Year, grade level, fee type, amount, due, plan, assigned: as shown."""
+        return _cells(self._table("fees-table")) if self.is_open() else []
+
+    def highlight(self, fee_type: str) -> None:
+        self._move_to("fees-table", 2, fee_type)
+
+    def status(self) -> str:
+        """What the last change did, and the keys."""
+        return self._line("fees-status")
+
+
+class StatementPage(_Screen):
+    """A student's statement: charges and credits, the running balance, the summary."""
+
+    SCREEN = "school_tui.screens.accounting.statement:StatementScreen"
+
+    def loaded(self) -> bool:
+        return self._loaded("statement-table")
+
+    def rows(self) -> list[list[str]]:
+        return _cells(self._table("statement-table")) if self.is_open() else []
+
+    def kinds(self) -> list[str]:
+        """Each line's kind (Charge, Payment, Adjustment...), in order."""
+        return [row[1] for row in self.rows()]
+
+    def highlight(self, kind: str) -> None:
+        """The cursor on the first line of this kind."""
+        self._move_to("statement-table", 1, kind)
+
+    def summary(self) -> str:
+        return self._line("statement-summary")
+
+
+class DayClosePage(_Screen):
+    """Accounting's day close: the takings expected by method, the count, the closes made."""
+
+    SCREEN = "school_tui.screens.accounting.day_close:DayCloseScreen"
+
+    def loaded(self) -> bool:
+        return self._loaded("expected")
+
+    def expected(self) -> dict[str, str]:
+        """Method -> the takings expected, as shown."""
+        return {row[0]: row[2] for row in _cells(self._table("expected"))}
+
+    def live(self) -> str:
+        """The line that follows the count typed: over, short, not a number."""
+        return self._line("close-live")
+
+    def status(self) -> str:
+        return self._line("close-status")
+
+    def title(self) -> str:
+        """The title bar: which day is being closed."""
+        return self._line("title-bar")
+
+    def closes(self) -> list[list[str]]:
+        return _cells(self._table("history")) if self.is_open() else []
+
+
+class ReportsPage(_Screen):
+    """Accounting's reports: one tab per report, a status line."""
+
+    SCREEN = "school_tui.screens.accounting.reports:ReportsScreen"
+
+    def loaded(self, tab: str = "aging") -> bool:
+        return self._loaded(f"table-{tab}")
+
+    def status(self) -> str:
+        return self._line("report-status")
+
+
+class ReceiptPage(_Screen):
+    """A payment's receipt, as the dialog shows it."""
+
+    SCREEN = "school_tui.screens.accounting.statement:ReceiptModal"
+
+    def text(self) -> str:
+        return self._line("receipt-text")
+
+
+class HomePage:
+    """A role's home (screens/homes/): the title, one tab per pane, each a table; the
+    student's enrollment summary above its history."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def is_open(self, role: str | None = None) -> bool:
+        """A home is on top (of `role`, when given: "Accounting", "Student"...)."""
+        from school_tui.screens.homes.base import RoleHome
+
+        screen = self.app.screen
+        return isinstance(screen, RoleHome) and role in (None, screen.ROLE)
+
+    @property
+    def screen(self):
+        assert self.is_open(), f"not on a home: {self.app.screen!r}"
+        return self.app.screen
+
+    def title(self) -> str:
+        """The title bar's text: "<role> home · <name> · <email>"."""
+        return _text(self.screen.query_one("#title-bar"))
+
+    def loaded(self) -> bool:
+        """On a home, every tab's table shows the rows of its first load."""
+        return self.is_open() and self.screen.shows_all_rows()
+
+    def table(self, pane: str) -> DataTable:
+        return self.screen.query_one(f"#table-{pane}", DataTable)
+
+    def rows(self, pane: str) -> list[list[str]]:
+        """A pane's rows as shown."""
+        return _cells(self.table(pane))
+
+    def highlight(self, pane: str, row: int) -> None:
+        """The pane's table focused, its cursor on `row`: where Enter opens."""
+        table = self.table(pane)
+        table.move_cursor(row=row)
+        table.focus()
+
+    def summary(self) -> str:
+        """The student's enrollment summary: the status and what comes next."""
+        return _text(self.screen.query_one("#enrollment-summary")) if self.is_open() else ""
+
+
+class PickerPage(_Screen):
+    """The student picker (widgets/pickers.py): a search box, the matches; Enter picks."""
+
+    SCREEN = "school_tui.widgets.pickers:StudentPicker"
+
+    def rows(self) -> list[list[str]]:
+        return _cells(self._table("picker-table")) if self.is_open() else []
+
+
+class ConfirmPage(_Screen):
+    """The yes/no question (widgets/confirm.py): y or Enter does what it says, n or Esc not."""
+
+    SCREEN = "school_tui.widgets.confirm:ConfirmModal"
+
+    def question(self) -> str:
+        return dialog_note(self.app)
+
+
+class LoginPage(_Screen):
+    """The login form: email, password, the status line under them."""
+
+    SCREEN = "school_tui.screens.auth.login:LoginScreen"
+
+    @property
+    def email_field(self) -> Input:
+        return self.screen.query_one("#email", Input)
+
+    @property
+    def password_field(self) -> Input:
+        return self.screen.query_one("#password", Input)
+
+    def email_focused(self) -> bool:
+        return self.is_open() and self.app.focused is self.email_field
+
+    def password_focused(self) -> bool:
+        return self.is_open() and self.app.focused is self.password_field
+
+    def status(self) -> str:
+        """Why a login was refused, or what it is doing ('' when not on the login form)."""
+        return self._line("login-status").strip()
+
+    def refused(self) -> bool:
+        """The status line is drawn as a refusal."""
+        return self.screen.query_one("#login-status").has_class("error")
+
+
+class PasswordPage(_Screen):
+    """Changing a password (screens/auth/change_password.py): the current one (when it is
+    not a temporary one), the new one twice, the status line."""
+
+    SCREEN = "school_tui.screens.auth.change_password:ChangePasswordScreen"
+
+    def field(self, name: str) -> Input:
+        """ "current", "new" or "repeat"."""
+        return self.screen.query_one(f"#{name}-password", Input)
+
+    def focused(self, name: str) -> bool:
+        return self.is_open() and self.app.focused is self.field(name)
+
+    def fill(self, new: str, repeat: str | None = None) -> None:
+        """The new password and its repeat typed, the cursor on the repeat (Enter submits)."""
+        self.field("new").value = new
+        self.field("repeat").value = new if repeat is None else repeat
+        self.field("repeat").focus()
+
+    def checking(self) -> bool:
+        """The new password is being checked (or the change made): the form waits."""
+        return self.screen._busy
+
+    def status(self) -> str:
+        return self._line("password-status").strip()
+
+
+class LockPage(_Screen):
+    """The idle lock: who is logged in, their password, the status line."""
+
+    SCREEN = "school_tui.screens.auth.lock:LockScreen"
+
+    @property
+    def password_field(self) -> Input:
+        return self.screen.query_one("#lock-password", Input)
+
+    def password_focused(self) -> bool:
+        return self.is_open() and self.app.focused is self.password_field
+
+    def who(self) -> str:
+        return self._line("lock-who")
+
+    def status(self) -> str:
+        return self._line("lock-status").strip()
+
+    def refused(self) -> bool:
+        """The status line is drawn as a refusal."""
+        return self.screen.query_one("#lock-status").has_class("error")

@@ -7,9 +7,18 @@ schedule, a discount, a section, a student, a person).
   fields says so. A short dialog (`enter_saves`: a remark, a choice among a few) saves with
   Enter from any of its fields, and its line says that instead (`hint`).
 - **Fields.** An Input, a Select (`options`), or, for a handful of choices that Up/Down go
-  through, a list shown open (`options` and `listed`).
+  through, a list shown open (`options` and `listed`). A `Row` puts fields side by side on
+  one line under one label (a grid: an installment plan's due dates and amounts). A Select
+  option may open a picker screen (`Field.pick`: "one student…"); what it picks is the
+  field's value. A form that is one choice (`save_on_choice`) goes on as soon as it is made.
+- **Keys of its own** (`actions`): fill fields from the others (split the fee over the
+  dates typed). A FormModal subclass binds the key to `form_action('<name>')` (Textual
+  binds keys per class), so the footer shows it.
 - **Checking.** Nothing is sent until every field passes `check`; the first field that
   breaks a rule gets the cursor, its rule shows under it in red and on the status line.
+- **Asking first.** `confirm` asks a question made from the checked values; `ask` reads the
+  database first, in a worker (how many fees an assignment would add), and asks with what
+  it found, or says there is nothing to do (`Unchanged`) and leaves the form open.
 - **Saving.** A form that only asks (`save` None: a file's name) closes with the checked
   values. Otherwise `save` runs in a worker thread on the person's own connection, so the screen
   stays responsive and a refusal leaves the form open with what was typed. What the database
@@ -57,6 +66,33 @@ class Field:
     max_length: int = 0
     disabled: bool = False
     listed: bool = False  # `options` shown as an open list (Up/Down choose), not a Select
+    pick: Pick | None = None  # an option of the Select that opens a picker
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A Select option that opens a picker: `value` is the option's value, `screen(session)`
+    the screen, which dismisses with the field's value, or None (`cancelled` says so)."""
+
+    value: Any
+    screen: Callable[[Any], Any]
+    cancelled: str = "Nothing chosen."
+
+
+@dataclass(frozen=True)
+class Row:
+    """Fields side by side on one line, under one label (their own labels are not shown)."""
+
+    label: str
+    fields: Sequence[Field]
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """What `ask` returns when saving would change nothing: the note says why, and the form
+    stays open with what was chosen."""
+
+    note: str
 
 
 @dataclass(frozen=True)
@@ -71,7 +107,7 @@ class Options:
 @dataclass
 class FormSpec:
     title: str
-    fields: Sequence[Field]
+    fields: Sequence[Field | Row]
     # values (field id -> text, or a Select's value, None when nothing is chosen) -> the
     # checked values, or raise FieldError
     check: Callable[[dict], Any]
@@ -83,6 +119,12 @@ class FormSpec:
     live: Callable[[dict], str] | None = None
     # A question to confirm before saving (from the checked values), None: no question.
     confirm: Callable[[Any], str | None] | None = None
+    # (conn, checked) -> the question to confirm, read from the database in a worker before
+    # saving; or Unchanged(note): nothing to save, the form stays open.
+    ask: Callable[[Any, Any], str | Unchanged] | None = None
+    asking: str = "Checking…"  # the status line while `ask` reads
+    confirm_title: str | None = None  # the question's title (None: the form's)
+    not_confirmed: str = "Not saved."  # the status line when the answer is No
     # conn -> {field id: Options or [(label, value)]}: Selects filled when the form opens.
     choices: Callable[[Any], Mapping[str, Any]] | None = None
     # An error `save` raised -> FieldError when it is the database refusing a rule (worker
@@ -93,9 +135,21 @@ class FormSpec:
     saved_note: Callable[[Any, Any], str] | None = None
     compact: bool = False  # one line per field (a long form at 80x24)
     enter_saves: bool = False  # Enter saves from any field (a short dialog)
+    save_on_choice: bool = False  # a choice made in a Select saves (a form that is one choice)
+    # name -> fill(values) -> {field id: new text}: fields filled from the others (a
+    # FieldError when it cannot), run by the key bound to form_action('<name>').
+    actions: Mapping[str, Callable[[dict], Mapping[str, str]]] = field(default_factory=dict)
     hint: str | None = None  # the line under the fields; None: what the keys do here
     label_width: int = 18
+    width: int | None = None  # the dialog's width (None: the form's own)
     extra: dict = field(default_factory=dict)
+
+    def inputs(self) -> list[Field]:
+        """Every field, those of a Row one after another."""
+        out: list[Field] = []
+        for item in self.fields:
+            out.extend(item.fields if isinstance(item, Row) else (item,))
+        return out
 
 
 class FormModal(SchoolModal[Any]):
@@ -108,6 +162,7 @@ class FormModal(SchoolModal[Any]):
     FormModal .modal-title { margin-bottom: 0; }
     FormModal #form-fields { height: auto; max-height: 16; }
     FormModal .field { height: auto; margin-top: 0; }
+    FormModal .field .in-row { width: 1fr; }
     FormModal .field Label { padding-top: 1; }
     FormModal .field Input, FormModal .field Select { width: 1fr; }
     FormModal .field OptionList { width: 1fr; height: auto; max-height: 7; }
@@ -134,50 +189,59 @@ class FormModal(SchoolModal[Any]):
         self.spec = spec
         self._busy = False
         self._checked: Any = None  # what is being saved
+        self._picked: dict[str, Any] = {}  # field id -> what its picker chose
 
     def compose(self) -> ComposeResult:
         spec = self.spec
-        compact = spec.compact
         with Vertical():
             yield Static(safe_text(spec.title), classes="modal-title")
             if spec.note:
                 yield Static(safe_text(spec.note, multiline=True), classes="modal-note")
             with VerticalScroll(id="form-fields"):
-                for f in spec.fields:
+                for item in spec.fields:
+                    fields = item.fields if isinstance(item, Row) else (item,)
                     with Horizontal(classes="field"):
-                        label = Label(f.label, markup=False)
+                        label = Label(item.label, markup=False)
                         label.styles.width = spec.label_width
                         yield label
-                        if f.options is not None and f.listed:
-                            yield OptionList(
-                                *(Option(safe_text(label)) for label, _value in f.options),
-                                id=f.id,
-                                disabled=f.disabled,
-                            )
-                        elif f.options is not None:
-                            yield Select(
-                                list(f.options),
-                                id=f.id,
-                                prompt=f.placeholder or "Choose",
-                                # a value among choices read later is set once they are
-                                value=f.value if _offered(f) else Select.NULL,
-                                compact=compact,
-                                disabled=f.disabled,
-                            )
-                        else:
-                            yield Input(
-                                str(f.value or ""),
-                                placeholder=f.placeholder,
-                                id=f.id,
-                                max_length=f.max_length,
-                                compact=compact,
-                                disabled=f.disabled,
-                            )
-                    yield Static("", classes="field-error", id=f"{f.id}-error")
+                        for f in fields:
+                            widget = self._widget(f)
+                            if isinstance(item, Row):
+                                widget.add_class("in-row")
+                            yield widget
+                    for f in fields:
+                        yield Static("", classes="field-error", id=f"{f.id}-error")
             if spec.live is not None:
                 yield Static("", id="form-live")
             yield Static(self.hint, classes="form-status", id="form-status")
         yield Footer()
+
+    def _widget(self, f: Field) -> Input | Select | OptionList:
+        compact = self.spec.compact
+        if f.options is not None and f.listed:
+            return OptionList(
+                *(Option(safe_text(label)) for label, _value in f.options),
+                id=f.id,
+                disabled=f.disabled,
+            )
+        if f.options is not None:
+            return Select(
+                list(f.options),
+                id=f.id,
+                prompt=f.placeholder or "Choose",
+                # a value among choices read later is set once they are
+                value=f.value if _offered(f) else Select.NULL,
+                compact=compact,
+                disabled=f.disabled,
+            )
+        return Input(
+            str(f.value or ""),
+            placeholder=f.placeholder,
+            id=f.id,
+            max_length=f.max_length,
+            compact=compact,
+            disabled=f.disabled,
+        )
 
     @property
     def hint(self) -> str:
@@ -187,12 +251,14 @@ class FormModal(SchoolModal[Any]):
         return ENTER_SAVES_HINT if self.spec.enter_saves else HINT
 
     def on_mount(self) -> None:
-        for f in self.spec.fields:
+        if self.spec.width is not None:
+            self.query_one(Vertical).styles.width = self.spec.width
+        for f in self.spec.inputs():
             if f.listed:
                 values = [value for _label, value in f.options or ()]
                 listed = self.query_one(f"#{f.id}", OptionList)
                 listed.highlighted = values.index(f.value) if f.value in values else 0
-        first = next((f for f in self.spec.fields if not f.disabled), None)
+        first = next((f for f in self.spec.inputs() if not f.disabled), None)
         if first is not None:
             self.query_one(f"#{first.id}").focus()
         self._update_live()
@@ -208,7 +274,7 @@ class FormModal(SchoolModal[Any]):
         deliver(self._choices_loaded, self.session.run(choices))
 
     def _choices_loaded(self, choices: Mapping[str, Any]) -> None:
-        own = {f.id: f.value for f in self.spec.fields}
+        own = {f.id: f.value for f in self.spec.inputs()}
         for field_id, found in choices.items():
             if not isinstance(found, Options):
                 found = Options(list(found))
@@ -226,7 +292,7 @@ class FormModal(SchoolModal[Any]):
 
     def values(self) -> dict:
         out = {}
-        for f in self.spec.fields:
+        for f in self.spec.inputs():
             widget = self.query_one(f"#{f.id}")
             if isinstance(widget, OptionList):
                 index = widget.highlighted
@@ -234,6 +300,8 @@ class FormModal(SchoolModal[Any]):
                 continue
             assert isinstance(widget, (Input, Select))
             value = widget.value
+            if f.pick is not None and value == f.pick.value:
+                value = self._picked.get(f.id)  # what the picker chose (None: nothing yet)
             out[f.id] = None if value is Select.NULL else value
         return out
 
@@ -251,9 +319,48 @@ class FormModal(SchoolModal[Any]):
 
     @on(Select.Changed)
     def _chose(self, event: Select.Changed) -> None:
-        """A choice made in a list (not one set by the form itself): on to the next field."""
-        if event.value is not Select.NULL and event.select.has_focus_within:
-            self._focus_after(event.select.id)
+        """A choice made in a list (not one set by the form itself): on to the next field, or
+        (`save_on_choice`) on to saving; a picker's option opens the picker first."""
+        select = event.select
+        if event.value is Select.NULL or not select.has_focus_within or self._busy:
+            return
+        f = next((f for f in self.spec.inputs() if f.id == select.id), None)
+        if f is None:
+            return
+        if f.pick is not None and event.value == f.pick.value:
+            pick = f.pick
+
+            def picked(value: Any) -> None:
+                if value is None:
+                    with self.prevent(Select.Changed):
+                        select.clear()  # choosing it again opens the picker again
+                    self.set_status(pick.cancelled)
+                    select.focus()
+                    return
+                self._picked[f.id] = value
+                self._chosen(f.id)
+
+            self.app.push_screen(pick.screen(self.session), picked)
+            return
+        self._chosen(f.id)
+
+    def _chosen(self, field_id: str) -> None:
+        if self.spec.save_on_choice:
+            self.action_save()
+        else:
+            self._focus_after(field_id)
+
+    def action_form_action(self, name: str) -> None:
+        if self._busy:
+            return
+        try:
+            filled = self.spec.actions[name](self.values())
+        except FieldError as exc:
+            self.show_error(exc)
+            return
+        self.clear_errors()
+        for field_id, text in filled.items():
+            self.query_one(f"#{field_id}", Input).value = text
 
     @on(Input.Submitted)
     @on(OptionList.OptionSelected)
@@ -265,7 +372,7 @@ class FormModal(SchoolModal[Any]):
 
     def _focus_after(self, field_id: str | None) -> bool:
         """Focus the next field that takes input; False when `field_id` is the last one."""
-        ids = [f.id for f in self.spec.fields if not f.disabled]
+        ids = [f.id for f in self.spec.inputs() if not f.disabled]
         if field_id not in ids:
             return False
         later = ids[ids.index(field_id) + 1 :]
@@ -282,7 +389,7 @@ class FormModal(SchoolModal[Any]):
         status.set_class(error, "error")
 
     def clear_errors(self) -> None:
-        for f in self.spec.fields:
+        for f in self.spec.inputs():
             self.query_one(f"#{f.id}").remove_class("invalid")
             error = self.query_one(f"#{f.id}-error", Static)
             error.update("")
@@ -316,18 +423,42 @@ class FormModal(SchoolModal[Any]):
             self.show_error(exc)
             return
         self.clear_errors()
-        question = self.spec.confirm(checked) if self.spec.confirm else None
-        if question:
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self._start_save(checked)
-                else:
-                    self.set_status("Not saved.")
-
-            self.app.push_screen(ConfirmModal(self.spec.title, question), answered)
+        if self.spec.ask is not None:
+            self._busy = True
+            self.set_status(self.spec.asking)
+            self._ask(checked)
             return
-        self._start_save(checked)
+        self._confirm(checked, self.spec.confirm(checked) if self.spec.confirm else None)
+
+    @db_work(name="form question", group="form-save", exclusive=True, on_failed="_save_failed")
+    def _ask(self, checked: Any) -> None:
+        ask = self.spec.ask
+        assert ask is not None
+        deliver(self._asked, checked, self.session.run(lambda conn: ask(conn, checked)))
+
+    def _asked(self, checked: Any, question: str | Unchanged) -> None:
+        self._busy = False
+        if isinstance(question, Unchanged):
+            self.set_status(question.note)
+            return
+        self._confirm(checked, question)
+
+    def _confirm(self, checked: Any, question: str | None) -> None:
+        """Save `checked`, once the answer to `question` (None: no question) is yes."""
+        if not question:
+            self._start_save(checked)
+            return
+        self._busy = True  # until answered: Escape, Enter and a choice wait
+
+        def answered(yes: bool | None) -> None:
+            self._busy = False
+            if yes:
+                self._start_save(checked)
+            else:
+                self.set_status(self.spec.not_confirmed)
+
+        title = self.spec.confirm_title or self.spec.title
+        self.app.push_screen(ConfirmModal(title, question), answered)
 
     def _start_save(self, checked: Any) -> None:
         if self.spec.save is None:

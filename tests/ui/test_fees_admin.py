@@ -11,14 +11,25 @@ from decimal import Decimal
 
 import pytest
 from psycopg import sql
-from textual.widgets import DataTable, Input, Select, Static
 
 from school_tui.app import SchoolApp
 from school_tui.auth.login import login
 from school_tui.domain.money import MoneyFormat
+from school_tui.screens.accounting.fees import AssignModal, InstallmentModal
 from tests.builders import assert_books_add_up, enroll, make_books
-from tests.harness import DEMO_PASSWORD, table_rows, wait_until
-from tests.pages import ExportPage
+from tests.harness import DEMO_PASSWORD, wait_until
+from tests.pages import (
+    ConfirmPage,
+    DayClosePage,
+    ExportPage,
+    FeesPage,
+    FormPage,
+    HomePage,
+    PickerPage,
+    ReceiptPage,
+    ReportsPage,
+    StatementPage,
+)
 
 SIZE = (80, 24)
 
@@ -30,12 +41,6 @@ def books(school):
     assert_books_add_up(school.admin)
 
 
-def _text(app, selector: str) -> str:
-    """The text of a Static on the current screen ('' while another screen is up)."""
-    found = app.screen.query(selector)
-    return str(found.first(Static).render()) if found else ""
-
-
 async def _start(pilot_app, school, email):
     session = await asyncio.to_thread(login, school.target, email, DEMO_PASSWORD)
     pilot_app.start_session(session)
@@ -45,24 +50,16 @@ async def _clerk_home(pilot, school) -> None:
     """The clerk logged in, on the Accounting home."""
     app = pilot.app
     await _start(app, school, "clerk@reports.test")
-    await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
-
-
-def _rows(app, table_id: str) -> list[list[str]]:
-    """The rows of a table on the current screen; none while another screen (a modal) is up."""
-    return table_rows(app, table_id) if app.screen.query(f"#{table_id}") else []
-
-
-def _loaded(app, table_id: str) -> bool:
-    tables = app.screen.query(f"#{table_id}")
-    return bool(tables) and not tables.first(DataTable).loading
+    await wait_until(pilot, lambda: HomePage(app).is_open("Accounting"), "home")
 
 
 async def _save_expecting(pilot, message: str, field: str) -> None:
-    app = pilot.app
+    """Ctrl+S on a form: refused, the rule under `field` and the cursor there."""
+    form = FormPage(pilot.app)
     await pilot.press("ctrl+s")
-    await wait_until(pilot, lambda: message in _text(app, "#form-status"), message)
-    assert app.focused.id == field
+    await wait_until(pilot, lambda: message in form.status(), message)
+    assert message.split(": ", 1)[-1] in form.error(field)
+    assert form.focused(field)
 
 
 async def test_fee_admin_by_keyboard(books):
@@ -71,19 +68,19 @@ async def test_fee_admin_by_keyboard(books):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await _clerk_home(pilot, school)
+        fees, form, home = FeesPage(app), FormPage(app), HomePage(app)
 
         # -- a new schedule through its form ---------------------------------------------
         await pilot.press("f")
-        await wait_until(pilot, lambda: _loaded(app, "fees-table"), "fee schedules")
-        assert len(table_rows(app, "fees-table")) == 2
+        await wait_until(pilot, fees.loaded, "fee schedules")
+        assert len(fees.rows()) == 2
         await pilot.press("n")
-        await wait_until(pilot, lambda: app.screen.query("#sched-amount"), "the form")
-        form = app.screen
-        form.query_one("#sched-year", Select).value = ids["year"]
-        form.query_one("#sched-grade", Select).value = "Grade 7"
-        form.query_one("#sched-type", Select).value = "Library"
-        amount = form.query_one("#sched-amount", Input)
-        due = form.query_one("#sched-due", Input)
+        await wait_until(pilot, form.ready, "the form")
+        form.set("sched-year", ids["year"])
+        form.set("sched-grade", "Grade 7")
+        form.set("sched-type", "Library")
+        amount = form.field("sched-amount")
+        due = form.field("sched-due")
         due.value = ids["today"].replace(day=1).isoformat()
         for typed, message in (
             ("0", "Amount: must be more than zero"),
@@ -100,89 +97,86 @@ async def test_fee_admin_by_keyboard(books):
         assert admin.execute("SELECT count(*) FROM school.fee_schedules").fetchone()[0] == 2
         due.value = (ids["today"].replace(day=1)).isoformat()
         await pilot.press("ctrl+s")
-        await wait_until(
-            pilot, lambda: len(_rows(app, "fees-table")) == 3, "the new schedule listed"
-        )
-        library = [r for r in table_rows(app, "fees-table") if r[2] == "Library"][0]
+        await wait_until(pilot, lambda: len(fees.rows()) == 3, "the new schedule listed")
+        library = [r for r in fees.rows() if r[2] == "Library"][0]
         assert library[3] == "₱1,500.00"
 
         # -- bulk assignment, twice ------------------------------------------------------
-        table = app.screen.query_one("#fees-table", DataTable)
-        table.move_cursor(row=[r[2] for r in table_rows(app, "fees-table")].index("Library"))
+        fees.highlight("Library")
         await pilot.press("b")
-        await wait_until(pilot, lambda: app.screen.query("#assign-scope"), "assign modal")
-        app.screen.query_one("#assign-scope", Select).value = ("Grade 7", None, None)
-        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
-        question = str(app.screen.query(".modal-note").first().render())
+        await wait_until(pilot, lambda: form.ready(AssignModal), "assign modal")
+        assert "Enter on a choice counts the fees" in form.status()
+        form.set("assign-scope", ("Grade 7", None, None))
+        await wait_until(pilot, ConfirmPage(app).is_open, "the confirmation")
+        question = ConfirmPage(app).question()
         assert "Charge 2 fees to the 2 students of Grade 7: every section" in question
         assert "2 fees they already have are left alone" in question
         await pilot.press("y")
-        await wait_until(pilot, lambda: "Charged 2 fees." in _text(app, "#fees-status"), "done")
+        await wait_until(pilot, lambda: "Charged 2 fees." in fees.status(), "done")
         await pilot.press("b")
-        await wait_until(pilot, lambda: app.screen.query("#assign-scope"), "assign modal again")
-        app.screen.query_one("#assign-scope", Select).value = ("Grade 7", None, None)
-        await wait_until(
-            pilot, lambda: "Nothing to add" in _text(app, "#assign-status"), "nothing to add"
-        )
-        assert "already have every fee of 2030-2031 (4 fees)" in _text(app, "#assign-status")
+        await wait_until(pilot, lambda: form.ready(AssignModal), "assign modal again")
+        form.set("assign-scope", ("Grade 7", None, None))
+        await wait_until(pilot, lambda: "Nothing to add" in form.status(), "nothing to add")
+        assert "already have every fee of 2030-2031 (4 fees)" in form.status()
         await pilot.press("escape")
-        fees = "SELECT count(*) FROM school.fees WHERE fee_type = 'Library'"
-        assert admin.execute(fees).fetchone()[0] == 2
+        library_fees = "SELECT count(*) FROM school.fees WHERE fee_type = 'Library'"
+        assert admin.execute(library_fees).fetchone()[0] == 2
 
         # -- an installment plan that must add up ----------------------------------------
         await pilot.press("i")
-        await wait_until(pilot, lambda: app.screen.query("#plan-live"), "plan editor")
-        screen = app.screen
-        screen.query_one("#due-1", Input).value = ids["today"].replace(day=1).isoformat()
-        screen.query_one("#amount-1", Input).value = "1000"
-        screen.query_one("#due-2", Input).value = "2031-03-01"
-        screen.query_one("#amount-2", Input).value = "400"
-        await wait_until(
-            pilot, lambda: "Left to assign: ₱100.00" in _text(app, "#plan-live"), "live sum"
-        )
+        await wait_until(pilot, lambda: form.ready(InstallmentModal), "plan editor")
+        assert form.focused("due-1")
+        form.set("due-1", ids["today"].replace(day=1).isoformat())
+        form.set("amount-1", "1000")
+        form.set("due-2", "2031-03-01")
+        form.set("amount-2", "400")
+        await wait_until(pilot, lambda: "Left to assign: ₱100.00" in form.live(), "live sum")
         await pilot.press("ctrl+s")
         await wait_until(
-            pilot, lambda: "must add up to the fee exactly" in _text(app, "#plan-status"), "refusal"
+            pilot, lambda: "must add up to the fee exactly" in form.status(), "refusal"
         )
+        assert "they are 100.00 short" in form.error("amount-10")
+        assert form.focused("amount-10")
         plans = "SELECT count(*) FROM school.fee_schedule_installments"
         assert admin.execute(plans).fetchone()[0] == 4  # the Tuition plan only
-        screen.query_one("#amount-2", Input).value = "500"
-        await wait_until(pilot, lambda: "exactly" in _text(app, "#plan-live"), "adds up")
+        form.set("due-3", "2031-04-01")
+        await pilot.press("ctrl+e")  # the fee split over the three dates
+        await wait_until(pilot, lambda: form.field("amount-3").value == "500.00", "split")
+        assert [form.field(f"amount-{n}").value for n in (1, 2)] == ["500.00", "500.00"]
+        form.set("due-3", "")
+        form.set("amount-3", "")
+        form.set("amount-1", "1000")
+        await wait_until(pilot, lambda: "exactly" in form.live(), "adds up")
         await pilot.press("ctrl+s")
-        await wait_until(
-            pilot, lambda: "2 installments saved" in _text(app, "#fees-status"), "saved"
-        )
+        await wait_until(pilot, lambda: "2 installments saved" in fees.status(), "saved")
         assert admin.execute(plans).fetchone()[0] == 6
         await pilot.press("escape")
 
         # -- a scholarship and a reversal from s1's statement ----------------------------
-        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await wait_until(pilot, lambda: home.is_open("Accounting"), "home")
         await pilot.press("s")
-        await wait_until(pilot, lambda: app.screen.query("#picker-query"), "student picker")
+        picker = PickerPage(app)
+        await wait_until(pilot, picker.is_open, "student picker")
         await pilot.press(*"s1@reports")
-        await wait_until(pilot, lambda: len(_rows(app, "picker-table")) == 1, "one match")
+        await wait_until(pilot, lambda: len(picker.rows()) == 1, "one match")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: _loaded(app, "statement-table"), "the statement")
-        kinds = [r[1] for r in table_rows(app, "statement-table")]
-        statement = app.screen.query_one("#statement-table", DataTable)
-        statement.move_cursor(row=kinds.index("Charge"))
+        statement = StatementPage(app)
+        await wait_until(pilot, statement.loaded, "the statement")
+        statement.highlight("Charge")
         await pilot.press("a")
-        await wait_until(pilot, lambda: app.screen.query("#adj-value"), "adjustment form")
-        form = app.screen
-        form.query_one("#adj-kind", Select).value = "Scholarship"
-        form.query_one("#adj-mode", Select).value = "percent"
-        form.query_one("#adj-value", Input).value = "150"
+        await wait_until(pilot, form.ready, "adjustment form")
+        form.set("adj-kind", "Scholarship")
+        form.set("adj-mode", "percent")
+        form.set("adj-value", "150")
         await _save_expecting(pilot, "Value: more than 0 and at most 100 percent", "adj-value")
-        form.query_one("#adj-value", Input).value = "10"
+        form.set("adj-value", "10")
         await _save_expecting(pilot, "Reason: required; say why", "adj-reason")
-        form.query_one("#adj-reason", Input).value = "honours"
+        form.set("adj-reason", "honours")
         await _save_expecting(pilot, "Approved by: choose who approved it", "adj-approved")
-        form.query_one("#adj-approved", Select).value = ids["principal"]
+        form.set("adj-approved", ids["principal"])
         await pilot.press("ctrl+s")
         await wait_until(
-            pilot,
-            lambda: "Adjustment" in [r[1] for r in _rows(app, "statement-table")],
-            "the scholarship on the statement",
+            pilot, lambda: "Adjustment" in statement.kinds(), "the scholarship on the statement"
         )
         adjustments = admin.execute(
             "SELECT kind, percent, amount FROM school.adjustments"
@@ -190,45 +184,41 @@ async def test_fee_admin_by_keyboard(books):
         assert adjustments == [("Scholarship", Decimal("10.00"), Decimal("100.00"))]
         # charges: Tuition 1,000 + Library 1,500 (assigned above) + the reversed check 100;
         # credits: payments 400, the scholarship 100
-        assert "balance ₱2,100.00" in _text(app, "#statement-summary")
+        assert "balance ₱2,100.00" in statement.summary()
 
-        rows = table_rows(app, "statement-table")
-        statement.move_cursor(row=[r[1] for r in rows].index("Payment"))
+        statement.highlight("Payment")
         await pilot.press("v")
-        await wait_until(pilot, lambda: app.screen.query("#rev-reason"), "reversal form")
+        await wait_until(pilot, form.ready, "reversal form")
         await pilot.press("enter")  # no reason yet
-        await wait_until(pilot, lambda: "Reason: required" in _text(app, "#form-status"), "why")
+        await wait_until(pilot, lambda: "Reason: required" in form.status(), "why")
         await pilot.press(*"wrong student", "enter")
-        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
+        await wait_until(pilot, ConfirmPage(app).is_open, "the confirmation")
         await pilot.press("y")
-        await wait_until(
-            pilot, lambda: "balance ₱2,400.00" in _text(app, "#statement-summary"), "reversed"
-        )
+        await wait_until(pilot, lambda: "balance ₱2,400.00" in statement.summary(), "reversed")
         assert admin.execute("SELECT count(*) FROM school.reversals").fetchone()[0] == 2
         await pilot.press("escape")
 
         # -- the day close ---------------------------------------------------------------
-        await wait_until(pilot, lambda: getattr(app.screen, "ROLE", "") == "Accounting", "home")
+        await wait_until(pilot, lambda: home.is_open("Accounting"), "home")
         await pilot.press("d")
-        await wait_until(pilot, lambda: _loaded(app, "expected"), "expected takings")
-        expected = {r[0]: r[2] for r in table_rows(app, "expected")}
+        close = DayClosePage(app)
+        await wait_until(pilot, close.loaded, "expected takings")
+        expected = close.expected()
         # today: 200.00 cash taken and the 300.00 cash payment reversed above handed back; the
         # check (100.00) taken and reversed today nets to zero
         assert expected["Cash"] == "-₱100.00" and expected["Check"] == "₱0.00"
         await pilot.press(*"abc")
-        await wait_until(pilot, lambda: "not a number" in _text(app, "#close-live"), "not yet")
+        await wait_until(pilot, lambda: "not a number" in close.live(), "not yet")
         await pilot.press("ctrl+s")
         await wait_until(
-            pilot,
-            lambda: "Counted cash: 'abc' is not an amount" in _text(app, "#close-status"),
-            "refused",
+            pilot, lambda: "Counted cash: 'abc' is not an amount" in close.status(), "refused"
         )
         await pilot.press("backspace", "backspace", "backspace", "0")
-        await wait_until(pilot, lambda: "₱100.00 over" in _text(app, "#close-live"), "over")
+        await wait_until(pilot, lambda: "₱100.00 over" in close.live(), "over")
         await pilot.press("enter", *"coin jar", "enter")
-        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
+        await wait_until(pilot, ConfirmPage(app).is_open, "the confirmation")
         await pilot.press("y")
-        await wait_until(pilot, lambda: len(_rows(app, "history")) == 1, "the close listed")
+        await wait_until(pilot, lambda: len(close.closes()) == 1, "the close listed")
         closed = admin.execute(
             "SELECT expected_cash, counted_cash, cash_difference, note FROM school.day_closes"
         ).fetchone()
@@ -238,12 +228,13 @@ async def test_fee_admin_by_keyboard(books):
 async def _pick_one_student(pilot, typed: str) -> None:
     """On the fees screen: b, One student, find them in the picker, Enter."""
     app = pilot.app
+    form, picker = FormPage(app), PickerPage(app)
     await pilot.press("b")
-    await wait_until(pilot, lambda: app.screen.query("#assign-scope"), "assign modal")
-    app.screen.query_one("#assign-scope", Select).value = "one student"
-    await wait_until(pilot, lambda: app.screen.query("#picker-query"), "the student picker")
+    await wait_until(pilot, lambda: form.ready(AssignModal), "assign modal")
+    form.set("assign-scope", "one student")
+    await wait_until(pilot, picker.is_open, "the student picker")
     await pilot.press(*typed)
-    await wait_until(pilot, lambda: len(_rows(app, "picker-table")) == 1, "one match")
+    await wait_until(pilot, lambda: len(picker.rows()) == 1, "one match")
     await pilot.press("enter")
 
 
@@ -258,16 +249,16 @@ async def test_a_late_enrollee_gets_the_years_fees_and_a_new_fee_type(books):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await _clerk_home(pilot, school)
+        schedules, form = FeesPage(app), FormPage(app)
         await pilot.press("f")
-        await wait_until(pilot, lambda: _loaded(app, "fees-table"), "fee schedules")
+        await wait_until(pilot, schedules.loaded, "fee schedules")
 
         # -- one student: the Grade 7 tuition, with its four dues, and nobody else's ------
         await _pick_one_student(pilot, "late@reports")
-        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
-        question = str(app.screen.query(".modal-note").first().render())
-        assert "Charge 1 fees to Student, Test (2030-2031)?" in question
+        await wait_until(pilot, ConfirmPage(app).is_open, "the confirmation")
+        assert "Charge 1 fees to Student, Test (2030-2031)?" in ConfirmPage(app).question()
         await pilot.press("y")
-        await wait_until(pilot, lambda: "Charged 1 fees." in _text(app, "#fees-status"), "done")
+        await wait_until(pilot, lambda: "Charged 1 fees." in schedules.status(), "done")
         assert admin.execute(fees, (late,)).fetchall() == [("Tuition", Decimal("1000.00"))]
         assert admin.execute(count).fetchone()[0] == fees_before + 1
         dues = admin.execute(
@@ -279,43 +270,37 @@ async def test_a_late_enrollee_gets_the_years_fees_and_a_new_fee_type(books):
 
         # -- twice: nothing more, and it says so -------------------------------------------
         await _pick_one_student(pilot, "late@reports")
-        await wait_until(
-            pilot, lambda: "Nothing to add" in _text(app, "#assign-status"), "nothing to add"
-        )
-        assert "Student, Test already has every fee of 2030-2031 (1 fees)" in _text(
-            app, "#assign-status"
-        )
+        await wait_until(pilot, lambda: "Nothing to add" in form.status(), "nothing to add")
+        assert "Student, Test already has every fee of 2030-2031 (1 fees)" in form.status()
         await pilot.press("escape")
-        await wait_until(pilot, lambda: _loaded(app, "fees-table"), "back on the schedules")
+        await wait_until(pilot, schedules.loaded, "back on the schedules")
         assert admin.execute(count).fetchone()[0] == fees_before + 1
 
         # -- a new fee type: checked, then saved, then offered for a schedule -------------
         await pilot.press("t")
-        await wait_until(pilot, lambda: app.screen.query("#type-name"), "the fee type form")
-        form = app.screen
-        assert "Tuition" in str(form.query(".modal-note").first().render())
+        await wait_until(pilot, form.ready, "the fee type form")
+        assert "Tuition" in form.note()
         await _save_expecting(pilot, "Name: required", "type-name")
-        form.query_one("#type-name", Input).value = "x" * 61
+        form.set("type-name", "x" * 61)
         await _save_expecting(pilot, "Name: at most 60 characters (you typed 61)", "type-name")
-        form.query_one("#type-name", Input).value = "  tuition "
+        form.set("type-name", "  tuition ")
         await _save_expecting(pilot, "Name: the fee type Tuition exists", "type-name")
-        form.query_one("#type-name", Input).value = "Computer  laboratory"
+        form.set("type-name", "Computer  laboratory")
         await _save_expecting(pilot, "Required: choose yes or no", "type-required")
         types = "SELECT name, required FROM school.fee_types ORDER BY id"
         assert ("Computer laboratory", False) not in admin.execute(types).fetchall()
-        form.query_one("#type-required", Select).value = "no"
+        form.set("type-required", "no")
         await pilot.press("ctrl+s")
         await wait_until(
             pilot,
-            lambda: "Fee type Computer laboratory added (optional)" in _text(app, "#fees-status"),
+            lambda: "Fee type Computer laboratory added (optional)" in schedules.status(),
             "saved",
         )
         assert admin.execute(types).fetchall()[-1] == ("Computer laboratory", False)
         await pilot.press("n")
-        await wait_until(pilot, lambda: app.screen.query("#sched-type"), "the schedule form")
-        fee_type = app.screen.query_one("#sched-type", Select)
-        fee_type.value = "Computer laboratory"  # a value not offered would raise
-        assert fee_type.value == "Computer laboratory"
+        await wait_until(pilot, form.ready, "the schedule form")
+        form.set("sched-type", "Computer laboratory")  # a value not offered would raise
+        assert form.field("sched-type").value == "Computer laboratory"
 
 
 async def _export(pilot, path) -> None:
@@ -335,18 +320,19 @@ async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
     app = SchoolApp(school.target, prepare_server=False, money_format=euro)
     async with app.run_test(size=SIZE) as pilot:
         await _start(app, school, "s1@reports.test")
-        await wait_until(pilot, lambda: _loaded(app, "table-payments"), "the student's home")
-        fees = table_rows(app, "table-fees")
+        home = HomePage(app)
+        await wait_until(pilot, lambda: home.loaded(), "the student's home")
+        fees = home.rows("fees")
         assert fees[0][0] == "Tuition 2030-2031" and fees[-1][0] == "Total"
         assert fees[-1][4] == "700,00 €"
-        payments = table_rows(app, "table-payments")
+        payments = home.rows("payments")
         assert [p[1] for p in payments] == ["OR 000002", "OR 000001"]  # not s2's OR 000003
         await pilot.press("5")  # the Payments tab (after Enrollment, Tasks, Modules, Fees)
-        app.screen.query_one("#table-payments", DataTable).move_cursor(row=1)
-        app.screen.query_one("#table-payments", DataTable).focus()
+        home.highlight("payments", 1)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen.query("#receipt-text"), "the receipt")
-        receipt = _text(app, "#receipt-text")
+        shown = ReceiptPage(app)
+        await wait_until(pilot, shown.is_open, "the receipt")
+        receipt = shown.text()
         assert "OR 000001" in receipt and "TOTAL PAID" in receipt and "300,00 €" in receipt
         assert max(len(line) for line in receipt.splitlines()) <= 40
         await _export(pilot, tmp_path / "receipt.pdf")
@@ -354,9 +340,10 @@ async def test_student_sees_own_fees_payments_and_receipts(books, tmp_path):
         await pilot.press("escape")
         # the statement, read-only: no discount or reversal keys
         await pilot.press("s")
-        await wait_until(pilot, lambda: _loaded(app, "statement-table"), "own statement")
-        assert "balance 700,00 €" in _text(app, "#statement-summary")
-        keys = {key for key, active in app.screen.active_bindings.items() if active.enabled}
+        statement = StatementPage(app)
+        await wait_until(pilot, statement.loaded, "own statement")
+        assert "balance 700,00 €" in statement.summary()
+        keys = statement.keys()
         assert "a" not in keys and "v" not in keys and "r" in keys
         await _export(pilot, tmp_path / "statement.csv")
         lines = (tmp_path / "statement.csv").read_text(encoding="utf-8").splitlines()
@@ -369,8 +356,9 @@ async def test_reports_export_the_tab_shown_to_csv(books, tmp_path):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await _clerk_home(pilot, school)
+        reports = ReportsPage(app)
         await pilot.press("r")
-        await wait_until(pilot, lambda: _loaded(app, "table-aging"), "the reports")
+        await wait_until(pilot, reports.loaded, "the reports")
         for key, path, rows in (
             ("2", tmp_path / "methods.csv", 3),
             ("4", tmp_path / "outstanding.csv", 2),
@@ -384,7 +372,7 @@ async def test_reports_export_the_tab_shown_to_csv(books, tmp_path):
             await pilot.press("enter")
             await wait_until(
                 pilot,
-                lambda p=path, n=rows: f"Exported {n} rows to {p}" in _text(app, "#report-status"),
+                lambda p=path, n=rows: f"Exported {n} rows to {p}" in reports.status(),
                 path.name,
             )
         # Ctrl+S never overwrites: the same name again is refused in the form
@@ -426,7 +414,7 @@ def test_reports_screen_snapshot(demo_school, snap_compare):
         app = pilot.app
         await log_in(pilot, "accounting@demo.school")
         app.push_screen(ReportsScreen(app.session, today=demo.NOW.date()))
-        await wait_until(pilot, lambda: _loaded(app, "table-aging"), "the reports")
+        await wait_until(pilot, ReportsPage(app).loaded, "the reports")
         await wait_until(pilot, lambda: not any(not w.is_finished for w in app.workers), "idle")
 
     app = SchoolApp(demo_school.target, prepare_server=False)
@@ -459,17 +447,16 @@ async def test_day_close_is_the_databases_day_not_this_terminals(books):
     async with app.run_test(size=SIZE) as pilot:
         await _clerk_home(pilot, school)
         await pilot.press("d")
-        await wait_until(pilot, lambda: _loaded(app, "expected"), "expected takings")
-        await wait_until(
-            pilot, lambda: server_day.isoformat() in _text(app, "#title-bar"), "the server's day"
-        )
+        close = DayClosePage(app)
+        await wait_until(pilot, close.loaded, "expected takings")
+        await wait_until(pilot, lambda: server_day.isoformat() in close.title(), "the server's day")
         # make_books' payments were posted just now: the 200.00 cash is on the server's day
-        expected = {r[0]: r[2] for r in table_rows(app, "expected")}
+        expected = close.expected()
         assert expected["Cash"] == "₱200.00" and expected["Check"] == "₱0.00"
         await pilot.press(*"200.00", "enter", "enter")
-        await wait_until(pilot, lambda: app.screen.query("#confirm-yes"), "the confirmation")
+        await wait_until(pilot, ConfirmPage(app).is_open, "the confirmation")
         await pilot.press("y")
-        await wait_until(pilot, lambda: len(_rows(app, "history")) == 1, "the close listed")
+        await wait_until(pilot, lambda: len(close.closes()) == 1, "the close listed")
     assert admin.execute("SELECT business_date FROM school.day_closes").fetchall() == [
         (server_day,)
     ]
@@ -483,7 +470,8 @@ async def test_the_accounting_home_shows_amounts_in_the_schools_format(books):
     app = SchoolApp(school.target, prepare_server=False, money_format=euro)
     async with app.run_test(size=SIZE) as pilot:
         await _start(app, school, "clerk@reports.test")
-        await wait_until(pilot, lambda: _loaded(app, "table-summary"), "the home")
-        summary = dict((r[0], r[1]) for r in table_rows(app, "table-summary"))
+        home = HomePage(app)
+        await wait_until(pilot, lambda: home.loaded(), "the home")
+        summary = dict((r[0], r[1]) for r in home.rows("summary"))
         assert summary["Billed"] == "2.600,00"  # 2 x 1,000.00 (Grade 7) + 600.00 (Grade 8)
         assert summary["Open fees"] == "3"  # counts are not money: as they are

@@ -10,13 +10,9 @@ Bulk assignment asks first with the count, and a second run adds nothing and say
 
 from __future__ import annotations
 
-from typing import cast
-
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Footer, Static
 
 from school_tui.db import accounting_reports as ar
 from school_tui.domain import fee_rules
@@ -25,10 +21,8 @@ from school_tui.domain.money import MoneyFormat, format_money
 from school_tui.runtime.messages import ConnectionRestored
 from school_tui.runtime.workers import db_work, deliver
 from school_tui.widgets.banner import ConnectionBanner
-from school_tui.widgets.base import SchoolModal, SchoolScreen
-from school_tui.widgets.confirm import ConfirmModal
-from school_tui.widgets.forms import Field, FormModal, FormSpec
-from school_tui.widgets.modal import MODAL_CSS
+from school_tui.widgets.base import SchoolScreen
+from school_tui.widgets.forms import Field, FormModal, FormSpec, Pick, Row, Unchanged
 from school_tui.widgets.safe import safe_join, safe_text
 
 # -- fee schedules ----------------------------------------------------------------------------
@@ -249,155 +243,97 @@ def reversal_form(line, *, fmt: MoneyFormat | None) -> FormSpec:
 ONE_STUDENT = "one student"  # the scope Select's value that opens the student picker
 
 
-class AssignModal(SchoolModal[str | None]):
+class AssignModal(FormModal):
     """Assign the year's fee schedules to every student of a grade level or a section, or to
     one student (found by name or number: a late enrollee): choose, see the count, confirm.
-    Fees a student already has are counted and left alone."""
-
-    DEFAULT_CSS = MODAL_CSS.format(name="AssignModal")
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="assign.cancel")]
+    Fees a student already has are counted and left alone. Dismisses with what it did."""
 
     def __init__(self, session, year: tuple[int, str], scopes: list) -> None:
-        super().__init__()
-        self.session = session
-        self.year_id, self.year_name = year
-        # (label, (grade level, section id or None, student id or None))
-        self.scopes = [(label, (*key, None)) for label, key in scopes]
-        self._busy = False
+        super().__init__(session, assign_form(year, scopes))
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                safe_join("Assign the fee schedules of", self.year_name), classes="modal-title"
-            )
-            yield Static(
-                "Every schedule of the year for the students' grade level is charged once; "
-                "students who already have a fee from a schedule keep it as it is.",
-                classes="modal-note",
-            )
-            yield Select(
-                [("One student (find by name or number)…", ONE_STUDENT)]
-                + [(label, key) for label, key in self.scopes],
-                prompt="Grade level, section or one student",
-                id="assign-scope",
-            )
-            yield Static(
-                "Enter on a choice counts the fees and asks before assigning.",
-                classes="form-status",
-                id="assign-status",
-            )
-        yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one(Select).focus()
+def assign_form(year: tuple[int, str], scopes: list) -> FormSpec:
+    """`scopes`: (label, (grade level, section id or None)) of the year's grade levels and
+    sections. The checked value is (grade level, section id, student id), two of them None."""
+    from school_tui.widgets.pickers import StudentPicker
 
-    def _status(self, text: str, error: bool = False) -> None:
-        status = self.query_one("#assign-status", Static)
-        status.update(safe_text(text, multiline=True))
-        status.set_class(error, "error")
+    year_id, year_name = year
+    options = [(label, (*key, None)) for label, key in scopes]
+    labels = {key: label for label, key in options}
 
-    @on(Select.Changed, "#assign-scope")
-    def _chosen(self, event: Select.Changed) -> None:
-        if event.value is Select.NULL or self._busy:
-            return
-        self._busy = True
-        if event.value == ONE_STUDENT:
-            from school_tui.widgets.pickers import StudentPicker
+    def check(values: dict) -> tuple:
+        scope = values["assign-scope"]
+        if scope is None:
+            raise FieldError("assign-scope", "Assign to: a grade level, a section or one student")
+        return (None, None, scope) if isinstance(scope, int) else tuple(scope)
 
-            self.app.push_screen(
-                StudentPicker(
-                    self.session, f"Assign the fees of {self.year_name} to which student?"
-                ),
-                self._student_picked,
-            )
-            return
-        self._status("Counting…")
-        scope = cast("tuple", event.value)  # the options' values are the scopes
-        label = {key: label for label, key in self.scopes}[scope]
-        self._preview(scope, label)
-
-    def _student_picked(self, student_id: int | None) -> None:
-        if student_id is None:
-            self._busy = False
-            self.query_one(Select).clear()  # choosing it again opens the picker again
-            self._status("No student chosen.")
-            return
-        self._status("Counting…")
-        self._preview((None, None, student_id), None)
-
-    @db_work(name="assign preview", group="acct-assign", exclusive=True)
-    def _preview(self, scope, label: str | None) -> None:
-        def count(conn):
-            if label is not None:
-                return label, ar.assign_preview(conn, self.year_id, *scope)
+    def ask(conn, scope: tuple) -> str | Unchanged:
+        one = scope[2] is not None
+        if one:
             from school_tui.db.ledger import account
 
             student = account(conn, scope[2])
-            name = student.name if student else f"student {scope[2]}"
+            label = student.name if student else f"student {scope[2]}"
             if student is not None and student.number:
-                name = f"{name} ({student.number})"
-            return name, ar.assign_preview(conn, self.year_id, *scope)
-
-        deliver(self._previewed, scope, *self.session.run(count))
-
-    @db_work(name="assign fees", group="acct-assign", exclusive=True, on_failed="_assign_failed")
-    def _assign(self, scope) -> None:
-        added = self.session.run(lambda c: ar.assign_fees(c, self.year_id, *scope))
-        deliver(self._assigned, added)
-
-    def _previewed(self, scope, label: str, counts: tuple[int, int, int]) -> None:
-        students, new, already = counts
-        one = scope[2] is not None
+                label = f"{label} ({student.number})"
+        else:
+            label = labels[scope]
+        students, new, already = ar.assign_preview(conn, year_id, *scope)
+        if new == 0 and one and students:
+            return Unchanged(
+                f"Nothing to add: {label} already has every fee of {year_name} ({already} fees)."
+            )
+        if new == 0 and one:
+            return Unchanged(
+                f"{label} is not enrolled in {year_name} (or has withdrawn), or no fee schedule "
+                "applies to their grade level."
+            )
+        if new == 0 and students:
+            return Unchanged(
+                f"Nothing to add: the {students} students of {label} already have every fee of "
+                f"{year_name} ({already} fees)."
+            )
         if new == 0:
-            self._busy = False
-            if one and students:
-                text = (
-                    f"Nothing to add: {label} already has every fee of {self.year_name} "
-                    f"({already} fees)."
-                )
-            elif one:
-                text = (
-                    f"{label} is not enrolled in {self.year_name} (or has withdrawn), or "
-                    "no fee schedule applies to their grade level."
-                )
-            elif students:
-                text = (
-                    f"Nothing to add: the {students} students of {label} already have "
-                    f"every fee of {self.year_name} ({already} fees)."
-                )
-            else:
-                text = f"{label} has no enrolled students, or no fee schedule applies."
-            self._status(text)
-            return
+            return Unchanged(f"{label} has no enrolled students, or no fee schedule applies.")
         whom = label if one else f"the {students} students of {label}"
-        question = (
-            f"Charge {new} fees to {whom} ({self.year_name})? {already} fees they "
-            "already have are left alone."
+        return (
+            f"Charge {new} fees to {whom} ({year_name})? {already} fees they already have are "
+            "left alone."
         )
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._status("Assigning…")
-                self._assign(scope)
-            else:
-                self._busy = False
-                self._status("Nothing assigned.")
+    def save(conn, scope: tuple) -> str:
+        added = ar.assign_fees(conn, year_id, *scope)
+        return f"Charged {added} fees." if added else "Nothing added: they all had these fees."
 
-        self.app.push_screen(ConfirmModal("Assign fees", question), answered)
+    def picker(session):
+        return StudentPicker(session, f"Assign the fees of {year_name} to which student?")
 
-    def _assigned(self, added: int) -> None:
-        self._busy = False
-        self.dismiss(
-            f"Charged {added} fees." if added else "Nothing added: they all had these fees."
-        )
-
-    def _assign_failed(self, exc: BaseException) -> None:
-        self._busy = False
-        self._status("Not assigned: see the message.", error=True)
-
-    def action_cancel(self) -> None:
-        if not self._busy:
-            self.dismiss(None)
+    return FormSpec(
+        title=f"Assign the fee schedules of {year_name}",
+        note=(
+            "Every schedule of the year for the students' grade level is charged once; "
+            "students who already have a fee from a schedule keep it as it is."
+        ),
+        fields=[
+            Field(
+                "assign-scope",
+                "Assign to",
+                options=[("One student (find by name or number)…", ONE_STUDENT), *options],
+                placeholder="Grade level, section or one student",
+                pick=Pick(ONE_STUDENT, picker, cancelled="No student chosen."),
+            )
+        ],
+        check=check,
+        ask=ask,
+        asking="Counting…",
+        confirm_title="Assign fees",
+        not_confirmed="Nothing assigned.",
+        save=save,
+        saving="Assigning…",
+        save_on_choice=True,
+        hint="Enter on a choice counts the fees and asks before assigning · Esc cancels",
+        label_width=11,
+    )
 
 
 # -- installment plans ------------------------------------------------------------------------
@@ -405,158 +341,94 @@ class AssignModal(SchoolModal[str | None]):
 PLAN_ROWS = 10
 
 
-class InstallmentModal(SchoolModal[str | None]):
+class InstallmentModal(FormModal):
     """Due dates and amounts for a schedule's fee; the line under them shows, as you type,
     what is left to assign (the plan saves only when it is exactly zero)."""
 
-    DEFAULT_CSS = (
-        MODAL_CSS.format(name="InstallmentModal")
-        + """
-    InstallmentModal > Vertical { width: 60; }
-    InstallmentModal #plan-rows { height: auto; max-height: 13; }
-    InstallmentModal .plan-row { height: 1; }
-    InstallmentModal .plan-row Label { width: 4; }
-    InstallmentModal .plan-row Input { width: 1fr; border: none; height: 1; padding: 0 1; }
-    InstallmentModal .plan-row Input:focus { border: none; background: $boost; }
-    InstallmentModal #plan-live { height: 1; text-style: bold; }
-    """
-    )
+    # Before the Inputs' own Ctrl+E (end of line; End does that too): the hint's key works
+    # from whichever field has the cursor.
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="plan.cancel"),
-        Binding("ctrl+s", "save", "Save", id="plan.save"),
-        Binding("ctrl+e", "split", "Split evenly", id="plan.split"),
+        Binding("ctrl+e", "form_action('split')", "Split evenly", id="plan.split", priority=True)
     ]
 
-    def __init__(self, session, schedule: ar.Schedule, plan: list) -> None:
-        super().__init__()
-        self.session = session
-        self.schedule = schedule
-        self.plan = plan
-        self._busy = False
+    def __init__(
+        self, session, schedule: ar.Schedule, plan: list, *, fmt: MoneyFormat | None
+    ) -> None:
+        super().__init__(session, installment_form(schedule, plan, fmt=fmt))
 
-    def money(self, amount) -> str:
-        return format_money(amount, self.app.money_format)
 
-    def compose(self) -> ComposeResult:
-        s = self.schedule
-        with Vertical():
-            yield Static(
-                safe_join(
-                    "Installments", "·", s.fee_type, s.grade_level, "·", self.money(s.amount)
-                ),
-                classes="modal-title",
-            )
-            with VerticalScroll(id="plan-rows"):
-                for n in range(1, PLAN_ROWS + 1):
-                    due, value = ("", "")
-                    if n <= len(self.plan):
-                        due, value = self.plan[n - 1][0].isoformat(), str(self.plan[n - 1][1])
-                    with Horizontal(classes="plan-row"):
-                        yield Label(f"{n:>2}")
-                        yield Input(due, placeholder="due YYYY-MM-DD", id=f"due-{n}")
-                        yield Input(value, placeholder="amount", id=f"amount-{n}")
-            yield Static("", id="plan-live")
-            yield Static(
-                "Ctrl+S saves (all empty: one due) · Ctrl+E splits the fee over the dates",
-                classes="form-status",
-                id="plan-status",
-            )
-        yield Footer()
+def installment_form(s: ar.Schedule, plan: list, *, fmt: MoneyFormat | None) -> FormSpec:
+    money = _money_in(fmt)
+    numbers = range(1, PLAN_ROWS + 1)
 
-    def on_mount(self) -> None:
-        self.query_one("#due-1", Input).focus()
-        self._live()
-
-    def rows(self) -> list[tuple[str, str]]:
-        return [
-            (self.query_one(f"#due-{n}", Input).value, self.query_one(f"#amount-{n}", Input).value)
-            for n in range(1, PLAN_ROWS + 1)
-        ]
-
-    @on(Input.Changed)
-    def _live(self, event=None) -> None:
-        left = fee_rules.plan_difference(
-            self.schedule.amount, [a for _, a in self.rows()], self.app.money_format
+    def row(n: int) -> Row:
+        due, value = ("", "")
+        if n <= len(plan):
+            due, value = plan[n - 1][0].isoformat(), str(plan[n - 1][1])
+        return Row(
+            f"{n:>2}",
+            [
+                Field(f"due-{n}", f"Due date {n}", due, placeholder="due YYYY-MM-DD"),
+                Field(f"amount-{n}", f"Amount {n}", value, placeholder="amount"),
+            ],
         )
+
+    def rows(values: dict) -> list[tuple[str, str]]:
+        return [(values[f"due-{n}"] or "", values[f"amount-{n}"] or "") for n in numbers]
+
+    def check(values: dict) -> list:
+        typed = rows(values)
+        if not any(d.strip() or a.strip() for d, a in typed):
+            return []  # no plan: one due, on the schedule's due date
+        return fee_rules.installment_plan(s.amount, typed, fmt)
+
+    def save(conn, checked: list) -> str:
+        ar.save_schedule(
+            conn,
+            s.school_year_id,
+            s.grade_level,
+            s.fee_type,
+            s.amount,
+            s.due_date,
+            [(i.due_date, i.amount) for i in checked],
+            schedule_id=s.id,
+        )
+        if checked:
+            return f"{len(checked)} installments saved for {s.fee_type}."
+        return f"{s.fee_type}: one due, on {s.due_date}."
+
+    def live(values: dict) -> str:
+        left = fee_rules.plan_difference(s.amount, [a for _, a in rows(values)], fmt)
         if left is None:
-            text = "An amount is not a valid amount yet."
-        elif left == 0:
-            text = f"Adds up to the fee exactly ({self.money(self.schedule.amount)})."
-        elif left > 0:
-            text = f"Left to assign: {self.money(left)}"
-        else:
-            text = f"Over the fee by {self.money(-left)}"
-        self.query_one("#plan-live", Static).update(safe_text(text))
+            return "An amount is not a valid amount yet."
+        if left == 0:
+            return f"Adds up to the fee exactly ({money(s.amount)})."
+        if left > 0:
+            return f"Left to assign: {money(left)}"
+        return f"Over the fee by {money(-left)}"
 
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        event.input.screen.focus_next()
-
-    def _status(self, text: str, error: bool = False) -> None:
-        status = self.query_one("#plan-status", Static)
-        status.update(safe_text(text, multiline=True))
-        status.set_class(error, "error")
-
-    def action_split(self) -> None:
-        dated = [n for n, (due, _) in enumerate(self.rows(), start=1) if due.strip()]
+    def split(values: dict) -> dict[str, str]:
+        dated = [n for n, (due, _) in enumerate(rows(values), start=1) if due.strip()]
         if not dated:
-            self._status("Type the due dates first, then Ctrl+E.", error=True)
-            return
-        for n, part in zip(
-            dated, fee_rules.split_evenly(self.schedule.amount, len(dated)), strict=True
-        ):
-            self.query_one(f"#amount-{n}", Input).value = str(part)
+            raise FieldError(None, "Type the due dates first, then Ctrl+E.")
+        parts = fee_rules.split_evenly(s.amount, len(dated))
+        return {f"amount-{n}": str(part) for n, part in zip(dated, parts, strict=True)}
 
-    def action_save(self) -> None:
-        if self._busy:
-            return
-        try:
-            if not any(d.strip() or a.strip() for d, a in self.rows()):
-                plan = []  # no plan: one due, on the schedule's due date
-            else:
-                plan = fee_rules.installment_plan(
-                    self.schedule.amount, self.rows(), self.app.money_format
-                )
-        except FieldError as exc:
-            self._status(exc.message, error=True)
-            self.query_one(f"#{exc.field}", Input).focus()
-            return
-        self._busy = True
-        self._status("Saving…")
-        self._save(plan)
-
-    @db_work(name="save installments", group="acct-plan", exclusive=True, on_failed="_save_failed")
-    def _save(self, plan) -> None:
-        s = self.schedule
-        self.session.run(
-            lambda c: ar.save_schedule(
-                c,
-                s.school_year_id,
-                s.grade_level,
-                s.fee_type,
-                s.amount,
-                s.due_date,
-                [(i.due_date, i.amount) for i in plan],
-                schedule_id=s.id,
-            )
-        )
-        deliver(self._plan_saved, len(plan))
-
-    def _plan_saved(self, count: int) -> None:
-        self._busy = False
-        self.dismiss(
-            f"{count} installments saved for {self.schedule.fee_type}."
-            if count
-            else f"{self.schedule.fee_type}: one due, on {self.schedule.due_date}."
-        )
-
-    def _save_failed(self, exc: BaseException) -> None:
-        self._busy = False
-        self._status("Not saved: see the message.", error=True)
-
-    def action_cancel(self) -> None:
-        if not self._busy:
-            self.dismiss(None)
+    return FormSpec(
+        title=f"Installments · {s.fee_type} {s.grade_level} · {money(s.amount)}",
+        fields=[row(n) for n in numbers],
+        check=check,
+        save=save,
+        live=live,
+        actions={"split": split},
+        compact=True,
+        label_width=4,
+        width=60,
+        hint=(
+            "Enter: next field · Ctrl+S saves (all empty: one due) · Ctrl+E splits the fee "
+            "over the dates · Esc cancels"
+        ),
+    )
 
 
 # -- the screen -------------------------------------------------------------------------------
@@ -688,7 +560,9 @@ class FeesScreen(SchoolScreen):
     def action_installments(self) -> None:
         s = self._current()
         if s is not None:
-            self.app.push_screen(InstallmentModal(self.session, s, s.plan), self._done)
+            self.app.push_screen(
+                InstallmentModal(self.session, s, s.plan, fmt=self.app.money_format), self._done
+            )
 
     def on_connection_restored(self, message: ConnectionRestored) -> None:
         self.reload()
