@@ -16,7 +16,6 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from textual.widgets import Select
 
 from school_tui.app import SchoolApp
 from school_tui.db import chat
@@ -214,10 +213,10 @@ async def test_toasts_are_capped_and_a_read_elsewhere_updates_the_list_in_place(
                 (sender, student),
             )
             await wait_until(pilot, lambda c=count: _badge(app).count == c, f"message {count}")
-        alerts = app.alerts
+        page = ChatPage(app)
         await wait_until(
             pilot,
-            lambda: len(toasts(app)) + sum(alerts._held.values()) == len(senders),
+            lambda: len(toasts(app)) + page.held_for_a_later_toast() == len(senders),
             "every message toasted or counted for a later toast",
         )
         assert len(toasts(app)) == TOASTS_ON_SCREEN
@@ -266,7 +265,7 @@ async def test_students_cannot_message_students_even_with_psql(school):
         await pilot.press(*"Ana")
         await wait_until(pilot, lambda: search.found and search.text == "Ana", "results")
         assert set(search.found) == {teacher}
-        roles = [option[1] for option in search.query_one(Select)._options]
+        roles = ChatPage(app).search_roles()
         assert "Student" not in roles and "Teacher" in roles
 
 
@@ -285,18 +284,18 @@ async def test_sending_past_the_rate_is_told_under_the_box_and_kept(school):
     app = SchoolApp(school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await _logged_in(pilot, "s@rate.test")
-        screen = await _open_chat(pilot)
+        await _open_chat(pilot)
         await wait_until(pilot, lambda: _showing(app, teacher, "hi"), "the conversation")
-        compose = ChatPage(app).compose_field
-        error = screen.query_one("#chat-error")
+        page = ChatPage(app)
+        compose = page.compose_field
         compose.value = "first"
         compose.focus()
         await pilot.press("enter")
         await wait_until(pilot, lambda: _showing(app, teacher, "first"), "the first message")
         compose.value = "second"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: error.has_class("-shown"), "the refusal")
-        assert "Chat message: at most 1 a minute" in str(error.render())
+        await wait_until(pilot, page.error_shown, "the refusal")
+        assert "Chat message: at most 1 a minute" in page.error()
         assert compose.value == "second"
         assert isinstance(app.screen, ChatScreen)  # no error modal, no banner
 
@@ -313,8 +312,8 @@ async def test_empty_and_oversized_messages_are_refused(school):
         await _logged_in(pilot, "s@valid.test")
         screen = await _open_chat(pilot)
         await wait_until(pilot, lambda: _showing(app, teacher, "hi"), "the conversation")
-        compose = ChatPage(app).compose_field
-        error = screen.query_one("#chat-error")
+        page = ChatPage(app)
+        compose = page.compose_field
         for text, expected in [
             ("", "Message: write something first"),
             ("   ", "Message: write something first"),
@@ -323,14 +322,14 @@ async def test_empty_and_oversized_messages_are_refused(school):
             compose.value = text
             compose.focus()
             await pilot.press("enter")
-            await wait_until(pilot, lambda: error.has_class("-shown"), "the refusal")
-            assert expected in str(error.render())
+            await wait_until(pilot, page.error_shown, "the refusal")
+            assert expected in page.error()
             assert compose.value == text  # kept, to be fixed
             screen.show_error("")
         compose.value = "x" * 4000  # the limit itself is fine
         await pilot.press("enter")
         await wait_until(pilot, lambda: len(screen.view.rows) == 2, "the 4000-character message")
-        assert not error.has_class("-shown")
+        assert not page.error_shown()
     # The database refuses the same, whoever asks.
     with school.connect_as(student, autocommit=True) as conn:
         for text in ["", "  \n ", "y" * 4001]:

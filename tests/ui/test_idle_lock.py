@@ -11,7 +11,7 @@ import time
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import Input, TabbedContent
+from textual.widgets import TabbedContent
 
 from school_tui.app import SchoolApp
 from school_tui.runtime.messages import ConnectionRestored
@@ -20,6 +20,7 @@ from school_tui.screens.auth.login import LoginScreen
 from school_tui.screens.homes.base import RoleHome
 from school_tui.server.config import Config
 from tests.harness import DEMO_PASSWORD, home_loaded, submit_login, wait_until
+from tests.pages import LockPage
 
 SIZE = (80, 24)
 IDLE = 1.0  # seconds
@@ -41,12 +42,12 @@ def home_of(app) -> RoleHome:
 
 
 def lock_status(app) -> str:
-    return str(app.screen.query_one("#lock-status").render()).strip()
+    return LockPage(app).status()
 
 
 async def type_password(pilot, password: str) -> None:
     """Fill the lock's field at once (one key per character is slow under Pilot), press Enter."""
-    field = pilot.app.screen.query_one("#lock-password", Input)
+    field = LockPage(pilot.app).password_field
     field.value = password
     field.cursor_position = len(password)
     await pilot.press("enter")
@@ -78,9 +79,9 @@ async def test_the_lock_covers_the_screen_after_the_idle_time(demo_school):
         # over the home, which stays mounted; opaque, so nothing of it shows through
         assert app.screen_stack[-2] is home and home.is_mounted
         assert lock.styles.background.a == 1
-        assert str(lock.query_one("#lock-who").render()) == "Tomas Garcia · teacher@demo.school"
-        field = lock.query_one("#lock-password", Input)
-        await wait_until(pilot, lambda: app.focused is field, "the cursor in the password")
+        page = LockPage(app)
+        assert page.who() == "Tomas Garcia · teacher@demo.school"
+        await wait_until(pilot, page.password_focused, "the cursor in the password")
         # the palette would run the home's commands underneath: not while locked
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -124,8 +125,8 @@ async def test_a_wrong_password_stays_locked_and_the_right_one_unlocks_the_same_
         await type_password(pilot, "not-my-password")
         await wait_until(pilot, lambda: lock_status(app) == WRONG_PASSWORD, "the refusal")
         assert locked(app)
-        assert app.screen.query_one("#lock-password", Input).value == ""
-        assert app.screen.query_one("#lock-status").has_class("error")
+        assert LockPage(app).password_field.value == ""
+        assert LockPage(app).refused()
 
         # Once unlocked, a loaded machine could let IDLE pass before the check below looks:
         # the next lock is pushed further off, so what is checked is this unlock.

@@ -21,10 +21,9 @@ from tests.harness import (
     log_in,
     login_status,
     submit_login,
-    table_rows,
     wait_until,
 )
-from tests.pages import notes
+from tests.pages import CashierPage, HomePage, LoginPage, notes
 
 SIZE = (80, 24)
 
@@ -41,7 +40,7 @@ def scalar(school, query: str, params=()):
 
 
 def check_admin(app, school):
-    roles = {row[0]: row for row in table_rows(app, "table-roles")}
+    roles = {row[0]: row for row in HomePage(app).rows("roles")}
     students = scalar(
         school,
         "SELECT count(*) FROM school.users u JOIN school.roles r "
@@ -49,12 +48,10 @@ def check_admin(app, school):
     )
     assert students == demo.STUDENTS
     assert roles["Student"] == ["Student", str(students), "0"]
-    assert len(table_rows(app, "table-people")) == scalar(
-        school, "SELECT count(*) FROM school.users"
-    )
-    assert ["Reyes, Ada", "admin@demo.school", "Admin", "active"] == table_rows(
-        app, "table-people"
-    )[0][:4]
+    assert len(HomePage(app).rows("people")) == scalar(school, "SELECT count(*) FROM school.users")
+    assert ["Reyes, Ada", "admin@demo.school", "Admin", "active"] == HomePage(app).rows("people")[
+        0
+    ][:4]
 
 
 def _pipeline(school) -> dict[str, str]:
@@ -65,20 +62,20 @@ def _pipeline(school) -> dict[str, str]:
 
 
 def check_principal(app, school):
-    shown = dict(tuple(row) for row in table_rows(app, "table-enrollment"))
+    shown = dict(tuple(row) for row in HomePage(app).rows("enrollment"))
     assert shown == _pipeline(school)
-    finances = dict(tuple(row) for row in table_rows(app, "table-finances"))
+    finances = dict(tuple(row) for row in HomePage(app).rows("finances"))
     assert finances["Billed"] == money(scalar(school, "SELECT sum(amount) FROM school.fees"))
 
 
 def check_coordinator(app, school):
-    subjects = table_rows(app, "table-subjects")
+    subjects = HomePage(app).rows("subjects")
     assert len(subjects) == scalar(school, "SELECT count(*) FROM school.subjects")
     assert {row[2] for row in subjects} == set(demo.SUBJECTS)
 
 
 def check_teacher(app, school):
-    tasks = table_rows(app, "table-tasks")
+    tasks = HomePage(app).rows("tasks")
     assert len(tasks) == scalar(
         school,
         "SELECT count(*) FROM school.tasks t JOIN school.users u ON u.id = t.teacher_id "
@@ -94,11 +91,11 @@ def check_teacher(app, school):
 
 
 def check_student(app, school):
-    summary = str(app.screen.query_one("#enrollment-summary").render())
+    summary = HomePage(app).summary()
     assert "2026-2027 · Grade 10 - Rizal · Status: Enrolled" in summary
-    history = table_rows(app, "table-enrollment")
+    history = HomePage(app).rows("enrollment")
     assert history and history[0][2].endswith("Enrolled")  # newest change first
-    fees = table_rows(app, "table-fees")
+    fees = HomePage(app).rows("fees")
     expected = scalar(
         school,
         "SELECT count(*) FROM school.fees f JOIN school.users u ON u.id = f.student_id "
@@ -108,20 +105,20 @@ def check_student(app, school):
 
 
 def check_guidance(app, school):
-    reports = table_rows(app, "table-reports")
+    reports = HomePage(app).rows("reports")
     assert len(reports) == scalar(school, "SELECT count(*) FROM school.guidance_reports") == 5
     assert all(row[2] == "Ramos, Gloria" for row in reports)
 
 
 def check_registrar(app, school):
-    shown = dict(tuple(row) for row in table_rows(app, "table-pipeline"))
+    shown = dict(tuple(row) for row in HomePage(app).rows("pipeline"))
     expected = _pipeline(school)
     assert {k: v for k, v in shown.items() if v != "0"} == expected
-    assert len(table_rows(app, "table-sections")) == 18
+    assert len(HomePage(app).rows("sections")) == 18
 
 
 def check_accounting(app, school):
-    summary = dict(tuple(row) for row in table_rows(app, "table-summary"))
+    summary = dict(tuple(row) for row in HomePage(app).rows("summary"))
     billed = scalar(school, "SELECT sum(amount) FROM school.fees")
     adjusted = scalar(
         school,
@@ -160,7 +157,7 @@ async def test_demo_login_reaches_the_roles_home(demo_school, email):
         assert isinstance(screen, RoleHome)
         assert screen.ROLE == role
         assert app.session.person.email == email
-        title = str(screen.query_one("#title-bar").render())
+        title = HomePage(app).title()
         assert title == f"{role} home · {first} {last} · {email}"
         CHECKS[role](app, demo_school)
     last_login = scalar(
@@ -182,13 +179,13 @@ async def test_refused_login_stays_on_the_login_screen(password_demo_school, ema
         await wait_until(
             pilot, lambda: login_status(app) == auth.LOGIN_FAILED, "the refusal message"
         )
-        screen = app.screen
-        assert isinstance(screen, LoginScreen)
+        form = LoginPage(app)
+        assert form.is_open()
         assert app.session is None
-        assert screen.query_one("#login-status").has_class("error")
-        assert screen.query_one("#password").value == ""
-        assert app.focused is screen.query_one("#password")
-        assert screen.query_one("#email").value == email
+        assert form.refused()
+        assert form.password_field.value == ""
+        assert form.password_focused()
+        assert form.email_field.value == email
         # And the right password still works from there.
         await pilot.press(*DEMO_PASSWORD, "enter")
         if email in demo.DEMO_LOGINS:
@@ -203,11 +200,12 @@ async def test_empty_fields_are_refused_before_any_database_work(demo_school):
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await submit_login(pilot, "", "")
-        assert login_status(app) == "Email: required."
-        assert app.focused is app.screen.query_one("#email")
+        form = LoginPage(app)
+        assert form.status() == "Email: required."
+        assert form.email_focused()
         await submit_login(pilot, "student@demo.school", "")
-        assert login_status(app) == "Password: required."
-        assert app.focused is app.screen.query_one("#password")
+        assert form.status() == "Password: required."
+        assert form.password_focused()
         assert isinstance(app.screen, LoginScreen)
         assert app.session is None
 
@@ -315,9 +313,8 @@ async def test_email_enter_password_enter_typed_as_one_burst_logs_in(demo_school
 
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
-        email = app.screen.query_one("#email")
-        await wait_until(pilot, lambda: app.focused is email, "focus on the email")
+        form = LoginPage(app)
+        await wait_until(pilot, form.email_focused, "the login form, focus on the email")
         await burst(pilot, *"accounting@demo.school", "enter", *DEMO_PASSWORD, "enter", "p")
         await wait_until(
             pilot,
@@ -327,9 +324,10 @@ async def test_email_enter_password_enter_typed_as_one_burst_logs_in(demo_school
         assert login_status(app) == ""
         assert isinstance(app.screen, CashierScreen)
         assert app.session.person.email == "accounting@demo.school"
-        student = app.screen.query_one("#student")
+        cashier = CashierPage(app)
+        student = cashier.student_field
         # The screen focuses its field once mounted: not necessarily as it is pushed.
-        await wait_until(pilot, lambda: app.focused is student, "focus on the student field")
+        await wait_until(pilot, lambda: cashier.focused(student), "focus on the student field")
         assert student.value == ""
 
 
@@ -339,9 +337,8 @@ async def test_keys_typed_after_a_refused_login_are_dropped_not_typed_into_the_f
 ):
     app = SchoolApp(password_demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen), "the login form")
-        email = app.screen.query_one("#email")
-        await wait_until(pilot, lambda: app.focused is email, "focus on the email")
+        form = LoginPage(app)
+        await wait_until(pilot, form.email_focused, "the login form, focus on the email")
         await burst(pilot, *"student@demo.school", "enter", *"wrong-one", "enter", *"abc")
         await wait_until(
             pilot, lambda: login_status(app) == auth.LOGIN_FAILED, "the refusal message"
@@ -350,7 +347,6 @@ async def test_keys_typed_after_a_refused_login_are_dropped_not_typed_into_the_f
         note = "3 keys typed ahead not used: see the message, then type again."
         await wait_until(pilot, lambda: note in notes(app), "the note")
         assert app.typeahead.waiting == 0
-        screen = app.screen
-        assert screen.query_one("#email").value == "student@demo.school"
-        assert screen.query_one("#password").value == ""  # not "abc"
-        assert app.focused is screen.query_one("#password")
+        assert form.email_field.value == "student@demo.school"
+        assert form.password_field.value == ""  # not "abc"
+        assert form.password_focused()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 from textual import events
-from textual.widgets import Input
 
 from school_tui.app import SchoolApp
 from school_tui.auth.passwords import temporary_password
@@ -16,6 +15,7 @@ from school_tui.auth.policy import MAX_LENGTH, MIN_LENGTH, check_password, conte
 from school_tui.db import people
 from school_tui.screens.auth.change_password import ChangePasswordScreen
 from tests.harness import home_loaded, submit_login, wait_until
+from tests.pages import PasswordPage
 
 ADA = {"first_name": "Ada", "last_name": "Reyes", "email": "ada.reyes@demo.school"}
 # Random-looking text (no words, no patterns): only its length decides.
@@ -155,9 +155,10 @@ async def test_a_long_pasted_passphrase_is_accepted(password_school):
         await wait_until(
             pilot, lambda: isinstance(app.screen, ChangePasswordScreen), "the password form"
         )
-        for field_id in ("new-password", "repeat-password"):
-            field = app.screen.query_one(f"#{field_id}", Input)
-            await wait_until(pilot, lambda field=field: app.focused is field, field_id)
+        form = PasswordPage(app)
+        for name in ("new", "repeat"):
+            field = form.field(name)
+            await wait_until(pilot, lambda name=name: form.focused(name), name)
             field.post_message(events.Paste(phrase))  # a terminal's bracketed paste
             await wait_until(pilot, lambda field=field: field.value == phrase, "the paste")
             await pilot.press("enter")
@@ -178,15 +179,13 @@ async def test_the_repeat_must_match(password_school):
         await wait_until(
             pilot, lambda: isinstance(app.screen, ChangePasswordScreen), "the password form"
         )
-        screen = app.screen
-        screen.query_one("#new-password", Input).value = "velvet thunder over quiet lakes"
-        screen.query_one("#repeat-password", Input).value = "velvet thunder over quiet lake"
-        screen.query_one("#repeat-password", Input).focus()
+        form = PasswordPage(app)
+        form.fill("velvet thunder over quiet lakes", "velvet thunder over quiet lake")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: not screen._busy, "the check")
-        status = str(screen.query_one("#password-status").render()).strip()
+        await wait_until(pilot, lambda: not form.checking(), "the check")
+        status = form.status()
         assert status == "Repeat the new password: it does not match the new password."
-        assert app.focused is screen.query_one("#repeat-password", Input)
+        assert form.focused("repeat")
     assert school.admin.execute(
         "SELECT must_change_password FROM school.users WHERE id = %s", (user_id,)
     ).fetchone()[0]
@@ -210,20 +209,18 @@ async def test_a_wrong_current_password_is_refused_under_its_field(password_scho
         screen = ChangePasswordScreen(app.session, temporary=False)
         await app.push_screen(screen)
         await wait_until(pilot, lambda: app.screen is screen, "the password form")
-        current = screen.query_one("#current-password", Input)
-        await wait_until(pilot, lambda: app.focused is current, "the current password field")
+        form = PasswordPage(app)
+        current = form.field("current")
+        await wait_until(pilot, lambda: form.focused("current"), "the current password field")
 
         async def submit(current_password: str) -> None:
             current.value = current_password
-            screen.query_one("#new-password", Input).value = "copper kettles sing at noon"
-            screen.query_one("#repeat-password", Input).value = "copper kettles sing at noon"
-            screen.query_one("#repeat-password", Input).focus()
+            form.fill("copper kettles sing at noon")
             await pilot.press("enter")
 
         await submit("not my passphrase at all, no")
-        await wait_until(pilot, lambda: not screen._busy, "the check")
-        status = str(screen.query_one("#password-status").render()).strip()
-        assert status == "Current password: it is not right."
+        await wait_until(pilot, lambda: not form.checking(), "the check")
+        assert form.status() == "Current password: it is not right."
         assert app.focused is current and current.value == ""
         with school.connect_as(user_id, "my good old passphrase here") as conn:
             assert conn.execute("SELECT school.my_role()").fetchone()[0] == "Teacher"
@@ -246,16 +243,10 @@ async def test_the_current_password_is_required(password_school):
         screen = ChangePasswordScreen(app.session, temporary=False)
         await app.push_screen(screen)
         await wait_until(pilot, lambda: app.screen is screen, "the password form")
-        screen.query_one("#new-password", Input).value = "copper kettles sing at noon"
-        screen.query_one("#repeat-password", Input).value = "copper kettles sing at noon"
-        screen.query_one("#repeat-password", Input).focus()
+        form = PasswordPage(app)
+        form.fill("copper kettles sing at noon")
         await pilot.press("enter")
         await wait_until(
-            pilot,
-            lambda: (
-                str(screen.query_one("#password-status").render()).strip()
-                == "Current password: required."
-            ),
-            "the message",
+            pilot, lambda: form.status() == "Current password: required.", "the message"
         )
-        assert app.focused is screen.query_one("#current-password", Input)
+        assert form.focused("current")

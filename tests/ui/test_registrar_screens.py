@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 
-from textual.widgets import Button, DataTable, Input, OptionList, Select
+from textual.widgets import Button, Input, OptionList, Select
 
 from school_tui.app import SchoolApp
 from school_tui.db import enrollment
@@ -23,6 +23,7 @@ from tests.pages import (
     BoardPage,
     ExportPage,
     FormPage,
+    HomePage,
     ImportPage,
     RosterPage,
     SectionsPage,
@@ -33,10 +34,6 @@ from tests.pages import (
 )
 
 SIZE = (80, 24)
-
-
-def _text(app, selector: str) -> str:
-    return str(app.screen.query_one(selector).render())
 
 
 def _pending_ids(conn) -> list[int]:
@@ -375,24 +372,19 @@ async def test_student_home_follows_the_registrar_live(demo_school):
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot, "student@demo.school")
-        await wait_until(
-            pilot, lambda: "Status: Enrolled" in _text(app, "#enrollment-summary"), "the tab"
-        )
+        home = HomePage(app)
+        await wait_until(pilot, lambda: "Status: Enrolled" in home.summary(), "the tab")
         with demo_school.connect_as(registrar, autocommit=True) as other:
             enrollment.set_status(other, [enrollment_id], "Withdrawn", "moved to Cebu")
-            await wait_until(
-                pilot, lambda: "Status: Withdrawn" in _text(app, "#enrollment-summary"), "live"
-            )
-            assert "To enroll again, talk to the registrar" in _text(app, "#enrollment-summary")
-            newest = [str(c) for c in app.screen.query_one("#table-enrollment").get_row_at(0)]
+            await wait_until(pilot, lambda: "Status: Withdrawn" in home.summary(), "live")
+            assert "To enroll again, talk to the registrar" in home.summary()
+            newest = home.rows("enrollment")[0]
             assert newest[2:] == ["Enrolled → Withdrawn", "moved to Cebu"]
 
             enrollment.set_status(other, [enrollment_id], "Pending", "readmitted")
             await wait_until(
                 pilot,
-                lambda: (
-                    "Next: the registrar checks your documents" in _text(app, "#enrollment-summary")
-                ),
+                lambda: "Next: the registrar checks your documents" in home.summary(),
                 "the next step",
             )
 
@@ -649,18 +641,19 @@ async def test_deleting_a_section_that_holds_work_is_refused_with_what_it_holds(
     app = SchoolApp(demo_school.target, prepare_server=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_sections(pilot)
-        table = screen.query_one("#sections-table", DataTable)
+        page = SectionsPage(app)
+        table = page.table
         await wait_until(pilot, lambda: str(spare) in screen.rows, "the spare section")
         table.move_cursor(row=table.get_row_index(str(busy)))
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
         await pilot.press("y")
         await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), "the refusal")
-        detail = _text(app, "#error-detail")
+        detail = error_detail(app)
         assert "still holds" in detail and "subject(s)" in detail and "task(s)" in detail
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen, "back to the sections")
-        assert "Not deleted" in _text(app, "#sections-status")
+        assert "Not deleted" in page.status()
         table.move_cursor(row=table.get_row_index(str(spare)))
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
