@@ -285,6 +285,11 @@ class ListScreen(SchoolScreen):
         self.refresh_bindings()
 
     @property
+    def generation(self) -> int:
+        """The number of the last load started (each reload takes the next)."""
+        return self._generation
+
+    @property
     def current(self) -> bool:
         """The rows shown are those of the last load started (no search still running)."""
         return self._shown == self._generation

@@ -36,7 +36,7 @@ from school_tui.screens.auth.change_password import ChangePasswordScreen
 from school_tui.widgets.confirm import ConfirmModal
 from tests.builders import add_fee, add_school_year, enroll
 from tests.harness import home_loaded, log_in, login_status, submit_login, wait_until
-from tests.pages import FormPage, PeoplePage, listening
+from tests.pages import FormPage, PasswordPage, PeoplePage, listening
 
 SIZE = (80, 24)
 INES = "ines.aguilar@demo.school"
@@ -170,6 +170,7 @@ async def change_password_through_the_app(
         )
         assert app.session.person.must_change_password
         screen = app.screen
+        form = PasswordPage(app)
         for typed, expected in (
             ("too-short", "New password: at least 15 characters (you typed 9)."),
             (temporary, "New password: must differ from your temporary password."),
@@ -177,10 +178,10 @@ async def change_password_through_the_app(
             await enter_password_twice(pilot, typed)
             await wait_until(
                 pilot,
-                lambda: not screen._busy and status_text(app, "#password-status"),
+                lambda: not form.checking() and form.status(),
                 "the refusal",
             )
-            assert status_text(app, "#password-status") == expected
+            assert form.status() == expected
             assert app.screen is screen  # nothing else opened
             assert scalar(
                 school, "SELECT must_change_password FROM school.users WHERE email = %s", (email,)
@@ -474,7 +475,7 @@ async def test_people_list_shows_presence_live_and_fits_80_columns(school):
         assert cell() == "○ offline"
         admin_row = table.get_row_index(str(school.user_id("a@presence.test")))
         table.move_cursor(row=admin_row)
-        generation = screen._generation
+        generation = screen.generation
         # The teacher's app would do this from its listener connection (the sweep leaves a
         # connection with the listener's application_name alone).
         with school.connect_as(
@@ -485,7 +486,7 @@ async def test_people_list_shows_presence_live_and_fits_80_columns(school):
                 await wait_until(pilot, lambda shown=shown: cell() == shown, f"{status} shown")
             conn.execute("SELECT school.set_my_presence('offline')")
             await wait_until(pilot, lambda: cell() == "○ offline", "offline shown")
-        assert screen._generation == generation  # no reload: the one cell changed
+        assert screen.generation == generation  # no reload: the one cell changed
         assert table.cursor_row == admin_row
         assert str(table.get_cell(str(teacher), "name")) == "Teacher, Kim"
 

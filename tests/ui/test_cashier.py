@@ -11,7 +11,7 @@ from school_tui.db import ledger
 from school_tui.screens.accounting.cashier import CashierScreen
 from tests.builders import verified_student
 from tests.harness import assert_ledger_invariants, burst, log_in, wait_until
-from tests.pages import CashierPage, ExportPage, notes
+from tests.pages import BoardPage, CashierPage, ExportPage, notes
 
 SIZE = (80, 24)
 
@@ -275,8 +275,6 @@ async def test_the_registrars_board_shows_the_payment_completing_an_enrollment_l
     registrar's board by itself, without a key."""
     from contextlib import contextmanager
 
-    from textual.widgets import DataTable
-
     from school_tui.screens.registrar.board import EnrollmentBoardScreen
 
     @contextmanager
@@ -297,10 +295,11 @@ async def test_the_registrars_board_shows_the_payment_completing_an_enrollment_l
             )
             board = registrar.screen
             await pr.press("3")
-            table = board.query_one("#board-table", DataTable)
+            board_page = BoardPage(registrar)
+            table = board_page.table
             await wait_until(
                 pr,
-                lambda: board.status == "Payment Complete" and board._loaded and not table.loading,
+                lambda: board.status == "Payment Complete" and board_page.loaded(),
                 "the Payment Complete column",
             )
             assert str(enrollment_id) not in table.rows

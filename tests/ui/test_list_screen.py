@@ -59,7 +59,7 @@ async def test_a_slow_older_search_never_overwrites_a_newer_one(demo_school):
             lambda: (
                 search.value == "Cruz"
                 and screen.current
-                and screen.answers[-1][0] == screen._generation
+                and screen.answers[-1][0] == screen.generation
             ),
             "the search for Cruz shown",
         )
@@ -72,7 +72,7 @@ async def test_a_slow_older_search_never_overwrites_a_newer_one(demo_school):
         await wait_until(pilot, lambda: len(screen.answers) > heard, "the late answer")
         late_generation, late_rows = screen.answers[-1]
         # It was older, and drawn it would have changed the list.
-        assert late_generation < screen._generation and late_rows > len(shown)
+        assert late_generation < screen.generation and late_rows > len(shown)
         await pilot.pause()
         assert students.cells() == shown  # still the rows for Cruz
         assert students.status() == status

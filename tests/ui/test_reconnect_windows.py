@@ -23,6 +23,7 @@ from school_tui.live.listener import LISTENER_APPLICATION_NAME, STEPS
 from school_tui.screens.chat.screen import ChatScreen
 from school_tui.screens.chat.widgets import MessageView
 from tests.harness import raise_write_limits, wait_until
+from tests.pages import ChatPage, toasts
 from tests.ui.test_chat_faults import (
     Receiver,
     Sender,
@@ -123,7 +124,7 @@ async def open_chat(receiver: Receiver, partner_id: int) -> None:
     await app.push_screen(ChatScreen(receiver.session, partner_id))
     await wait_until(
         receiver.pilot,
-        lambda: isinstance(app.screen, ChatScreen) and app.screen._list_loaded,
+        lambda: isinstance(app.screen, ChatScreen) and ChatPage(app).list_loaded(),
         "the chat to open",
     )
 
@@ -267,7 +268,7 @@ async def test_a_transaction_open_at_login_does_not_make_old_messages_new(school
         with school.connect_as(teacher, autocommit=True) as sender:
             old = [chat.send(sender, student, f"before login {i}", uuid.uuid4()) for i in range(3)]
             async with open_receiver(school, "s@open.test") as receiver:
-                toasts_before = len(receiver.app._notifications)
+                toasts_before = len(toasts(receiver.app))
                 school.admin.execute(
                     "SELECT pg_terminate_backend(%s, %s)", (listener_pid(receiver), KILL_WAIT_MS)
                 )
@@ -279,7 +280,7 @@ async def test_a_transaction_open_at_login_does_not_make_old_messages_new(school
                 new = chat.send(sender, student, "after login", uuid.uuid4())
                 await receiver.wait_for([new], "only the new message")
                 assert not set(old) & set(receiver.received)
-                assert len(receiver.app._notifications) <= toasts_before + 1
+                assert len(toasts(receiver.app)) <= toasts_before + 1
         holder.rollback()
 
 
