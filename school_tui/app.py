@@ -6,6 +6,8 @@ while the login form is already usable, and every query runs in a db_work thread
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -147,6 +149,18 @@ class SchoolApp(App):
             # each gets it within 1 ms rather than Python's default 5 ms switch interval.
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         preload(role)
+        if role is None and threading.current_thread() is not threading.main_thread():
+            # The UI thread waits for the login meanwhile: it parses the homes' CSS now.
+            # Only a head start: whatever stops it (the app closed meanwhile), the home's
+            # mount parses what it needs as usual.
+            with contextlib.suppress(Exception):
+                self.call_from_thread(self._warm_home_styles)
+
+    def _warm_home_styles(self) -> None:
+        from school_tui.screens.homes.base import FIRST_FRAME_WIDGETS
+        from school_tui.textual_internals.styles import warm
+
+        warm(self, FIRST_FRAME_WIDGETS)
 
     def start_session(self, session) -> None:
         from school_tui.live.chat import LiveChat
@@ -180,11 +194,14 @@ class SchoolApp(App):
         session.prefetch(home.fetch)
         self.alerts = ChatAlerts(self, self.live, session)
         self.idle = IdleAway(self, session.listener, self.away_after)
-        self.switch_screen(home(session))
+        screen = home(session)
+        self.switch_screen(screen)
         # The listener's first connection counts the unread total too; this count, once the
-        # home is drawn, is the one the badge would otherwise wait for if that connection is slow.
-        self.call_after_refresh(self._count_unread, self.live)
-        self.call_after_refresh(freeze_heap)
+        # home's rows are drawn, is the one the badge would otherwise wait for if that
+        # connection is slow. The heap is frozen then too: its full collection (up to a tenth
+        # of a second on a loaded machine) is not in the way of the rows' first frame.
+        screen.when_rows_drawn(functools.partial(self._count_unread, self.live))
+        screen.when_rows_drawn(freeze_heap)
 
     def _count_unread(self, live: LiveChat) -> None:
         if self.live is live:  # not logged out meanwhile

@@ -1,12 +1,13 @@
 """Every use of Textual's private surfaces, behind one check.
 
-Four things here read or replace what Textual does not promise to keep: `patches` (a
+Five things here read or replace what Textual does not promise to keep: `patches` (a
 faster `textual._callback.count_parameters`, and the driver handing events to the app
 without a task each), `compositor` (a Screen's `_compositor` that
 draws less for a partial update, and a widget's scrollbars updated without a layout),
 `typeahead` (reads every message pump's queue to know when a key has settled, and hands
-a run of typed characters to the focused Input at once) and `paste` (the terminal
-parser's bracketed paste kept whole and in order). Nothing outside this package touches
+a run of typed characters to the focused Input at once), `paste` (the terminal
+parser's bracketed paste kept whole and in order) and `styles` (widgets' default CSS
+parsed before they are mounted, while the login waits). Nothing outside this package touches
 a `textual._x` module or a Textual object's `_x` attribute.
 
 `SchoolApp` calls `start()` once, before anything uses them: it checks the Textual version
@@ -77,6 +78,7 @@ def textual_version() -> str:
 def _problems() -> list[str]:
     """What the fence needs and this Textual (and Python) does not have."""
     from textual import _callback, _compositor, _parser, _queue, _xterm_parser
+    from textual.dom import DOMNode
     from textual.driver import Driver
     from textual.message_pump import MessagePump
     from textual.screen import Screen
@@ -106,6 +108,10 @@ def _problems() -> list[str]:
         ("asyncio.Event()", getattr(queue, "ready_event", None), "_waiters"),
         ("Screen", Screen, "_binding_chain"),
         ("Input", Input, "_restart_blink"),
+        # styles.py
+        ("DOMNode", DOMNode, "_css_bases"),
+        ("DOMNode", DOMNode, "_css_type_name"),
+        ("DOMNode", DOMNode, "_get_default_css"),
         # paste.py
         ("textual._xterm_parser", _xterm_parser, "XTermParser"),
         ("textual._xterm_parser", _xterm_parser, "BRACKETED_PASTE_START"),

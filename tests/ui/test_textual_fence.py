@@ -17,7 +17,7 @@ from school_tui.screens.auth.login import LoginScreen
 from school_tui.textual_internals import typeahead
 from school_tui.textual_internals.compositor import CroppingCompositor, use_cropping_compositor
 from school_tui.textual_internals.typeahead import TypeAhead
-from tests.harness import DEMO_PASSWORD, burst, home_loaded, wait_until
+from tests.harness import DEMO_PASSWORD, burst, home_loaded, log_in, wait_until
 
 SIZE = (80, 24)
 
@@ -119,6 +119,9 @@ async def test_type_ahead_that_cannot_read_the_pumps_routes_keys_and_says_so(mon
 # Textual's private names that school_tui's code may read only inside the fence.
 TEXTUAL_PRIVATE = {
     "_callback",
+    "_css_bases",
+    "_css_type_name",
+    "_get_default_css",
     "_callbacks",
     "_closed",
     "_closing",
@@ -160,3 +163,45 @@ def test_only_the_fence_touches_textuals_private_surfaces():
                 continue
             found += [f"{where}:{node.lineno} {n}" for n in names if n.startswith("textual._")]
     assert found == []
+
+
+def test_default_css_is_what_a_mount_adds():
+    """styles.default_css reads a class's default CSS as Textual's mount does."""
+    from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedContent
+    from textual.widgets.tabbed_content import ContentTab, ContentTabs
+
+    from school_tui.textual_internals.styles import default_css
+    from school_tui.widgets.title import TitleBar
+
+    widgets = [
+        Static(),
+        DataTable(),
+        Footer(),
+        LoadingIndicator(),
+        TabbedContent(),
+        ContentTabs(tabbed_content=TabbedContent()),
+        ContentTab("Tab", "tab"),
+        TitleBar("title"),
+    ]
+    for widget in widgets:
+        assert list(default_css(type(widget))) == widget._get_default_css()
+
+
+async def test_the_homes_css_is_parsed_while_the_login_waits(demo_school, monkeypatch):
+    """The home's widgets bring no CSS of their own to parse when it is mounted, but the
+    role's own lines and those of a part of the tabs that Textual keeps private; all of it
+    was parsed while the key derivation ran."""
+    app = SchoolApp(demo_school.target, prepare_server=False)
+    before: list[set] = []
+    start_session = app.start_session
+
+    def recording_start(session) -> None:
+        before.append(set(app.stylesheet.source))
+        start_session(session)
+
+    monkeypatch.setattr(app, "start_session", recording_start)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "student@demo.school")
+        added = {name for _, name in set(app.stylesheet.source) - before[0]}
+    assert added <= {"StudentHome.DEFAULT_CSS", "Underline.DEFAULT_CSS"}
+    assert {"DataTable.DEFAULT_CSS", "RoleHome.DEFAULT_CSS"} <= {n for _, n in before[0]}

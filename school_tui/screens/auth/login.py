@@ -94,7 +94,7 @@ class LoginScreen(SchoolScreen):
         from school_tui.auth.login import LoginFailed, ServerUnavailable, login
 
         # What the home needs is imported on the side, while the login waits on the server
-        # and argon2; the role's own home while the session's pool connects.
+        # and argon2; the role's own home while the session's listener and pool connect.
         threading.Thread(target=self.app.preload_session, name="preload", daemon=True).start()
         self.app.wait_for_server()
         try:
@@ -102,7 +102,14 @@ class LoginScreen(SchoolScreen):
         except (LoginFailed, ServerUnavailable) as exc:
             deliver(self._login_refused, str(exc))
             return
-        self.app.preload_session(session.person.role)
+        # Not waited for here: start_session starts the listener first, then takes the
+        # home's class (waiting for this import if it is not over by then).
+        threading.Thread(
+            target=self.app.preload_session,
+            args=(session.person.role,),
+            name="preload home",
+            daemon=True,
+        ).start()
         deliver(self._login_succeeded, session)
 
     def _login_refused(self, message: str) -> None:

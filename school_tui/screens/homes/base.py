@@ -18,8 +18,18 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import (
+    ContentSwitcher,
+    DataTable,
+    Footer,
+    LoadingIndicator,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.tabbed_content import ContentTab, ContentTabs
 
 from school_tui.db import notices
 from school_tui.runtime.messages import ConnectionRestored
@@ -28,7 +38,7 @@ from school_tui.widgets.banner import ConnectionBanner
 from school_tui.widgets.base import SchoolScreen
 from school_tui.widgets.presence import LivePresence
 from school_tui.widgets.safe import format_cell, safe_join, safe_text
-from school_tui.widgets.title import TitleBar
+from school_tui.widgets.title import TitleBar, UnreadBadge
 
 if TYPE_CHECKING:
     from school_tui.db.connect import Connection
@@ -95,6 +105,8 @@ class RoleHome(SchoolScreen):
         self._all_mounted = False
         self._unfilled: dict[str, tuple[Rows, int]] = {}
         self._focus_when_mounted: Pane | None = None
+        # What waits for the first rows to be on screen (`when_rows_drawn`).
+        self._after_rows: list[Callable[[], object]] | None = []
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -149,6 +161,15 @@ class RoleHome(SchoolScreen):
         if self._focus_when_mounted is not None:
             self._table(self._focus_when_mounted).focus()
             self._focus_when_mounted = None
+
+    def when_rows_drawn(self, callback: Callable[[], object]) -> None:
+        """Call `callback` once the first rows this screen loads are drawn (at once after the
+        next refresh if they are in already): the app's work that can wait (the heap's
+        freeze, a count) comes after the frame a person waits for, not before it."""
+        if self._after_rows is None:
+            self.call_after_refresh(callback)
+        else:
+            self._after_rows.append(callback)
 
     def _add_columns(self, pane: Pane) -> None:
         table = self._table(pane)
@@ -219,6 +240,9 @@ class RoleHome(SchoolScreen):
                 self._fill(pane, rows, since)
             else:  # shown once its table is mounted (`_mount_other_panes`)
                 self._unfilled[pane.id] = (rows, since)
+        waiting, self._after_rows = self._after_rows, None
+        for callback in waiting or ():
+            self.call_after_refresh(callback)
 
     def _fill(self, pane: Pane, rows: Rows, since: int) -> None:
         table = self._table(pane)
@@ -346,6 +370,28 @@ class RoleHome(SchoolScreen):
         commands.append(("Log out", self.app.action_logout, "Close your session"))
         return commands
 
+
+# The widgets of a home's first frame, in the order they are mounted (and the loading
+# indicator, there when the rows are not in yet): their default CSS is parsed while the
+# login's key derivation runs (SchoolApp.preload_session), not as the home is mounted.
+FIRST_FRAME_WIDGETS = (
+    RoleHome,
+    TitleBar,
+    Static,
+    UnreadBadge,
+    ConnectionBanner,
+    TabbedContent,
+    ContentTabs,
+    Container,
+    Vertical,
+    Horizontal,
+    ContentTab,
+    ContentSwitcher,
+    TabPane,
+    DataTable,
+    LoadingIndicator,
+    Footer,
+)
 
 # Every role reads the announcements: the same tab on every home.
 ANNOUNCEMENTS = Pane(
