@@ -404,6 +404,7 @@ SCREENS: tuple[Entry, ...] = (
 )
 
 READS_NOTHING: dict[str, str] = {
+    "school_tui.screens.homes.base:RoleHome": "the homes' base: each role's home is above",
     "school_tui.screens.auth.login:LoginScreen": "before a login: the pre-login lookup only",
     "school_tui.screens.auth.lock:LockScreen": "checks the password; reads no school data",
     "school_tui.screens.auth.change_password:ChangePasswordScreen": "writes only",
