@@ -46,8 +46,9 @@ def embedded_server(prefix: str = "school-tui-bench-") -> Iterator[object]:
 
 
 @contextlib.contextmanager
-def district_server(scale: float) -> Iterator[tuple[object, object]]:
-    """(target, District) of a generated district on its own server."""
+def district_server(scale: float, parts=None) -> Iterator[tuple[object, object]]:
+    """(target, District) of a generated district on its own server (`parts`: of
+    school_tui.server.district.PARTS, None for all)."""
     import psycopg
 
     from school_tui.server import district
@@ -56,7 +57,7 @@ def district_server(scale: float) -> Iterator[tuple[object, object]]:
         with psycopg.connect(target.admin(), autocommit=True) as admin:
             print(f"generating the district at scale {scale}…", flush=True)
             started = time.perf_counter()
-            made = district.load(admin, scale)
+            made = district.load(admin, scale, parts=district.PARTS if parts is None else parts)
             print(f"generated in {time.perf_counter() - started:.1f} s", flush=True)
         yield target, made
 

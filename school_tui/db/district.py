@@ -9,7 +9,7 @@ The shape, for `students` students (100,000 at full size):
   their grade existed, always in the same section number: a student's history is ten
   years for the oldest;
 - a Tuition fee this year for everyone (ten monthly dues, some paid), and for one student
-  in ten a fee for every past year too, all paid: long ledgers; one payment per due,
+  in seven a fee for every past year too, all paid: long ledgers; one payment per due,
   allocated to it, receipt numbers 1..n in date order;
 - chat: every student with their adviser, the staff logins with a hundredth of the school
   each, and `big_conversations` conversations of `big_messages` messages each;
@@ -288,7 +288,7 @@ def enrollments(conn: psycopg.Connection) -> None:
 
 def ledger(conn: psycopg.Connection, clerks: list[int]) -> None:
     """Schedules per year and grade; fees (this year everyone's, past years one student in
-    ten), ten dues each; a payment per paid due, allocated to it, ids equal to the due's;
+    seven), ten dues each; a payment per paid due, allocated to it, ids equal to the due's;
     receipt numbers in date order."""
     conn.execute(
         """
@@ -320,7 +320,7 @@ def ledger(conn: psycopg.Connection, clerks: list[int]) -> None:
           JOIN district_sections d ON d.id = e.section_id
           JOIN school.fee_schedules fs ON fs.school_year_id = e.school_year_id
                AND fs.grade_level = 'Grade ' || d.grade
-         WHERE y.is_current OR s.n %% 10 = 0
+         WHERE y.is_current OR s.n %% 7 = 0
         ORDER BY e.school_year_id, e.student_id
         """,
         {},
@@ -623,3 +623,25 @@ def lend_identity(conn: psycopg.Connection, user_id: int, login_role: str) -> No
 def login_role_of(conn: psycopg.Connection, user_id: int) -> str:
     row = conn.execute("SELECT login_role FROM school.users WHERE id = %s", (user_id,)).fetchone()
     return row[0]
+
+
+def student_ids(conn: psycopg.Connection) -> list[int]:
+    """Every student's user id, in the order of their numbers (D0000000, D0000001, ...)."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT user_id FROM school.student_profiles ORDER BY student_number"
+        )
+    ]
+
+
+def add_sections(conn: psycopg.Connection, name: str, capacity: int) -> None:
+    """A section called `name` in every grade of the current year (room for newcomers)."""
+    conn.execute(
+        """
+        INSERT INTO school.sections (name, grade_level, school_year_id, capacity)
+        SELECT %s, g, (SELECT id FROM school.school_years WHERE is_current), %s
+          FROM unnest(%s::text[]) g
+        """,
+        (name, capacity, GRADES),
+    )
