@@ -199,6 +199,8 @@ def sections(conn: psycopg.Connection) -> None:
         """,
         {},
     )
+    conn.execute("CREATE UNIQUE INDEX ON district_teachers (t)")
+    conn.execute("ANALYZE district_teachers")
     conn.execute(
         """
         INSERT INTO school.sections (name, grade_level, school_year_id, adviser_id, capacity)
@@ -497,27 +499,28 @@ def chat(conn: psycopg.Connection, size: Size, logins: dict[str, int]) -> None:
 
 
 def notices_and_guidance(conn: psycopg.Connection, size: Size, logins: dict[str, int]) -> None:
+    counselors = [
+        row[0]
+        for row in conn.execute(
+            "SELECT u.id FROM school.users u JOIN school.roles r ON r.id = u.role_id "
+            "WHERE r.name = 'Guidance' ORDER BY u.id"
+        )
+    ]
     conn.execute(
         """
         INSERT INTO school.guidance_reports (student_id, counselor_id, report, report_date)
         SELECT s.user_id,
                CASE WHEN i %% 3 = 0 THEN %(guidance)s
-                    ELSE (SELECT id FROM school.users WHERE email = 'counselor' || (1 + i %% 9)
-                          || '@district.school') END,
+                    ELSE (%(counselors)s::int[])[1 + i %% cardinality(%(counselors)s::int[])]
+               END,
                'Session ' || i || ': talked about school and home.',
                timestamptz '2017-06-20 09:00+00' + make_interval(days => (i * 13) %% 3450)
           FROM generate_series(0, %(n)s - 1) i
           JOIN district_students s ON s.n = (i * 19) %% %(students)s
         """,
         {"guidance": logins["Guidance"], "n": max(20, size.students // 20),
-         "students": size.students},
+         "students": size.students, "counselors": counselors},
     )  # fmt: skip
-    conn.execute(
-        """
-        UPDATE school.guidance_reports SET counselor_id = %(guidance)s WHERE counselor_id IS NULL
-        """,
-        {"guidance": logins["Guidance"]},
-    )
     conn.execute(
         """
         INSERT INTO school.announcements (title, content, posted_by, created_at)
