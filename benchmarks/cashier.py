@@ -1,10 +1,13 @@
 """The cashier on a big ledger: posting a payment, the collections report, keys per payment.
 
-On an embedded server of its own (PostgreSQL 18, a temporary data directory), a ledger of N payments is generated in SQL (generate_series; N = 1,000,000 by default): N/20
-students with one Tuition fee of 24 installments of 500.00, the first 20 paid, each by its own
-payment allocated to it, over 300 days, by 11 clerks. Generation runs in replica mode with
-the audit triggers off (a throwaway database); the invariant query then proves the books add
-up (`invariants_ms`, its time, and `invariant_violations`, which must be 0).
+On an embedded server of its own (PostgreSQL 18, a temporary data directory), the district's
+people and ledger (school_tui.server.district, benchmarks/district.py) at the scale that
+makes about N payments (N = 1,000,000 by default; `ledger_payments` says how many): ten
+school years, a Tuition fee of ten monthly dues per student this year (0-6 paid) and every
+past year for one student in seven (all paid), one payment per due, by 11 clerks. Generation
+runs in replica mode with the bulk audit triggers off (a throwaway database); the invariant
+query then proves the books add up (`invariants_ms`, its time, and `invariant_violations`,
+which must be 0). The clerk is the district's Accounting login.
 
 Measured:
 - payment_post_ms_p50/p95: the SERVER time of `school.post_payment` as the clerk's own login:
@@ -18,7 +21,7 @@ Measured:
   plain INSERT of the same row into a bare table and its COMMIT, at the client) and
   raw_insert_server_ms_* (the INSERT's server time, measured the same way).
   `payment_replay_ms_p95`: the same key again (a retry), at the client.
-- collections_report_ms: collections by day over all 300 days (all N payments), median of 5;
+- collections_report_ms: collections by day over 300 days from 2026-01-05, median of 5;
   accounting_reports.collections_by_day if that module is there, else ledger's
   (`collections_query_from_reports` says which). collections_report_psql_ms: the raw
   baseline, the same SQL (accounting_reports.collections_query) run by psql with \\timing
@@ -42,7 +45,6 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, timedelta
@@ -51,9 +53,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import print_table, write_results  # noqa: E402
+from school_tui.server.district import DISTRICT_LOGINS, DISTRICT_PASSWORD  # noqa: E402
 
-PASSWORD = "bench-password-1"
-CLERK = "clerk@bench.school"
+PASSWORD = DISTRICT_PASSWORD
+CLERK = DISTRICT_LOGINS["Accounting"]
+# The district's payments at scale 1 (db/district.py: this year's paid dues and the long
+# ledgers of one student in seven), to turn --payments into a scale.
+PAYMENTS_AT_SCALE_1 = 1_050_000
 START = date(2026, 1, 5)
 DAYS = 300
 KEY_PAYMENTS = 5
@@ -73,14 +79,6 @@ def size_label(n: int) -> str:
 
 
 # -- the server ---------------------------------------------------------------------------------
-def make_target(data_dir: Path):
-    from school_tui.db.connect import Target
-    from school_tui.server.config import load
-
-    env = {"SCHOOL_TUI_DATA_DIR": str(data_dir)}
-    return Target.from_config(load(environ=env, toml_path=data_dir / "none.toml"))
-
-
 def connect_as(target, email: str, **kwargs):
     import psycopg
 
@@ -93,100 +91,14 @@ def connect_as(target, email: str, **kwargs):
 
 
 # -- the ledger ---------------------------------------------------------------------------------
-LEDGER_TABLES = ("users", "fees", "fee_installments", "payments", "allocations")
+def generate(admin, made) -> dict[str, object]:
+    """What the measurements need besides the district's ledger: the raw baseline's table
+    and the server-timed functions, granted to the clerk; the students, in number order."""
+    from school_tui.db import district
 
-
-def generate(admin, payments: int) -> dict[str, float]:
-    """N payments' worth of ledger, consistent, in SQL. Returns timings."""
-    from school_tui.db import people
-
-    students = max(1, payments // 20)
-    clerk = people.create_person(
-        admin,
-        role="Accounting",
-        first_name="Bench",
-        last_name="Clerk",
-        email=CLERK,
-        password=PASSWORD,
-        must_change=False,
-    )
+    clerk = made.logins["Accounting"]
     started = time.perf_counter()
     with admin.transaction():
-        admin.execute("SET LOCAL session_replication_role = replica")  # no FK/role triggers
-        for table in LEDGER_TABLES:
-            admin.execute(f"ALTER TABLE school.{table} DISABLE TRIGGER audit")
-        year = admin.execute(
-            "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
-            "VALUES ('2026-2027', %s, %s, true) RETURNING id",
-            (START, START + timedelta(days=364)),
-        ).fetchone()[0]
-        student_role = admin.execute(
-            "SELECT id FROM school.roles WHERE name = 'Student'"
-        ).fetchone()[0]
-        clerks = [clerk]
-        clerks += [
-            row[0]
-            for row in admin.execute(
-                "INSERT INTO school.users (role_id, first_name, last_name, email, login_role) "
-                "SELECT (SELECT id FROM school.roles WHERE name = 'Accounting'), 'Clerk', "
-                "'No' || g, 'clerk' || g || '@bench.school', 'bench_clerk_' || g "
-                "FROM generate_series(1, 10) g RETURNING id"
-            ).fetchall()
-        ]
-        lo, hi = admin.execute(
-            """
-            WITH made AS (
-                INSERT INTO school.users (role_id, first_name, last_name, email, login_role)
-                SELECT %s, 'S' || g, 'Bench' || g, 'b' || g || '@bench.school',
-                       'bench_student_' || g
-                  FROM generate_series(1, %s) g RETURNING id)
-            SELECT min(id), max(id) FROM made
-            """,
-            (student_role, students),
-        ).fetchone()
-        admin.execute(
-            "INSERT INTO school.fees (student_id, fee_type, amount, due_date, school_year_id) "
-            "SELECT id, 'Tuition', 12000.00, %s, %s FROM school.users "
-            "WHERE id BETWEEN %s AND %s ORDER BY id",
-            (START + timedelta(days=24 * 14), year, lo, hi),
-        )
-        admin.execute(
-            "INSERT INTO school.fee_installments (fee_id, seq, due_date, amount) "
-            "SELECT f.id, s, %s::date + 14 * s, 500.00 "
-            "FROM school.fees f, generate_series(1, 24) s ORDER BY f.id, s",
-            (START,),
-        )
-        # Payment i pays installment i (the first 20 of each fee): same id for both, so the
-        # allocation needs no join. Receipt numbers follow the dates.
-        admin.execute(
-            """
-            INSERT INTO school.payments (id, fee_id, student_id, amount_paid, payment_date,
-                                         payment_method, reference, recorded_by, receipt_no,
-                                         client_key)
-            SELECT i.id, i.fee_id, f.student_id, 500.00,
-                   %(start)s::timestamptz + (n - 1) * (%(days)s * interval '1 day') / %(n)s,
-                   i.method, CASE WHEN i.method IN ('Bank Transfer', 'Check') THEN 'REF-' || n END,
-                   (%(clerks)s::int[])[1 + n %% 11], n, gen_random_uuid()
-              FROM (SELECT i.*, row_number() OVER (ORDER BY i.id) AS n,
-                           (ARRAY['Cash', 'Cash', 'Bank Transfer', 'Check', 'Card'])
-                               [1 + (row_number() OVER (ORDER BY i.id)) %% 5] AS method
-                      FROM school.fee_installments i WHERE i.seq <= 20) i
-              JOIN school.fees f ON f.id = i.fee_id
-            """,
-            {"start": START, "days": DAYS, "n": students * 20, "clerks": clerks},
-        )
-        admin.execute(
-            "INSERT INTO school.allocations (payment_id, installment_id, amount) "
-            "SELECT id, id, amount_paid FROM school.payments ORDER BY id"
-        )
-        for seq in ("payments_id_seq", "allocations_id_seq", "fees_id_seq",
-                    "fee_installments_id_seq", "users_id_seq"):  # fmt: skip
-            table = seq.removesuffix("_id_seq")
-            admin.execute(
-                f"SELECT setval('school.{seq}', (SELECT max(id) FROM school.{table}))"  # noqa: S608
-            )
-        for table in LEDGER_TABLES:
-            admin.execute(f"ALTER TABLE school.{table} ENABLE ALWAYS TRIGGER audit")
         admin.execute(
             "CREATE TABLE public.bench_raw_payments (id bigserial PRIMARY KEY, student_id int, "
             "amount numeric(10,2), method text, client_key uuid UNIQUE, at timestamptz "
@@ -205,16 +117,10 @@ def generate(admin, payments: int) -> dict[str, float]:
             "GRANT EXECUTE ON FUNCTION public.bench_timed_post(int, numeric, uuid), "
             f"public.bench_timed_raw(int, uuid) TO {admin_login(admin, clerk)}"
         )
-        # Student numbers for the few the Pilot script looks up.
-        admin.execute(
-            "INSERT INTO school.student_profiles (user_id, student_number, grade_level) "
-            "SELECT id, 'B-' || lpad((id - %s + 1)::text, 7, '0'), 'Grade 7' FROM school.users "
-            "WHERE id BETWEEN %s AND %s",
-            (lo, lo, lo + 99),
-        )
-    generated = time.perf_counter() - started
-    admin.execute("VACUUM ANALYZE")
-    return {"generate_s": generated, "students_lo": lo, "students_hi": hi}
+    return {
+        "generate_s": sum(made.seconds.values()) + time.perf_counter() - started,
+        "students": district.student_ids(admin),
+    }
 
 
 TIMED_FUNCTIONS = """
@@ -252,9 +158,9 @@ def admin_login(admin, user_id: int) -> str:
 
 
 # -- measurements ---------------------------------------------------------------------------------
-def measure_posts(target, lo: int, hi: int, posts: int) -> dict[str, float]:
+def measure_posts(target, students: list[int], posts: int) -> dict[str, float]:
     rng = random.Random(7)
-    pool = range(lo + KEY_PAYMENTS, hi + 1)  # not the students the Pilot script pays
+    pool = students[KEY_PAYMENTS + 1 :]  # not the students the Pilot script pays
     chosen = rng.sample(pool, min(posts, len(pool)))
     post_ms, post_client_ms, replay_ms, raw_ms, raw_server_ms = [], [], [], [], []
     with connect_as(target, CLERK, autocommit=True) as conn:
@@ -381,7 +287,7 @@ def measure_invariants(target) -> dict[str, float]:
     return {"invariants_ms": elapsed, "invariant_violations": float(len(violations))}
 
 
-async def count_keys(target, lo: int) -> float:
+async def count_keys(target) -> float:
     """Drive the real cashier screen; count keys besides the number's and amount's."""
     from textual.widgets import Input, Static
 
@@ -416,7 +322,7 @@ async def count_keys(target, lo: int) -> float:
         await until(lambda: isinstance(app.screen, CashierScreen), "the cashier")
         receipt = app.screen.query_one("#receipt", Static)
         for n in range(KEY_PAYMENTS):
-            number = f"B-{n + 1:07d}"
+            number = f"D{n + 1:07d}"  # the district's numbers: D0000001, ...
             before = str(receipt.render())
             await press(*number, data=True)  # the student id
             await press("enter")
@@ -436,36 +342,28 @@ def main() -> None:
 
     import psycopg
 
-    from school_tui.server.provision import prepare, release
+    from benchmarks.district import district_server
 
-    os.environ["TZ"] = "UTC"
-    data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-cashier-"))
-    target = make_target(data_dir)
     label = size_label(args.payments)
-    results: dict[str, float] = {"ledger_payments": float(args.payments)}
-    print("preparing the server…", flush=True)
-    prepare(target)
-    try:
+    results: dict[str, float] = {}
+    scale = args.payments / PAYMENTS_AT_SCALE_1
+    # The district's people and ledger: no chat or teaching.
+    with district_server(scale, parts=frozenset({"ledger"})) as (target, made):
+        results["ledger_payments"] = float(made.rows["payments"])
         with psycopg.connect(target.admin(), autocommit=True) as admin:
-            print(f"generating a ledger of {args.payments:,} payments…", flush=True)
-            made = generate(admin, args.payments)
-        results[f"generate_s_{label}"] = made["generate_s"]
+            extra = generate(admin, made)
+        results[f"generate_s_{label}"] = extra["generate_s"]
         results.update(measure_invariants(target))
         print("posting…", flush=True)
-        for key, value in measure_posts(
-            target, made["students_lo"], made["students_hi"], args.posts
-        ).items():
+        for key, value in measure_posts(target, extra["students"], args.posts).items():
             results[f"{key}_{label}" if key.startswith("payment_post") else key] = value
         report = measure_report(target)
         results[f"collections_report_ms_{label}"] = report["collections_report_ms"]
         results[f"collections_report_psql_ms_{label}"] = report["collections_report_psql_ms"]
         results["collections_query_from_reports"] = report["collections_query_from_reports"]
         print("driving the cashier screen…", flush=True)
-        results["cashier_keys_per_payment"] = asyncio.run(count_keys(target, made["students_lo"]))
+        results["cashier_keys_per_payment"] = asyncio.run(count_keys(target))
         results.update({f"after_{k}": v for k, v in measure_invariants(target).items()})
-    finally:
-        release(target)
-        shutil.rmtree(data_dir, ignore_errors=True)
     print_table("cashier", results)
     write_results("cashier", results)
     if results["invariant_violations"] or results["after_invariant_violations"]:

@@ -1,8 +1,8 @@
 """The registrar's speed: student search as you type, and a validated CSV import.
 
-On an embedded server of its own (a temporary data directory), a generated school of
---students students (default 100,000: names from long lists, student numbers, emails,
-sections, enrollments) and a registrar who logs in as their own login role:
+On an embedded server of its own (a temporary data directory), the district's people,
+sections and enrollments (school_tui.server.district, at --students / 100,000 of its full
+size; ten school years, sections of 60) and its Registrar login:
 
 - search_ms_100k_p95: the app's search (school_tui.db.students.search, one page) over a
   connection of the registrar, for what a person types: every prefix of a last name, of a
@@ -22,145 +22,28 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import print_table, write_results  # noqa: E402
+from school_tui.db.district import FIRST, GRADES, LAST  # noqa: E402
 
-PASSWORD = "bench-registrar-password"
-REGISTRAR = "registrar@bench.school"
 IMPORT_ROWS = 10_000
 SEED = 5
-
-FIRST = (
-    "Juan Maria Jose Ana Miguel Isabel Luis Carmen Diego Lucia Marco Elena Gabriel Rosa Daniel "
-    "Teresa Andres Patricia Rafael Beatriz Carlos Julia Emilio Nora Felipe Liza Ramon Bianca "
-    "Hector Mika Paolo Andrea Sofia Tomas Gloria Carla Adrian Angela Bea Cesar Dina Eduardo "
-    "Fatima Gina Hugo Ines Jaime Karla Lorenzo Mara Nestor Olivia Pedro Queenie Rodel Sarah "
-    "Tristan Ursula Victor Wilma Xavier Yolanda Zandro Alma Benito Cora Dante Erlinda Fidel"
-).split()
-LAST = (
-    "Dela_Cruz Bautista Aquino Navarro Castillo Torres Rivera Gonzales Lopez Morales Ocampo "
-    "Pascual Salazar Tan Lim Manalo Domingo Villareal Soriano Marquez Perez Jimenez Reyes "
-    "Santos Mendoza Garcia Cruz Ramos Flores Villanueva Mercado Aguilar Valdez Rosales "
-    "Medina Fernandez Castro Robles Ignacio Estrada Bernardo Galang Sison Panganiban Lacson "
-    "Dimaculangan Macaraeg Buenaventura Evangelista Tolentino Samonte Gatchalian Abad Yap Sy "
-    "Chua Go Ong Uy Co Lee Ramirez Padilla Sarmiento Vergara Cabrera Quizon Zamora Luna Katigbak"
-).split()
-LAST = [name.replace("_", " ") for name in LAST]
-GRADES = [f"Grade {n}" for n in range(1, 13)]
-SECTION_NAMES = ["Rizal", "Bonifacio", "Mabini", "Luna", "Jacinto", "Silang"]
+# The sections the import's rows name (a tenth of them): the district's are full (60).
+IMPORT_SECTION = "Annex"
 
 
 def percentile(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
     return ordered[index]
-
-
-def make_target(data_dir: Path):
-    from school_tui.db.connect import Target
-    from school_tui.server.config import load
-
-    env = {"SCHOOL_TUI_DATA_DIR": str(data_dir)}
-    return Target.from_config(load(environ=env, toml_path=data_dir / "none.toml"))
-
-
-def _step(what: str, started: list[float]) -> None:
-    now = time.perf_counter()
-    print(f"  {what}: {now - started[0]:.1f} s", flush=True)
-    started[0] = now
-
-
-def generate_school(admin, students: int) -> None:
-    """Set-wise, as the superuser: a year, 6 sections per grade, `students` students with
-    profiles and enrollments (statuses spread over the pipeline)."""
-    clock = [time.perf_counter()]
-    admin.execute(
-        "INSERT INTO school.school_years (name, starts_on, ends_on, is_current) "
-        "VALUES ('2026-2027', '2026-06-15', '2027-03-31', true)"
-    )
-    admin.execute(
-        """
-        INSERT INTO school.sections (name, grade_level, school_year_id, capacity)
-        SELECT s, g, (SELECT id FROM school.school_years), 200
-        FROM unnest(%s::text[]) g, unnest(%s::text[]) s
-        """,
-        (GRADES, SECTION_NAMES),
-    )
-    admin.execute(
-        """
-        INSERT INTO school.users (role_id, first_name, last_name, email, login_role,
-                                  must_change_password)
-        SELECT (SELECT id FROM school.roles WHERE name = 'Student'),
-               f.a[1 + (hashint4(n) & 2147483647) %% cardinality(f.a)],
-               l.a[1 + (hashint4(n * 7 + 3) & 2147483647) %% cardinality(l.a)],
-               'student' || n || '@bench.school', school.new_login_name(), true
-        FROM generate_series(1, %s) n, (SELECT %s::text[] AS a) f, (SELECT %s::text[] AS a) l
-        """,
-        (students, FIRST, LAST),
-    )
-    _step("users", clock)
-    admin.execute(
-        """
-        INSERT INTO school.student_profiles (user_id, student_number, grade_level)
-        SELECT u.id, '2026-' || lpad(substring(u.email from '[0-9]+'), 6, '0'),
-               'Grade ' || (1 + u.id %% 12)
-        FROM school.users u JOIN school.roles r ON r.id = u.role_id AND r.name = %s
-        """,
-        ("Student",),
-    )
-    _step("profiles", clock)
-    admin.execute(
-        """
-        INSERT INTO school.enrollment_progress (student_id, school_year_id, section_id,
-                                                current_status)
-        SELECT p.user_id, sec.school_year_id, sec.id,
-               (ARRAY['Pending', 'Verified', 'Payment Complete', 'Enrolled', 'Enrolled',
-                      'Enrolled'])[1 + p.user_id %% 6]
-        FROM school.student_profiles p
-        JOIN school.sections sec ON sec.grade_level = p.grade_level
-             AND sec.name = (%s::text[])[1 + (hashint4(p.user_id) & 2147483647) %% 6]
-        WHERE (p.user_id / 7) %% 10 = 0  -- a tenth of the school has a section yet
-        """,
-        (SECTION_NAMES,),
-    )
-    _step("enrollments", clock)
-    admin.execute("VACUUM ANALYZE")
-
-
-def create_registrar(admin) -> int:
-    from school_tui.db import people
-
-    return people.create_person(
-        admin,
-        role="Registrar",
-        first_name="Bench",
-        last_name="Registrar",
-        email=REGISTRAR,
-        password=PASSWORD,
-        must_change=False,
-    )
-
-
-def registrar_conninfo(target) -> str:
-    import psycopg
-
-    from school_tui.auth.passwords import derive_db_password
-    from school_tui.db import people
-
-    with psycopg.connect(target.prelogin(), autocommit=True) as pre:
-        login_role, salt = people.prelogin_lookup(pre, REGISTRAR)
-    return target.person(login_role, derive_db_password(PASSWORD, salt))
 
 
 def typed_queries(admin, count: int) -> list[str]:
@@ -238,7 +121,7 @@ def import_csv(rows: int) -> bytes:
     )
     for n in range(rows):
         grade = rng.choice(GRADES)
-        section = rng.choice(SECTION_NAMES) if n % 10 == 0 else ""
+        section = IMPORT_SECTION if n % 10 == 0 else ""
         last = rng.choice(LAST)
         out.write(
             f"2027-{n:06d},{rng.choice(FIRST)},{last},new{n}@bench.school,{grade},{section},"
@@ -287,23 +170,19 @@ def main() -> None:
 
     import psycopg
 
+    from benchmarks.district import district_server, login_conninfo
+    from school_tui.db import district
     from school_tui.db import students as students_db
-    from school_tui.server.provision import prepare, release
+    from school_tui.server.district import DISTRICT_LOGINS, DISTRICT_PASSWORD
 
-    os.environ["TZ"] = "UTC"
-    data_dir = Path(tempfile.mkdtemp(prefix="school-tui-bench-registrar-"))
-    target = make_target(data_dir)
-    print("preparing an embedded server of its own…", flush=True)
-    prepare(target)
     results: dict[str, float] = {}
-    try:
+    # The district's people, sections and enrollments: no ledger, chat or teaching.
+    with district_server(args.students / 100_000, parts=frozenset()) as (target, made):
+        results["generate_s"] = sum(made.seconds.values())
         with psycopg.connect(target.admin(), autocommit=True) as admin:
-            started = time.perf_counter()
-            generate_school(admin, args.students)
-            print(f"generated {args.students:,} students in {time.perf_counter() - started:.1f} s")
-            create_registrar(admin)
+            district.add_sections(admin, IMPORT_SECTION, 200)
             queries = typed_queries(admin, args.queries)
-            conninfo = registrar_conninfo(target)
+            conninfo = login_conninfo(target, DISTRICT_LOGINS["Registrar"], DISTRICT_PASSWORD)
             with psycopg.connect(conninfo) as conn:
                 results["trigram_index"] = float(students_db.has_trigram_index(conn))
             app = time_app_search(conninfo, queries)
@@ -318,10 +197,7 @@ def main() -> None:
             elapsed, summary = time_import(conninfo, data)
             assert summary.added == IMPORT_ROWS, summary
             results["import_10k_s"] = elapsed
-            results["students"] = float(args.students)
-    finally:
-        release(target)
-        shutil.rmtree(data_dir, ignore_errors=True)
+            results["students"] = float(made.size.students)
     print_table("registrar", results)
     write_results("registrar", results)
 

@@ -19,11 +19,18 @@ BENCHMARKS = [
     # minutes on a small machine; on a slower one, `cashier.py --payments 100000` gives the
     # same metrics named _100k.
     "cashier.py",
+    # Every screen of every role on a small district (0.01: 1,000 students, ~8,000
+    # payments); `python benchmarks/screens.py --scale 1` is the full district.
+    "screens.py --scale 0.01",
 ]
 
 if __name__ == "__main__":
+    # --full: the screens on the full district (100,000 students; tens of minutes).
+    full = "--full" in sys.argv[1:]
     failed = []
     for name in BENCHMARKS:
+        if full and name.startswith("screens.py"):
+            name = "screens.py --scale 1"
         print(f"== {name}", flush=True)
         # One failing benchmark does not stop the others; the exit status still says so.
         script, *args = name.split()

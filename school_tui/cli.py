@@ -28,7 +28,17 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply pending migrations")
     db_sub.add_parser("status", help="show the server, schema version and people")
 
-    sub.add_parser("demo", help="load the deterministic demo school (into an empty database)")
+    demo = sub.add_parser(
+        "demo", help="load the deterministic demo school (into an empty database)"
+    )
+    demo.add_argument(
+        "--district",
+        action="store_true",
+        help="a district instead: 100,000 students, 1M payments, 2M messages (--scale)",
+    )
+    demo.add_argument(
+        "--scale", type=float, default=1.0, help="the district's size (1.0 full, 0.01 small)"
+    )
 
     user = sub.add_parser("user", help="manage people from the command line")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -143,6 +153,14 @@ def _admin_command(args, target) -> int:
                     file=sys.stderr,
                 )
                 return 1
+            if args.district:
+                from school_tui.server import district
+
+                district.load(conn, args.scale, progress=print)
+                print("district loaded; log in as any of:")
+                for email in district.DISTRICT_LOGINS.values():
+                    print(f"  {email}  (password: {district.DISTRICT_PASSWORD})")
+                return 0
             demo.load(conn, progress=_print_progress)
             print("demo school loaded; log in as any of:")
             for email in demo.DEMO_LOGINS:

@@ -325,6 +325,34 @@ def test_demo_refuses_a_database_that_has_people(cli, scratch, pg_server):
         assert conn.execute("SELECT count(*) FROM school.school_years").fetchone()[0] == 0
 
 
+def test_demo_district_loads_a_small_district_whose_books_add_up(cli, scratch, pg_server):
+    place = scratch(pg_server)
+    dsn = place.database("a")
+    run = school_cli(cli, dsn, place.prefix)
+    assert run("db", "init")[0] == 0
+
+    code, out, err = run("demo", "--district", "--scale", "0.001")
+    assert code == 0, err
+    assert "student@district.school" in out
+    with place.connect(dsn) as conn:
+        roles = conn.execute(
+            "SELECT count(DISTINCT r.name) FROM school.users u "
+            "JOIN school.roles r ON r.id = u.role_id JOIN school.credentials c ON c.user_id = u.id "
+            "WHERE u.email LIKE '%@district.school' AND NOT u.must_change_password"
+        ).fetchone()[0]
+        assert roles == 8  # a usable login per role
+        assert conn.execute("SELECT count(*) FROM school.school_years").fetchone()[0] == 10
+        assert conn.execute("SELECT count(*) FROM school.payments").fetchone()[0] > 0
+        # The enrollments' triggers were turned off for the load and are back.
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'school.enrollment_progress'::regclass "
+                "AND tgname = 'enrollment_record_inserted' AND tgenabled = 'A'"
+            ).fetchone()[0]
+            == 1
+        )
+
+
 def test_a_second_school_with_the_same_prefix_is_refused(cli, scratch, pg_server):
     place = scratch(pg_server)
     first = place.database("first")
